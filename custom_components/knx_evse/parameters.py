@@ -1,0 +1,271 @@
+"""The charger's ETS parameters and the communication objects they enable.
+
+Source: manual, "ETS CONFIGURATION" (General, Status Sending, Advanced, Connector, Dynamic Load
+Balancing). The same dictionary is stored in a charger subentry, read by the coordinator and used to
+configure the simulator, so one file can set up both sides of a test.
+
+``PARAMETERS_SCHEMA`` (voluptuous) validates and fills defaults; ``ChargerParameters.from_dict``
+applies it and raises ``vol.Invalid`` (with ``path`` naming the field) on bad input;
+``enabled_objects`` answers which object numbers exist for these parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Final, Literal
+
+import voluptuous as vol
+
+from .objects import MAX_BALANCED_EVSES, OBJECTS, CommObject, Enabler, Scope
+
+MIN_CURRENT: Final = 6
+"""A: the lowest non-zero current a charger accepts (manual: "Configurable charging current 6 to 32 A")."""
+MAX_CURRENT: Final = 32
+"""A: the highest current of the range."""
+VOLTAGE: Final = 230
+"""V phase-to-neutral (manual, "Technical data": 230 Vac single-phase, 400 Vac three-phase)."""
+MAX_SESSION_MINUTES: Final = 360
+"""Maximum charging session time is "Always ON" (0) or up to 6 h."""
+
+SendingMode = Literal["change", "cyclic", "both"]
+SENDING_MODES: Final = ("change", "cyclic", "both")
+"""Status-sending modes: "Upon change", "Cyclically", "Upon change and cyclically"."""
+BALANCING_AFTER_INIT: Final = ("off", "on", "last")
+""""Balancing after initializing KNX Bus": Off, On, Last State."""
+PHASE_CONNECTIONS: Final = ("same", "different")
+"""Two-connector single-phase "Phase connection": both connectors on the same or different phases."""
+
+# Status-sending groups: (name, default threshold, unit of threshold). "charging_status" has no threshold.
+STATUS_GROUPS: Final = (
+    ("current", 1.0, "A"),
+    ("power", 250.0, "W"),
+    ("energy", 100.0, "Wh"),
+    ("time", 30.0, "s"),
+)
+
+
+def _range(lo: float, hi: float) -> vol.All:
+    return vol.All(vol.Coerce(float), vol.Range(min=lo, max=hi))
+
+
+def _int_range(lo: int, hi: int) -> vol.All:
+    return vol.All(vol.Coerce(int), vol.Range(min=lo, max=hi))
+
+
+_CONNECTOR_FIELDS: Final[dict[str, tuple[Any, Any]]] = {
+    "initial_power_limit": (7400.0, _range(0, 22000)),
+    "send_status_at_init": (False, vol.Coerce(bool)),
+    "ocpp_state": (True, vol.Coerce(bool)),
+    "pilot_state": (False, vol.Coerce(bool)),
+    "individual_status": (False, vol.Coerce(bool)),
+    "charging_time_objects": (False, vol.Coerce(bool)),
+    "block_object": (False, vol.Coerce(bool)),
+}
+
+
+def _schema_dict() -> dict[Any, Any]:
+    schema: dict[Any, Any] = {
+        # General
+        vol.Optional("delay_at_start", default=2): _int_range(0, 255),
+        vol.Optional("ocpp_mode", default=False): vol.Coerce(bool),
+        vol.Optional("phases", default=1): vol.All(vol.Coerce(int), vol.In((1, 3))),
+        vol.Optional("connectors", default=1): vol.All(vol.Coerce(int), vol.In((1, 2))),
+        vol.Optional("phase_connection", default="same"): vol.In(PHASE_CONNECTIONS),
+        vol.Optional("max_session_time", default=0): _int_range(0, MAX_SESSION_MINUTES),
+        vol.Optional("auto_disconnect", default=True): vol.Coerce(bool),
+        vol.Optional("auto_start", default=False): vol.Coerce(bool),
+        vol.Optional("contracted_power", default=9200): _int_range(0, 1_000_000),
+        vol.Optional("max_user_current", default=MAX_CURRENT): _int_range(MIN_CURRENT, MAX_CURRENT),
+        vol.Optional("limit_by_power", default=True): vol.Coerce(bool),
+        vol.Optional("initial_limit", default=7400.0): _range(0, 22000),
+        vol.Optional("load_balancing", default=False): vol.Coerce(bool),
+        # Status sending
+        vol.Optional("charging_status_sending", default="change"): vol.In(SENDING_MODES),
+        vol.Optional("charging_status_period", default=60): _int_range(1, 65535),
+        # Advanced
+        vol.Optional("rfid_objects", default=False): vol.Coerce(bool),
+        vol.Optional("reset_object", default=False): vol.Coerce(bool),
+        vol.Optional("error_objects", default=False): vol.Coerce(bool),
+        vol.Optional("session_objects", default=False): vol.Coerce(bool),
+        vol.Optional("block_object", default=False): vol.Coerce(bool),
+        vol.Optional("fail_safe", default=False): vol.Coerce(bool),
+        vol.Optional("fail_safe_timeout", default=60): _int_range(1, 65535),
+        vol.Optional("fail_safe_current", default=float(MIN_CURRENT)): _range(0, MAX_CURRENT),
+        vol.Optional("fail_safe_objects", default=False): vol.Coerce(bool),
+        # Dynamic load balancing (built-in master)
+        vol.Optional("balancing_after_init", default="off"): vol.In(BALANCING_AFTER_INIT),
+        vol.Optional("balancing_period", default=10): _int_range(0, 65535),
+        vol.Optional("balancing_current_control", default=True): vol.Coerce(bool),
+        vol.Optional("balancing_protection_device", default=63): _int_range(1, 1000),
+        vol.Optional("balancing_contracted_power", default=9200): _int_range(1, 1_000_000),
+        vol.Optional("balancing_margin", default=10): _int_range(0, 100),
+        vol.Optional("balancing_evse_count", default=1): _int_range(1, MAX_BALANCED_EVSES),
+        vol.Optional("balancing_evse_max", default=[float(MAX_CURRENT)] * MAX_BALANCED_EVSES): vol.All(
+            [_range(0, 22000)], vol.Length(min=1, max=MAX_BALANCED_EVSES)
+        ),
+    }
+    for group, threshold, _unit in STATUS_GROUPS:
+        schema[vol.Optional(f"{group}_sending", default="change")] = vol.In(SENDING_MODES)
+        schema[vol.Optional(f"{group}_change", default=threshold)] = _range(0, 1_000_000)
+        schema[vol.Optional(f"{group}_period", default=60)] = _int_range(1, 65535)
+    for n in (1, 2):
+        for name, (default, validator) in _CONNECTOR_FIELDS.items():
+            schema[vol.Optional(f"conn{n}_{name}", default=default)] = validator
+    return schema
+
+
+def _check_model(data: dict[str, Any]) -> dict[str, Any]:
+    """Cross-field rules of ETS: raise vol.Invalid with the offending field as path."""
+    if data["load_balancing"] and data["phases"] == 3:
+        raise vol.Invalid(
+            "Enable Dynamic Load Balancing is only available on single-phase models", path=["load_balancing"]
+        )
+    if data["phase_connection"] == "different" and not (data["phases"] == 1 and data["connectors"] == 2):
+        raise vol.Invalid(
+            "Phase connection 'different' only applies to single-phase models with 2 connectors",
+            path=["phase_connection"],
+        )
+    if not data["limit_by_power"] and data["initial_limit"] > data["max_user_current"]:
+        raise vol.Invalid(
+            "Initial Total Current limit must not exceed Maximum User Current", path=["initial_limit"]
+        )
+    return data
+
+
+PARAMETERS_SCHEMA: Final = vol.Schema(vol.All(_schema_dict(), _check_model))
+"""Voluptuous schema of a charger's ETS parameters; fills the manual's defaults."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerParameters:
+    """Validated ETS parameters of one charger (see the module docstring for the source).
+
+    Units: currents A, powers W, times s except ``max_session_time`` in minutes (0 = "Always ON").
+    Build with ``from_dict``; ``as_dict`` gives the JSON-serialisable form stored in a subentry.
+    """
+
+    delay_at_start: int
+    ocpp_mode: bool
+    phases: int
+    connectors: int
+    phase_connection: str
+    max_session_time: int
+    auto_disconnect: bool
+    auto_start: bool
+    contracted_power: int
+    max_user_current: int
+    limit_by_power: bool
+    initial_limit: float
+    load_balancing: bool
+    charging_status_sending: str
+    charging_status_period: int
+    rfid_objects: bool
+    reset_object: bool
+    error_objects: bool
+    session_objects: bool
+    block_object: bool
+    fail_safe: bool
+    fail_safe_timeout: int
+    fail_safe_current: float
+    fail_safe_objects: bool
+    balancing_after_init: str
+    balancing_period: int
+    balancing_current_control: bool
+    balancing_protection_device: int
+    balancing_contracted_power: int
+    balancing_margin: int
+    balancing_evse_count: int
+    balancing_evse_max: tuple[float, ...]
+    current_sending: str
+    current_change: float
+    current_period: int
+    power_sending: str
+    power_change: float
+    power_period: int
+    energy_sending: str
+    energy_change: float
+    energy_period: int
+    time_sending: str
+    time_change: float
+    time_period: int
+    conn1_initial_power_limit: float
+    conn1_send_status_at_init: bool
+    conn1_ocpp_state: bool
+    conn1_pilot_state: bool
+    conn1_individual_status: bool
+    conn1_charging_time_objects: bool
+    conn1_block_object: bool
+    conn2_initial_power_limit: float
+    conn2_send_status_at_init: bool
+    conn2_ocpp_state: bool
+    conn2_pilot_state: bool
+    conn2_individual_status: bool
+    conn2_charging_time_objects: bool
+    conn2_block_object: bool
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None = None) -> ChargerParameters:
+        """Validate ``data`` with ``PARAMETERS_SCHEMA`` and build the parameters.
+
+        Missing keys take the manual's defaults. Raises ``vol.Invalid`` (``vol.MultipleInvalid`` for
+        several problems) whose ``path`` names the field.
+        """
+        valid = PARAMETERS_SCHEMA(dict(data or {}))
+        valid["balancing_evse_max"] = tuple(valid["balancing_evse_max"])
+        return cls(**{f.name: valid[f.name] for f in fields(cls)})
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable dict that ``from_dict`` accepts back unchanged."""
+        data = asdict(self)
+        data["balancing_evse_max"] = list(self.balancing_evse_max)
+        return data
+
+    @property
+    def balancing_enabled(self) -> bool:
+        """True when the built-in master's objects (130-212) exist: single-phase, not OCPP mode."""
+        return self.load_balancing and not self.ocpp_mode and self.phases == 1
+
+    @property
+    def max_power(self) -> float:
+        """W the charger can draw at Maximum User Current on all its phases."""
+        return float(self.max_user_current * VOLTAGE * self.phases)
+
+    def connector(self, n: int, name: str) -> Any:
+        """Connector ``n``'s (1 or 2) parameter ``name``, e.g. ``connector(2, "pilot_state")``."""
+        return getattr(self, f"conn{n}_{name}")
+
+    def object_enabled(self, obj: CommObject) -> bool:
+        """True when ``obj`` exists in ETS for these parameters (model, connectors, enabling options)."""
+        if obj.scope is Scope.CONN2 and self.connectors < 2:
+            return False
+        if obj.phases is not None and obj.phases != self.phases:
+            return False
+        if obj.evse_index is not None and obj.evse_index > self.balancing_evse_count:
+            return False
+        if obj.enabled_by is None:
+            return True
+        conn = 2 if obj.scope is Scope.CONN2 else 1
+        return _ENABLERS[obj.enabled_by](self, conn)
+
+    def enabled_objects(self) -> frozenset[int]:
+        """Numbers of every communication object that exists for these parameters."""
+        return frozenset(n for n, obj in OBJECTS.items() if self.object_enabled(obj))
+
+
+_ENABLERS: Final[dict[Enabler, Any]] = {
+    Enabler.RESET_OBJECT: lambda p, _c: p.reset_object,
+    Enabler.SESSION_OBJECTS: lambda p, _c: p.session_objects,
+    Enabler.RFID_OBJECTS: lambda p, _c: p.rfid_objects,
+    Enabler.FAIL_SAFE_OBJECTS: lambda p, _c: p.fail_safe and p.fail_safe_objects,
+    Enabler.ERROR_OBJECTS: lambda p, _c: p.error_objects,
+    Enabler.BLOCK_OBJECT: lambda p, _c: p.block_object,
+    Enabler.OCPP_STATE: lambda p, c: p.connector(c, "ocpp_state"),
+    Enabler.PILOT_STATE: lambda p, c: p.connector(c, "pilot_state"),
+    Enabler.INDIVIDUAL_STATUS: lambda p, c: p.connector(c, "individual_status"),
+    Enabler.CHARGING_TIME_OBJECTS: lambda p, c: p.connector(c, "charging_time_objects"),
+    Enabler.CONNECTOR_BLOCK_OBJECT: lambda p, c: p.connector(c, "block_object"),
+    Enabler.LOAD_BALANCING: lambda p, _c: p.balancing_enabled,
+    Enabler.BALANCING_CURRENT_CONTROL: lambda p, _c: p.balancing_enabled and p.balancing_current_control,
+    Enabler.BALANCING_POWER_CONTROL: lambda p, _c: p.balancing_enabled and not p.balancing_current_control,
+}
