@@ -198,6 +198,11 @@ def _same_process(pid: int | None, start_ticks: int | None) -> bool:
     return ticks is not None and (start_ticks is None or ticks == start_ticks)
 
 
+def pid_alive(pid: int) -> bool:
+    """Tell whether process ``pid`` exists and is not a zombie."""
+    return _proc_start_ticks(pid) is not None
+
+
 def _netns_inode(ns: str) -> int | None:
     try:
         return (NETNS_DIR / ns).stat().st_ino

@@ -6,6 +6,8 @@ pytest-asyncio runs the event loop on the main thread, so every socket a test cr
 as xknx's UDP tunnel, lives in the namespace and reaches knxd at 127.0.0.1:3671. Other processes
 run there through ``bus.exec_args(...)`` (``ip netns exec``).
 
+Threads inherit the namespace of the thread that creates them, hence module scope for `bus_netns`.
+
 Home Assistant's pytest plugin blocks sockets in every test (pytest-socket). These fixtures lift the
 block while they need it (like pytest-socket's ``socket_enabled``); the plugin's connect guard
 (127.0.0.1 only) stays, and all bus traffic is to 127.0.0.1.
@@ -78,9 +80,17 @@ def fresh_knxd_bus(sockets_enabled: None) -> Iterator[KnxdBus]:
         yield bus
 
 
-@pytest.fixture
-def bus_netns(knxd_bus: KnxdBus, sockets_enabled: None) -> Iterator[KnxdBus]:
-    """The module's bus, with the main thread (and the event loop on it) inside its namespace for the test."""
+@pytest.fixture(scope="module")
+def bus_netns(knxd_bus: KnxdBus) -> Iterator[KnxdBus]:
+    """The module's bus, with the main thread inside its namespace for the whole module.
+
+    Use it module-wide (``pytestmark = pytest.mark.usefixtures("bus_netns", "sockets_enabled")``).
+    Module scope matters: it is set up before any function-scoped fixture (``hass``, the event
+    loop), so threads those create (executor workers, xknx's ``threaded=True`` connection thread,
+    Home Assistant's executor) start inside the namespace too. A thread that already existed stays
+    in the host namespace; a function-scoped ``with bus.entered():`` is only enough for sockets
+    the test's own thread creates.
+    """
     with knxd_bus.entered():
         yield knxd_bus
 
