@@ -64,6 +64,14 @@ State and cleanup
     handled by the owner pid in their name. Other processes are never killed; those still inside a
     deleted namespace are reported (``left_pids``).
 
+Figures (measured on a 2-core VM, knxd 0.14.54, xknx 4.0.0)
+    ``start()`` about 30-40 ms in all, of which knxd needs 12-25 ms until it answers; ``restart()``
+    12-17 ms; ``stop()`` about 7 ms. Two tunnel clients connect in under 2 ms. A GroupValueWrite
+    from one client reaches the other in about 0.4 ms; write -> echo round trip about 0.7 ms (1.2 ms
+    with ``threaded=True``); a burst of 2000 writes arrives complete at about 3300 telegrams/s. After
+    a knxd restart, a client that sends reconnects by itself about 2 s later (two missed ACKs); one
+    that only listens notices at its next heartbeat.
+
 Command line (prints JSON on stdout; exit status 0 ok, 1 error, 2 bus unavailable on this machine)::
 
     python -m simulator.bus start [--owner-pid PID] [--name NS] [--port 3671] [--field F]
@@ -543,7 +551,10 @@ class KnxdBus:
         if self.ns in list_namespaces():
             raise BusError(f"network namespace {self.ns!r} already exists")
         self.state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
-        self.workdir.mkdir(mode=0o700)
+        try:
+            self.workdir.mkdir(mode=0o700)
+        except FileExistsError:
+            raise BusError(f"{self.workdir} exists: a bus of that name was not cleaned up") from None
         self._state.created_at = time.time()
         self._state.save(self.state_file)  # before the namespace exists: a crash leaves a trace
         try:
