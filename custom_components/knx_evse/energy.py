@@ -1,0 +1,230 @@
+"""Lifetime energy of a connector, built from its session-energy counter.
+
+Source: manual, communication objects 46/95 "[ConnN] Current session Energy" (DPT 13.010, Wh, reset
+for every charging session) and 45/94 "[ConnN] Current session time" (DPT 7.005, s). Home
+Assistant's Energy dashboard needs a counter that never decreases (``total_increasing``); a session
+counter that drops to 0 at every new session, or that drops out for one telegram (895 → 0 → 897 Wh),
+would be counted as a new cycle each time. ``LifetimeEnergy`` turns the session readings into such a
+counter. It has no Home Assistant import so it can be tested and benchmarked on its own.
+
+How a reading ``v`` (Wh) is counted, with ``last`` the last accepted session reading:
+
+- ``v > last``: the session went on; ``v - last`` is added. If there is evidence of a new session
+  since ``last`` (the vehicle was unplugged, or the session time restarted) the whole ``v`` is added:
+  the counter restarted and its reset was not seen.
+- ``v == last``: a repeat (cyclic sending); nothing changes.
+- ``v < last``: a *drop*. It is only remembered; the total does not change yet. The next different
+  reading decides:
+  - another value below ``last``: the counter really restarted, a new session began; ``v`` (the new
+    session's energy so far) is added. The finished session was already counted up to ``last``, so it
+    is counted exactly once.
+  - a value ``>= last``: either the drop was a dropout (895 → 0 → 897: add 2) or a new session
+    overtook the old value. It is a new session when the vehicle was unplugged or the session time
+    restarted since ``last``; it is a dropout when the session time kept running or charging never
+    stopped, or, without either signal, when the recovery came within ``DROPOUT_WINDOW_S``.
+
+The total never decreases. Negative, non-finite and absurd readings (> ``MAX_SESSION_WH``) are
+ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+DROPOUT_WINDOW_S: Final = 300.0
+"""s: a drop followed by a recovery to at least the old value within this time is a dropout."""
+MAX_SESSION_WH: Final = 1_000_000.0
+"""Wh: session readings above this (1 MWh) are absurd for a 22 kW charger and ignored."""
+STORAGE_VERSION: Final = 1
+
+
+@dataclass(slots=True)
+class _Drop:
+    """A session reading below the last accepted one, waiting for the next reading to decide."""
+
+    value: float
+    at: float
+
+
+class LifetimeEnergy:
+    """Monotonic lifetime energy (Wh) of one connector, fed with session readings.
+
+    All methods take ``now``, a monotonic time in seconds supplied by the caller. Feed it with
+    ``session_energy`` (objects 46/95), and when known ``session_time`` (45/94), ``vehicle_connected``
+    (36/85 or derived from the pilot/OCPP state) and ``charging`` (37/86). ``total_wh`` is the
+    lifetime total; ``as_dict``/``from_dict`` store and restore the state across restarts.
+    """
+
+    __slots__ = (
+        "_charging",
+        "_charging_continuous",
+        "_drop",
+        "_last",
+        "_latest_time",
+        "_time_at_last",
+        "_total",
+        "_unplugged",
+    )
+
+    def __init__(
+        self,
+        total_wh: float = 0.0,
+        last_session_wh: float | None = None,
+        session_time_at_last: int | None = None,
+    ) -> None:
+        self._total = float(total_wh)
+        self._last = last_session_wh
+        self._time_at_last = session_time_at_last
+        self._latest_time: int | None = session_time_at_last
+        self._drop: _Drop | None = None
+        self._unplugged = False
+        self._charging: bool | None = None
+        self._charging_continuous = False
+
+    @property
+    def total_wh(self) -> float:
+        """Lifetime energy in Wh; never decreases."""
+        return self._total
+
+    @property
+    def last_session_wh(self) -> float | None:
+        """The last accepted session reading in Wh, None before the first one."""
+        return self._last
+
+    @property
+    def drop_pending(self) -> bool:
+        """True while a reading below the last one waits for the next reading to be classified."""
+        return self._drop is not None
+
+    # -- inputs -----------------------------------------------------------------------------
+
+    def session_time(self, seconds: int, now: float) -> None:
+        """Record the session time (s, objects 45/94).
+
+        A value below the one at the last accepted reading means the session restarted; a value at or
+        above it means the session kept running.
+        """
+        del now
+        if seconds >= 0:
+            self._latest_time = int(seconds)
+
+    def vehicle_connected(self, connected: bool, now: float) -> None:
+        """Record the vehicle-connected state; an unplug ends the session (new-session evidence)."""
+        del now
+        if not connected:
+            self._unplugged = True
+
+    def charging(self, charging: bool, now: float) -> None:
+        """Record the charging state (objects 37/86).
+
+        Charging that never stopped since the last accepted reading means the session continued
+        (dropout evidence).
+        """
+        del now
+        self._charging = charging
+        if not charging:
+            self._charging_continuous = False
+
+    def session_energy(self, wh: float, now: float) -> bool:
+        """Count a session-energy reading (Wh, objects 46/95); return True when ``total_wh`` changed.
+
+        Invalid readings (negative, non-finite, above ``MAX_SESSION_WH``) are ignored.
+        """
+        if not isinstance(wh, int | float) or not math.isfinite(wh) or wh < 0 or wh > MAX_SESSION_WH:
+            return False
+        value = float(wh)
+        last = self._last
+        if last is None:
+            return self._accept(value, value)
+        drop = self._drop
+        if drop is None:
+            if value == last:
+                return False
+            if value > last:
+                added = value if self._new_session_evidence() else value - last
+                return self._accept(value, added)
+            self._drop = _Drop(value, now)
+            return False
+        if value == drop.value:
+            return False
+        if value < last:
+            return self._accept(value, value)
+        if self._new_session_evidence():
+            added = value
+        elif self._continuity_evidence() or now - drop.at <= DROPOUT_WINDOW_S:
+            added = value - last
+        else:
+            added = value
+        return self._accept(value, added)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _new_session_evidence(self) -> bool:
+        if self._unplugged:
+            return True
+        return (
+            self._latest_time is not None
+            and self._time_at_last is not None
+            and self._latest_time < self._time_at_last
+        )
+
+    def _continuity_evidence(self) -> bool:
+        if self._latest_time is not None and self._time_at_last is not None:
+            return self._latest_time >= self._time_at_last
+        return self._charging_continuous and self._charging is True
+
+    def _accept(self, value: float, added: float) -> bool:
+        self._last = value
+        self._time_at_last = self._latest_time
+        self._drop = None
+        self._unplugged = False
+        self._charging_continuous = self._charging is True
+        if added > 0:
+            self._total += added
+            return True
+        return False
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state: ``{"version", "total_wh", "last_session_wh", "session_time_at_last"}``.
+
+        A pending drop is not stored: after a restart the next reading is compared with the last
+        accepted one, which classifies it the same way.
+        """
+        return {
+            "version": STORAGE_VERSION,
+            "total_wh": self._total,
+            "last_session_wh": self._last,
+            "session_time_at_last": self._time_at_last,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LifetimeEnergy:
+        """Restore from ``as_dict`` output; raises ValueError for a missing or invalid total."""
+        total = data.get("total_wh")
+        last = data.get("last_session_wh")
+        time_at_last = data.get("session_time_at_last")
+        if total is None or not _valid_wh(total):
+            raise ValueError(f"invalid stored lifetime energy {total!r}")
+        if last is not None and not _valid_wh(last):
+            raise ValueError(f"invalid stored session energy {last!r}")
+        if time_at_last is not None and (not isinstance(time_at_last, int) or time_at_last < 0):
+            raise ValueError(f"invalid stored session time {time_at_last!r}")
+        return cls(
+            total_wh=float(total),
+            last_session_wh=None if last is None else float(last),
+            session_time_at_last=time_at_last,
+        )
+
+
+def _valid_wh(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )

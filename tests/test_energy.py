@@ -1,0 +1,183 @@
+"""LifetimeEnergy: session-energy readings (objects 46/95) → a never-decreasing lifetime total."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from custom_components.knx_evse.energy import DROPOUT_WINDOW_S, MAX_SESSION_WH, LifetimeEnergy
+
+
+def feed(energy: LifetimeEnergy, readings: list[float], start: float = 0.0, step: float = 10.0) -> list[float]:
+    """Feed readings ``step`` seconds apart; return the total after each one."""
+    totals = []
+    for i, wh in enumerate(readings):
+        energy.session_energy(wh, start + i * step)
+        totals.append(energy.total_wh)
+    return totals
+
+
+def test_first_reading_counts_and_growth_adds_the_difference() -> None:
+    energy = LifetimeEnergy()
+    assert feed(energy, [100, 250, 250, 400]) == [100, 250, 250, 400]
+    assert energy.last_session_wh == 400
+
+
+def test_session_reset_adds_the_finished_session_once() -> None:
+    energy = LifetimeEnergy()
+    totals = feed(energy, [0, 500, 895, 0, 120, 300])
+    # 895 counted while it grew; the reset to 0 adds nothing; the new session adds 120 then 180.
+    assert totals == [0, 500, 895, 895, 1015, 1195]
+
+
+def test_dropout_within_one_session_is_not_counted_twice() -> None:
+    energy = LifetimeEnergy()
+    totals = feed(energy, [800, 895, 0, 897])
+    assert totals == [800, 895, 895, 897]
+
+
+def test_repeated_dropout_value_keeps_waiting() -> None:
+    energy = LifetimeEnergy()
+    totals = feed(energy, [895, 0, 0, 897])
+    assert totals == [895, 895, 895, 897]
+    assert not energy.drop_pending
+
+
+def test_total_never_decreases_during_a_drop() -> None:
+    energy = LifetimeEnergy()
+    energy.session_energy(895, 0)
+    energy.session_energy(0, 10)
+    assert energy.total_wh == 895
+    assert energy.drop_pending
+
+
+def test_late_recovery_without_other_signals_is_a_new_session() -> None:
+    energy = LifetimeEnergy()
+    energy.session_energy(895, 0)
+    energy.session_energy(0, 10)
+    energy.session_energy(1000, 10 + DROPOUT_WINDOW_S + 1)
+    assert energy.total_wh == 895 + 1000
+
+
+def test_session_time_that_kept_running_marks_a_late_recovery_as_dropout() -> None:
+    energy = LifetimeEnergy()
+    energy.session_time(3600, 0)
+    energy.session_energy(895, 0)
+    energy.session_energy(0, 10)
+    energy.session_time(3600 + 900, 900)
+    energy.session_energy(1000, 10 + DROPOUT_WINDOW_S + 600)
+    assert energy.total_wh == 1000
+
+
+def test_session_time_restart_marks_a_quick_recovery_as_new_session() -> None:
+    energy = LifetimeEnergy()
+    energy.session_time(3600, 0)
+    energy.session_energy(895, 0)
+    energy.session_time(0, 5)
+    energy.session_energy(0, 6)
+    energy.session_time(30, 35)
+    energy.session_energy(900, 36)
+    assert energy.total_wh == 895 + 900
+
+
+def test_session_time_and_energy_dropping_out_together_is_a_dropout() -> None:
+    energy = LifetimeEnergy()
+    energy.session_time(3600, 0)
+    energy.session_energy(895, 0)
+    energy.session_time(0, 5)
+    energy.session_energy(0, 5)
+    energy.session_time(3630, 30)
+    energy.session_energy(897, 30)
+    assert energy.total_wh == 897
+
+
+def test_session_time_restart_without_seen_reset_counts_whole_new_session() -> None:
+    energy = LifetimeEnergy()
+    energy.session_time(3600, 0)
+    energy.session_energy(895, 0)
+    energy.session_time(60, 100)
+    energy.session_energy(1200, 100)
+    assert energy.total_wh == 895 + 1200
+
+
+def test_unplug_makes_a_recovery_a_new_session() -> None:
+    energy = LifetimeEnergy()
+    energy.session_energy(895, 0)
+    energy.vehicle_connected(False, 5)
+    energy.session_energy(0, 6)
+    energy.vehicle_connected(True, 7)
+    energy.session_energy(900, 8)
+    assert energy.total_wh == 895 + 900
+
+
+def test_unplug_with_held_value_does_not_recount_it() -> None:
+    energy = LifetimeEnergy()
+    energy.session_energy(895, 0)
+    energy.vehicle_connected(False, 5)
+    energy.session_energy(895, 60)  # cyclic sending repeats the finished session
+    assert energy.total_wh == 895
+    energy.session_energy(0, 120)
+    energy.session_energy(100, 180)
+    assert energy.total_wh == 995
+
+
+def test_continuous_charging_marks_a_late_recovery_as_dropout() -> None:
+    energy = LifetimeEnergy()
+    energy.charging(True, 0)
+    energy.session_energy(895, 0)
+    energy.session_energy(0, 10)
+    energy.session_energy(1000, 10 + DROPOUT_WINDOW_S + 1)
+    assert energy.total_wh == 1000
+
+
+def test_charging_pause_removes_continuity_evidence() -> None:
+    energy = LifetimeEnergy()
+    energy.charging(True, 0)
+    energy.session_energy(895, 0)
+    energy.charging(False, 5)
+    energy.charging(True, 6)
+    energy.session_energy(0, 10)
+    energy.session_energy(1000, 10 + DROPOUT_WINDOW_S + 1)
+    assert energy.total_wh == 895 + 1000
+
+
+@pytest.mark.parametrize("bad", [-1, math.nan, math.inf, MAX_SESSION_WH + 1])
+def test_invalid_readings_are_ignored(bad: float) -> None:
+    energy = LifetimeEnergy()
+    energy.session_energy(500, 0)
+    assert energy.session_energy(bad, 1) is False
+    assert energy.total_wh == 500
+    assert energy.last_session_wh == 500
+    assert not energy.drop_pending
+
+
+def test_restore_round_trip_keeps_counting_without_double_count() -> None:
+    energy = LifetimeEnergy()
+    feed(energy, [0, 895, 0, 400])
+    stored = energy.as_dict()
+    restored = LifetimeEnergy.from_dict(stored)
+    assert restored.total_wh == 895 + 400
+    assert restored.last_session_wh == 400
+    restored.session_energy(400, 0)  # the value re-read after a restart
+    assert restored.total_wh == 1295
+    restored.session_energy(450, 10)
+    assert restored.total_wh == 1345
+
+
+def test_restore_after_restart_during_dropout() -> None:
+    energy = LifetimeEnergy()
+    feed(energy, [895, 0])
+    restored = LifetimeEnergy.from_dict(energy.as_dict())
+    restored.session_energy(897, 0)
+    assert restored.total_wh == 897
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"total_wh": -5}, {"total_wh": "x"}, {"total_wh": 1.0, "last_session_wh": math.nan},
+     {"total_wh": 1.0, "session_time_at_last": -1}],
+)
+def test_restore_rejects_invalid_data(data: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        LifetimeEnergy.from_dict(data)
