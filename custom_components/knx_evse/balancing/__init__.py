@@ -1,0 +1,35 @@
+"""Pure load-balancing core for KNX EV chargers: no Home Assistant, no xknx, stdlib only.
+
+Home Assistant acts as the HEMS of the manual's "Dynamic Load Balancing" section: it reads a
+meter and assigns every charger its current limit. This package is the algorithm only, so the
+benchmark, the simulator and anyone replaying meter history can script against it (issue 6,
+"The pure core").
+
+Public API:
+    - :class:`BalancingConfig`, :class:`EvseConfig`: frozen, validated configuration.
+    - :class:`MeterReading`, :class:`EvseReading`: the inputs of one round.
+    - :class:`Balancer`: ``Balancer(config).update(now, meter, evses) -> Decision``, plus
+      ``set_mode``, ``set_override``, ``force_write`` and ``reconfigure``.
+    - :class:`Decision`: limits, paused, available, surplus, reason, fallback, meter_state,
+      writes, switches.
+    - :func:`water_fill`: the stateless max-min fair allocator.
+"""
+
+from .allocation import water_fill
+from .balancer import Balancer
+from .config import MODES, BalancingConfig, EvseConfig, FallbackMode, Mode
+from .readings import Decision, EvseReading, MeterReading, MeterState
+
+__all__ = [
+    "MODES",
+    "Balancer",
+    "BalancingConfig",
+    "Decision",
+    "EvseConfig",
+    "EvseReading",
+    "FallbackMode",
+    "MeterReading",
+    "MeterState",
+    "Mode",
+    "water_fill",
+]

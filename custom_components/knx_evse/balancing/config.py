@@ -1,0 +1,226 @@
+"""Configuration of the pure load-balancing core.
+
+Everything here is plain, frozen data validated in ``__post_init__``. Units are SI: amperes (A),
+watts (W), volts (V) and seconds (s).
+
+Sources: the manual's "Dynamic Load Balancing" section (``limit``, ``current_control``,
+``reserve_margin``, the EVSE1 → EVSE6 priority order and the per-EVSE maximum current or power)
+and issue 6, "The pure core" (timing, fallback, modes, phases, ``step``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Final, Literal, cast
+
+Mode = Literal["off", "fast", "solar", "min_solar"]
+"""Charge mode of one EVSE.
+
+- ``"off"``: never charges.
+- ``"fast"``: charges as fast as the breaker budget allows, up to the EVSE maximum.
+- ``"solar"``: charges only from the export the house would otherwise feed into the grid.
+- ``"min_solar"``: always ``min_current`` (from the grid if need be), more when there is export.
+"""
+
+MODES: Final[tuple[Mode, ...]] = ("off", "fast", "solar", "min_solar")
+
+FallbackMode = Literal["pause"] | float
+"""What the balancer does without a usable meter: ``"pause"``, or a fixed current in A."""
+
+IEC_MIN_CURRENT: Final = 6.0
+"""The lowest current an EVSE may signal to a vehicle (IEC 61851-1); the manual's minimum, 6 A."""
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True, slots=True)
+class EvseConfig:
+    """One charger (EVSE) taking part in balancing.
+
+    Exactly one of ``max_current`` (A per phase) and ``max_power`` (W in total) must be given;
+    the manual's "Maximum current EVSE1_6 / Maximum active power EVSE1_6". A power maximum is
+    converted to A per phase with the group's ``voltage`` and this EVSE's ``phases``, see
+    :meth:`BalancingConfig.evse_max_current`.
+
+    Attributes:
+        max_current: the charger's (or user's) maximum in A per phase, or None.
+        max_power: the maximum in W (all phases together), or None.
+        phases: 1 or 3, the phases the EVSE draws from.
+        phase: for a single-phase EVSE, the supply phase (1, 2 or 3) it is wired to. Ignored for
+            a three-phase EVSE. On a single-phase supply it must be 1.
+        mode: initial charge mode, see :data:`Mode`. Change it at runtime with
+            ``Balancer.set_mode``.
+        name: free text for logs and diagnostics.
+
+    Raises:
+        ValueError: when both or neither maximum is given, a maximum is not a positive finite
+            number, ``phases`` is not 1 or 3, ``phase`` is not 1–3 or ``mode`` is unknown.
+
+    """
+
+    max_current: float | None = None
+    max_power: float | None = None
+    phases: int = 1
+    phase: int = 1
+    mode: Mode = "fast"
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        label = f"EVSE {self.name!r}" if self.name else "EVSE"
+        if (self.max_current is None) == (self.max_power is None):
+            raise ValueError(f"{label}: give exactly one of max_current (A) and max_power (W)")
+        if self.max_current is not None and not (
+            _finite(self.max_current) and self.max_current > 0
+        ):
+            raise ValueError(f"{label}: max_current must be a positive number of A, "
+                             f"got {self.max_current!r}")
+        if self.max_power is not None and not (_finite(self.max_power) and self.max_power > 0):
+            raise ValueError(f"{label}: max_power must be a positive number of W, "
+                             f"got {self.max_power!r}")
+        if self.phases not in (1, 3) or isinstance(self.phases, bool):
+            raise ValueError(f"{label}: phases must be 1 or 3, got {self.phases!r}")
+        if self.phase not in (1, 2, 3) or isinstance(self.phase, bool):
+            raise ValueError(f"{label}: phase must be 1, 2 or 3, got {self.phase!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"{label}: mode must be one of {', '.join(MODES)}, "
+                             f"got {self.mode!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class BalancingConfig:
+    """A balancing group: one supply, one meter, chargers in priority order.
+
+    Attributes:
+        limit: the budget reference. With ``current_control`` it is the overcurrent protection
+            device in A per phase (manual: "Overcurrent protection device", e.g. 63 A); without,
+            the contracted power in W for the whole supply (manual: "Contracted power").
+        current_control: True for a per-phase current limit, False for a total power limit
+            (manual: "Current control").
+        reserve_margin: percent of ``limit`` held back, 0 ≤ margin < 100 (manual: "Load reserve
+            margin"; 63 A with 10 % leaves 56.7 A).
+        evses: the chargers, EVSE1 first; earlier means higher priority (manual: "Priority
+            ordered from highest to lowest EVSE1 -> EVSE6"). A list is converted to a tuple.
+        phases: phases of the supply, 1 or 3.
+        min_current: the lowest non-zero limit in A, at least 6 A (IEC 61851-1).
+        voltage: phase-to-neutral voltage in V, used to convert W to A.
+        step: resolution in A; every limit is rounded down to a multiple of it (never below
+            ``min_current``), and a raise smaller than it is not sent.
+        ramp_up_delay: seconds of sustained headroom before a limit is raised or a paused EVSE
+            starts (default 10 s). Lowering is always immediate.
+        min_on_time: seconds an EVSE keeps charging after a start before it may be paused for
+            priority or lack of surplus (default 60 s). A budget overrun ignores it.
+        min_off_time: seconds an EVSE stays paused before it may start again (default 60 s).
+        solar_stop_delay: seconds a charging ``solar`` EVSE may lack export (after its
+            ``min_on_time``) before it is paused, so a passing cloud does not stop it (default
+            60 s). It then draws ``min_current`` from the grid budget.
+        meter_timeout: a meter reading older than this many seconds is stale (default 30 s).
+        keepalive: seconds after which an unchanged limit is written again, so the charger's
+            fail-safe (manual: "Enable Fail-safe", FailSafeTimeout) never fires while the
+            balancer runs (default 60 s). Choose it below the charger's fail-safe timeout.
+        fallback: what happens without a usable meter: ``"pause"`` (default) pauses every EVSE;
+            a float (A, ≥ ``min_current``) gives that fixed current to EVSEs in priority order as
+            long as their sum fits ``limit × (1 − margin)`` with no other load assumed.
+        max_meter_power: readings whose magnitude exceeds this many W (200 kW by default), or
+            the equivalent current ``max_meter_power / (voltage × phases)`` A per phase, are
+            treated as absurd and trigger the fallback.
+
+    Raises:
+        ValueError: with a message naming the offending field, for a non-positive or
+            non-finite limit, voltage, step or keepalive; a margin outside [0, 100); a
+            ``min_current`` below 6 A; negative timings; a supply with other than 1 or 3
+            phases; an EVSE that does not fit the supply (three-phase EVSE on a single-phase
+            supply, ``phase`` ≠ 1 on a single-phase supply); an EVSE maximum below
+            ``min_current``; or a fallback that is neither ``"pause"`` nor a current ≥
+            ``min_current``.
+
+    """
+
+    limit: float
+    current_control: bool = True
+    reserve_margin: float = 0.0
+    evses: tuple[EvseConfig, ...] = field(default_factory=tuple)
+    phases: int = 1
+    min_current: float = IEC_MIN_CURRENT
+    voltage: float = 230.0
+    step: float = 1.0
+    ramp_up_delay: float = 10.0
+    min_on_time: float = 60.0
+    min_off_time: float = 60.0
+    solar_stop_delay: float = 60.0
+    meter_timeout: float = 30.0
+    keepalive: float = 60.0
+    fallback: FallbackMode = "pause"
+    max_meter_power: float = 200_000.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evses", tuple(self.evses))  # a list is accepted too
+        if not (_finite(self.limit) and self.limit > 0):
+            unit = "A" if self.current_control else "W"
+            raise ValueError(f"limit must be a positive number of {unit}, got {self.limit!r}")
+        if not (_finite(self.reserve_margin) and 0 <= self.reserve_margin < 100):
+            raise ValueError(
+                f"reserve_margin must be a percentage in [0, 100), got {self.reserve_margin!r}"
+            )
+        if self.phases not in (1, 3) or isinstance(self.phases, bool):
+            raise ValueError(f"phases of the supply must be 1 or 3, got {self.phases!r}")
+        if not (_finite(self.min_current) and self.min_current >= IEC_MIN_CURRENT):
+            raise ValueError(
+                f"min_current must be at least {IEC_MIN_CURRENT} A, got {self.min_current!r}"
+            )
+        for name in ("voltage", "step", "keepalive", "max_meter_power"):
+            value = getattr(self, name)
+            if not (_finite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        for name in (
+            "ramp_up_delay", "min_on_time", "min_off_time", "solar_stop_delay", "meter_timeout"
+        ):
+            value = getattr(self, name)
+            if not (_finite(value) and value >= 0):
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        if self.fallback != "pause" and not (
+            _finite(self.fallback) and self.fallback >= self.min_current
+        ):
+            raise ValueError(
+                f"fallback must be 'pause' or a current >= min_current ({self.min_current} A), "
+                f"got {self.fallback!r}"
+            )
+        for number, evse in enumerate(self.evses, start=1):
+            if not isinstance(evse, EvseConfig):
+                raise ValueError(f"EVSE{number}: expected an EvseConfig, got {evse!r}")
+            if self.phases == 1 and evse.phases == 3:
+                raise ValueError(f"EVSE{number}: a three-phase EVSE needs a three-phase supply")
+            if self.phases == 1 and evse.phase != 1:
+                raise ValueError(f"EVSE{number}: phase must be 1 on a single-phase supply")
+            if self.evse_max_current(number - 1) < self.min_current:
+                raise ValueError(
+                    f"EVSE{number}: its maximum ({self.evse_max_current(number - 1):.2f} A) is "
+                    f"below min_current ({self.min_current} A), so it could never charge"
+                )
+
+    @property
+    def budget(self) -> float:
+        """``limit × (1 − reserve_margin / 100)``, in A per phase or in W (manual: 56.7 A)."""
+        return self.limit * (1.0 - self.reserve_margin / 100.0)
+
+    @property
+    def fallback_current(self) -> float | None:
+        """The fixed fallback current in A, or None when the fallback is ``"pause"``."""
+        return None if self.fallback == "pause" else float(self.fallback)
+
+    def evse_max_current(self, index: int) -> float:
+        """Return the maximum of EVSE ``index`` (0-based) in A per phase.
+
+        ``max_current`` as given, or ``max_power / (voltage × phases)`` (issue 6: "convert to
+        A with voltage and the phases"). Not rounded to ``step``.
+
+        Raises:
+            IndexError: for an index outside ``evses``.
+
+        """
+        evse = self.evses[index]
+        if evse.max_current is not None:
+            return float(evse.max_current)
+        return float(cast("float", evse.max_power)) / (self.voltage * evse.phases)

@@ -1,0 +1,111 @@
+"""Inputs and output of one balancing round: meter and EVSE readings, and the Decision.
+
+Source: issue 6, "The pure core" (``MeterReading``, ``EvseReading``, ``Decision``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MeterState = Literal["ok", "stale", "unavailable", "invalid", "absurd"]
+"""Why a meter reading was (not) usable.
+
+- ``"ok"``: used for balancing.
+- ``"stale"``: older than ``meter_timeout``.
+- ``"unavailable"``: no reading, or its value is None.
+- ``"invalid"``: non-numeric, NaN/inf, a wrong number of phases, a unit that does not fit, or a
+  timestamp more than ``meter_timeout`` in the future.
+- ``"absurd"``: beyond ``max_meter_power`` (200 kW by default) or the matching current.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """The supply meter at the installation's incoming point.
+
+    Attributes:
+        value: signed, positive while importing and negative while exporting (manual: "Dynamic
+            load balancing with solar generation"). One of:
+
+            - a float total current in A (``unit`` ``"A"``). On a three-phase supply it is taken
+              as the current of every phase, which is conservative when it is the most loaded
+              phase;
+            - a float total power in W (``unit`` ``"W"``), spread evenly over the supply phases
+              (issue 6: "convert to A with voltage and the phases");
+            - a tuple of per-phase currents in A, L1 first: 3 values on a three-phase supply, 1
+              on a single-phase one;
+            - None, NaN or inf when unavailable (→ fallback).
+        timestamp: when the value was measured, in seconds on the same clock as ``now`` in
+            ``Balancer.update``.
+        unit: ``"A"`` or ``"W"`` for a float value; None means ``"A"`` when the group uses
+            ``current_control`` and ``"W"`` otherwise. A tuple is always A.
+
+    """
+
+    value: float | tuple[float, ...] | None
+    timestamp: float
+    unit: Literal["A", "W"] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvseReading:
+    """What one EVSE reports (manual: "[EVSE] Instantaneous Single-phase Current", object 14).
+
+    Attributes:
+        current: measured current in A: a float (the same on each of the EVSE's phases), or a
+            tuple per supply phase (L1, L2, L3) for a three-phase EVSE. For a single-phase EVSE a
+            tuple counts by its largest value. None, NaN or a negative value counts as 0 A;
+            values are capped at the EVSE's maximum. Both choices only ever overestimate the
+            other loads, never the room left.
+        connected: True when a vehicle is plugged in and wants energy.
+
+    """
+
+    current: float | tuple[float, ...] | None = 0.0
+    connected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The result of ``Balancer.update``; every tuple has one entry per EVSE, EVSE1 first.
+
+    Attributes:
+        limits: assigned limit in A per phase; 0.0 where paused, otherwise within
+            [min_current, EVSE maximum] and a multiple of ``step`` (or exactly ``min_current``).
+        paused: True where the limit is 0.
+        available: A per phase left for the EVSEs after the margin and the non-EV load (issue 6:
+            ``limit × (1 − margin) − (meter − Σ EVSE currents)``; with per-phase meters the
+            smallest phase). Negative when the other loads alone exceed the budget. None in
+            fallback.
+        surplus: A per phase (averaged over the supply phases) that the house would export
+            without the EVSEs; 0 when importing; None in fallback.
+        reason: a short machine-readable word per EVSE. Charging: ``"fast"``, ``"solar"``,
+            ``"min_solar"``, ``"override"``, ``"min_on_hold"`` (would be paused but
+            ``min_on_time`` has not passed), ``"fallback_meter_stale"`` /
+            ``"fallback_meter_invalid"`` (fixed fallback current). Paused: ``"off"``,
+            ``"not_connected"``, ``"paused_priority"`` (the budget does not reach it),
+            ``"paused_no_surplus"`` (solar without enough export), ``"paused_min_off"``,
+            ``"ramp_wait"`` (headroom not yet sustained for ``ramp_up_delay``),
+            ``"start_queue"`` (another EVSE starts this round), ``"wait_preempt"`` (waits for a
+            lower-priority EVSE's ``min_on_time``), ``"over_budget_cut"`` (cut at once because
+            the budget was exceeded), ``"fallback_meter_stale"`` / ``"fallback_meter_invalid"``.
+        fallback: True when the meter was not usable and the fallback was applied.
+        meter_state: see :data:`MeterState`.
+        writes: indices of the EVSEs whose charger needs a telegram this round, ascending: the
+            limit or the pause state changed, a keep-alive is due, or ``Balancer.force_write``
+            asked for it. An HA layer sends, for each: the limit when not paused, and Start or
+            Stop when the index is in ``switches`` (or Stop again, as keep-alive, while paused).
+        switches: the subset of ``writes`` whose paused state changed (a Start/Stop telegram).
+
+    """
+
+    limits: tuple[float, ...]
+    paused: tuple[bool, ...]
+    available: float | None
+    surplus: float | None
+    reason: tuple[str, ...]
+    fallback: bool
+    meter_state: MeterState
+    writes: tuple[int, ...]
+    switches: tuple[int, ...]
