@@ -65,7 +65,7 @@ class _Evse:
         self.fit_since: float | None = None
         self.deficit_since: float | None = None
         self.limit = 0.0
-        self.hist: deque[tuple[float, float]] = deque()
+        self.hist: deque[list[float]] = deque()  # [since, target, until], see _allocate
         self.hist_start = 0.0
         self.last_written: float | None = None
         self.last_paused: bool | None = None
@@ -649,15 +649,19 @@ class Balancer:
         on = [i for i in range(self._n) if states[i].on]
         target, _ = self._fill(caps, surplus, on, upper, None)
         ramp = [0.0] * self._n
+        start = t - delay
         for i in on:
             st = states[i]
             hist = st.hist
             tgt = target[i]
+            # Sliding-window minimum of a piecewise-constant target: entries are
+            # [since, target, until]; a later, smaller target makes older larger ones irrelevant.
+            if hist:
+                hist[-1][2] = t
             while hist and hist[-1][1] >= tgt:
                 hist.pop()
-            hist.append((t, tgt))
-            start = t - delay
-            while len(hist) >= 2 and hist[1][0] <= start:
+            hist.append([t, tgt, math.inf])
+            while hist[0][2] <= start:
                 hist.popleft()
             window_min = hist[0][1] if start >= st.hist_start else min(minc, hist[0][1])
             ramp[i] = max(st.limit, window_min)

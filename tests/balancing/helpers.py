@@ -1,0 +1,98 @@
+"""Helpers shared by the balancing tests: short constructors and a round driver."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from custom_components.knx_evse.balancing import (
+    Balancer,
+    BalancingConfig,
+    Decision,
+    EvseConfig,
+    EvseReading,
+    MeterReading,
+)
+
+# Timing that gets out of the way: every rule about time is tested on its own.
+NO_TIMING: dict[str, float] = {
+    "ramp_up_delay": 0.0,
+    "min_on_time": 0.0,
+    "min_off_time": 0.0,
+    "solar_stop_delay": 0.0,
+}
+
+
+def evse(max_current: float = 32.0, **kw: Any) -> EvseConfig:
+    return EvseConfig(max_current=max_current, **kw)
+
+
+def config(*evses: EvseConfig, limit: float = 63.0, margin: float = 10.0, timing: bool = False,
+           **kw: Any) -> BalancingConfig:
+    """A group; without ``timing`` all delays are 0."""
+    base: dict[str, Any] = {} if timing else dict(NO_TIMING)
+    base.update(kw)
+    return BalancingConfig(limit=limit, reserve_margin=margin, evses=tuple(evses), **base)
+
+
+class Driver:
+    """Feeds a Balancer with a meter that follows the EVSEs' own draw.
+
+    ``house`` is the non-EV load (A, or a per-phase tuple; negative = export). The meter shows the
+    house plus what each EVSE draws; by default an EVSE draws exactly its last limit, like an
+    obedient car.
+    """
+
+    def __init__(self, cfg: BalancingConfig, t0: float = 1000.0) -> None:
+        self.cfg = cfg
+        self.b = Balancer(cfg)
+        self.t = t0
+        self.limits = [0.0] * len(cfg.evses)
+        self.connected = [True] * len(cfg.evses)
+        self.last: Decision | None = None
+
+    def meter_value(self, house: float | tuple[float, ...]) -> float | tuple[float, ...]:
+        cfg = self.cfg
+        if isinstance(house, tuple):
+            per = list(house)
+            for e, lim in zip(cfg.evses, self.limits, strict=True):
+                for p in range(3) if e.phases == 3 else (e.phase - 1,):
+                    per[p] += lim
+            return tuple(per)
+        if cfg.phases == 1:
+            return house + sum(self.limits)
+        # scalar A on a three-phase supply: the most loaded phase
+        per = [house] * 3
+        for e, lim in zip(cfg.evses, self.limits, strict=True):
+            for p in range(3) if e.phases == 3 else (e.phase - 1,):
+                per[p] += lim
+        return max(per)
+
+    def step(self, house: float | tuple[float, ...] = 0.0, dt: float = 1.0,
+             draw: Sequence[float] | None = None, meter: Any = "follow") -> Decision:
+        self.t += dt
+        currents = list(draw) if draw is not None else list(self.limits)
+        if meter == "follow":
+            value = self.meter_value(house)
+            if draw is not None:
+                saved = self.limits
+                self.limits = currents
+                value = self.meter_value(house)
+                self.limits = saved
+            reading: MeterReading | None = MeterReading(value, self.t)
+        else:
+            reading = meter
+        d = self.b.update(
+            self.t,
+            reading,
+            [EvseReading(c, con) for c, con in zip(currents, self.connected, strict=True)],
+        )
+        self.limits = list(d.limits)
+        self.last = d
+        return d
+
+    def run(self, rounds: int, house: float | tuple[float, ...] = 0.0, dt: float = 1.0) -> Decision:
+        d = self.step(house, dt)
+        for _ in range(rounds - 1):
+            d = self.step(house, dt)
+        return d
