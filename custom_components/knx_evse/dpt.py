@@ -197,7 +197,14 @@ def encode(obj: CommObject, value: Any) -> DPTArray | DPTBinary:
     """
     if isinstance(value, float) and not math.isfinite(value):
         raise EncodeError(obj, f"non-finite value {value!r}")
+    if isinstance(value, str) and obj.dpt == "16.001":
+        # xknx would silently send "?" for a character outside ISO 8859-1.
+        try:
+            value.encode("latin_1")
+        except UnicodeEncodeError as err:
+            raise EncodeError(obj, f"{value!r} is not an ISO 8859-1 string") from err
     try:
         return transcoder(obj).to_knx(value)
-    except ConversionError as err:
+    except (ConversionError, OverflowError, TypeError, ValueError) as err:
+        # OverflowError: float beyond the 4-byte float range; TypeError/ValueError: wrong value type.
         raise EncodeError(obj, str(err)) from err

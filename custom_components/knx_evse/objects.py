@@ -227,7 +227,8 @@ _CONN_ROWS: tuple[_Row, ...] = (
     (63, "active_power_limit_status", "Active Power limit Status", "14.056", S, 32, None, None, _S, None),
     (64, "fail_safe_active_power_status", "Fail-safe Active Power Status", "14.056", S, 32, _E.FAIL_SAFE_OBJECTS, None, _S, None),
     (65, "unlock", "Connector unlock", "1.017", W, 1, None, None, _BT, None),
-    (67, "rfid_tag_started", "RFIDTag charging started", "16.001", S, 112, _E.RFID_OBJECTS, None, _S, None),
+    # 67 is not gated: "RFIDTag objects" enables only 8 and 9, and the worked example lists 67 without them.
+    (67, "rfid_tag_started", "RFIDTag charging started", "16.001", S, 112, None, None, _S, None),
     (73, "block", "Block", "1.001", W, 1, _E.CONNECTOR_BLOCK_OBJECT, None, _SW, None),
 )
 CONN2_OFFSET: Final = 49

@@ -54,7 +54,7 @@ def _int_range(lo: int, hi: int) -> vol.All:
 
 
 _CONNECTOR_FIELDS: Final[dict[str, tuple[Any, Any]]] = {
-    "initial_power_limit": (7400.0, _range(0, 22000)),
+    "initial_power_limit": (3500.0, _range(0, 22000)),  # manual, "Connector" page
     "send_status_at_init": (False, vol.Coerce(bool)),
     "ocpp_state": (True, vol.Coerce(bool)),
     "pilot_state": (False, vol.Coerce(bool)),
