@@ -320,7 +320,6 @@ class Balancer:
                 st.limit = min(upper[i], round_down(max(amps, cfg.min_current), cfg.step,
                                                     cfg.min_current))
                 st.hist.clear()
-                st.hist_start = t
 
     def _budget(
         self, now: float, meter: MeterReading | None, measured: list[tuple[float, ...]]
@@ -406,7 +405,6 @@ class Balancer:
         st.deficit_since = None
         st.limit = 0.0
         st.hist.clear()
-        st.hist_start = t
 
     def _stop(self, i: int, t: float) -> None:
         st = self._state[i]
@@ -658,6 +656,8 @@ class Balancer:
             # [since, target, until]; a later, smaller target makes older larger ones irrelevant.
             if hist:
                 hist[-1][2] = t
+            else:
+                st.hist_start = t  # the window only counts from the first recorded target
             while hist and hist[-1][1] >= tgt:
                 hist.pop()
             hist.append([t, tgt, math.inf])
@@ -715,7 +715,6 @@ class Balancer:
                 reserve(caps, self._usage[i], amps)
                 st.limit = amps
                 st.hist.clear()  # after recovery, raising waits a full ramp_up_delay
-                st.hist_start = t
 
     # ------------------------------------------------------------------ output
 

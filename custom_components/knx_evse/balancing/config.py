@@ -113,9 +113,10 @@ class BalancingConfig:
         min_on_time: seconds an EVSE keeps charging after a start before it may be paused for
             priority or lack of surplus (default 60 s). A budget overrun ignores it.
         min_off_time: seconds an EVSE stays paused before it may start again (default 60 s).
-        solar_stop_delay: seconds a charging ``solar`` EVSE may lack export (after its
-            ``min_on_time``) before it is paused, so a passing cloud does not stop it (default
-            60 s). It then draws ``min_current`` from the grid budget.
+        solar_stop_delay: seconds a charging ``solar`` EVSE may lack export before it is
+            paused, so a passing cloud does not stop it (default 60 s). Meanwhile it draws
+            ``min_current`` from the grid budget. The pause comes at the later of
+            ``start + min_on_time`` and ``start of the deficit + solar_stop_delay``.
         meter_timeout: a meter reading older than this many seconds is stale (default 30 s).
         keepalive: seconds after which an unchanged limit is written again, so the charger's
             fail-safe (manual: "Enable Fail-safe", FailSafeTimeout) never fires while the

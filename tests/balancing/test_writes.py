@@ -1,0 +1,80 @@
+"""Telegram bookkeeping (issue 6, Rules: "Writes: limits only change when they change by at least
+step. No repeated identical writes except a keep-alive inside the chargers' fail-safe timeout").
+"""
+
+from __future__ import annotations
+
+from .helpers import Driver, config, evse
+
+
+def test_first_round_writes_every_charger() -> None:
+    drv = Driver(config(evse(), evse(), evse(), limit=100.0))
+    drv.connected = [True, False, True]
+    d = drv.step()
+    assert d.writes == (0, 1, 2)
+    assert d.switches == (0, 1, 2)
+
+
+def test_no_writes_while_nothing_changes_then_keepalive() -> None:
+    drv = Driver(config(evse(), limit=100.0, keepalive=60.0))
+    drv.run(2)  # written at t0 + 1
+    quiet = [drv.step().writes for _ in range(58)]  # t0 + 3 … t0 + 60
+    assert quiet == [()] * 58
+    d = drv.step()  # t0 + 61: 60 s after the last write
+    assert d.writes == (0,)
+    assert d.switches == ()
+    assert drv.step().writes == ()
+
+
+def test_keepalive_also_repeats_the_pause() -> None:
+    drv = Driver(config(evse(), limit=100.0, keepalive=10.0))
+    drv.connected = [False]
+    drv.step()
+    assert [drv.step().writes for _ in range(9)] == [()] * 9
+    assert drv.step().writes == (0,)
+
+
+def test_a_change_writes_only_the_evse_that_changed() -> None:
+    drv = Driver(config(evse(10.0), evse(32.0), limit=40.0, margin=0.0))
+    drv.run(3)
+    assert drv.limits == [10.0, 30.0]
+    d = drv.step(house=5.0)
+    assert d.limits == (10.0, 25.0)
+    assert d.writes == (1,)
+    assert d.switches == ()
+
+
+def test_pause_and_resume_are_switches() -> None:
+    drv = Driver(config(evse(), limit=20.0, margin=0.0))
+    drv.run(2)
+    d = drv.step(house=16.0)
+    assert d.paused == (True,)
+    assert (d.writes, d.switches) == ((0,), (0,))
+    d = drv.step(house=0.0)
+    assert d.paused == (False,)
+    assert (d.writes, d.switches) == ((0,), (0,))
+
+
+def test_a_raise_smaller_than_step_is_not_sent_but_a_decrease_is() -> None:
+    # min_current 7 A with a 2 A step: the limits are 7 (the minimum), 8, 10, ...
+    drv = Driver(config(evse(), limit=50.0, margin=0.0, min_current=7.0, step=2.0))
+    assert drv.run(2, house=50.0 - 7.5).limits == (7.0,)
+    d = drv.step(house=50.0 - 8.5)  # room 8.5 → 8 A: a raise of 1 A < step
+    assert d.limits == (7.0,)
+    assert d.writes == ()
+    d = drv.step(house=50.0 - 10.5)  # 10 A: +3 A
+    assert (d.limits, d.writes) == ((10.0,), (0,))
+    d = drv.step(house=50.0 - 8.5)  # 8 A
+    assert (d.limits, d.writes) == ((8.0,), (0,))
+    d = drv.step(house=50.0 - 7.5)  # 7 A: a decrease smaller than step is always sent
+    assert (d.limits, d.writes) == ((7.0,), (0,))
+
+
+def test_force_write_resends_on_the_next_round() -> None:
+    drv = Driver(config(evse(), evse(), limit=100.0))
+    drv.run(3)
+    drv.b.force_write(1)
+    assert drv.step().writes == (1,)
+    assert drv.step().writes == ()
+    drv.b.force_write()
+    assert drv.step().writes == (0, 1)
