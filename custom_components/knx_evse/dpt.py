@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
-from xknx.dpt import DPTArray, DPTBase, DPTBinary
-from xknx.dpt.dpt import DPTEnum, DPTEnumData
+from xknx.dpt.dpt import DPTBase, DPTEnum, DPTEnumData
+from xknx.dpt.payload import DPTArray, DPTBinary
 from xknx.exceptions import ConversionError, CouldNotParseTelegram
 
 from .objects import CommObject

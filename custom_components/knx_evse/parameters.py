@@ -246,7 +246,7 @@ class ChargerParameters:
         if obj.enabled_by is None:
             return True
         conn = 2 if obj.scope is Scope.CONN2 else 1
-        return _ENABLERS[obj.enabled_by](self, conn)
+        return bool(_ENABLERS[obj.enabled_by](self, conn))
 
     def enabled_objects(self) -> frozenset[int]:
         """Numbers of every communication object that exists for these parameters."""
