@@ -597,7 +597,7 @@ class SimulatedCharger:
         conn.session_active = False
         ev.current = 0.0
         self._try_start(conn, rfid)
-        self.publish()
+        self._refresh()
 
     def present_rfid(self, n: int, tag: str) -> bool:
         """Hold ``tag`` to the reader of connector ``n``; return True when a session started."""
@@ -605,7 +605,7 @@ class SimulatedCharger:
         if conn.ev is None or conn.session_active:
             return False
         started = self._try_start(conn, tag)
-        self.publish()
+        self._refresh()
         return started
 
     def _can_start(self, conn: Connector) -> bool:
@@ -649,7 +649,7 @@ class SimulatedCharger:
             conn.ev.current = 0.0
         if self.auto_disconnect:
             conn.locked = False
-        self.publish()
+        self._refresh()
 
     def unplug(self, n: int, *, force: bool = False) -> bool:
         """Unplug the car from connector ``n``; return False (nothing happens) while it is locked.
@@ -668,7 +668,7 @@ class SimulatedCharger:
         conn.session_active = False
         conn.finished = False
         conn.locked = False
-        self.publish()
+        self._refresh()
         return True
 
     # ------------------------------------------------------------------------------------------
@@ -735,9 +735,7 @@ class SimulatedCharger:
             self._write_connector(self.connector(n), number - CONN2_OFFSET * (n - 1), value)
         elif self.master is not None:
             self.master.on_write(number, value)
-        for conn in self.connectors:
-            conn.offered = self.offered_current(conn)
-        self.publish()
+        self._refresh()
 
     def _clamp_current(self, value: float) -> float:
         return max(0.0, min(float(value), float(self.params.max_user_current)))
@@ -897,6 +895,11 @@ class SimulatedCharger:
     # ------------------------------------------------------------------------------------------
     # Telegrams out
     # ------------------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        for conn in self.connectors:
+            conn.offered = self.offered_current(conn)
+        self.publish()
+
     def publish(self) -> None:
         """Send every status object whose sending rule fires now (on change and/or cyclically)."""
         if self._init_pending or not self._started:
