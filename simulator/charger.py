@@ -350,7 +350,6 @@ class SimulatedCharger:
         self._started = True
         self._startup_until = self.time + self.params.delay_at_start
         self._init_pending = True
-        self._reporters = {}
         if self.master is not None:
             self.master.init()
         self._finish_init_if_due()
@@ -378,22 +377,27 @@ class SimulatedCharger:
         if not self._init_pending or self.time < self._startup_until:
             return
         self._init_pending = False
-        self._reporters = {}
+        for conn in self.connectors:
+            conn.offered = self.offered_current(conn)
         for number in sorted(self._sending_ga):
             if OBJECTS[number].scope not in (Scope.EVSE, Scope.CONN1, Scope.CONN2):
                 continue  # the built-in master's outputs follow its own period
             mode, threshold, period = self._sending_mode(number)
-            self._reporters[number] = _Reporter(
-                mode=mode, threshold=threshold, period=period, next_cycle=self.time + period
-            )
-        for number in sorted(self._reporters):
+            previous = self._reporters.get(number)
+            rep = _Reporter(mode=mode, threshold=threshold, period=period, next_cycle=self.time + period)
+            self._reporters[number] = rep
             obj = OBJECTS[number]
-            conn = 2 if obj.scope is Scope.CONN2 else 1
+            conn_n = 2 if obj.scope is Scope.CONN2 else 1
             conn1_number = number - CONN2_OFFSET if obj.scope is Scope.CONN2 else number
-            if conn1_number in _CHARGING_STATUS and self.params.connector(conn, "send_status_at_init"):
+            if conn1_number in _CHARGING_STATUS and self.params.connector(conn_n, "send_status_at_init"):
                 self._transmit(number, self.value_of(number))
+            elif previous is not None and mode != "cyclic" and conn1_number not in _MEASUREMENT_GROUP:
+                # After a reset, a status that the reset changed (error cleared, limit restored) is
+                # sent by the next publish: the baseline is what was sent before the reset.
+                rep.last = previous.last
             else:
-                self._reporters[number].last = self.value_of(number)
+                rep.last = self.value_of(number)
+        self.publish()
 
     def _sending_mode(self, number: int) -> tuple[str, float, float]:
         obj = OBJECTS[number]
@@ -735,7 +739,12 @@ class SimulatedCharger:
             self._write_connector(self.connector(n), number - CONN2_OFFSET * (n - 1), value)
         elif self.master is not None:
             self.master.on_write(number, value)
-        self._refresh()
+        for conn in self.connectors:
+            conn.offered = self.offered_current(conn)
+        if obj.status is not None and obj.status in self._reporters and not self._init_pending:
+            # A command's status object answers every command, changed or not (KNX feedback).
+            self._transmit(obj.status, self.value_of(obj.status))
+        self.publish()
 
     def _clamp_current(self, value: float) -> float:
         return max(0.0, min(float(value), float(self.params.max_user_current)))
