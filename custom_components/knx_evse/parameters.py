@@ -130,6 +130,14 @@ def _check_model(data: dict[str, Any]) -> dict[str, Any]:
         raise vol.Invalid(
             "Initial Total Current limit must not exceed Maximum User Current", path=["initial_limit"]
         )
+    if data["load_balancing"] and data["balancing_current_control"]:
+        # "Maximum Current EVSE1..6": a charger's current range, 6-32 A (manual, "Technical data").
+        for index, amps in enumerate(data["balancing_evse_max"][: data["balancing_evse_count"]]):
+            if not MIN_CURRENT <= amps <= MAX_CURRENT:
+                raise vol.Invalid(
+                    f"Maximum Current EVSE{index + 1} must be {MIN_CURRENT}-{MAX_CURRENT} A",
+                    path=["balancing_evse_max", index],
+                )
     return data
 
 
