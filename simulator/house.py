@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import random
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -178,7 +179,10 @@ def pv_ac_minutes(day: date, kwp: float, tilt: float = 30.0, azimuth: float = 18
     chain = ModelChain(
         system, location, aoi_model="physical", spectral_model="no_loss", losses_model="pvwatts"
     )
-    chain.run_model(pd.DataFrame(weather, index=index))
+    with warnings.catch_warnings():
+        # pvlib 0.16 still uses pandas APIs that pandas 3 deprecates (DatetimeIndex.dayofyear ...).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        chain.run_model(pd.DataFrame(weather, index=index))
     ac = chain.results.ac.to_numpy(dtype=float)
     return np.clip(np.nan_to_num(ac, nan=0.0), 0.0, None)
 

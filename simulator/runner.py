@@ -43,11 +43,9 @@ from xknx.telegram import Telegram
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
-from custom_components.knx_evse import dpt
 from custom_components.knx_evse.const import CONF_NAME
-from custom_components.knx_evse.objects import OBJECTS
 
-from .charger import ConnectorState, KnxHost, SendFn, SimulatedCharger
+from .charger import ConnectorState, KnxHost, SendFn, SimulatedCharger, encode_value
 from .ev import ElectricVehicle
 from .house import HouseModel, MeterReading
 from .installation import EvPlan, Installation, MeterConfig
@@ -83,7 +81,7 @@ class SimulatedMeter:
         """Store ``reading`` and send it on both addresses."""
         self.reading = reading
         for address, number in self._targets.values():
-            self._emit(address, GroupValueWrite(dpt.encode(OBJECTS[number], self._value(number))))
+            self._emit(address, GroupValueWrite(encode_value(number, self._value(number))))
 
     def handle_telegram(self, telegram: Telegram) -> None:
         """Answer GroupValueRead on the meter's addresses."""
@@ -92,7 +90,7 @@ class SimulatedMeter:
         target = self._targets.get(telegram.destination_address.raw)
         if target is not None and isinstance(telegram.payload, GroupValueRead):
             address, number = target
-            self._emit(address, GroupValueResponse(dpt.encode(OBJECTS[number], self._value(number))))
+            self._emit(address, GroupValueResponse(encode_value(number, self._value(number))))
 
     def _emit(self, address: GroupAddress, payload: GroupValueWrite | GroupValueResponse) -> None:
         if self._send_fn is not None and not self.muted:

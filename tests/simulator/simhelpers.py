@@ -44,7 +44,9 @@ ALL_OBJECTS: dict[str, Any] = {
 """Parameters enabling (nearly) every object, no start-up delay, auto-start, 32 A."""
 
 
-def make_entry(model: str = "VE 741", main: int = 1, name: str | None = None, **params: Any) -> dict[str, Any]:
+def make_entry(
+    model: str = "VE 741", main: int = 1, name: str | None = None, **params: Any
+) -> dict[str, Any]:
     """A charger subentry dict with ALL_OBJECTS overridden by ``params`` and "main/0/n" addresses."""
     merged = {**ALL_OBJECTS, **MODEL_DEFAULTS[model], **params}
     p = ChargerParameters.from_dict(merged)
@@ -112,7 +114,9 @@ def incoming(address: str, payload: Any) -> Telegram:
     )
 
 
-def write(charger: SimulatedCharger, number: int, value: Any, main: int = 1, address: str | None = None) -> None:
+def write(
+    charger: SimulatedCharger, number: int, value: Any, main: int = 1, address: str | None = None
+) -> None:
     """Deliver a GroupValueWrite of ``value`` for object ``number`` (encoded by its DPT)."""
     payload = GroupValueWrite(dpt.encode(OBJECTS[number], value))
     charger.handle_telegram(incoming(address or f"{main}/0/{number}", payload))

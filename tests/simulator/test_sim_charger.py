@@ -16,8 +16,12 @@ from simulator.charger import ChargingWindow, ConnectorState, SimulatedCharger
 from simulator.ev import ElectricVehicle, EvSpec
 
 
-def car(name: str = "car", phases: int = 1, max_current: float = 32.0, soc: float = 0.3, **kw: float) -> ElectricVehicle:
-    return ElectricVehicle(name, EvSpec(phases=phases, max_current=max_current, response_time=0.0, **kw), soc=soc)
+def car(
+    name: str = "car", phases: int = 1, max_current: float = 32.0, soc: float = 0.3, **kw: float
+) -> ElectricVehicle:
+    return ElectricVehicle(
+        name, EvSpec(phases=phases, max_current=max_current, response_time=0.0, **kw), soc=soc
+    )
 
 
 # --- reads and addresses ------------------------------------------------------------------------
@@ -470,7 +474,9 @@ def test_reset_zero_does_nothing() -> None:
 
 
 def test_send_status_at_init_and_delay_at_start() -> None:
-    entry = make_entry("VE 742", delay_at_start=3, conn1_send_status_at_init=True, conn2_send_status_at_init=False)
+    entry = make_entry(
+        "VE 742", delay_at_start=3, conn1_send_status_at_init=True, conn2_send_status_at_init=False
+    )
     cap = Capture()
     charger = SimulatedCharger(entry, send=cap)
     charger.start()

@@ -36,7 +36,7 @@ def test_ramp_has_the_time_constant() -> None:
     ev = ElectricVehicle("car", EvSpec(response_time=2.0), soc=0.2)
     ev.step(16.0, 2.0)
     # one time constant: 63 % of the way
-    assert ev.current == pytest.approx(16.0 * (1 - 2.718281828 ** -1), rel=1e-3)
+    assert ev.current == pytest.approx(16.0 * (1 - 2.718281828**-1), rel=1e-3)
 
 
 def test_taper_above_80_percent() -> None:

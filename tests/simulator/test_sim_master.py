@@ -115,9 +115,13 @@ def test_switching_off_releases_the_evses() -> None:
 
 
 def test_balancing_after_init_off_and_last() -> None:
-    off = BuiltinMaster(ChargerParameters.from_dict({**MANUAL_EXAMPLE, "balancing_after_init": "off"}), Outputs())
+    off = BuiltinMaster(
+        ChargerParameters.from_dict({**MANUAL_EXAMPLE, "balancing_after_init": "off"}), Outputs()
+    )
     assert not off.enabled
-    last = BuiltinMaster(ChargerParameters.from_dict({**MANUAL_EXAMPLE, "balancing_after_init": "last"}), Outputs())
+    last = BuiltinMaster(
+        ChargerParameters.from_dict({**MANUAL_EXAMPLE, "balancing_after_init": "last"}), Outputs()
+    )
     assert not last.enabled
     last.on_write(132, True)
     last.init()
@@ -210,7 +214,9 @@ def test_master_balances_three_chargers_over_the_shared_host() -> None:
     def run(seconds: int, house_a: float) -> None:
         for _ in range(seconds):
             draw = sum(c.phase_currents()[0] for c in chargers)
-            meter.update(meter_reading(datetime(2025, 1, 8, 18), house_a * 230, 0.0, (draw, 0.0, 0.0), phases=1))
+            meter.update(
+                meter_reading(datetime(2025, 1, 8, 18), house_a * 230, 0.0, (draw, 0.0, 0.0), phases=1)
+            )
             for charger in chargers:
                 charger.step(1.0)
 
