@@ -1,0 +1,263 @@
+"""The product's main job, end to end: Home Assistant driving simulated chargers over a real KNX/IP bus.
+
+Started by ``scripts/develop`` (which runs set-up first). Steps:
+1. a private network namespace with knxd serving KNX/IP tunnelling on its 127.0.0.1 (simulator/bus.py);
+2. the simulator in that namespace: the installation's chargers, EVs and house (real load profile and
+   PV data), writing the grid meter to a JSON file;
+3. Home Assistant in the namespace, with the knx_evse hub and charger subentries already configured
+   from the same installation file, and a ``command_line`` sensor reading the meter file;
+4. a TCP forwarder so Home Assistant answers on the host's http://127.0.0.1:8123 and only there;
+5. onboarding of the demo user through Home Assistant's API.
+
+Ctrl-C (or ``--headless --duration N`` running out) stops everything and removes the namespace.
+With ``--headless`` the run ends with a check of the live state and exits 0 only if it passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from demo_homeassistant import DEMO_PASSWORD, DEMO_USER, onboard, write_config  # noqa: E402
+from homeassistant.config_entries import ConfigSubentryData  # noqa: E402
+
+from simulator.bus import KnxdBus, cleanup_stale  # noqa: E402
+from simulator.installation import load_installation  # noqa: E402
+
+PY = sys.executable
+HA_PORT = 8123
+
+
+def _log(text: str) -> None:
+    print(f"develop: {text}", flush=True)
+
+
+def _subentries(installation: Any) -> list[ConfigSubentryData]:
+    """Charger subentries from the installation file (each charger entry is the subentry's data)."""
+    subentries: list[ConfigSubentryData] = [
+        ConfigSubentryData(
+            data=charger,
+            subentry_type="charger",
+            title=charger["name"],
+            unique_id=charger["individual_address"],
+        )
+        for charger in installation.chargers
+    ]
+    for group in installation.extra.get("balancing_groups", []):
+        subentries.append(
+            ConfigSubentryData(
+                data=group, subentry_type="balancing_group", title=group["name"], unique_id=group["name"]
+            )
+        )
+    return subentries
+
+
+def _meters(meter_file: Path) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "Grid power",
+            "unique_id": "demo_grid_power",
+            "file": str(meter_file),
+            "field": "power_w",
+            "unit": "W",
+            "device_class": "power",
+        },
+        {
+            "name": "Grid current",
+            "unique_id": "demo_grid_current",
+            "file": str(meter_file),
+            "field": "current_a",
+            "unit": "A",
+            "device_class": "current",
+        },
+    ]
+
+
+def _link_integration(config_dir: Path) -> None:
+    target = config_dir / "custom_components" / "knx_evse"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    target.symlink_to(ROOT / "custom_components" / "knx_evse", target_is_directory=True)
+
+
+async def _wait_http(url: str, limit: float) -> None:
+    deadline = time.monotonic() + limit
+    async with aiohttp.ClientSession() as session:
+        while True:
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                    if resp.status < 500:
+                        return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer within {limit:.0f} s")
+            await asyncio.sleep(0.5)
+
+
+async def _states(base: str, token: str) -> list[dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{base}/api/states", headers={"Authorization": f"Bearer {token}"}) as resp,
+    ):
+        resp.raise_for_status()
+        return list(await resp.json())
+
+
+def _summary(states: list[dict[str, Any]]) -> dict[str, Any]:
+    ours = [s for s in states if s["entity_id"].split(".", 1)[1].startswith(("garage", "carport"))]
+    unavailable = [s["entity_id"] for s in ours if s["state"] == "unavailable"]
+    known = [s for s in ours if s["state"] not in ("unavailable", "unknown")]
+    meter = next((s for s in states if s["entity_id"] == "sensor.grid_power"), None)
+    return {
+        "entities": len(ours),
+        "with_value": len(known),
+        "unavailable": unavailable,
+        "grid_power": meter["state"] if meter else None,
+        "sample": {s["entity_id"]: s["state"] for s in known[:12]},
+    }
+
+
+class Stack:
+    """The running processes; ``stop`` ends them in reverse order and removes the bus."""
+
+    def __init__(self) -> None:
+        self.bus: KnxdBus | None = None
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def spawn(self, name: str, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+        handle = log.open("ab")
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.procs.append((name, proc))
+        _log(f"{name} started (pid {proc.pid}, log {log})")
+        return proc
+
+    def check(self) -> None:
+        for name, proc in self.procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with status {proc.returncode}")
+
+    def stop(self) -> None:
+        for name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                _log(f"{name} stopped")
+        self.procs.clear()
+        if self.bus is not None:
+            self.bus.stop()
+            _log("bus stopped, namespace removed")
+            self.bus = None
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Start the stack, wait for Ctrl-C or the duration, stop it; return the exit status."""
+    workdir = ROOT / ".develop"
+    config_dir = workdir / "config"
+    logs = workdir / "logs"
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    logs.mkdir(parents=True, exist_ok=True)
+    meter_file = workdir / "meter.json"
+    installation = load_installation(args.installation)
+
+    for leftover in cleanup_stale():
+        _log(f"removed a leftover bus: {leftover.get('ns')}")
+    stack = Stack()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        stack.bus = KnxdBus()
+        stack.bus.start()
+        ns = stack.bus.ns
+        _log(f"knxd serving KNX/IP tunnelling on 127.0.0.1:3671 inside namespace {ns}")
+
+        write_config(
+            config_dir,
+            port=HA_PORT,
+            hub_data={"connection_type": "tunneling", "host": "127.0.0.1", "port": 3671, "local_ip": "127.0.0.1"},
+            subentries=_subentries(installation),
+            meters=_meters(meter_file),
+        )
+        _link_integration(config_dir)
+
+        sim_argv = [PY, "-m", "simulator", "run", "--installation", str(args.installation)]
+        sim_argv += ["--meter-file", str(meter_file), "--speed", str(args.speed), "--status-every", "30"]
+        stack.spawn("simulator", stack.bus.exec_args(sim_argv), logs / "simulator.log")
+        ha_argv = [PY, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"]
+        stack.spawn("home assistant", stack.bus.exec_args(ha_argv), logs / "homeassistant.log")
+        stack.spawn(
+            "forwarder",
+            [PY, "-m", "simulator.bus", "forward", ns, str(HA_PORT)],
+            logs / "forwarder.log",
+        )
+        base = f"http://127.0.0.1:{HA_PORT}"
+        _log("waiting for Home Assistant (first start takes about a minute)")
+        await _wait_http(f"{base}/api/onboarding", limit=240)
+        async with aiohttp.ClientSession() as session:
+            token = await onboard(base, session)
+        _log(f"Home Assistant is up: {base}  user: {DEMO_USER}  password: {DEMO_PASSWORD}")
+
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        while not stop.is_set():
+            stack.check()
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+        summary = _summary(await _states(base, token))
+        _log("state: " + json.dumps(summary, indent=2))
+        if args.headless:
+            ok = summary["entities"] > 0 and summary["with_value"] > 0 and not summary["unavailable"]
+            ok = ok and summary["grid_power"] not in (None, "unknown", "unavailable")
+            _log("headless check " + ("passed" if ok else "FAILED"))
+            return 0 if ok else 1
+        return 0
+    finally:
+        stack.stop()
+
+
+def main() -> int:
+    """Parse the command line and run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--installation", type=Path, default=ROOT / "simulator" / "installations" / "demo.yaml")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    parser.add_argument("--headless", action="store_true", help="no interaction; check the state at the end")
+    parser.add_argument("--duration", type=float, default=None, help="stop after N seconds once HA is up")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep .develop/ (history, users) from the last run instead of starting fresh"
+    )
+    args = parser.parse_args()
+    if args.headless and args.duration is None:
+        parser.error("--headless needs --duration N")
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
