@@ -80,7 +80,7 @@ from datetime import datetime, time
 from typing import Any, Final
 
 from xknx import XKNX
-from xknx.dpt import DPTArray, DPTBinary
+from xknx.dpt.payload import DPTArray, DPTBinary
 from xknx.io import ConnectionConfig, ConnectionType
 from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress

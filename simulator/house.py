@@ -127,8 +127,8 @@ def _tmy_day_of_year(day: date) -> int:
 
 @functools.cache
 def _tmy() -> tuple[Any, dict[str, Any]]:
-    import pvlib  # noqa: PLC0415  (heavy import, only when the house is used)
-    from pvlib.iotools import read_tmy3  # noqa: PLC0415
+    import pvlib  # type: ignore[import-untyped]  # noqa: PLC0415  (heavy import, only when the house is used)
+    from pvlib.iotools import read_tmy3  # type: ignore[import-untyped]  # noqa: PLC0415
 
     path = Path(pvlib.__file__).parent / "data" / TMY_FILE
     data, meta = read_tmy3(str(path), map_variables=True)
@@ -156,11 +156,11 @@ def pv_ac_minutes(day: date, kwp: float, tilt: float = 30.0, azimuth: float = 18
     """1-minute AC power (W, >= 0) of a ``kwp`` kWp system on ``day``, from pvlib's ModelChain."""
     if kwp <= 0:
         return np.zeros(MINUTES_PER_DAY)
-    import pandas as pd  # noqa: PLC0415
-    from pvlib.location import Location  # noqa: PLC0415
-    from pvlib.modelchain import ModelChain  # noqa: PLC0415
-    from pvlib.pvsystem import PVSystem  # noqa: PLC0415
-    from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS  # noqa: PLC0415
+    import pandas as pd  # type: ignore[import-untyped]  # noqa: PLC0415
+    from pvlib.location import Location  # type: ignore[import-untyped]  # noqa: PLC0415
+    from pvlib.modelchain import ModelChain  # type: ignore[import-untyped]  # noqa: PLC0415
+    from pvlib.pvsystem import PVSystem  # type: ignore[import-untyped]  # noqa: PLC0415
+    from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS  # type: ignore[import-untyped]  # noqa: PLC0415
 
     _data, meta = _tmy()
     tz = f"Etc/GMT{-int(meta['TZ']):+d}"
@@ -184,16 +184,17 @@ def pv_ac_minutes(day: date, kwp: float, tilt: float = 30.0, azimuth: float = 18
         warnings.simplefilter("ignore", DeprecationWarning)
         chain.run_model(pd.DataFrame(weather, index=index))
     ac = chain.results.ac.to_numpy(dtype=float)
-    return np.clip(np.nan_to_num(ac, nan=0.0), 0.0, None)
+    clipped: FloatArray = np.clip(np.nan_to_num(ac, nan=0.0), 0.0, None)
+    return clipped
 
 
 class _Richardson:
     """richardsonpy's appliance and lighting models for one household (seeded)."""
 
     def __init__(self, occupants: int, appliance_kwh: float, seed: int) -> None:
-        import richardsonpy  # noqa: PLC0415
-        from richardsonpy.classes import appliance, lighting  # noqa: PLC0415
-        from richardsonpy.classes.stochastic_el_load_wrapper import ElectricityProfile  # noqa: PLC0415
+        import richardsonpy  # type: ignore[import-untyped]  # noqa: PLC0415
+        from richardsonpy.classes import appliance, lighting  # type: ignore[import-untyped]  # noqa: PLC0415
+        from richardsonpy.classes.stochastic_el_load_wrapper import ElectricityProfile  # type: ignore[import-untyped]  # noqa: PLC0415
 
         inputs = Path(richardsonpy.__file__).parent / "inputs"
         self.occupants = occupants
@@ -210,7 +211,7 @@ class _Richardson:
 
     def day(self, day: date, ghi: FloatArray) -> FloatArray:
         """1-minute household load (W) on ``day``; ``ghi`` lights the house (W/m², 1440 values)."""
-        from richardsonpy.classes.occupancy import Occupancy  # noqa: PLC0415
+        from richardsonpy.classes.occupancy import Occupancy  # type: ignore[import-untyped]  # noqa: PLC0415
 
         with _seeded(self.seed * 100_003 + day.toordinal()):
             occupancy = Occupancy(number_occupants=self.occupants, initial_day=day.weekday() + 1, nb_days=1)
@@ -305,7 +306,7 @@ class HouseModel:
             raise ValueError(f"resolution must be > 0 s, got {resolution!r}")
         seconds = np.arange(0.0, 86400.0, resolution)
         minute = (seconds // 60).astype(int)
-        return seconds, self.load_minutes(day)[minute], self.pv_minutes(day)[minute]
+        return seconds.astype(np.float64), self.load_minutes(day)[minute], self.pv_minutes(day)[minute]
 
     def meter(
         self, moment: datetime, charger_currents: tuple[float, float, float] = (0.0, 0.0, 0.0)

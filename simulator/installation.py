@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import voluptuous as vol
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from custom_components.knx_evse.const import (
     CONF_CHARGER_IA,

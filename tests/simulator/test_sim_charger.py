@@ -6,7 +6,7 @@ from datetime import datetime, time
 
 import pytest
 from simhelpers import Capture, incoming, make_entry, read, run, started, write
-from xknx.dpt import DPTArray, DPTBinary
+from xknx.dpt.payload import DPTArray, DPTBinary
 from xknx.telegram.apci import GroupValueRead, GroupValueWrite
 
 from custom_components.knx_evse import dpt
