@@ -1,0 +1,165 @@
+"""Smoke test on a real bus: ``python -m simulator run`` on knxd in a namespace, driven by an xknx client.
+
+Needs root (network namespace) and knxd; skipped with the reason otherwise. The test's main thread
+enters the bus's namespace for the module (before the event loop exists), as tests/e2e does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from xknx import XKNX
+from xknx.io import ConnectionConfig, ConnectionType
+from xknx.telegram import GroupAddress, Telegram
+from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
+
+from custom_components.knx_evse import dpt
+from custom_components.knx_evse.objects import OBJECTS
+from simulator.bus import KnxdBus, unavailable_reason
+
+BUS_UNAVAILABLE = unavailable_reason()
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(BUS_UNAVAILABLE is not None, reason=f"real KNX bus unavailable: {BUS_UNAVAILABLE}"),
+]
+
+INSTALLATION = """
+start: "2025-06-19T12:00:00"
+house: {annual_kwh: 3000, occupants: 2, kwp: 0, phases: 1, seed: 1}
+meter: {update_period: 1, group_addresses: {current: "0/1/1", power: "0/1/2"}}
+chargers:
+  - name: Smoke
+    model: VE 741
+    parameters: {delay_at_start: 0, auto_start: true, limit_by_power: false, initial_limit: 32,
+                 conn1_initial_power_limit: 7400, conn1_individual_status: true}
+evs:
+  - {name: car, charger: Smoke, arrive: "11:00", depart: "23:00", phases: 1, max_current: 32, jitter_minutes: 0}
+"""
+
+
+@contextlib.contextmanager
+def _real_sockets() -> Iterator[None]:
+    """Undo pytest-socket's block (Home Assistant's plugin) for the block; 127.0.0.1 only is used."""
+    saved = socket.socket
+    try:
+        import pytest_socket  # type: ignore[import-untyped]
+    except ImportError:
+        yield
+        return
+    pytest_socket.enable_socket()
+    try:
+        yield
+    finally:
+        socket.socket = saved  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def bus() -> Iterator[KnxdBus]:
+    with _real_sockets():
+        knxd = KnxdBus().start()
+    try:
+        with knxd.entered():
+            yield knxd
+    finally:
+        with _real_sockets():
+            knxd.stop()
+
+
+@pytest.fixture
+def sockets() -> Iterator[None]:
+    with _real_sockets():
+        yield
+
+
+async def _expect(
+    queue: asyncio.Queue[Telegram], ga: str, kind: type, number: int, within: float = 10.0
+) -> Any:
+    async with asyncio.timeout(within):
+        while True:
+            telegram = await queue.get()
+            if telegram.destination_address == GroupAddress(ga) and isinstance(telegram.payload, kind):
+                return dpt.decode(OBJECTS[number], telegram.payload.value)
+
+
+async def test_simulator_cli_on_knxd(bus: KnxdBus, sockets: None, tmp_path: Path) -> None:
+    installation = tmp_path / "smoke.yaml"
+    installation.write_text(INSTALLATION, encoding="utf-8")
+    meter_file = tmp_path / "meter.json"
+    proc = await asyncio.create_subprocess_exec(
+        *bus.exec_args(
+            [
+                sys.executable,
+                "-m",
+                "simulator",
+                "run",
+                "--installation",
+                str(installation),
+                "--gateway",
+                bus.gateway_ip,
+                "--port",
+                str(bus.port),
+                "--meter-file",
+                str(meter_file),
+                "--status-every",
+                "1",
+            ]
+        ),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    xknx = XKNX(
+        connection_config=ConnectionConfig(
+            connection_type=ConnectionType.TUNNELING,
+            gateway_ip=bus.gateway_ip,
+            gateway_port=bus.port,
+            local_ip="127.0.0.1",
+        )
+    )
+    queue: asyncio.Queue[Telegram] = asyncio.Queue()
+    try:
+        await xknx.start()
+        xknx.telegram_queue.register_telegram_received_cb(queue.put_nowait)
+        # the meter arrives on its own (the car charges at 32 A from the start)
+        power = await _expect(queue, "0/1/2", GroupValueWrite, 131, within=60.0)
+        async with asyncio.timeout(20):
+            while power < 5000:  # the first readings come before the car has ramped up
+                power = await _expect(queue, "0/1/2", GroupValueWrite, 131)
+        # read a status
+        await xknx.telegrams.put(
+            Telegram(destination_address=GroupAddress("1/0/61"), payload=GroupValueRead())
+        )
+        assert await _expect(queue, "1/0/61", GroupValueResponse, 61) == 32.0
+        # a command comes back as its status, and the car follows
+        value = dpt.encode(OBJECTS[31], 10.0)
+        await xknx.telegrams.put(
+            Telegram(destination_address=GroupAddress("1/0/31"), payload=GroupValueWrite(value))
+        )
+        assert await _expect(queue, "1/0/61", GroupValueWrite, 61) == 10.0
+        while True:
+            current = await _expect(queue, "1/0/48", GroupValueWrite, 48)
+            if abs(current - 10.0) < 0.6:
+                break
+    finally:
+        await xknx.stop()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+    stdout, stderr = out.decode(), err.decode()
+    assert proc.returncode == 0, stderr
+    assert "connected to 127.0.0.1" in stdout
+    assert "simulator: stopped" in stdout
+    assert meter_file.exists()
