@@ -974,6 +974,25 @@ class SimulatedCharger:
             self._send_fn(telegram)
 
     # ------------------------------------------------------------------------------------------
+    # Bus attachment
+    # ------------------------------------------------------------------------------------------
+    async def connect(
+        self, gateway_ip: str, gateway_port: int = 3671, local_ip: str | None = None
+    ) -> KnxHost:
+        """Open an XKNX tunnel of the charger's own and start it; returns the host (``await host.stop()``)."""
+        host = KnxHost.tunnel(gateway_ip, gateway_port, local_ip)
+        host.add(self)
+        await host.start()
+        return host
+
+    async def attach(self, xknx: XKNX) -> KnxHost:
+        """Share an existing (started or not) XKNX client; returns the host for more devices."""
+        host = KnxHost(xknx)
+        host.add(self)
+        await host.start()
+        return host
+
+    # ------------------------------------------------------------------------------------------
     # Fault injection
     # ------------------------------------------------------------------------------------------
     def inject_error(self, code: EvseErrorCode | int) -> None:

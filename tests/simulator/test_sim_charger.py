@@ -617,3 +617,29 @@ def test_bad_entry_is_rejected() -> None:
     entry["group_addresses"]["80"] = ["1/0/80"]  # connector 2 on a one-connector model
     with pytest.raises(ValueError, match="80"):
         SimulatedCharger(entry)
+
+
+# --- XKNX attachment ----------------------------------------------------------------------------
+
+
+async def test_attached_to_a_shared_xknx_client() -> None:
+    from xknx import XKNX
+
+    xknx = XKNX()
+    first = SimulatedCharger(make_entry(main=1, name="one"))
+    second = SimulatedCharger(make_entry(main=2, name="two"))
+    host = await first.attach(xknx)
+    host.add(second)
+    first.start()
+    second.start()
+    await xknx.telegram_queue.process_telegram_incoming(
+        incoming("2/0/31", GroupValueWrite(dpt.encode(OBJECTS[31], 12.0)))
+    )
+    assert second.connector(1).current_limit == 12.0
+    assert first.connector(1).current_limit == 32.0
+    outgoing = []
+    while not xknx.telegrams.empty():
+        outgoing.append(xknx.telegrams.get_nowait())
+    assert [str(t.destination_address) for t in outgoing] == ["2/0/61"]
+    await host.stop()
+    assert host.xknx.telegram_queue.telegram_received_cbs == []
