@@ -81,9 +81,10 @@ from typing import Any, Final
 
 from xknx import XKNX
 from xknx.dpt.payload import DPTArray, DPTBinary
+from xknx.exceptions import CouldNotParseAddress
 from xknx.io import ConnectionConfig, ConnectionType
 from xknx.telegram import Telegram, TelegramDirection
-from xknx.telegram.address import GroupAddress
+from xknx.telegram.address import GroupAddress, IndividualAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
 from custom_components.knx_evse import dpt
@@ -251,6 +252,8 @@ class SimulatedCharger:
     it can also be set later (`KnxHost.add`). ``charging_times`` are the simulator-only charging-time
     windows 1-3 (for objects 54/57/60); ``phase`` is the house phase (1-3) of connector 1 (meter).
 
+    Telegrams carry ``individual_address`` as their source (xknx keeps a non-zero source).
+
     Public state: ``time`` (simulated s since creation), ``connectors``, ``rfid_tags``, ``error_code``,
     ``communication_error``, ``fail_safe_active``, ``master`` (None unless balancing is enabled),
     ``sent`` (count), ``rejected`` (list of (object number, reason)).
@@ -268,6 +271,10 @@ class SimulatedCharger:
         self.name: str = str(entry[CONF_NAME])
         self.individual_address: str = str(entry.get(CONF_CHARGER_IA, ""))
         self.model: str = str(entry.get(CONF_MODEL, ""))
+        try:
+            self.source_address = IndividualAddress(self.individual_address or 0)
+        except CouldNotParseAddress as err:
+            raise ValueError(f"{self.name}: bad individual address {self.individual_address!r}") from err
         self.params = ChargerParameters.from_dict(entry.get(CONF_PARAMETERS) or {})
         self.enabled = self.params.enabled_objects()
         self.group_addresses = validate_group_addresses(entry.get(CONF_GROUP_ADDRESSES) or {}, self.enabled)
@@ -969,6 +976,7 @@ class SimulatedCharger:
     def _send(self, telegram: Telegram) -> None:
         if self.muted:
             return
+        telegram.source_address = self.source_address
         self.sent += 1
         if self._send_fn is not None:
             self._send_fn(telegram)
@@ -1105,6 +1113,7 @@ class KnxHost:
             destination_address=telegram.destination_address,
             direction=TelegramDirection.INCOMING,
             payload=telegram.payload,
+            source_address=telegram.source_address,
         )
         self._queue.append((sender, local))
         try:

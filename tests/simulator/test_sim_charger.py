@@ -643,3 +643,13 @@ async def test_attached_to_a_shared_xknx_client() -> None:
     assert [str(t.destination_address) for t in outgoing] == ["2/0/61"]
     await host.stop()
     assert host.xknx.telegram_queue.telegram_received_cbs == []
+
+
+def test_telegrams_carry_the_chargers_individual_address() -> None:
+    charger, cap = started(make_entry(main=3))
+    write(charger, 31, 16.0, main=3)
+    assert [str(t.source_address) for t in cap.telegrams] == ["1.1.3"]
+    entry = make_entry()
+    entry["individual_address"] = "not an address"
+    with pytest.raises(ValueError, match="individual address"):
+        SimulatedCharger(entry)

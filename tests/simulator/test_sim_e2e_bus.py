@@ -82,12 +82,19 @@ def sockets() -> Iterator[None]:
 
 
 async def _expect(
-    queue: asyncio.Queue[Telegram], ga: str, kind: type, number: int, within: float = 10.0
+    queue: asyncio.Queue[Telegram],
+    ga: str,
+    kind: type,
+    number: int,
+    within: float = 10.0,
+    source: str | None = None,
 ) -> Any:
     async with asyncio.timeout(within):
         while True:
             telegram = await queue.get()
             if telegram.destination_address == GroupAddress(ga) and isinstance(telegram.payload, kind):
+                if source is not None:
+                    assert str(telegram.source_address) == source
                 return dpt.decode(OBJECTS[number], telegram.payload.value)
 
 
@@ -139,13 +146,13 @@ async def test_simulator_cli_on_knxd(bus: KnxdBus, sockets: None, tmp_path: Path
         await xknx.telegrams.put(
             Telegram(destination_address=GroupAddress("1/0/61"), payload=GroupValueRead())
         )
-        assert await _expect(queue, "1/0/61", GroupValueResponse, 61) == 32.0
+        assert await _expect(queue, "1/0/61", GroupValueResponse, 61, source="1.1.1") == 32.0
         # a command comes back as its status, and the car follows
         value = dpt.encode(OBJECTS[31], 10.0)
         await xknx.telegrams.put(
             Telegram(destination_address=GroupAddress("1/0/31"), payload=GroupValueWrite(value))
         )
-        assert await _expect(queue, "1/0/61", GroupValueWrite, 61) == 10.0
+        assert await _expect(queue, "1/0/61", GroupValueWrite, 61, source="1.1.1") == 10.0
         while True:
             current = await _expect(queue, "1/0/48", GroupValueWrite, 48)
             if abs(current - 10.0) < 0.6:
