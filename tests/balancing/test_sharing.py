@@ -71,12 +71,11 @@ def test_limits_round_down_to_step(step: float, expected: float) -> None:
     assert d.limits == (expected, expected)
 
 
-def test_rounding_never_goes_below_min_current() -> None:
-    # With a 4 A step, 7 A rounds down to 4 A, which is not allowed: the limit stays 6 A.
-    drv = Driver(config(evse(), limit=7.0, margin=0.0, step=4.0))
-    assert drv.run(2).limits == (6.0,)
-    drv = Driver(config(evse(), limit=9.0, margin=0.0, step=4.0))
-    assert drv.run(2).limits == (8.0,)
+def test_rounding_grid_starts_at_min_current() -> None:
+    # With a 4 A step the limits are 6, 10, 14 A …: 7 A and 9 A of room give 6 A, 11 A gives 10 A.
+    for room, expected in ((7.0, 6.0), (9.0, 6.0), (11.0, 10.0)):
+        drv = Driver(config(evse(), limit=room, margin=0.0, step=4.0))
+        assert drv.run(2).limits == (expected,)
 
 
 def test_maximum_is_rounded_down_too() -> None:

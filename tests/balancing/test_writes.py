@@ -55,18 +55,17 @@ def test_pause_and_resume_are_switches() -> None:
     assert (d.writes, d.switches) == ((0,), (0,))
 
 
-def test_a_raise_smaller_than_step_is_not_sent_but_a_decrease_is() -> None:
-    # min_current 7 A with a 2 A step: the limits are 7 (the minimum), 8, 10, ...
+def test_every_change_is_at_least_one_step() -> None:
+    # min_current 7 A with a 2 A step: the limits are 7, 9, 11 A …, never 8 or 10 A.
     drv = Driver(config(evse(), limit=50.0, margin=0.0, min_current=7.0, step=2.0))
     assert drv.run(2, house=50.0 - 7.5).limits == (7.0,)
-    d = drv.step(house=50.0 - 8.5)  # room 8.5 → 8 A: a raise of 1 A < step
-    assert d.limits == (7.0,)
-    assert d.writes == ()
-    d = drv.step(house=50.0 - 10.5)  # 10 A: +3 A
-    assert (d.limits, d.writes) == ((10.0,), (0,))
-    d = drv.step(house=50.0 - 8.5)  # 8 A
-    assert (d.limits, d.writes) == ((8.0,), (0,))
-    d = drv.step(house=50.0 - 7.5)  # 7 A: a decrease smaller than step is always sent
+    d = drv.step(house=50.0 - 8.9)  # 8.9 A of room: still 7 A, nothing to send
+    assert (d.limits, d.writes) == ((7.0,), ())
+    d = drv.step(house=50.0 - 10.5)
+    assert (d.limits, d.writes) == ((9.0,), (0,))
+    d = drv.step(house=50.0 - 9.2)
+    assert (d.limits, d.writes) == ((9.0,), ())
+    d = drv.step(house=50.0 - 8.0)
     assert (d.limits, d.writes) == ((7.0,), (0,))
 
 

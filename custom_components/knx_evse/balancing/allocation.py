@@ -33,14 +33,16 @@ def reserve(caps: list[float], usage: Usage, amps: float) -> None:
 
 
 def round_down(amps: float, step: float, floor: float) -> float:
-    """``amps`` rounded down to a multiple of ``step``, but never below ``floor``.
+    """``amps`` rounded down to the grid ``floor + k × step`` (k ≥ 0), never below ``floor``.
 
     Issue 6: "Round down to step"; "A limit is always 0 or between min_current and the EVSE
-    maximum". The caller guarantees ``amps ≥ floor`` (up to float noise), so the result never
-    exceeds ``amps`` by more than that noise.
+    maximum". The grid starts at ``floor`` (``min_current``), so with the defaults (6 A, 1 A)
+    limits are whole amperes, and any two limits differ by a whole number of steps: a change is
+    never smaller than ``step``. The caller guarantees ``amps ≥ floor`` up to float noise.
     """
-    rounded = math.floor(amps / step + EPS) * step
-    return max(floor, round(rounded, 9))
+    if amps <= floor:
+        return floor
+    return round(floor + math.floor((amps - floor) / step + EPS) * step, 9)
 
 
 def water_fill(

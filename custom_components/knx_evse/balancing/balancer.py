@@ -667,11 +667,7 @@ class Balancer:
             ramp[i] = max(st.limit, window_min)
         final, _ = self._fill(caps, surplus, on, upper, ramp)
         for i in on:
-            st = states[i]
-            amps = round_down(final[i], cfg.step, minc)
-            if st.limit > 0 and st.limit < amps < st.limit + cfg.step - EPS:
-                amps = st.limit  # a raise smaller than one step is not worth a telegram
-            st.limit = amps
+            states[i].limit = round_down(final[i], cfg.step, minc)
 
     # ------------------------------------------------------------------ fallback
 

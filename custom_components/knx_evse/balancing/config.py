@@ -106,8 +106,9 @@ class BalancingConfig:
         phases: phases of the supply, 1 or 3.
         min_current: the lowest non-zero limit in A, at least 6 A (IEC 61851-1).
         voltage: phase-to-neutral voltage in V, used to convert W to A.
-        step: resolution in A; every limit is rounded down to a multiple of it (never below
-            ``min_current``), and a raise smaller than it is not sent.
+        step: resolution in A. Every limit is rounded down to ``min_current + k × step``, so
+            with the defaults (6 A, 1 A) to whole amperes, and any change of a limit is at least
+            one step (issue 6: "limits only change when they change by at least step").
         ramp_up_delay: seconds of sustained headroom before a limit is raised or a paused EVSE
             starts (default 10 s). Lowering is always immediate.
         min_on_time: seconds an EVSE keeps charging after a start before it may be paused for

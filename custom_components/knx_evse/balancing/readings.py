@@ -72,7 +72,7 @@ class Decision:
 
     Attributes:
         limits: assigned limit in A per phase; 0.0 where paused, otherwise within
-            [min_current, EVSE maximum] and a multiple of ``step`` (or exactly ``min_current``).
+            [min_current, EVSE maximum] and on the grid ``min_current + k × step``.
         paused: True where the limit is 0.
         available: A per phase left for the EVSEs after the margin and the non-EV load (issue 6:
             ``limit × (1 − margin) − (meter − Σ EVSE currents)``; with per-phase meters the
