@@ -12,6 +12,7 @@ outside the enum raises ``ConversionError``.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Final
 
@@ -163,8 +164,16 @@ class EncodeError(ObjectValueError):
 
 
 def transcoder(obj: CommObject) -> type[DPTBase]:
-    """Return xknx's transcoder class for ``obj.dpt``; raises ValueError when xknx has none."""
-    return DPTBase.get_dpt(obj.dpt)
+    """Return xknx's transcoder class for ``obj.dpt``; raises ValueError when xknx has none.
+
+    Cached per DPT string: xknx searches its whole class tree on every lookup (about 1 ms).
+    """
+    return _transcoder(obj.dpt)
+
+
+@functools.cache
+def _transcoder(dpt: str) -> type[DPTBase]:
+    return DPTBase.get_dpt(dpt)
 
 
 def decode(obj: CommObject, payload: DPTArray | DPTBinary) -> Any:
