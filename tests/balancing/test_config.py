@@ -31,7 +31,15 @@ def test_defaults_are_documented_values() -> None:
     timing = (cfg.ramp_up_delay, cfg.min_on_time, cfg.min_off_time, cfg.solar_stop_delay,
               cfg.meter_timeout, cfg.keepalive)
     assert timing == (10.0, 60.0, 60.0, 60.0, 30.0, 60.0)
-    assert cfg.max_meter_power == 200_000.0
+    assert cfg.max_meter_power is None
+    assert cfg.meter_power_bound == 200_000.0  # a 63 A house: 200 kW (issue 6)
+
+
+def test_absurd_bound_scales_with_large_supplies() -> None:
+    # A car park on 800 A per phase: 4 × 800 A × 230 V × 3 = 2.208 MW.
+    assert make(limit=800.0, phases=3).meter_power_bound == 4 * 800.0 * 230.0 * 3
+    assert make(limit=1_000_000.0, current_control=False).meter_power_bound == 4_000_000.0
+    assert make(max_meter_power=50_000.0).meter_power_bound == 50_000.0
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,13 @@ ADOPT_CURRENT: Final = 1.0
 _GRID, _SOLAR, _NONE = 0, 1, 2  # demand groups
 
 
+def _clean(x: object, cap: float) -> float:
+    """Return a measured current in [0, cap]; None, NaN, inf and non-numbers count as 0."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        return 0.0
+    return min(cap, max(0.0, float(x)))
+
+
 class _Evse:
     """Mutable per-EVSE state (private)."""
 
@@ -265,22 +272,20 @@ class Balancer:
     def _measured(self, i: int, reading: EvseReading) -> tuple[float, ...]:
         """Measured EVSE current per supply phase it draws from, cleaned and capped."""
         cap = self._max_raw[i]
-
-        def clean(x: object) -> float:
-            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-                return 0.0
-            return min(cap, max(0.0, float(x)))
-
         cur = reading.current
-        if self._config.evses[i].phases == 1:
+        single = self._k[i] == 1.0
+        if type(cur) is float and math.isfinite(cur):  # the common case, fast
+            v = cap if cur > cap else (cur if cur > 0.0 else 0.0)
+            return (v,) if single else (v, v, v)
+        if single:
             if isinstance(cur, tuple):
-                return (max((clean(x) for x in cur), default=0.0),)
-            return (clean(cur),)
+                return (max((_clean(x, cap) for x in cur), default=0.0),)
+            return (_clean(cur, cap),)
         if isinstance(cur, tuple):
-            vals = [clean(x) for x in cur[:3]]
+            vals = [_clean(x, cap) for x in cur[:3]]
             vals += [0.0] * (3 - len(vals))
             return tuple(vals)
-        v = clean(cur)
+        v = _clean(cur, cap)
         return (v, v, v)
 
     def _demands(self, evses: Sequence[EvseReading]) -> tuple[list[int], list[float]]:
@@ -341,7 +346,8 @@ class Balancer:
         if meter is None or meter.value is None:
             return "unavailable", [], 0.0
         value = meter.value
-        i_abs = cfg.max_meter_power / (cfg.voltage * nph)
+        bound_w = cfg.meter_power_bound
+        i_abs = bound_w / (cfg.voltage * nph)
 
         def number(x: object) -> bool:
             return (isinstance(x, (int, float)) and not isinstance(x, bool)
@@ -384,7 +390,7 @@ class Balancer:
             load = float(value) - min(ev)
             loads = [load] * nph
         else:
-            if abs(value) > cfg.max_meter_power:
+            if abs(value) > bound_w:
                 return "absurd", [], 0.0
             load = (float(value) - cfg.voltage * sum(ev)) / (cfg.voltage * nph)
             loads = [load] * nph

@@ -28,6 +28,9 @@ MODES: Final[tuple[Mode, ...]] = ("off", "fast", "solar", "min_solar")
 FallbackMode = Literal["pause"] | float
 """What the balancer does without a usable meter: ``"pause"``, or a fixed current in A."""
 
+ABSURD_POWER: Final = 200_000.0
+"""W; a house meter beyond this is absurd (issue 6: "absurd (for example above 200 kW)")."""
+
 IEC_MIN_CURRENT: Final = 6.0
 """The lowest current an EVSE may signal to a vehicle (IEC 61851-1); the manual's minimum, 6 A."""
 
@@ -125,9 +128,11 @@ class BalancingConfig:
         fallback: what happens without a usable meter: ``"pause"`` (default) pauses every EVSE;
             a float (A, ≥ ``min_current``) gives that fixed current to EVSEs in priority order as
             long as their sum fits ``limit × (1 − margin)`` with no other load assumed.
-        max_meter_power: readings whose magnitude exceeds this many W (200 kW by default), or
-            the equivalent current ``max_meter_power / (voltage × phases)`` A per phase, are
-            treated as absurd and trigger the fallback.
+        max_meter_power: readings whose magnitude exceeds this many W, or the equivalent
+            current ``max_meter_power / (voltage × phases)`` A per phase, are treated as absurd
+            and trigger the fallback. None (default) means the larger of 200 kW (issue 6) and
+            four times the supply's limit in W, so large car parks are not flagged; see
+            :attr:`meter_power_bound`.
 
     Raises:
         ValueError: with a message naming the offending field, for a non-positive or
@@ -155,7 +160,7 @@ class BalancingConfig:
     meter_timeout: float = 30.0
     keepalive: float = 60.0
     fallback: FallbackMode = "pause"
-    max_meter_power: float = 200_000.0
+    max_meter_power: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "evses", tuple(self.evses))  # a list is accepted too
@@ -174,6 +179,8 @@ class BalancingConfig:
             )
         for name in ("voltage", "step", "keepalive", "max_meter_power"):
             value = getattr(self, name)
+            if name == "max_meter_power" and value is None:
+                continue
             if not (_finite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         for name in (
@@ -206,6 +213,14 @@ class BalancingConfig:
     def budget(self) -> float:
         """``limit × (1 − reserve_margin / 100)``, in A per phase or in W (manual: 56.7 A)."""
         return self.limit * (1.0 - self.reserve_margin / 100.0)
+
+    @property
+    def meter_power_bound(self) -> float:
+        """Magnitude in W above which a meter reading is absurd (see ``max_meter_power``)."""
+        if self.max_meter_power is not None:
+            return float(self.max_meter_power)
+        supply_w = self.limit * self.voltage * self.phases if self.current_control else self.limit
+        return max(ABSURD_POWER, 4.0 * supply_w)
 
     @property
     def fallback_current(self) -> float | None:

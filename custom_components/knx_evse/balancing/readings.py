@@ -16,7 +16,8 @@ MeterState = Literal["ok", "stale", "unavailable", "invalid", "absurd"]
 - ``"unavailable"``: no reading, or its value is None.
 - ``"invalid"``: non-numeric, NaN/inf, a wrong number of phases, a unit that does not fit, or a
   timestamp more than ``meter_timeout`` in the future.
-- ``"absurd"``: beyond ``max_meter_power`` (200 kW by default) or the matching current.
+- ``"absurd"``: beyond ``BalancingConfig.meter_power_bound`` (200 kW for a house) or the
+  matching current per phase.
 """
 
 
