@@ -18,10 +18,19 @@ Public API:
 from .allocation import water_fill
 from .balancer import Balancer
 from .config import MODES, BalancingConfig, EvseConfig, FallbackMode, Mode
-from .readings import Decision, EvseReading, MeterReading, MeterState
+from .readings import (
+    PAUSED_REASONS,
+    RUNNING_REASONS,
+    Decision,
+    EvseReading,
+    MeterReading,
+    MeterState,
+)
 
 __all__ = [
     "MODES",
+    "PAUSED_REASONS",
+    "RUNNING_REASONS",
     "Balancer",
     "BalancingConfig",
     "Decision",

@@ -6,7 +6,7 @@ Source: issue 6, "The pure core" (``MeterReading``, ``EvseReading``, ``Decision`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 MeterState = Literal["ok", "stale", "unavailable", "invalid", "absurd"]
 """Why a meter reading was (not) usable.
@@ -83,7 +83,8 @@ class Decision:
             without the EVSEs; 0 when importing; None in fallback.
         reason: a short machine-readable word per EVSE. Charging: ``"fast"``, ``"solar"``,
             ``"min_solar"``, ``"override"``, ``"min_on_hold"`` (would be paused but
-            ``min_on_time`` has not passed), ``"fallback_meter_stale"`` /
+            ``min_on_time`` has not passed), ``"no_surplus_hold"`` (solar without export,
+            within ``solar_stop_delay``), ``"fallback_meter_stale"`` /
             ``"fallback_meter_invalid"`` (fixed fallback current). Paused: ``"off"``,
             ``"not_connected"``, ``"paused_priority"`` (the budget does not reach it),
             ``"paused_no_surplus"`` (solar without enough export), ``"paused_min_off"``,
@@ -110,3 +111,17 @@ class Decision:
     meter_state: MeterState
     writes: tuple[int, ...]
     switches: tuple[int, ...]
+
+
+RUNNING_REASONS: Final = frozenset({
+    "fast", "solar", "min_solar", "override", "min_on_hold", "no_surplus_hold",
+    "fallback_meter_stale", "fallback_meter_invalid",
+})
+"""Reasons an EVSE can have while charging (``Decision.reason``)."""
+
+PAUSED_REASONS: Final = frozenset({
+    "off", "not_connected", "paused_priority", "paused_no_surplus", "paused_min_off", "ramp_wait",
+    "start_queue", "wait_preempt", "over_budget_cut", "fallback_meter_stale",
+    "fallback_meter_invalid",
+})
+"""Reasons an EVSE can have while paused (``Decision.reason``)."""
