@@ -1,1 +1,152 @@
-"""KNX EV Charger: Home Assistant integration for KNX wallboxes VE 741/742/221/222."""
+"""KNX EV Charger: Home Assistant integration for KNX wallboxes VE 741/742/221/222.
+
+A hub config entry owns one KNX connection (``hub.KnxEvseHub``); each charger is a config subentry
+with a push ``coordinator.ChargerCoordinator``; balancing groups are subentries too (their runtime is
+registered in ``runtime.SUBENTRY_RUNTIME_FACTORIES``). Adding, removing or editing a subentry reloads
+the hub entry (update listener).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
+from xknx.exceptions import XKNXException
+
+from .const import DOMAIN
+from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
+from .hub import KnxEvseHub
+from .runtime import (
+    KnxEvseConfigEntry,
+    KnxEvseRuntime,
+    async_setup_subentry_runtimes,
+    async_stop_subentry_runtimes,
+)
+
+__all__ = ["PLATFORMS", "KnxEvseConfigEntry", "KnxEvseRuntime", "async_setup_entry", "async_unload_entry"]
+
+_LOGGER = logging.getLogger(__name__)
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TEXT,
+]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> bool:
+    """Connect the hub, start the subentries' runtimes and forward the entity platforms.
+
+    Raises ConfigEntryNotReady (translated ``cannot_connect``) when the KNX connection cannot start,
+    so Home Assistant retries, and ConfigEntryError (``invalid_connection``) for unusable hub data.
+    """
+    try:
+        hub = KnxEvseHub(hass, entry)
+    except (KeyError, ValueError) as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_connection",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    try:
+        await hub.async_start()
+    except XKNXException as err:
+        await hub.async_stop()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.runtime_data = KnxEvseRuntime(hub=hub)
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, hub.async_stop))
+    await async_setup_subentry_runtimes(hass, entry)
+    _async_register_devices(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    _async_remove_stale(entry)
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> bool:
+    """Unload the platforms, stop groups and chargers, and close the KNX connection."""
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False
+    await async_stop_subentry_runtimes(entry.runtime_data)
+    await entry.runtime_data.hub.async_stop()
+    return True
+
+
+async def _async_update_listener(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Reload when the entry or its subentries (chargers, balancing groups) change."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+def _async_register_devices(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
+    """Create each charger's device before its connector sub-devices point at it (``via_device``)."""
+    device_registry = dr.async_get(hass)
+    for subentry_id, coordinator in entry.runtime_data.chargers.items():
+        for connector in (None, *coordinator.connectors):
+            device_registry.async_get_or_create(
+                config_entry_id=entry.entry_id,
+                config_subentry_id=subentry_id,
+                **coordinator.device_info(connector),
+            )
+
+
+def _async_remove_stale(entry: KnxEvseConfigEntry) -> None:
+    """Remove connector devices and object entities that the chargers' configuration no longer has."""
+    runtime = entry.runtime_data
+    chargers = runtime.chargers
+    keep_devices = {
+        identifier
+        for coordinator in chargers.values()
+        for identifier in (
+            coordinator.device_identifier,
+            *(coordinator.connector_identifier(c) for c in coordinator.connectors),
+        )
+    }
+
+    def _charger_key(text: str) -> str | None:
+        """Return what follows ``<charger subentry id>_`` in ``text``, None for other owners."""
+        for subentry_id in chargers:
+            if text.startswith(f"{subentry_id}_"):
+                return text[len(subentry_id) + 1 :]
+        return None
+
+    def device_owned(identifier: tuple[str, str]) -> bool:
+        return identifier[0] == DOMAIN and (
+            identifier[1] in chargers or (_charger_key(identifier[1]) or "").startswith("connector_")
+        )
+
+    def entity_owned(unique_id: str) -> bool:
+        return _charger_key(unique_id) in ENTITY_KEYS
+
+    keep_entities = set().union(*(expected_unique_ids(c) for c in chargers.values()))
+    hub = runtime.hub
+    removed = hub.async_remove_stale_devices(keep_devices, device_owned)
+    removed += hub.async_remove_stale_entities(keep_entities, entity_owned)
+    if removed:
+        _LOGGER.debug("Removed %s stale devices/entities of %s", removed, entry.title)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: KnxEvseConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow deleting a device that no configured charger or connector uses any more."""
+    chargers = entry.runtime_data.chargers
+    current = {
+        identifier
+        for coordinator in chargers.values()
+        for identifier in (
+            coordinator.device_identifier,
+            *(coordinator.connector_identifier(c) for c in coordinator.connectors),
+        )
+    }
+    return not any(identifier in current for identifier in device.identifiers)

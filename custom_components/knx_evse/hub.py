@@ -1,0 +1,297 @@
+"""The hub: one xknx connection shared by every charger of a hub config entry.
+
+One hub config entry owns exactly one ``XKNX`` instance (one tunnel slot, however many chargers),
+built from ``connection.connection_config``. The hub
+
+- tracks the connection state for entity availability (xknx's connection-state callback, as core's
+  ``knx`` integration does);
+- registers ONE telegram callback with xknx and dispatches incoming GroupValueWrite and
+  GroupValueResponse telegrams by destination group address (``GroupAddress.raw`` → handlers) to
+  the chargers' coordinators. GroupValueRead telegrams from the bus are never answered: the charger
+  owns its communication objects, and no xknx device is registered that could answer;
+- sends GroupValueWrite/GroupValueRead telegrams for the coordinators, refusing while disconnected;
+- paces GroupValueRead telegrams hub-wide (``read_interval``) so start-up reads of several chargers
+  do not flood a twisted-pair bus that carries about 50 telegrams/s;
+- removes devices and entities of this entry that no longer belong to any configured charger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection, Iterable
+from pathlib import Path
+from typing import Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.storage import STORAGE_DIR
+from xknx import XKNX
+from xknx.core.connection_state import XknxConnectionState
+from xknx.dpt.payload import DPTArray, DPTBinary
+from xknx.telegram import Telegram
+from xknx.telegram.address import GroupAddress
+from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
+
+from .connection import connection_config
+from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, KNXKEYS_STORAGE_DIR
+
+_LOGGER = logging.getLogger(__name__)
+
+TelegramHandler = Callable[[Telegram], None]
+"""Called with every incoming GroupValueWrite/GroupValueResponse telegram to a subscribed address."""
+ConnectionListener = Callable[[bool], None]
+"""Called with True/False when the KNX connection comes up or goes down."""
+
+DEFAULT_READ_INTERVAL: Final = 0.1
+"""s between two GroupValueRead telegrams of the hub (≤ 10 reads/s, plus their responses)."""
+
+
+def knxkeys_path(hass: HomeAssistant, filename: str | None) -> str | None:
+    """Absolute path of a stored ``.knxkeys`` file: ``<config>/.storage/knx_evse/<file name>``.
+
+    Only the file name of ``filename`` is used, so both ``"x.knxkeys"`` and ``"knx_evse/x.knxkeys"``
+    resolve to the same file. None when no keyring is configured.
+    """
+    if not filename:
+        return None
+    return hass.config.path(STORAGE_DIR, KNXKEYS_STORAGE_DIR, Path(filename).name)
+
+
+def parse_group_address(address: str | GroupAddress) -> GroupAddress:
+    """Return ``address`` as xknx ``GroupAddress``; raises xknx CouldNotParseAddress for bad text."""
+    return address if isinstance(address, GroupAddress) else GroupAddress(address)
+
+
+class KnxEvseHub:
+    """The single KNX connection of a hub config entry.
+
+    Public API (used by coordinators, balancing groups and tests):
+
+    - ``xknx``: the ``XKNX`` instance; ``connected``: True while the connection is up.
+    - ``async_start()`` / ``async_stop()``: connect (raises ``xknx.exceptions.XKNXException`` when the
+      connection cannot start) and disconnect; stop leaves no task behind.
+    - ``async_subscribe(addresses, handler) -> unsubscribe``: dispatch incoming telegrams.
+    - ``async_add_connection_listener(listener) -> unsubscribe``.
+    - ``async_write(address, payload)`` / ``async_read(address)``: send; raise translated
+      ``HomeAssistantError`` (``not_connected``) while disconnected.
+    - ``async_remove_stale_devices(keep, owned)`` / ``async_remove_stale_entities(keep, owned)``.
+    - counters: ``telegrams_received`` (dispatched), ``telegrams_sent``, ``reads_ignored`` (bus
+      GroupValueRead to subscribed addresses, never answered).
+    """
+
+    read_interval: float = DEFAULT_READ_INTERVAL
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Create the xknx instance for ``entry.data``; nothing connects before ``async_start``."""
+        self.hass = hass
+        self.entry = entry
+        self.xknx = XKNX(
+            connection_config=connection_config(
+                entry.data, knxkeys_path(hass, entry.data.get(CONF_KNX_KNXKEY_FILENAME))
+            ),
+        )
+        self._handlers: dict[int, tuple[TelegramHandler, ...]] = {}
+        self._connection_listeners: list[ConnectionListener] = []
+        self._connected = False
+        self._read_lock = asyncio.Lock()
+        self._unsubs: list[Callable[[], None]] = []
+        self._telegram_cb = self.xknx.telegram_queue.register_telegram_received_cb(
+            self._telegram_received, address_filters=None, group_addresses=None
+        )
+        self._unsubs.append(
+            self.xknx.connection_manager.register_connection_state_changed_cb(self._connection_state_changed)
+        )
+        self._started = False
+        self.telegrams_received = 0
+        self.telegrams_sent = 0
+        self.reads_ignored = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while the KNX connection is established."""
+        return self._connected
+
+    async def async_start(self) -> None:
+        """Connect to the bus; raises ``XKNXException`` (e.g. CommunicationError) when it cannot.
+
+        With auto-reconnect on, later connection losses are handled by xknx and reported through the
+        connection listeners.
+        """
+        self._started = True
+        await self.xknx.start()
+
+    async def async_stop(self, _event: Event | None = None) -> None:
+        """Disconnect and stop xknx's tasks; safe to call twice and after a failed start."""
+        while self._unsubs:
+            self._unsubs.pop()()
+        if self._telegram_cb in self.xknx.telegram_queue.telegram_received_cbs:
+            self.xknx.telegram_queue.unregister_telegram_received_cb(self._telegram_cb)
+        if self._started:
+            self._started = False
+            await self.xknx.stop()
+        self._handlers.clear()
+        self._set_connected(False)  # logged at info level: the hub is stopping
+        self._connection_listeners.clear()
+
+    # -- incoming ---------------------------------------------------------------------------
+
+    @callback
+    def async_subscribe(
+        self, addresses: Iterable[str | GroupAddress], handler: TelegramHandler
+    ) -> CALLBACK_TYPE:
+        """Call ``handler(telegram)`` for incoming writes/responses to any of ``addresses``.
+
+        Returns the function that removes the subscription. Raises CouldNotParseAddress for a
+        malformed address (before anything is registered).
+        """
+        raws = {parse_group_address(address).raw for address in addresses}
+        for raw in raws:
+            self._handlers[raw] = (*self._handlers.get(raw, ()), handler)
+
+        @callback
+        def unsubscribe() -> None:
+            for raw in raws:
+                remaining = tuple(h for h in self._handlers.get(raw, ()) if h is not handler)
+                if remaining:
+                    self._handlers[raw] = remaining
+                else:
+                    self._handlers.pop(raw, None)
+
+        return unsubscribe
+
+    def _telegram_received(self, telegram: Telegram) -> None:
+        """Xknx telegram callback: dispatch by destination group address; never answers reads."""
+        destination = telegram.destination_address
+        if not isinstance(destination, GroupAddress):
+            return
+        handlers = self._handlers.get(destination.raw)
+        if handlers is None:
+            return
+        if not isinstance(telegram.payload, GroupValueWrite | GroupValueResponse):
+            if isinstance(telegram.payload, GroupValueRead):
+                self.reads_ignored += 1
+            return
+        self.telegrams_received += 1
+        for handler in handlers:
+            try:
+                handler(telegram)
+            except Exception:
+                _LOGGER.exception("Error while handling telegram %s", telegram)
+
+    # -- connection state -------------------------------------------------------------------
+
+    @callback
+    def async_add_connection_listener(self, listener: ConnectionListener) -> CALLBACK_TYPE:
+        """Call ``listener(connected)`` on every change of the connection state."""
+        self._connection_listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            if listener in self._connection_listeners:
+                self._connection_listeners.remove(listener)
+
+        return remove
+
+    def _connection_state_changed(self, state: XknxConnectionState) -> None:
+        self._set_connected(state == XknxConnectionState.CONNECTED)
+
+    def _set_connected(self, connected: bool) -> None:
+        if connected == self._connected:
+            return
+        self._connected = connected
+        _LOGGER.log(
+            logging.INFO if connected or not self._started else logging.WARNING,
+            "KNX connection of %s %s",
+            self.entry.title,
+            "established" if connected else "lost",
+        )
+        for listener in list(self._connection_listeners):
+            try:
+                listener(connected)
+            except Exception:
+                _LOGGER.exception("Error in KNX connection listener")
+
+    # -- outgoing ---------------------------------------------------------------------------
+
+    def _require_connection(self, address: GroupAddress) -> None:
+        if not self._connected:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="not_connected",
+                translation_placeholders={"group_address": str(address), "hub": self.entry.title},
+            )
+
+    async def async_write(self, address: str | GroupAddress, payload: DPTArray | DPTBinary) -> None:
+        """Send a GroupValueWrite of ``payload`` (already encoded by ``dpt.encode``) to ``address``.
+
+        Raises translated HomeAssistantError ``not_connected`` while the connection is down (nothing
+        is queued then). The telegram is queued to xknx; it is on the bus within milliseconds.
+        """
+        group_address = parse_group_address(address)
+        self._require_connection(group_address)
+        self.xknx.telegrams.put_nowait(
+            Telegram(destination_address=group_address, payload=GroupValueWrite(payload))
+        )
+        self.telegrams_sent += 1
+
+    async def async_read(self, address: str | GroupAddress) -> None:
+        """Send a GroupValueRead to ``address``, paced hub-wide by ``read_interval``.
+
+        The answer arrives as a GroupValueResponse through the subscribed handlers. Raises translated
+        HomeAssistantError ``not_connected`` while the connection is down.
+        """
+        group_address = parse_group_address(address)
+        async with self._read_lock:
+            self._require_connection(group_address)
+            self.xknx.telegrams.put_nowait(Telegram(destination_address=group_address, payload=GroupValueRead()))
+            self.telegrams_sent += 1
+            if self.read_interval > 0:
+                await asyncio.sleep(self.read_interval)
+
+    # -- registry cleanup -------------------------------------------------------------------
+
+    @callback
+    def async_remove_stale_devices(
+        self,
+        keep: Collection[tuple[str, str]],
+        owned: Callable[[tuple[str, str]], bool] | None = None,
+    ) -> int:
+        """Detach this entry from its devices that are no longer configured; return how many.
+
+        A device of this entry is stale when it has an identifier the caller owns (``owned``, by
+        default any ``(DOMAIN, ...)`` identifier) and none of its identifiers is in ``keep``. The
+        device loses this config entry and is deleted when no other entry uses it. Devices of
+        other runtimes (e.g. balancing groups) are left alone by passing a narrower ``owned``.
+        """
+        is_owned = owned or (lambda identifier: identifier[0] == DOMAIN)
+        removed = 0
+        device_registry = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(device_registry, self.entry.entry_id):
+            if not any(is_owned(identifier) for identifier in device.identifiers):
+                continue
+            if any(identifier in keep for identifier in device.identifiers):
+                continue
+            device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+            removed += 1
+        return removed
+
+    @callback
+    def async_remove_stale_entities(self, keep: Collection[str], owned: Callable[[str], bool]) -> int:
+        """Remove this entry's registry entities whose unique id is ``owned`` but not in ``keep``.
+
+        Used after a charger's parameters or group addresses changed so that entities of objects
+        that no longer exist do not linger as "unavailable". Returns how many were removed.
+        """
+        removed = 0
+        entity_registry = er.async_get(self.hass)
+        for entity in er.async_entries_for_config_entry(entity_registry, self.entry.entry_id):
+            if owned(entity.unique_id) and entity.unique_id not in keep:
+                entity_registry.async_remove(entity.entity_id)
+                removed += 1
+        return removed
