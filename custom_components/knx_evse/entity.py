@@ -1,0 +1,57 @@
+"""Base entity of knx_evse: one charger device, connectors as sub-devices, push updates.
+
+Every entity belongs to a ``ChargerCoordinator`` and shows (or commands) one communication object
+described by a ``KnxEvseEntityDescription``. It has a translated name (``has_entity_name``), is
+unavailable while the hub's KNX connection is down, and writes its state only when one of the
+objects it listens to changes (``listened_objects``) or availability changes.
+"""
+
+from __future__ import annotations
+
+from homeassistant.core import callback
+from homeassistant.helpers.entity import Entity
+
+from .coordinator import ChargerCoordinator
+from .entity_descriptions import KnxEvseEntityDescription, unique_id
+
+
+class KnxEvseEntity(Entity):
+    """An entity of one communication object of one charger."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description: KnxEvseEntityDescription
+
+    def __init__(self, coordinator: ChargerCoordinator, description: KnxEvseEntityDescription) -> None:
+        """Attach to ``coordinator``; the device is the charger or the description's connector."""
+        self.coordinator = coordinator
+        self.entity_description = description
+        self._attr_unique_id = unique_id(coordinator, description)
+        self._attr_device_info = coordinator.device_info(description.connector)
+
+    @property
+    def object_number(self) -> int:
+        """The communication object this entity shows or commands."""
+        return self.entity_description.object_number
+
+    @property
+    def listened_objects(self) -> tuple[int, ...]:
+        """Objects whose changes update this entity (the object itself, plus status objects)."""
+        return (self.entity_description.object_number,)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the KNX connection of the hub is down."""
+        return self.coordinator.available
+
+    async def async_added_to_hass(self) -> None:
+        """Subscribe to the coordinator once added (after any restore in subclasses)."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.async_add_listener(self._handle_coordinator_update, self.listened_objects)
+        )
+
+    @callback
+    def _handle_coordinator_update(self, number: int | None) -> None:
+        """Write the state: object ``number`` changed, or availability changed (None)."""
+        self.async_write_ha_state()

@@ -1,0 +1,90 @@
+"""Numbers: current and active-power limits, and the maximum charging session.
+
+Current limits (1, 31, 80; A), active-power limits (2, 32, 81; W), maximum session (6; s).
+
+Source: manual, "Communication Objects". A limit's state is its status object (3/61/110 for current,
+4/63/112 for power) when linked and known, otherwise the last value written or seen on the bus,
+otherwise the restored value. Ranges: current 0 (pause) or 6 A up to the "Maximum User Current"
+parameter (1-5 A are refused with a translated error and nothing is sent); power 0 up to what the
+model can draw; session 0-65535 s.
+"""
+
+from __future__ import annotations
+
+from homeassistant.components.number import RestoreNumber
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import MAX_SESSION_SECONDS, ChargerCoordinator
+from .entity import KnxEvseEntity
+from .entity_descriptions import NUMBERS, KnxEvseNumberEntityDescription, descriptions_for
+from .runtime import KnxEvseConfigEntry
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: KnxEvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the numbers of every charger, each under its charger subentry."""
+    for subentry_id, coordinator in entry.runtime_data.chargers.items():
+        async_add_entities(
+            [KnxEvseNumber(coordinator, description) for description in descriptions_for(coordinator, NUMBERS)],
+            config_subentry_id=subentry_id,
+        )
+
+
+class KnxEvseNumber(KnxEvseEntity, RestoreNumber):
+    """A numeric command object with its status object as state."""
+
+    entity_description: KnxEvseNumberEntityDescription
+
+    def __init__(self, coordinator: ChargerCoordinator, description: KnxEvseNumberEntityDescription) -> None:
+        """Set the range from the charger's parameters."""
+        super().__init__(coordinator, description)
+        status = description.status_number
+        self.status_number = status if status is not None and coordinator.has_object(status) else None
+        self._attr_assumed_state = self.status_number is None
+        self._attr_native_min_value = 0
+        if description.kind == "current":
+            self._attr_native_max_value = coordinator.params.max_user_current
+        elif description.kind == "power":
+            self._attr_native_max_value = coordinator.max_power(description.connector)
+        else:
+            self._attr_native_max_value = MAX_SESSION_SECONDS
+        self._restored: float | None = None
+
+    @property
+    def listened_objects(self) -> tuple[int, ...]:
+        """The command object and, if linked, its status object."""
+        if self.status_number is None:
+            return (self.object_number,)
+        return (self.object_number, self.status_number)
+
+    @property
+    def native_value(self) -> float | None:
+        """Status object if known, else the last value written/seen, else the restored value."""
+        if self.status_number is not None and (status := self.coordinator.value(self.status_number)) is not None:
+            return float(status)
+        if (value := self.coordinator.value(self.object_number)) is not None:
+            return float(value)
+        return self._restored
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last value for when nothing is known yet."""
+        if (last := await self.async_get_last_number_data()) is not None and last.native_value is not None:
+            self._restored = float(last.native_value)
+        await super().async_added_to_hass()
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Validate and write; raises translated ServiceValidationError (nothing sent) when refused."""
+        kind = self.entity_description.kind
+        connector = self.entity_description.connector
+        if kind == "current":
+            await self.coordinator.async_set_current_limit(connector, value)
+        elif kind == "power":
+            await self.coordinator.async_set_power_limit(connector, value)
+        else:
+            await self.coordinator.async_set_max_session_time(value)

@@ -1,0 +1,83 @@
+"""Switches: 1-bit command objects.
+
+Source: manual, "Communication Objects": start/stop charging (33/82, DPT 1.010) with its state from
+"Charging" (37/86) when that object is linked, charger and connector block (25, 73/122), auto
+disconnect (7), auto start (26), charging-time enables (54/57/60, 103/106/109), balancing on/off
+(132) and pause/restart all charging (18). These objects cannot be read (flags C-W--): without a
+linked status object the switch is optimistic (``assumed_state``), shows the last value written or
+seen on the bus, and keeps it across restarts (``RestoreEntity``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity
+from homeassistant.const import STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
+
+from .coordinator import ChargerCoordinator
+from .entity import KnxEvseEntity
+from .entity_descriptions import SWITCHES, KnxEvseSwitchEntityDescription, descriptions_for
+from .runtime import KnxEvseConfigEntry
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: KnxEvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the switches of every charger, each under its charger subentry."""
+    for subentry_id, coordinator in entry.runtime_data.chargers.items():
+        async_add_entities(
+            [KnxEvseSwitch(coordinator, description) for description in descriptions_for(coordinator, SWITCHES)],
+            config_subentry_id=subentry_id,
+        )
+
+
+class KnxEvseSwitch(KnxEvseEntity, SwitchEntity, RestoreEntity):
+    """A 1-bit command object, with its status object as state when one is linked."""
+
+    entity_description: KnxEvseSwitchEntityDescription
+
+    def __init__(self, coordinator: ChargerCoordinator, description: KnxEvseSwitchEntityDescription) -> None:
+        """Use the status object when the charger has it (enabled and linked)."""
+        super().__init__(coordinator, description)
+        state_number = description.state_number
+        self.state_number = state_number if state_number is not None and coordinator.has_object(state_number) else None
+        self._attr_assumed_state = self.state_number is None
+        self._restored: bool | None = None
+
+    @property
+    def listened_objects(self) -> tuple[int, ...]:
+        """The command object and, if linked, its status object."""
+        if self.state_number is None:
+            return (self.object_number,)
+        return (self.object_number, self.state_number)
+
+    @property
+    def is_on(self) -> bool | None:
+        """Status object if known, else the last value written/seen, else the restored state."""
+        if self.state_number is not None and (status := self.coordinator.value(self.state_number)) is not None:
+            return bool(status)
+        if (value := self.coordinator.value(self.object_number)) is not None:
+            return bool(value)
+        return self._restored
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last state for when nothing is known yet."""
+        if (last := await self.async_get_last_state()) is not None and last.state in ("on", "off"):
+            self._restored = last.state == STATE_ON
+        await super().async_added_to_hass()
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Write 1 (start, block, enable, on)."""
+        await self.coordinator.async_write_object(self.object_number, True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Write 0 (stop, unblock, disable, off)."""
+        await self.coordinator.async_write_object(self.object_number, False)
