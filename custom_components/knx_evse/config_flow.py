@@ -929,13 +929,12 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
         layout: Layout,
         values: Mapping[str, Any],
         errors: dict[str, str],
-        placeholders: Mapping[str, str] | None = None,
     ) -> SubentryFlowResult:
         return self.async_show_form(
             step_id=step_id,
             data_schema=_layout_schema(layout, values),
             errors=errors,
-            description_placeholders={"name": str(self._device.get(CONF_NAME, "")), **(placeholders or {})},
+            description_placeholders={"name": str(self._device.get(CONF_NAME, ""))},
         )
 
     # -- entry points -----------------------------------------------------------------------
