@@ -271,3 +271,14 @@ def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
     found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
     assert found is not None, f"no {platform} entity with unique id {unique_id}"
     return found
+
+
+async def enable_all_entities(hass: HomeAssistant, kit: KnxTestKit, entry: MockConfigEntry) -> None:
+    """Enable the entities that are disabled by default and reload (start-up reads are dropped)."""
+    registry = er.async_get(hass)
+    for entry_ in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if entry_.disabled_by is not None:
+            registry.async_update_entity(entry_.entity_id, disabled_by=None)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await kit.flush()
+    await kit.drain_reads()

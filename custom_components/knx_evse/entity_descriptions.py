@@ -39,7 +39,7 @@ from homeassistant.const import (
 from homeassistant.helpers.entity import EntityDescription
 
 from .dpt import RESERVED_RAW, ControlPilotState, EvseErrorCode, OcppState
-from .objects import CONN2_OFFSET, OBJECTS, CommObject, Enabler, Platform, Scope
+from .objects import CONN2_OFFSET, OBJECTS, CommObject, Platform, Scope
 
 if TYPE_CHECKING:
     from .coordinator import ChargerCoordinator
@@ -168,6 +168,7 @@ _CONFIG: Final = frozenset(
     }
 )
 _BALANCING_SCOPES: Final = frozenset(scope for scope in Scope if scope.value.startswith("Balancing"))
+_RFID: Final = frozenset({"add_rfid_tag", "erase_rfid_tags", "rfid_tag_started"})
 
 
 def object_connector(obj: CommObject) -> int | None:
@@ -199,7 +200,7 @@ def _category(obj: CommObject) -> EntityCategory | None:
 
 def _enabled_default(obj: CommObject) -> bool:
     """Rarely used objects start disabled: RFID objects and the balancing master's internals."""
-    if obj.enabled_by is Enabler.RFID_OBJECTS:
+    if obj.base_key in _RFID:
         return False
     return not (obj.scope in _BALANCING_SCOPES and obj.number != 132)
 

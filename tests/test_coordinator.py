@@ -1,0 +1,149 @@
+"""ChargerCoordinator API used by entities and the balancing engine."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from custom_components.knx_evse.coordinator import SOURCE_BUS, SOURCE_WRITTEN, ChargerCoordinator
+from custom_components.knx_evse.dpt import ControlPilotState, OcppState
+from tests.knx_harness import (
+    SINGLE_PHASE_FULL,
+    THREE_PHASE_FULL,
+    KnxTestKit,
+    charger_subentry,
+    ga,
+    hub_entry,
+)
+
+
+def f32(value: float) -> tuple[int, ...]:
+    import struct
+
+    return tuple(struct.pack(">f", value))
+
+
+async def _coordinator(knx: KnxTestKit, parameters: dict[str, object], addresses: dict[str, list[str]] | None = None) -> ChargerCoordinator:
+    entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", parameters, addresses)]))
+    return entry.runtime_data.chargers["CHG1"]
+
+
+async def test_measurements_single_and_three_phase(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    one = await _coordinator(knx, SINGLE_PHASE_FULL)
+    assert one.measured_current(1) is None and one.phase_currents(1) == (None,)
+    await knx.receive_write(ga(48), f32(10.5))
+    await knx.receive_write(ga(97), f32(7.0))
+    await knx.receive_write(ga(96), f32(1610.0))
+    assert one.phase_currents(1) == (10.5,)
+    assert one.measured_current(2) == 7.0
+    assert one.measured_power(2) == 1610.0
+    assert one.measured_power(None) is None
+
+
+async def test_three_phase_currents(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    three = await _coordinator(knx, THREE_PHASE_FULL)
+    await knx.receive_write(ga(15), f32(8.0))
+    await knx.receive_write(ga(17), f32(9.5))
+    assert three.phase_currents(None) == (8.0, None, 9.5)
+    assert three.measured_current(None) == 9.5
+    assert three.max_power(None) == 32 * 230 * 3
+
+
+async def test_connected_and_charging_from_individual_objects_or_states(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    coordinator = await _coordinator(knx, SINGLE_PHASE_FULL)
+    assert coordinator.vehicle_connected(1) is None and coordinator.is_charging(1) is None
+    await knx.receive_write(ga(34), (ControlPilotState.CHARGING_WITH_VENTILATION.value,))
+    assert coordinator.vehicle_connected(1) is True and coordinator.is_charging(1) is True
+    await knx.receive_write(ga(34), (ControlPilotState.STANDBY.value,))
+    assert coordinator.vehicle_connected(1) is False and coordinator.is_charging(1) is False
+    await knx.receive_write(ga(84), (OcppState.SUSPENDED_EVSE.value,))
+    assert coordinator.vehicle_connected(2) is True and coordinator.is_charging(2) is False
+    await knx.receive_write(ga(84), (OcppState.CHARGING.value,))
+    assert coordinator.is_charging(2) is True
+    # the individual objects win over the derived states
+    await knx.receive_write(ga(86), 0)
+    await knx.receive_write(ga(85), 0)
+    assert coordinator.is_charging(2) is False and coordinator.vehicle_connected(2) is False
+
+
+async def test_writes_record_last_written_and_state(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    coordinator = await _coordinator(knx, SINGLE_PHASE_FULL)
+    assert coordinator.last_written_current_limit(1) is None
+    await coordinator.async_set_current_limit(1, 10)
+    await knx.assert_write(ga(31), f32(10.0))
+    written = coordinator.last_written(31)
+    assert written is not None and written.value == 10.0 and written.source == SOURCE_WRITTEN
+    assert coordinator.last_written_current_limit(1) == 10.0
+    assert coordinator.current_limit_status(1) is None
+    await knx.receive_write(ga(61), f32(10.0))
+    status = coordinator.state(61)
+    assert status is not None and status.source == SOURCE_BUS and status.utc.tzinfo is not None
+    assert coordinator.current_limit_status(1) == 10.0
+    assert coordinator.age(61) is not None and coordinator.age(61) < 5  # type: ignore[operator]
+    await coordinator.async_start_stop(None, False)
+    await knx.assert_write(ga(18), 0)
+    await coordinator.async_start_stop(2, True)
+    await knx.assert_write(ga(82), 1)
+    await coordinator.async_set_power_limit(None, 1000)
+    await knx.assert_write(ga(2), f32(1000.0))
+    assert coordinator.telegrams_sent == 4
+
+
+@pytest.mark.parametrize(
+    ("number", "value", "translation_key"),
+    [
+        (999, True, "unknown_object"),
+        (3, 10.0, "object_not_writable"),
+        (15, 1.0, "object_not_writable"),
+        (2, 100.0, "object_not_linked"),
+        (80, 10.0, "object_not_enabled"),
+        (33, 2, "invalid_bool"),
+        (33, "on", "invalid_bool"),
+    ],
+)
+async def test_generic_write_refusals(
+    hass: HomeAssistant, knx: KnxTestKit, number: int, value: object, translation_key: str
+) -> None:
+    coordinator = await _coordinator(
+        knx, {"phases": 1, "connectors": 1}, {"1": ["1/0/1"], "33": ["1/0/33"], "3": ["1/0/3"]}
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await coordinator.async_write_object(number, value)
+    assert err.value.translation_key == translation_key
+    await knx.assert_no_telegram()
+
+
+async def test_power_limit_doubles_for_connectors_on_different_phases(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    coordinator = await _coordinator(knx, {"phases": 1, "connectors": 2, "phase_connection": "different"})
+    assert coordinator.max_power(None) == 2 * 32 * 230
+    assert coordinator.max_power(1) == 32 * 230
+
+
+async def test_listeners_get_object_and_availability_changes(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    coordinator = await _coordinator(knx, SINGLE_PHASE_FULL)
+    calls: list[int | None] = []
+    remove = coordinator.async_add_listener(calls.append, [46, 47])
+    await knx.receive_write(ga(46), (0, 0, 1, 0))
+    await knx.receive_write(ga(13), f32(1.0))  # not listened
+    await knx.receive_write(ga(47), f32(1.0))
+    knx.set_connected(False)
+    assert calls == [46, 47, None]
+    remove()
+    knx.set_connected(True)
+    await knx.drain_reads()
+    await knx.receive_write(ga(46), (0, 0, 2, 0))
+    assert calls == [46, 47, None]
+
+
+async def test_listener_error_does_not_break_dispatch(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    coordinator = await _coordinator(knx, SINGLE_PHASE_FULL)
+
+    def broken(_number: int | None) -> None:
+        raise RuntimeError("boom")
+
+    coordinator.async_add_listener(broken, [47])
+    await knx.receive_write(ga(47), f32(2.0))
+    assert coordinator.value(47) == 2.0
+    await knx.receive_write(ga(47), f32(3.0))
+    assert coordinator.value(47) == 3.0
