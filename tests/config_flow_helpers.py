@@ -119,7 +119,8 @@ async def upload(hass: HomeAssistant, source: Path, name: str | None = None) -> 
     from homeassistant.components.file_upload import _DATA, FileUploadData
 
     if _DATA not in hass.data:
-        hass.data[_DATA] = await FileUploadData.create(hass)
+        # Not FileUploadData.create: it wipes the machine-wide upload folder other test runs may use.
+        hass.data[_DATA] = FileUploadData(temp_dir=Path(hass.config.path("uploads")), files={})
     data: FileUploadData = hass.data[_DATA]
     file_id = uuid.uuid4().hex
     data.file_dir(file_id).mkdir(parents=True)
