@@ -142,7 +142,7 @@ async def test_import_two_chargers(hass: HomeAssistant, entry: MockConfigEntry, 
     assert placeholders["derived"] == "VE 222"
     assert placeholders["clashes"] == "2/1/5 (DPT 1.001) on 45 [Conn1] Current session time (DPT 7.005)"
     failed = await _configure(hass, result, form_values(result))
-    assert failed["errors"] == {"base": "dpt_clash"}
+    assert failed["errors"] == {CONF_DROP_CLASHES: "dpt_clash"}
     assert entry.subentries == {}  # nothing is saved before the whole import is confirmed
     result = await _configure(hass, failed, form_values(failed, **{CONF_DROP_CLASHES: True}))
     assert result["step_id"] == "group_addresses"
@@ -265,7 +265,7 @@ async def test_real_project_without_charger(
     result = await _open_import(hass, entry)
     result = await _upload(hass, result, REAL_PROJECT)
     assert result["step_id"] == "knxproj"
-    assert result["errors"] == {"base": "no_charger_found"}
+    assert result["errors"] == {CONF_PROJECT_FILE: "no_charger_found"}
     assert (
         result["description_placeholders"]["searched_for"] == SEARCHED_FOR
     )  # the message says what was searched

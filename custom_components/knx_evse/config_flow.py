@@ -1162,9 +1162,12 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
                 details = str(err)
             else:
                 clashes = find_dpt_clashes(addresses, self._project_dpts)
-                for number, address, other, manual in clashes:
+                for number, _address, _other, _manual in clashes:
                     errors.setdefault(OBJECTS[number].key, "dpt_clash")
-                    details += f"{address}: DPT {other} ≠ {manual} ({OBJECTS[number].name}). "
+                details = "; ".join(
+                    f"{address}: DPT {other} ≠ {manual} ({OBJECTS[number].name})"
+                    for number, address, other, manual in clashes
+                )
                 if not errors:
                     self._group_addresses = addresses
                     return await self._async_save()
@@ -1177,7 +1180,7 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
             errors=errors,
             description_placeholders={
                 "name": str(self._device.get(CONF_NAME, "")),
-                "details": details.strip(),
+                "details": details,
             },
         )
 
@@ -1280,7 +1283,7 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
         await self.hass.async_add_executor_job(self._discard_project)
         chargers = find_chargers(project)
         if not chargers:
-            return self._upload_form({"base": "no_charger_found"})
+            return self._upload_form({CONF_PROJECT_FILE: "no_charger_found"})
         self._found = {charger.individual_address: charger for charger in chargers}
         self._project_dpts = project_dpts(project)
         return await self.async_step_knxproj_select()
@@ -1379,7 +1382,7 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
             and params is not None
         ):
             if summary.dpt_clashes and not user_input[CONF_DROP_CLASHES]:
-                errors["base"] = "dpt_clash"
+                errors[CONF_DROP_CLASHES] = "dpt_clash"
             else:
                 clashing = {(n, address) for n, address, _other, _manual in summary.dpt_clashes}
                 self._queue.pop(0)
