@@ -591,3 +591,21 @@ async def test_reconfigure_opens_a_charger_with_invalid_stored_parameters(
     result = await _finish(hass, result, {_key(33): "5/0/1"})
     assert result["reason"] == "reconfigure_successful"
     assert entry.subentries[subentry.subentry_id].data[CONF_PARAMETERS]["max_user_current"] == 32
+
+
+def test_every_select_option_is_translated() -> None:
+    from custom_components.knx_evse.const import CONNECTION_TYPES, MODELS
+    from custom_components.knx_evse.parameters import BALANCING_AFTER_INIT, PHASE_CONNECTIONS, SENDING_MODES
+
+    selectors = strings()["selector"]
+    expected = {
+        "connection_type": {"automatic", "tunneling", "routing"},
+        "tunneling_type": {"tunneling", "tunneling_tcp", "tunneling_tcp_secure"},
+        "model": set(MODELS),
+        "phase_connection": set(PHASE_CONNECTIONS),
+        "sending_mode": set(SENDING_MODES),
+        "balancing_after_init": set(BALANCING_AFTER_INIT),
+    }
+    for key, options in expected.items():
+        assert set(selectors[key]["options"]) == options, key
+    assert expected["tunneling_type"] <= set(CONNECTION_TYPES)
