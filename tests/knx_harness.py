@@ -189,7 +189,8 @@ class KnxTestKit:
 
     # -- outgoing ---------------------------------------------------------------------------
 
-    def _sent(self) -> list[Telegram]:
+    def sent_nowait(self) -> list[Telegram]:
+        """Take the telegrams sent so far without letting anything run first."""
         sent = []
         while not self.outgoing.empty():
             sent.append(self.outgoing.get_nowait())
@@ -198,7 +199,7 @@ class KnxTestKit:
     async def take(self) -> list[Telegram]:
         """Every telegram sent since the last call, in order."""
         await self.flush()
-        return self._sent()
+        return self.sent_nowait()
 
     async def drain_reads(self) -> list[str]:
         """Consume queued GroupValueReads; return their group addresses in order (fails on others)."""

@@ -165,3 +165,31 @@ async def test_knxkeys_path_is_under_storage(hass: HomeAssistant) -> None:
     assert knxkeys_path(hass, "site.knxkeys") == expected
     assert knxkeys_path(hass, "knx_evse/site.knxkeys") == expected
     assert knxkeys_path(hass, None) is None
+
+
+async def test_reads_are_paced_hub_wide_and_unload_cancels_them(
+    hass: HomeAssistant, knx: KnxTestKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custom_components.knx_evse.hub import KnxEvseHub
+
+    monkeypatch.setattr(KnxEvseHub, "read_interval", 3600)
+    entry = hub_entry(
+        [
+            charger_subentry("CHG1", "Garage", BASIC, {"3": ["1/0/3"], "13": ["1/0/13"]}),
+            charger_subentry("CHG2", "Carport", BASIC, {"3": ["2/0/3"], "13": ["2/0/13"]}, main=2),
+        ]
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert knx.xknx is not None
+    await knx.xknx.telegrams.join()
+    # one read on the bus; the next waits out the interval, the other charger waits for the hub
+    sent = knx.sent_nowait()
+    assert [str(t.destination_address) for t in sent] == ["1/0/3"]
+    read_tasks = [c._read_task for c in entry.runtime_data.chargers.values()]
+    assert all(task is not None and not task.done() for task in read_tasks)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert all(task is not None and task.done() for task in read_tasks)
+    assert knx.sent_nowait() == []

@@ -15,9 +15,10 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
-from xknx.exceptions import XKNXException
+from xknx.exceptions import InvalidSecureConfiguration, XKNXException
 
-from .const import DOMAIN
+from . import repairs
+from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
 from .hub import KnxEvseHub
 from .runtime import (
@@ -27,7 +28,14 @@ from .runtime import (
     async_stop_subentry_runtimes,
 )
 
-__all__ = ["PLATFORMS", "KnxEvseConfigEntry", "KnxEvseRuntime", "async_setup_entry", "async_unload_entry"]
+__all__ = [
+    "PLATFORMS",
+    "KnxEvseConfigEntry",
+    "KnxEvseRuntime",
+    "async_remove_entry",
+    "async_setup_entry",
+    "async_unload_entry",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,7 +53,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
     """Connect the hub, start the subentries' runtimes and forward the entity platforms.
 
     Raises ConfigEntryNotReady (translated ``cannot_connect``) when the KNX connection cannot start,
-    so Home Assistant retries, and ConfigEntryError (``invalid_connection``) for unusable hub data.
+    so Home Assistant retries, and ConfigEntryError (``invalid_connection``) for unusable hub data, or
+    (``keyring_invalid``, with the ``keyring_invalid`` repair issue) when the stored .knxkeys file no
+    longer decrypts.
     """
     try:
         hub = KnxEvseHub(hass, entry)
@@ -57,6 +67,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
         ) from err
     try:
         await hub.async_start()
+    except InvalidSecureConfiguration as err:
+        await hub.async_stop()
+        if not entry.data.get(CONF_KNX_KNXKEY_FILENAME):
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        repairs.async_keyring_invalid(hass, entry)
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="keyring_invalid",
+            translation_placeholders={"hub": entry.title},
+        ) from err
     except XKNXException as err:
         await hub.async_stop()
         raise ConfigEntryNotReady(
@@ -66,7 +90,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
         ) from err
     entry.runtime_data = KnxEvseRuntime(hub=hub)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, hub.async_stop))
+    repairs.async_delete_issue(hass, repairs.ISSUE_KEYRING_INVALID, entry_id=entry.entry_id)
+    repairs.async_cleanup_issues(hass, entry)
     await async_setup_subentry_runtimes(hass, entry)
+    entry.async_on_unload(repairs.async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
     _async_register_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     _async_remove_stale(entry)
@@ -78,9 +105,15 @@ async def async_unload_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> 
     """Unload the platforms, stop groups and chargers, and close the KNX connection."""
     if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         return False
+    entry.runtime_data.hub.async_prepare_stop()
     await async_stop_subentry_runtimes(entry.runtime_data)
     await entry.runtime_data.hub.async_stop()
     return True
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
+    """Delete the repair issues of a removed hub."""
+    repairs.async_delete_entry_issues(hass, entry.entry_id)
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: ConfigEntry) -> None:

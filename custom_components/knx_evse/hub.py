@@ -72,7 +72,7 @@ class KnxEvseHub:
     Public API (used by coordinators, balancing groups and tests):
 
     - ``xknx``: the ``XKNX`` instance; ``connected``: True while the connection is up.
-    - ``async_start()`` / ``async_stop()``: connect (raises ``xknx.exceptions.XKNXException`` when the
+    - ``async_start()`` / ``async_prepare_stop()`` / ``async_stop()``: connect (raises ``xknx.exceptions.XKNXException`` when the
       connection cannot start) and disconnect; stop leaves no task behind.
     - ``async_subscribe(addresses, handler) -> unsubscribe``: dispatch incoming telegrams.
     - ``async_add_connection_listener(listener) -> unsubscribe``.
@@ -106,6 +106,7 @@ class KnxEvseHub:
             self.xknx.connection_manager.register_connection_state_changed_cb(self._connection_state_changed)
         )
         self._started = False
+        self._closing = False
         self.telegrams_received = 0
         self.telegrams_sent = 0
         self.reads_ignored = 0
@@ -126,8 +127,14 @@ class KnxEvseHub:
         self._started = True
         await self.xknx.start()
 
+    @callback
+    def async_prepare_stop(self) -> None:
+        """Refuse further writes and reads (``not_connected``) while the entry unloads."""
+        self._closing = True
+
     async def async_stop(self, _event: Event | None = None) -> None:
         """Disconnect and stop xknx's tasks; safe to call twice and after a failed start."""
+        self._closing = True
         while self._unsubs:
             self._unsubs.pop()()
         if self._telegram_cb in self.xknx.telegram_queue.telegram_received_cbs:
@@ -220,7 +227,7 @@ class KnxEvseHub:
     # -- outgoing ---------------------------------------------------------------------------
 
     def _require_connection(self, address: GroupAddress) -> None:
-        if not self._connected:
+        if not self._connected or self._closing:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="not_connected",
