@@ -139,3 +139,17 @@ def test_bad_evse_readings_only_overestimate_the_other_load() -> None:
     # An absurd EV current is capped at the EVSE maximum (32 A).
     d = b.update(2.0, MeterReading(40.0, 2.0), [EvseReading(1000.0, True)])
     assert d.available == pytest.approx(56.7 - 8.0)
+
+
+def test_evse_currents_of_every_shape_are_cleaned_and_capped() -> None:
+    cfg = config(evse(32.0), evse(16.0, phases=3), limit=63.0, margin=0.0, phases=3)
+    b = Balancer(cfg)
+    # L1 carries both EVSEs and is the binding phase. An int beyond the maximum counts as 32 A;
+    # a three-phase tuple with junk counts as (16, 0, 0): other load on L1 = 60 − 48 = 12 A.
+    d = b.update(0.0, MeterReading((60.0, 0.0, 0.0), 0.0),
+                 [EvseReading(1000, True), EvseReading((99.0, None, -3), True)])  # type: ignore[arg-type]
+    assert d.available == pytest.approx(63.0 - 12.0)
+    # None counts as 0 A; a tuple for a single-phase EVSE counts by its largest value, capped.
+    d = b.update(1.0, MeterReading((60.0, 0.0, 0.0), 1.0),
+                 [EvseReading((5.0, 70.0, 0.0), True), EvseReading(None, True)])
+    assert d.available == pytest.approx(63.0 - (60.0 - 32.0))
