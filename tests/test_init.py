@@ -187,9 +187,9 @@ async def test_reads_are_paced_hub_wide_and_unload_cancels_them(
     # one read on the bus; the next waits out the interval, the other charger waits for the hub
     sent = knx.sent_nowait()
     assert [str(t.destination_address) for t in sent] == ["1/0/3"]
-    read_tasks = [c._read_task for c in entry.runtime_data.chargers.values()]
-    assert all(task is not None and not task.done() for task in read_tasks)
+    chargers = list(entry.runtime_data.chargers.values())
+    assert not any(c.startup_reads_done for c in chargers)
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    assert all(task is not None and task.done() for task in read_tasks)
+    assert all(c.startup_reads_done for c in chargers)
     assert knx.sent_nowait() == []

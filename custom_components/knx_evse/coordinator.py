@@ -196,6 +196,9 @@ class ChargerCoordinator:
         self._written: dict[int, ObjectState] = {}
         self._listeners: dict[int, list[ObjectListener]] = {}
         self._all_listeners: list[ObjectListener] = []
+        self._reads_done_listeners: list[Callable[[list[int]], None]] = []
+        self.last_read_plan: list[int] = []
+        """The objects of the last read plan whose reads were all sent (empty before)."""
         self._warned_gas: set[int] = set()
         self._unsubs: list[CALLBACK_TYPE] = []
         self._read_task: asyncio.Task[None] | None = None
@@ -363,15 +366,40 @@ class ChargerCoordinator:
 
         return [obj.number for obj in sorted(candidates, key=priority)[:MAX_STARTUP_READS]]
 
-    def _start_reads(self) -> None:
+    @callback
+    def async_add_reads_done_listener(self, listener: Callable[[list[int]], None]) -> CALLBACK_TYPE:
+        """Call ``listener(plan)`` each time all reads of a plan were sent; return the remover.
+
+        Used by the repairs (``repairs.ChargerRepairs``) to find status objects that never answer.
+        """
+        self._reads_done_listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            if listener in self._reads_done_listeners:
+                self._reads_done_listeners.remove(listener)
+
+        return remove
+
+    @callback
+    def async_request_reads(self, numbers: Iterable[int]) -> None:
+        """Send GroupValueRead to the readable, linked objects among ``numbers`` (in the background)."""
+        self._start_reads([n for n in numbers if n in self.group_addresses and OBJECTS[n].readable])
+
+    def _start_reads(self, plan: list[int] | None = None) -> None:
         if self._read_task is not None and not self._read_task.done():
             self._read_task.cancel()
-        plan = self.read_plan()
+        plan = self.read_plan() if plan is None else plan
         if not plan:
             return
         self._read_task = self.entry.async_create_background_task(
             self.hass, self._async_read(plan), f"{DOMAIN} start-up reads of {self.name}"
         )
+
+    @property
+    def startup_reads_done(self) -> bool:
+        """Return True when no start-up (or reconnect) GroupValueRead is still waiting to be sent."""
+        return self._read_task is None or self._read_task.done()
 
     async def _async_read(self, plan: list[int]) -> None:
         for number in plan:
@@ -382,6 +410,12 @@ class ChargerCoordinator:
             except HomeAssistantError:
                 return
             self.reads_sent += 1
+        self.last_read_plan = plan
+        for listener in tuple(self._reads_done_listeners):
+            try:
+                listener(plan)
+            except Exception:
+                _LOGGER.exception("%s: error in start-up reads listener", self.name)
 
     async def _cancel_reads(self) -> None:
         task, self._read_task = self._read_task, None
