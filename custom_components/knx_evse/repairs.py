@@ -1,0 +1,570 @@
+"""Repair issues of knx_evse and their fix flows.
+
+Issues (translation keys under ``issues`` in ``translations/en.json``; the issue id is
+``<translation key>_<entry id>[_<subentry id>]``, so each hub, charger or balancing group has its own):
+
+- ``status_address_unanswered`` (fixable): status objects the coordinator read at start-up that had
+  still sent nothing ``READ_ANSWER_TIMEOUT`` s after the last read. Usually the group address is not
+  linked to that object in ETS, or the object's Read flag is off. Fix flow: read again, or unlink
+  the objects from the charger. Cleared as soon as a value arrives.
+- ``charger_error`` / ``charger_error_reset`` (the latter fixable when the charger's reset object 5
+  is linked: the fix flow sends a reset): object 19 reports an error code other than "no error", or
+  object 20 reports a communication error with the EVSE. Cleared when both are back to normal.
+- ``keyring_invalid`` (fixable): the hub's stored ``.knxkeys`` file no longer decrypts (xknx raises
+  ``InvalidSecureConfiguration`` at set-up). Fix flow: upload the keyring again with its password.
+- ``meter_entity_missing`` and ``balancing_member_removed``: raised by the balancing group runtime
+  through ``async_create_issue`` / ``async_delete_issue`` (translations defined here). A runtime that
+  wants a fix flow for its issue registers a factory with ``register_fix_flow``.
+
+Every issue stores ``translation_key``, ``entry_id`` and ``subentry_id`` in its data; issues of
+subentries that no longer exist are deleted when the hub is set up (``async_cleanup_issues``) and all
+of a hub's issues when the hub is removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import voluptuous as vol
+from homeassistant.components.file_upload import process_uploaded_file
+from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.data_entry_flow import FlowResult
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import selector
+from homeassistant.helpers.event import async_call_later
+from xknx.exceptions.exception import InvalidSecureConfiguration
+from xknx.secure.keyring import sync_load_keyring
+
+from .const import (
+    CONF_GROUP_ADDRESSES,
+    CONF_KNX_KNXKEY_FILENAME,
+    CONF_KNX_KNXKEY_PASSWORD,
+    DOMAIN,
+    KNXKEYS_STORAGE_DIR,
+)
+from .dpt import EvseErrorCode
+from .hub import knxkeys_path
+from .objects import OBJECTS
+
+if TYPE_CHECKING:
+    from .coordinator import ChargerCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+ISSUE_STATUS_UNANSWERED: Final = "status_address_unanswered"
+ISSUE_CHARGER_ERROR: Final = "charger_error"
+ISSUE_CHARGER_ERROR_RESET: Final = "charger_error_reset"
+ISSUE_KEYRING_INVALID: Final = "keyring_invalid"
+ISSUE_METER_ENTITY_MISSING: Final = "meter_entity_missing"
+ISSUE_BALANCING_MEMBER_REMOVED: Final = "balancing_member_removed"
+ISSUE_KEYS: Final = frozenset(
+    {
+        ISSUE_STATUS_UNANSWERED,
+        ISSUE_CHARGER_ERROR,
+        ISSUE_CHARGER_ERROR_RESET,
+        ISSUE_KEYRING_INVALID,
+        ISSUE_METER_ENTITY_MISSING,
+        ISSUE_BALANCING_MEMBER_REMOVED,
+    }
+)
+"""Every issue translation key this integration raises (each has an ``issues`` entry in en.json)."""
+
+READ_ANSWER_TIMEOUT: Final = 30.0
+"""s after the last start-up read before a status object without any value counts as unanswered."""
+
+OBJECT_ERROR_CODE: Final = 19
+OBJECT_COMMUNICATION_ERROR: Final = 20
+OBJECT_RESET: Final = 5
+_NO_ERROR: Final = frozenset({EvseErrorCode.NO_ERROR, EvseErrorCode.RESERVED})
+
+CONF_KEYRING_FILE: Final = "knxkeys_file"
+
+IssueData = dict[str, str | int | float | None]
+FixFlowFactory = Callable[[HomeAssistant, str, IssueData], RepairsFlow]
+
+
+# -- creating and deleting issues ----------------------------------------------------------------
+
+
+def issue_id(translation_key: str, entry_id: str, subentry_id: str | None = None) -> str:
+    """Issue id of ``translation_key`` for a hub entry, or for one of its subentries."""
+    return f"{translation_key}_{entry_id}" + (f"_{subentry_id}" if subentry_id else "")
+
+
+@callback
+def async_create_issue(
+    hass: HomeAssistant,
+    translation_key: str,
+    *,
+    entry_id: str,
+    subentry_id: str | None = None,
+    placeholders: dict[str, str] | None = None,
+    fixable: bool = False,
+    severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
+    issue_key: str | None = None,
+    data: IssueData | None = None,
+) -> str:
+    """Create (or update) a knx_evse repair issue and return its id.
+
+    ``translation_key`` must be one of ``ISSUE_KEYS``; ``issue_key`` (default: the translation key)
+    names the issue in its id, so two translations can share one issue (``charger_error`` and
+    ``charger_error_reset``); ``data`` is kept with the issue for its fix flow. The issue is not
+    persistent: its cause is checked again at every start.
+    """
+    if translation_key not in ISSUE_KEYS:
+        raise ValueError(f"unknown knx_evse issue {translation_key!r}")
+    identifier = issue_id(issue_key or translation_key, entry_id, subentry_id)
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        identifier,
+        is_fixable=fixable,
+        is_persistent=False,
+        severity=severity,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+        data={
+            **(data or {}),
+            "translation_key": translation_key,
+            "entry_id": entry_id,
+            "subentry_id": subentry_id,
+        },
+    )
+    return identifier
+
+
+@callback
+def async_delete_issue(
+    hass: HomeAssistant, translation_key: str, *, entry_id: str, subentry_id: str | None = None
+) -> None:
+    """Delete the issue ``translation_key`` of a hub entry or subentry, if it exists."""
+    ir.async_delete_issue(hass, DOMAIN, issue_id(translation_key, entry_id, subentry_id))
+
+
+@callback
+def async_create_meter_entity_missing_issue(
+    hass: HomeAssistant, entry_id: str, group_subentry_id: str, group: str, entity_id: str
+) -> str:
+    """Raise ``meter_entity_missing``: the meter entity of balancing group ``group`` is gone."""
+    return async_create_issue(
+        hass,
+        ISSUE_METER_ENTITY_MISSING,
+        entry_id=entry_id,
+        subentry_id=group_subentry_id,
+        placeholders={"group": group, "entity_id": entity_id},
+        severity=ir.IssueSeverity.ERROR,
+    )
+
+
+@callback
+def async_create_balancing_member_removed_issue(
+    hass: HomeAssistant, entry_id: str, group_subentry_id: str, group: str, charger: str
+) -> str:
+    """Raise ``balancing_member_removed``: a member charger of group ``group`` no longer exists."""
+    return async_create_issue(
+        hass,
+        ISSUE_BALANCING_MEMBER_REMOVED,
+        entry_id=entry_id,
+        subentry_id=group_subentry_id,
+        placeholders={"group": group, "charger": charger},
+    )
+
+
+def _issues_of(hass: HomeAssistant, entry_id: str) -> list[ir.IssueEntry]:
+    return [
+        issue
+        for (domain, _), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue.data is not None and issue.data.get("entry_id") == entry_id
+    ]
+
+
+@callback
+def async_cleanup_issues(hass: HomeAssistant, entry: ConfigEntry) -> int:
+    """Delete the issues of subentries ``entry`` no longer has; return how many were deleted."""
+    stale = [
+        issue.issue_id
+        for issue in _issues_of(hass, entry.entry_id)
+        if issue.data is not None
+        and issue.data.get("subentry_id")
+        and issue.data["subentry_id"] not in entry.subentries
+    ]
+    for identifier in stale:
+        ir.async_delete_issue(hass, DOMAIN, identifier)
+    return len(stale)
+
+
+@callback
+def async_delete_entry_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete every issue of a hub entry (called when the entry is removed)."""
+    for issue in _issues_of(hass, entry_id):
+        ir.async_delete_issue(hass, DOMAIN, issue.issue_id)
+
+
+# -- watching a charger ------------------------------------------------------------------------
+
+
+def _object_label(coordinator: ChargerCoordinator, number: int) -> str:
+    obj = OBJECTS[number]
+    addresses = ", ".join(coordinator.group_addresses.get(number, []))
+    return f"{number} {obj.name} ({addresses})"
+
+
+def _error_text(code: Any, communication: Any) -> str | None:
+    """Describe what objects 19/20 report for the issue; None when there is no error."""
+    problems = []
+    if isinstance(code, EvseErrorCode) and code not in _NO_ERROR:
+        problems.append(f"error code {code.value} ({code.name.lower().replace('_', ' ')})")
+    if communication is True:
+        problems.append("communication error with the EVSE")
+    return "; ".join(problems) or None
+
+
+class ChargerRepairs:
+    """Raises and clears the issues of one charger from its coordinator's state.
+
+    - After the coordinator's start-up reads (``ChargerCoordinator.async_add_reads_done_listener``)
+      it waits ``READ_ANSWER_TIMEOUT`` s and raises ``status_address_unanswered`` for the objects
+      still without a value; a value arriving later removes the object from the issue.
+    - On every value of objects 19/20 it raises or clears ``charger_error`` (``charger_error_reset``
+      when object 5 is linked).
+    """
+
+    def __init__(self, hass: HomeAssistant, coordinator: ChargerCoordinator) -> None:
+        """Watch ``coordinator``; nothing is subscribed before ``async_start``."""
+        self.hass = hass
+        self.coordinator = coordinator
+        self.entry_id = coordinator.entry.entry_id
+        self.subentry_id = coordinator.subentry_id
+        self.pending: set[int] = set()
+        self.unanswered: set[int] = set()
+        self._timer: CALLBACK_TYPE | None = None
+        self._unsubs: list[CALLBACK_TYPE] = []
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Subscribe to the coordinator; return the function that stops watching."""
+        coordinator = self.coordinator
+        self._unsubs.append(coordinator.async_add_reads_done_listener(self._reads_done))
+        self._unsubs.append(coordinator.async_add_listener(self._object_changed, coordinator.group_addresses))
+        if coordinator.last_read_plan:  # the reads finished before we subscribed
+            self._reads_done(coordinator.last_read_plan)
+        self._update_error_issue()
+        return self.async_stop
+
+    @callback
+    def async_stop(self) -> None:
+        """Unsubscribe and cancel a pending check (the issues stay until their cause is re-checked)."""
+        while self._unsubs:
+            self._unsubs.pop()()
+        self._cancel_timer()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
+
+    @callback
+    def _reads_done(self, plan: list[int]) -> None:
+        self._cancel_timer()
+        self.pending = set(plan)
+        self._timer = async_call_later(self.hass, READ_ANSWER_TIMEOUT, self._check_answers)
+
+    @callback
+    def _check_answers(self, _now: datetime) -> None:
+        self._timer = None
+        self.unanswered = {n for n in self.pending if self.coordinator.state(n) is None}
+        self.pending = set()
+        self._update_unanswered_issue()
+
+    @callback
+    def _object_changed(self, number: int | None) -> None:
+        if number is None:
+            return
+        if number in self.unanswered:
+            self.unanswered.discard(number)
+            self._update_unanswered_issue()
+        if number in (OBJECT_ERROR_CODE, OBJECT_COMMUNICATION_ERROR):
+            self._update_error_issue()
+
+    def _update_unanswered_issue(self) -> None:
+        if not self.unanswered:
+            async_delete_issue(
+                self.hass, ISSUE_STATUS_UNANSWERED, entry_id=self.entry_id, subentry_id=self.subentry_id
+            )
+            return
+        _LOGGER.warning(
+            "%s: no answer to the start-up read of objects %s", self.coordinator.name, sorted(self.unanswered)
+        )
+        async_create_issue(
+            self.hass,
+            ISSUE_STATUS_UNANSWERED,
+            entry_id=self.entry_id,
+            subentry_id=self.subentry_id,
+            placeholders={
+                "charger": self.coordinator.name,
+                "objects": "\n".join(
+                    f"- {_object_label(self.coordinator, n)}" for n in sorted(self.unanswered)
+                ),
+            },
+            fixable=True,
+            data={"objects": ",".join(str(n) for n in sorted(self.unanswered))},
+        )
+
+    def _update_error_issue(self) -> None:
+        """Raise, update or clear the error issue; leave it as it is while objects 19/20 are unknown."""
+        coordinator = self.coordinator
+        code, communication = coordinator.value(OBJECT_ERROR_CODE), coordinator.value(OBJECT_COMMUNICATION_ERROR)
+        if code is None and communication is None:
+            return
+        text = _error_text(code, communication)
+        if text is None:
+            async_delete_issue(
+                self.hass, ISSUE_CHARGER_ERROR, entry_id=self.entry_id, subentry_id=self.subentry_id
+            )
+            return
+        resettable = coordinator.has_object(OBJECT_RESET)
+        async_create_issue(
+            self.hass,
+            ISSUE_CHARGER_ERROR_RESET if resettable else ISSUE_CHARGER_ERROR,
+            issue_key=ISSUE_CHARGER_ERROR,
+            entry_id=self.entry_id,
+            subentry_id=self.subentry_id,
+            placeholders={"charger": coordinator.name, "error": text},
+            fixable=resettable,
+            severity=ir.IssueSeverity.ERROR,
+        )
+
+
+@callback
+def async_setup_charger_repairs(hass: HomeAssistant, coordinators: Iterable[ChargerCoordinator]) -> CALLBACK_TYPE:
+    """Start a ``ChargerRepairs`` per charger; return the function that stops them all."""
+    stops = [ChargerRepairs(hass, coordinator).async_start() for coordinator in coordinators]
+
+    @callback
+    def stop() -> None:
+        for stop_one in stops:
+            stop_one()
+
+    return stop
+
+
+@callback
+def async_keyring_invalid(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Raise ``keyring_invalid`` for hub ``entry`` (its stored .knxkeys does not decrypt)."""
+    async_create_issue(
+        hass,
+        ISSUE_KEYRING_INVALID,
+        entry_id=entry.entry_id,
+        placeholders={"hub": entry.title},
+        fixable=True,
+        severity=ir.IssueSeverity.ERROR,
+    )
+
+
+# -- fix flows ---------------------------------------------------------------------------------
+
+
+def _loaded_entry(hass: HomeAssistant, data: IssueData) -> ConfigEntry | None:
+    entry_id = data.get("entry_id")
+    entry = hass.config_entries.async_get_entry(str(entry_id)) if entry_id else None
+    return entry if entry is not None and entry.domain == DOMAIN else None
+
+
+def _coordinator(hass: HomeAssistant, data: IssueData) -> ChargerCoordinator | None:
+    entry = _loaded_entry(hass, data)
+    if entry is None or entry.state is not ConfigEntryState.LOADED:
+        return None
+    chargers: dict[str, ChargerCoordinator] = entry.runtime_data.chargers
+    return chargers.get(str(data.get("subentry_id")))
+
+
+class UnansweredStatusRepairFlow(RepairsFlow):
+    """Read the unanswered status objects again, or unlink them from the charger."""
+
+    def __init__(self, data: IssueData) -> None:
+        """Keep the issue data (hub entry and charger subentry)."""
+        self._data = data
+
+    def _charger(self) -> ChargerCoordinator | None:
+        return _coordinator(self.hass, self._data)
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+        """Offer the two fixes (a menu; the input the repairs manager passes here is ignored)."""
+        coordinator = self._charger()
+        if coordinator is None:
+            return self.async_abort(reason="charger_not_loaded")
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["retry", "unlink"],
+            description_placeholders={"charger": coordinator.name, "objects": self._objects(coordinator)},
+        )
+
+    def _unanswered(self, coordinator: ChargerCoordinator) -> list[int]:
+        """Return the issue's objects that are still linked and still without a value."""
+        numbers = [int(n) for n in str(self._data.get("objects") or "").split(",") if n]
+        return [n for n in numbers if coordinator.has_object(n) and coordinator.state(n) is None]
+
+    def _objects(self, coordinator: ChargerCoordinator) -> str:
+        return "\n".join(f"- {_object_label(coordinator, n)}" for n in self._unanswered(coordinator))
+
+    async def async_step_retry(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+        """Send the reads again; the issue comes back if they stay unanswered."""
+        coordinator = self._charger()
+        if coordinator is None:
+            return self.async_abort(reason="charger_not_loaded")
+        if not coordinator.available:
+            return self.async_abort(reason="not_connected")
+        coordinator.async_request_reads(self._unanswered(coordinator))
+        return self.async_create_entry(data={})
+
+    async def async_step_unlink(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+        """Remove the objects' group addresses from the charger; the hub reloads."""
+        coordinator = self._charger()
+        if coordinator is None:
+            return self.async_abort(reason="charger_not_loaded")
+        numbers = {str(n) for n in self._unanswered(coordinator)}
+        entry = coordinator.entry
+        subentry = entry.subentries[coordinator.subentry_id]
+        addresses = {
+            key: value for key, value in subentry.data.get(CONF_GROUP_ADDRESSES, {}).items() if key not in numbers
+        }
+        self.hass.config_entries.async_update_subentry(
+            entry, subentry, data={**subentry.data, CONF_GROUP_ADDRESSES: addresses}
+        )
+        return self.async_create_entry(data={})
+
+
+class ChargerResetRepairFlow(RepairsFlow):
+    """Send the charger's reset (object 5) after the user checked it."""
+
+    def __init__(self, data: IssueData) -> None:
+        """Keep the issue data (hub entry and charger subentry)."""
+        self._data = data
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+        """Start with the confirmation (the repairs manager passes the issue id as input here)."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+        """Confirm, then write 1 to the reset object."""
+        coordinator = _coordinator(self.hass, self._data)
+        if coordinator is None:
+            return self.async_abort(reason="charger_not_loaded")
+        if user_input is not None:
+            try:
+                await coordinator.async_write_object(OBJECT_RESET, True)
+            except HomeAssistantError as err:
+                _LOGGER.warning("%s: reset not sent: %s", coordinator.name, err)
+                return self.async_abort(reason="not_connected")
+            return self.async_create_entry(data={})
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, self.issue_id)
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({}),
+            description_placeholders=dict(issue.translation_placeholders or {}) if issue else None,
+        )
+
+
+def _store_keyring(hass: HomeAssistant, file_id: str, password: str) -> str:
+    """Check an uploaded keyring decrypts with ``password`` and store it; return its stored name.
+
+    Runs in the executor. Raises InvalidSecureConfiguration when the file does not decrypt (wrong
+    password, not a keyring).
+    """
+    with process_uploaded_file(hass, file_id) as path:
+        sync_load_keyring(path, password)
+        stored = f"{KNXKEYS_STORAGE_DIR}/{uuid.uuid4().hex}.knxkeys"
+        destination = Path(str(knxkeys_path(hass, stored)))
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, destination)
+    return stored
+
+
+class KeyringRepairFlow(RepairsFlow):
+    """Upload the hub's .knxkeys again (with its password) and reload the hub."""
+
+    def __init__(self, data: IssueData) -> None:
+        """Keep the issue data (the hub entry)."""
+        self._data = data
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+        """Start with the upload form (the repairs manager passes the issue id as input here)."""
+        return await self.async_step_upload()
+
+    async def async_step_upload(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+        """Upload form; a keyring that does not decrypt is refused with a translated error."""
+        entry = _loaded_entry(self.hass, self._data)
+        if entry is None:
+            return self.async_abort(reason="hub_removed")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                stored = await self.hass.async_add_executor_job(
+                    _store_keyring, self.hass, user_input[CONF_KEYRING_FILE], user_input[CONF_KNX_KNXKEY_PASSWORD]
+                )
+            except InvalidSecureConfiguration:
+                errors[CONF_KNX_KNXKEY_PASSWORD] = "invalid_keyfile_password"
+            except (ValueError, OSError) as err:
+                _LOGGER.debug("Uploaded keyring not usable: %s", err)
+                errors[CONF_KEYRING_FILE] = "invalid_keyfile"
+            else:
+                old = entry.data.get(CONF_KNX_KNXKEY_FILENAME)
+                self.hass.config_entries.async_update_entry(
+                    entry,
+                    data={
+                        **entry.data,
+                        CONF_KNX_KNXKEY_FILENAME: stored,
+                        CONF_KNX_KNXKEY_PASSWORD: user_input[CONF_KNX_KNXKEY_PASSWORD],
+                    },
+                )
+                if old and (old_path := knxkeys_path(self.hass, old)) != knxkeys_path(self.hass, stored):
+                    await self.hass.async_add_executor_job(Path(str(old_path)).unlink, True)
+                self.hass.config_entries.async_schedule_reload(entry.entry_id)
+                return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="upload",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_KEYRING_FILE): selector.FileSelector(
+                        selector.FileSelectorConfig(accept=".knxkeys")
+                    ),
+                    vol.Required(CONF_KNX_KNXKEY_PASSWORD): selector.TextSelector(
+                        selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+                    ),
+                }
+            ),
+            errors=errors,
+            description_placeholders={"hub": entry.title},
+        )
+
+
+_FIX_FLOWS: dict[str, FixFlowFactory] = {
+    ISSUE_STATUS_UNANSWERED: lambda hass, issue, data: UnansweredStatusRepairFlow(data),
+    ISSUE_CHARGER_ERROR_RESET: lambda hass, issue, data: ChargerResetRepairFlow(data),
+    ISSUE_KEYRING_INVALID: lambda hass, issue, data: KeyringRepairFlow(data),
+}
+
+
+def register_fix_flow(translation_key: str, factory: FixFlowFactory) -> None:
+    """Register the fix flow of a fixable issue (e.g. the balancing group's)."""
+    if translation_key not in ISSUE_KEYS:
+        raise ValueError(f"unknown knx_evse issue {translation_key!r}")
+    _FIX_FLOWS[translation_key] = factory
+
+
+async def async_create_fix_flow(hass: HomeAssistant, issue_id: str, data: IssueData | None) -> RepairsFlow:
+    """Create the fix flow of a fixable issue (repairs platform); a plain confirmation if none."""
+    key = str((data or {}).get("translation_key", ""))
+    factory = _FIX_FLOWS.get(key)
+    if factory is None:
+        return ConfirmRepairFlow()
+    return factory(hass, issue_id, data or {})

@@ -1,0 +1,389 @@
+"""Repair issues: unanswered status reads, charger errors, undecryptable keyring, hooks, fix flows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from homeassistant.components.repairs import ConfirmRepairFlow
+from homeassistant.components.repairs.const import DOMAIN as REPAIRS_DOMAIN
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from xknx.exceptions import InvalidSecureConfiguration
+
+from custom_components.knx_evse import repairs
+from custom_components.knx_evse.const import (
+    CONF_GROUP_ADDRESSES,
+    CONF_HOST,
+    CONF_KNX_CONNECTION_TYPE,
+    CONF_KNX_KNXKEY_FILENAME,
+    CONF_KNX_KNXKEY_PASSWORD,
+    CONF_KNX_TUNNELING_TCP_SECURE,
+    CONF_PORT,
+    DOMAIN,
+)
+from custom_components.knx_evse.hub import knxkeys_path
+from tests.config_flow_helpers import config_dir, make_knxkeys, upload
+from tests.knx_harness import SINGLE_PHASE_FULL, KnxTestKit, charger_subentry, ga, hub_entry
+
+__all__ = ["config_dir"]  # fixture used below
+
+BASIC = {"phases": 1, "connectors": 1}
+LATER = timedelta(seconds=repairs.READ_ANSWER_TIMEOUT + 1)
+
+
+def issue(hass: HomeAssistant, key: str, entry: MockConfigEntry, subentry_id: str | None = None) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, repairs.issue_id(key, entry.entry_id, subentry_id))
+
+
+async def start_fix_flow(hass: HomeAssistant, issue_id: str) -> dict[str, Any]:
+    assert await async_setup_component(hass, REPAIRS_DOMAIN, {})
+    manager = hass.data[REPAIRS_DOMAIN]["flow_manager"]
+    return await manager.async_init(DOMAIN, data={"issue_id": issue_id})  # type: ignore[no-any-return]
+
+
+async def configure(hass: HomeAssistant, flow_id: str, user_input: dict[str, Any]) -> dict[str, Any]:
+    return await hass.data[REPAIRS_DOMAIN]["flow_manager"].async_configure(flow_id, user_input)  # type: ignore[no-any-return]
+
+
+# -- status objects that never answer --------------------------------------------------------------
+
+
+async def setup_three_status(hass: HomeAssistant, knx: KnxTestKit) -> MockConfigEntry:
+    addresses = {"3": ["1/0/3"], "13": ["1/0/13"], "46": ["1/0/46"], "1": ["1/0/1"]}
+    entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", BASIC, addresses)]), drain_reads=False)
+    assert await knx.drain_reads() == ["1/0/3", "1/0/46", "1/0/13"]
+    return entry
+
+
+async def test_unanswered_status_reads_raise_an_issue_after_the_timeout(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    entry = await setup_three_status(hass, knx)
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))  # 16 A
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=repairs.READ_ANSWER_TIMEOUT - 5))
+    await knx.flush()
+    assert issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None  # not yet
+
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    found = issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
+    assert found is not None and found.is_fixable
+    assert found.translation_key == "status_address_unanswered"
+    placeholders = found.translation_placeholders or {}
+    assert placeholders["charger"] == "Garage"
+    assert "- 13 [EVSE] Instantaneous Active Power (1/0/13)" in placeholders["objects"]
+    assert "46 " in placeholders["objects"] and "\n- 3 " not in placeholders["objects"]
+    assert found.data is not None and found.data["objects"] == "13,46"
+
+    # a value arriving later takes the object out of the issue; the last one clears it
+    await knx.receive_write("1/0/13", (0x45, 0x3B, 0x80, 0x00))
+    found = issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
+    assert found is not None and "1/0/13" not in (found.translation_placeholders or {})["objects"]
+    await knx.receive_write("1/0/46", (0x00, 0x00, 0x00, 0x10))
+    assert issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+
+
+async def test_answered_reads_raise_nothing(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    entry = await setup_three_status(hass, knx)
+    for number in (3, 13, 46):
+        await knx.receive_response(ga(number), (0, 0, 0, 0))
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    assert issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+
+
+async def test_unanswered_fix_flow_retry_reads_again(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    entry = await setup_three_status(hass, knx)
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    issue_id = repairs.issue_id(repairs.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
+
+    result = await start_fix_flow(hass, issue_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["retry", "unlink"]
+    assert "1/0/46" in result["description_placeholders"]["objects"]
+    result = await configure(hass, result["flow_id"], {"next_step_id": "retry"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert await knx.drain_reads() == ["1/0/13", "1/0/46"]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+    # still no answer: the issue comes back after the timeout
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER * 2)
+    await knx.flush()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+
+async def test_unanswered_fix_flow_unlink_removes_the_objects(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    entry = await setup_three_status(hass, knx)
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    await knx.receive_response("1/0/13", (0x45, 0x3B, 0x80, 0x00))
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    issue_id = repairs.issue_id(repairs.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
+
+    result = await start_fix_flow(hass, issue_id)
+    result = await configure(hass, result["flow_id"], {"next_step_id": "unlink"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await knx.flush()
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13"]  # the reloaded hub reads what is left
+    assert set(entry.subentries["CHG1"].data[CONF_GROUP_ADDRESSES]) == {"1", "3", "13"}
+    assert entry.state is ConfigEntryState.LOADED
+    assert not entry.runtime_data.chargers["CHG1"].has_object(46)
+
+
+async def test_unanswered_fix_flow_aborts_when_the_hub_is_not_loaded(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    entry = await setup_three_status(hass, knx)
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    issue_id = repairs.issue_id(repairs.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
+    knx.set_connected(False)
+    result = await start_fix_flow(hass, issue_id)
+    result = await configure(hass, result["flow_id"], {"next_step_id": "retry"})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "not_connected"
+    knx.set_connected(True)
+    await knx.drain_reads()
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await start_fix_flow(hass, issue_id)
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "charger_not_loaded"
+
+
+# -- charger error code --------------------------------------------------------------------------
+
+
+async def test_error_code_raises_an_issue_with_a_reset_fix(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL)]))
+    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
+    await knx.receive_write(ga(19), (3,))  # ground failure
+    found = issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1")
+    assert found is not None
+    assert found.translation_key == "charger_error_reset" and found.is_fixable
+    assert found.severity is ir.IssueSeverity.ERROR
+    assert (found.translation_placeholders or {})["error"] == "error code 3 (ground failure)"
+
+    await knx.receive_write(ga(20), 1)
+    found = issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1")
+    assert found is not None
+    assert (found.translation_placeholders or {})["error"] == (
+        "error code 3 (ground failure); communication error with the EVSE"
+    )
+
+    result = await start_fix_flow(hass, found.issue_id)
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "confirm"
+    assert result["description_placeholders"]["charger"] == "Garage"
+    result = await configure(hass, result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await knx.assert_write(ga(5), 1)
+    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
+
+    # the charger still reports the communication error: the issue is back, then clears
+    await knx.receive_write(ga(20), 1)
+    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is not None
+    await knx.receive_write(ga(19), (7,))
+    await knx.receive_write(ga(20), 0)
+    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
+
+
+async def test_error_without_reset_object_is_not_fixable(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    options = {**BASIC, "error_objects": True}
+    entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", options, {"19": ["1/0/19"]})]))
+    await knx.receive_write("1/0/19", (5,))
+    found = issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1")
+    assert found is not None
+    assert found.translation_key == "charger_error" and not found.is_fixable
+    assert (found.translation_placeholders or {})["error"] == "error code 5 (internal error)"
+    await knx.receive_write("1/0/19", (7,))
+    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
+
+
+async def test_reset_fix_flow_aborts_when_disconnected(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL)]))
+    await knx.receive_write(ga(19), (1,))
+    issue_id = repairs.issue_id(repairs.ISSUE_CHARGER_ERROR, entry.entry_id, "CHG1")
+    result = await start_fix_flow(hass, issue_id)
+    knx.set_connected(False)
+    result = await configure(hass, result["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "not_connected"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None  # an abort keeps the issue
+    knx.set_connected(True)
+    await knx.drain_reads()
+
+
+async def test_error_reported_before_setup_is_raised_on_next_value(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    """The error issue is not persistent: it is raised again from the charger's state after a reload."""
+    entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL)]))
+    await knx.receive_write(ga(19), (4,))
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await knx.flush()
+    await knx.drain_reads()
+    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is not None  # not cleared by a reload
+    await knx.receive_response(ga(19), (7,))
+    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
+
+
+# -- keyring that no longer decrypts ---------------------------------------------------------------
+
+
+def damaged_keyring(hass: HomeAssistant) -> Path:
+    """Store an unreadable keyring where the hub entry expects it."""
+    path = Path(str(knxkeys_path(hass, "knx_evse/site.knxkeys")))
+    path.parent.mkdir(parents=True)
+    path.write_text("damaged")
+    return path
+
+
+def stored_bytes(hass: HomeAssistant, stored: str) -> bytes:
+    return Path(str(knxkeys_path(hass, stored))).read_bytes()
+
+
+def secure_hub(keyfile: str = "knx_evse/site.knxkeys") -> MockConfigEntry:
+    return hub_entry(
+        [charger_subentry("CHG1", "Garage", BASIC, {"13": ["1/0/13"]})],
+        **{
+            CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING_TCP_SECURE,
+            CONF_HOST: "192.168.1.10",
+            CONF_PORT: 3671,
+            CONF_KNX_KNXKEY_FILENAME: keyfile,
+            CONF_KNX_KNXKEY_PASSWORD: "old-password",
+        },
+    )
+
+
+async def test_undecryptable_keyring_raises_issue_and_fix_flow_replaces_it(
+    hass: HomeAssistant, knx: KnxTestKit, config_dir: Path, tmp_path: Path
+) -> None:
+    old = damaged_keyring(hass)
+    knx.start_error = InvalidSecureConfiguration("keyring does not decrypt")
+    entry = secure_hub()
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.reason is not None and "no longer decrypts" in entry.reason
+    found = issue(hass, repairs.ISSUE_KEYRING_INVALID, entry)
+    assert found is not None and found.is_fixable
+    assert found.translation_placeholders == {"hub": "KNX hub"}
+
+    result = await start_fix_flow(hass, found.issue_id)
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "upload"
+    keyring = make_knxkeys(tmp_path / "new.knxkeys", "new-password")
+    result = await configure(
+        hass,
+        result["flow_id"],
+        {"knxkeys_file": await upload(hass, keyring), CONF_KNX_KNXKEY_PASSWORD: "wrong"},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_KNX_KNXKEY_PASSWORD: "invalid_keyfile_password"}
+
+    knx.start_error = None
+    result = await configure(
+        hass,
+        result["flow_id"],
+        {"knxkeys_file": await upload(hass, keyring), CONF_KNX_KNXKEY_PASSWORD: "new-password"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await knx.flush()
+    await knx.drain_reads()
+    stored = entry.data[CONF_KNX_KNXKEY_FILENAME]
+    assert stored.startswith("knx_evse/") and stored != "knx_evse/site.knxkeys"
+    assert entry.data[CONF_KNX_KNXKEY_PASSWORD] == "new-password"
+    assert stored_bytes(hass, stored) == make_knxkeys(tmp_path / "same.knxkeys", "new-password").read_bytes()
+    assert not old.is_file()
+    assert entry.state is ConfigEntryState.LOADED
+    assert issue(hass, repairs.ISSUE_KEYRING_INVALID, entry) is None
+
+
+async def test_keyring_fix_flow_rejects_a_file_that_is_not_a_keyring(
+    hass: HomeAssistant, knx: KnxTestKit, config_dir: Path, tmp_path: Path
+) -> None:
+    knx.start_error = InvalidSecureConfiguration("keyring does not decrypt")
+    entry = secure_hub()
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    result = await start_fix_flow(hass, repairs.issue_id(repairs.ISSUE_KEYRING_INVALID, entry.entry_id))
+    missing = await upload(hass, make_knxkeys(tmp_path / "gone.knxkeys", "pw"))
+    from homeassistant.components.file_upload import _DATA
+
+    hass.data[_DATA].files.pop(missing)  # the upload expired
+    result = await configure(hass, result["flow_id"], {"knxkeys_file": missing, CONF_KNX_KNXKEY_PASSWORD: "pw"})
+    assert result["errors"] == {"knxkeys_file": "invalid_keyfile"}
+
+    await hass.config_entries.async_remove(entry.entry_id)
+    result = await configure(hass, result["flow_id"], {"knxkeys_file": missing, CONF_KNX_KNXKEY_PASSWORD: "pw"})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "hub_removed"
+
+
+async def test_secure_error_without_keyring_retries(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    knx.start_error = InvalidSecureConfiguration("user password rejected")
+    entry = hub_entry([], **{CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING_TCP_SECURE, CONF_HOST: "h", CONF_PORT: 3671})
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert issue(hass, repairs.ISSUE_KEYRING_INVALID, entry) is None
+
+
+# -- hooks for the balancing group, clean-up ---------------------------------------------------------
+
+
+async def test_balancing_hooks_create_translated_issues(hass: HomeAssistant) -> None:
+    meter = repairs.async_create_meter_entity_missing_issue(hass, "E1", "GRP1", "House", "sensor.grid")
+    member = repairs.async_create_balancing_member_removed_issue(hass, "E1", "GRP1", "House", "Carport")
+    registry = ir.async_get(hass)
+    found = registry.async_get_issue(DOMAIN, meter)
+    assert found is not None and found.translation_key == "meter_entity_missing"
+    assert found.translation_placeholders == {"group": "House", "entity_id": "sensor.grid"}
+    assert found.severity is ir.IssueSeverity.ERROR and not found.is_fixable
+    assert found.data == {"translation_key": "meter_entity_missing", "entry_id": "E1", "subentry_id": "GRP1"}
+    found = registry.async_get_issue(DOMAIN, member)
+    assert found is not None and found.translation_placeholders == {"group": "House", "charger": "Carport"}
+    repairs.async_delete_issue(hass, repairs.ISSUE_METER_ENTITY_MISSING, entry_id="E1", subentry_id="GRP1")
+    assert registry.async_get_issue(DOMAIN, meter) is None
+    with pytest.raises(ValueError, match="unknown knx_evse issue"):
+        repairs.async_create_issue(hass, "no_such_issue", entry_id="E1")
+
+
+async def test_registered_fix_flow_is_used_and_default_is_confirm(hass: HomeAssistant) -> None:
+    data: repairs.IssueData = {"translation_key": repairs.ISSUE_METER_ENTITY_MISSING, "entry_id": "E1"}
+    assert isinstance(await repairs.async_create_fix_flow(hass, "x", data), ConfirmRepairFlow)
+
+    class PickMeter(ConfirmRepairFlow):
+        """A stand-in for the balancing group's flow."""
+
+    repairs.register_fix_flow(repairs.ISSUE_METER_ENTITY_MISSING, lambda hass, issue_id, data: PickMeter())
+    try:
+        assert isinstance(await repairs.async_create_fix_flow(hass, "x", data), PickMeter)
+    finally:
+        repairs._FIX_FLOWS.pop(repairs.ISSUE_METER_ENTITY_MISSING)
+    with pytest.raises(ValueError, match="unknown knx_evse issue"):
+        repairs.register_fix_flow("nope", lambda hass, issue_id, data: PickMeter())
+
+
+async def test_issues_of_removed_subentries_and_hubs_are_deleted(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    entry = hub_entry([charger_subentry("CHG1", "Garage", BASIC, {"13": ["1/0/13"]})])
+    entry.add_to_hass(hass)
+    gone = repairs.async_create_balancing_member_removed_issue(hass, entry.entry_id, "GONE", "House", "Carport")
+    kept = repairs.async_create_issue(
+        hass, repairs.ISSUE_CHARGER_ERROR, entry_id=entry.entry_id, subentry_id="CHG1", placeholders={}
+    )
+    other = repairs.async_create_meter_entity_missing_issue(hass, "OTHER", "GONE", "G", "sensor.x")
+    await knx.setup(entry)
+    registry = ir.async_get(hass)
+    assert registry.async_get_issue(DOMAIN, gone) is None
+    assert registry.async_get_issue(DOMAIN, kept) is not None
+    assert registry.async_get_issue(DOMAIN, other) is not None  # another hub's issue
+
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get_issue(DOMAIN, kept) is None
+    assert registry.async_get_issue(DOMAIN, other) is not None
