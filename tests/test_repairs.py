@@ -29,7 +29,7 @@ from custom_components.knx_evse.const import (
     CONF_PORT,
     DOMAIN,
 )
-from custom_components.knx_evse.hub import knxkeys_path
+from custom_components.knx_evse.hub import KnxEvseHub, knxkeys_path
 from tests.config_flow_helpers import config_dir, make_knxkeys, upload
 from tests.knx_harness import SINGLE_PHASE_FULL, KnxTestKit, charger_subentry, ga, hub_entry
 
@@ -37,6 +37,12 @@ __all__ = ["config_dir"]  # fixture used below
 
 BASIC = {"phases": 1, "connectors": 1}
 LATER = timedelta(seconds=repairs.READ_ANSWER_TIMEOUT + 1)
+
+
+@pytest.fixture(autouse=True)
+def no_idle_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Minutes pass in these tests: keep the hub's idle-connection probe (if it has one) out of the telegrams."""
+    monkeypatch.setattr(KnxEvseHub, "idle_probe_after", 1e9, raising=False)
 
 
 def issue(hass: HomeAssistant, key: str, entry: MockConfigEntry, subentry_id: str | None = None) -> ir.IssueEntry | None:
