@@ -12,6 +12,12 @@ built from ``connection.connection_config``. The hub
 - sends GroupValueWrite/GroupValueRead telegrams for the coordinators, refusing while disconnected;
 - paces GroupValueRead telegrams hub-wide (``read_interval``) so start-up reads of several chargers
   do not flood a twisted-pair bus that carries about 50 telegrams/s;
+- probes a quiet connection (``idle_probe_after``): a tunnelling client that only listens does not
+  notice that its KNX/IP interface restarted and forgot the tunnel (xknx's heartbeat runs every 70 s),
+  so after that many seconds without a telegram from the bus the hub sends one GroupValueRead (to the
+  first status object it ever read). On a dead tunnel the interface does not acknowledge it, xknx
+  reconnects within about 2 s, entities go unavailable and come back, and the coordinators read
+  their state again. A busy bus is never probed;
 - removes devices and entities of this entry that no longer belong to any configured charger.
 """
 
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Final
@@ -28,11 +35,12 @@ from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import STORAGE_DIR
 from xknx import XKNX
 from xknx.core.connection_state import XknxConnectionState
 from xknx.dpt.payload import DPTArray, DPTBinary
-from xknx.telegram import Telegram
+from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
@@ -48,6 +56,8 @@ ConnectionListener = Callable[[bool], None]
 
 DEFAULT_READ_INTERVAL: Final = 0.1
 """s between two GroupValueRead telegrams of the hub (≤ 10 reads/s, plus their responses)."""
+DEFAULT_IDLE_PROBE_AFTER: Final = 30.0
+"""s without any telegram from the bus before the hub probes the connection with one GroupValueRead."""
 
 
 def knxkeys_path(hass: HomeAssistant, filename: str | None) -> str | None:
@@ -80,10 +90,11 @@ class KnxEvseHub:
       ``HomeAssistantError`` (``not_connected``) while disconnected.
     - ``async_remove_stale_devices(keep, owned)`` / ``async_remove_stale_entities(keep, owned)``.
     - counters: ``telegrams_received`` (dispatched), ``telegrams_sent``, ``reads_ignored`` (bus
-      GroupValueRead to subscribed addresses, never answered).
+      GroupValueRead to subscribed addresses, never answered), ``probes_sent`` (idle probes).
     """
 
     read_interval: float = DEFAULT_READ_INTERVAL
+    idle_probe_after: float = DEFAULT_IDLE_PROBE_AFTER
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
         """Create the xknx instance for ``entry.data``; nothing connects before ``async_start``."""
@@ -110,6 +121,10 @@ class KnxEvseHub:
         self.telegrams_received = 0
         self.telegrams_sent = 0
         self.reads_ignored = 0
+        self.probes_sent = 0
+        self._probe_address: GroupAddress | None = None
+        self._last_heard = time.monotonic()
+        self._cancel_probe_timer: CALLBACK_TYPE | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -126,6 +141,8 @@ class KnxEvseHub:
         """
         self._started = True
         await self.xknx.start()
+        self._last_heard = time.monotonic()
+        self._schedule_probe(self.idle_probe_after)
 
     @callback
     def async_prepare_stop(self) -> None:
@@ -135,6 +152,9 @@ class KnxEvseHub:
     async def async_stop(self, _event: Event | None = None) -> None:
         """Disconnect and stop xknx's tasks; safe to call twice and after a failed start."""
         self._closing = True
+        if self._cancel_probe_timer is not None:
+            self._cancel_probe_timer()
+            self._cancel_probe_timer = None
         while self._unsubs:
             self._unsubs.pop()()
         if self._telegram_cb in self.xknx.telegram_queue.telegram_received_cbs:
@@ -174,6 +194,8 @@ class KnxEvseHub:
 
     def _telegram_received(self, telegram: Telegram) -> None:
         """Xknx telegram callback: dispatch by destination group address; never answers reads."""
+        if telegram.direction is TelegramDirection.INCOMING:
+            self._last_heard = time.monotonic()
         destination = telegram.destination_address
         if not isinstance(destination, GroupAddress):
             return
@@ -258,8 +280,39 @@ class KnxEvseHub:
             self._require_connection(group_address)
             self.xknx.telegrams.put_nowait(Telegram(destination_address=group_address, payload=GroupValueRead()))
             self.telegrams_sent += 1
+            if self._probe_address is None:
+                self._probe_address = group_address
             if self.read_interval > 0:
                 await asyncio.sleep(self.read_interval)
+
+    # -- idle probe -------------------------------------------------------------------------
+
+    def _schedule_probe(self, delay: float) -> None:
+        self._cancel_probe_timer = async_call_later(self.hass, max(delay, 0.0), self._async_probe_if_idle)
+
+    @callback
+    def _async_probe_if_idle(self, _now: object = None) -> None:
+        """Timer: send one GroupValueRead when nothing came from the bus for ``idle_probe_after`` s.
+
+        Without a status object read so far (no charger with a readable linked object) or while
+        xknx is reconnecting, nothing is sent. Re-arms itself until the hub stops.
+        """
+        self._cancel_probe_timer = None
+        if self._closing or not self._started:
+            return
+        quiet = time.monotonic() - self._last_heard
+        if quiet < self.idle_probe_after:
+            self._schedule_probe(self.idle_probe_after - quiet)
+            return
+        if self._connected and self._probe_address is not None:
+            _LOGGER.debug("%s: nothing heard for %.0f s, probing with a read", self.entry.title, quiet)
+            self.xknx.telegrams.put_nowait(
+                Telegram(destination_address=self._probe_address, payload=GroupValueRead())
+            )
+            self.telegrams_sent += 1
+            self.probes_sent += 1
+        self._last_heard = time.monotonic()
+        self._schedule_probe(self.idle_probe_after)
 
     # -- registry cleanup -------------------------------------------------------------------
 
