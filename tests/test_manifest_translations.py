@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import importlib
 import json
 import re
 import string
@@ -251,33 +252,61 @@ def fix_flow_classes() -> dict[str, str]:
     return {key: type(factory(None, "issue", {})).__name__ for key, factory in repairs._FIX_FLOWS.items()}  # type: ignore[arg-type]
 
 
+def _module(path: Path) -> Any:
+    """The imported module of a source file of the package."""
+    return importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
+
+
+def issue_calls() -> list[tuple[str, set[str] | None, bool]]:
+    """(issue key, placeholder names or None when built at run time, fixable) of every issue raised.
+
+    Both ``repairs.async_create_issue(hass, KEY, …)`` (and its wrappers) and a direct
+    ``ir.async_create_issue(hass, DOMAIN, issue_id, translation_key=KEY, …)`` count.
+    """
+    found = []
+    for path in _modules():
+        module = _module(path)
+        for call in _calls(_tree(path)):
+            if _func_name(call) != "async_create_issue":
+                continue
+            key_node = _kw(call, "translation_key") or (call.args[1] if len(call.args) > 1 else None)
+            names = _dict_keys(_kw(call, "placeholders") or _kw(call, "translation_placeholders"))
+            fixable = isinstance(f := _kw(call, "is_fixable") or _kw(call, "fixable"), ast.Constant) and f.value is True
+            for key in _resolve(key_node, module) if key_node is not None else []:
+                if key != DOMAIN:
+                    found.append((key, names, fixable))
+    return found
+
+
+def raised_issue_keys() -> set[str]:
+    """Issue keys of the repairs module and of every other module that raises issues itself."""
+    return set(repairs.ISSUE_KEYS) | {key for key, _, _ in issue_calls()}
+
+
 def issue_keys() -> set[Path_]:
     """Every en.json path of the repair issues: title, description or fix flow steps/errors/aborts."""
     needed: set[Path_] = set()
     fixable = fix_flow_classes()
+    confirm_only = {key for key, _, is_fixable in issue_calls() if is_fixable and key not in fixable}
     classes = _classes(PACKAGE / "repairs.py")
-    for key in repairs.ISSUE_KEYS:
+    for key in raised_issue_keys():
         needed.add(("issues", key, "title"))
-        if key not in fixable:
+        if key in fixable:
+            for part, paths in _flow_parts(classes[fixable[key]]).items():
+                needed.update(("issues", key, "fix_flow", part, *p) for p in paths)
+        elif key in confirm_only:
+            needed.add(("issues", key, "fix_flow", "step", "confirm"))
+        else:
             needed.add(("issues", key, "description"))
-            continue
-        for part, paths in _flow_parts(classes[fixable[key]]).items():
-            needed.update(("issues", key, "fix_flow", part, *p) for p in paths)
     return needed
 
 
 def issue_placeholders() -> dict[str, set[str]]:
     """Issue key → placeholder names passed where the code raises it (literal dicts only)."""
     passed: dict[str, set[str]] = {}
-    for path in _modules():
-        for call in _calls(_tree(path)):
-            if _func_name(call) != "async_create_issue":
-                continue
-            key_node = _kw(call, "translation_key") or (call.args[1] if len(call.args) > 1 else None)
-            names = _dict_keys(_kw(call, "placeholders") or _kw(call, "translation_placeholders"))
-            for key in _resolve(key_node, repairs) if key_node is not None else []:
-                if names is not None:
-                    passed.setdefault(key, set()).update(names)
+    for key, names, _ in issue_calls():
+        if names is not None:
+            passed.setdefault(key, set()).update(names)
     return passed
 
 
@@ -350,7 +379,7 @@ def dead_keys(en: dict[str, Any]) -> list[str]:
     ]
     raised = {key for key, _, _ in exception_calls()}
     dead += [f"exceptions.{key}" for key in en.get("exceptions", {}) if key not in raised]
-    dead += [f"issues.{key}" for key in en.get("issues", {}) if key not in repairs.ISSUE_KEYS]
+    dead += [f"issues.{key}" for key in en.get("issues", {}) if key not in raised_issue_keys()]
     dead += [f"services.{key}" for key in en.get("services", {}) if key not in services()]
     return dead
 
@@ -458,8 +487,7 @@ def _registered_services() -> set[str]:
     """Service names the code registers (hass.services.async_register / async_register_entity_service)."""
     names = set()
     for path in _modules():
-        module_name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-        module = __import__(module_name, fromlist=["_"])
+        module = _module(path)
         for call in _calls(_tree(path)):
             name = _func_name(call)
             if name == "async_register" and len(call.args) >= 2:
