@@ -98,7 +98,7 @@ class Flags:
         return cls(*(c != "-" for c in text))
 
     def __str__(self) -> str:
-        """The manual's notation, e.g. ``"CR-T-"``."""
+        """Return the manual's notation, e.g. ``"CR-T-"``."""
         values = (self.communication, self.read, self.write, self.transmit, self.update)
         return "".join(f if on else "-" for f, on in zip("CRWTU", values, strict=True))
 

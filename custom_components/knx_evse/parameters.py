@@ -244,7 +244,7 @@ class ChargerParameters:
         return getattr(self, f"conn{n}_{name}")
 
     def object_enabled(self, obj: CommObject) -> bool:
-        """True when ``obj`` exists in ETS for these parameters (model, connectors, enabling options)."""
+        """Return True when ``obj`` exists in ETS for these parameters (model, connectors, options)."""
         if obj.scope is Scope.CONN2 and self.connectors < 2:
             return False
         if obj.phases is not None and obj.phases != self.phases:
