@@ -1,6 +1,6 @@
 """Print the README's entity table, generated from the object table and the entity descriptions.
 
-``python scripts/entity_table.py`` prints Markdown; tests/test_readme.py checks that README.md contains
+``python scripts/entity_table.py`` prints Markdown, ``--write`` updates README.md; tests/test_readme.py checks that README.md contains
 exactly this output, so the documentation cannot drift from the code.
 """
 
@@ -59,5 +59,18 @@ def table() -> str:
     return "\n".join([BEGIN, *lines, END])
 
 
+def update_readme(path: Path = ROOT / "README.md") -> bool:
+    """Replace the table between the markers in README.md; return True when the file changed."""
+    text = path.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    new = text[:start] + table() + text[end:]
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
 if __name__ == "__main__":
-    print(table())
+    if "--write" in sys.argv:
+        print("README.md updated" if update_readme() else "README.md already up to date")
+    else:
+        print(table())
