@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -87,7 +89,7 @@ def decision(limit: float, reason: str) -> Decision:
 
 
 async def test_entry_diagnostics_show_connection_chargers_values_and_redact_secrets(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator, knx: KnxTestKit
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
     bad = charger_subentry("BAD", "Broken", {"phases": 1, "connectors": 1}, {"80": ["3/0/80"]}, main=3)
     entry = await knx.setup(secure_hub(charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL), bad))
@@ -98,6 +100,8 @@ async def test_entry_diagnostics_show_connection_chargers_values_and_redact_secr
     await entry.runtime_data.chargers["CHG1"].async_add_rfid_tag(RFID_TAGS[2])
     await knx.assert_write(ga(8), text(RFID_TAGS[2]))
     entry.runtime_data.groups["GRP1"] = Group([decision(6.0, "fast"), decision(0.0, "paused_priority")])
+    freezer.tick(42)
+    await knx.receive_write(ga(19), (7,))  # one value fresh, the power 42 s old
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     dumped = json.dumps(diagnostics)
@@ -116,7 +120,8 @@ async def test_entry_diagnostics_show_connection_chargers_values_and_redact_secr
     power = charger["objects"]["13"]
     assert power["group_addresses"] == [ga(13)]
     assert power["value"] == 3000.0 and power["source"] == "bus"
-    assert 0 <= power["age_s"] < 60
+    assert power["age_s"] == pytest.approx(42, abs=1)
+    assert charger["objects"]["19"]["age_s"] < 1
     assert charger["objects"]["19"]["value"] == "no_error"
     assert charger["objects"]["67"]["value"] == "**REDACTED**"
     assert charger["objects"]["8"]["value"] == "**REDACTED**" and charger["objects"]["8"]["source"] == "written"

@@ -330,6 +330,21 @@ async def test_keyring_fix_flow_rejects_a_file_that_is_not_a_keyring(
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "hub_removed"
 
 
+async def test_keyring_issue_clears_when_the_hub_connects_again(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    """Fixed another way (e.g. the reconfigure flow): the next successful set-up removes the issue."""
+    knx.start_error = InvalidSecureConfiguration("keyring does not decrypt")
+    entry = secure_hub()
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert issue(hass, repairs.ISSUE_KEYRING_INVALID, entry) is not None
+    knx.start_error = None
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await knx.flush()
+    await knx.drain_reads()
+    assert entry.state is ConfigEntryState.LOADED
+    assert issue(hass, repairs.ISSUE_KEYRING_INVALID, entry) is None
+
+
 async def test_secure_error_without_keyring_retries(hass: HomeAssistant, knx: KnxTestKit) -> None:
     knx.start_error = InvalidSecureConfiguration("user password rejected")
     entry = hub_entry([], **{CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING_TCP_SECURE, CONF_HOST: "h", CONF_PORT: 3671})
