@@ -14,10 +14,13 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.typing import ConfigType
 from xknx.exceptions import InvalidSecureConfiguration, XKNXException
 
 from . import repairs
+from .balancing_group import async_start_groups, groups_of
 from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
 from .hub import KnxEvseHub
@@ -27,12 +30,15 @@ from .runtime import (
     async_setup_subentry_runtimes,
     async_stop_subentry_runtimes,
 )
+from .services import async_setup_services
 
 __all__ = [
+    "CONFIG_SCHEMA",
     "PLATFORMS",
     "KnxEvseConfigEntry",
     "KnxEvseRuntime",
     "async_remove_entry",
+    "async_setup",
     "async_setup_entry",
     "async_unload_entry",
 ]
@@ -43,10 +49,19 @@ PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
     Platform.NUMBER,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
     Platform.TEXT,
 ]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services (``knx_evse.set_charge_mode``, ``knx_evse.set_current_limit``)."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> bool:
@@ -96,6 +111,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
     entry.async_on_unload(repairs.async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
     _async_register_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async_start_groups(entry)  # after the platforms: restored modes and switches are in place
     _async_remove_stale(entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
@@ -172,7 +188,7 @@ def _async_remove_stale(entry: KnxEvseConfigEntry) -> None:
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: KnxEvseConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Allow deleting a device that no configured charger or connector uses any more."""
+    """Allow deleting a device that no configured charger, connector or balancing group uses any more."""
     chargers = entry.runtime_data.chargers
     current = {
         identifier
@@ -181,5 +197,5 @@ async def async_remove_config_entry_device(
             coordinator.device_identifier,
             *(coordinator.connector_identifier(c) for c in coordinator.connectors),
         )
-    }
+    } | {group.device_identifier for group in groups_of(entry)}
     return not any(identifier in current for identifier in device.identifiers)

@@ -13,6 +13,8 @@ from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .balancing_entity import member_entities
+from .balancing_group import groups_of
 from .entity import KnxEvseEntity
 from .entity_descriptions import BINARY_SENSORS, KnxEvseBinarySensorEntityDescription, descriptions_for
 from .runtime import KnxEvseConfigEntry
@@ -25,7 +27,7 @@ async def async_setup_entry(
     entry: KnxEvseConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the binary sensors of every charger, each under its charger subentry."""
+    """Add the binary sensors of every charger and balancing group, each under its subentry."""
     for subentry_id, coordinator in entry.runtime_data.chargers.items():
         async_add_entities(
             [
@@ -34,6 +36,8 @@ async def async_setup_entry(
             ],
             config_subentry_id=subentry_id,
         )
+    for group in groups_of(entry):
+        async_add_entities(member_entities(group, "binary_sensor"), config_subentry_id=group.subentry_id)
 
 
 class KnxEvseBinarySensor(KnxEvseEntity, BinarySensorEntity):

@@ -58,6 +58,7 @@ from xknx.knxip.error_code import ErrorCode
 from xknx.secure.keyring import InterfaceType, Keyring, sync_load_keyring
 from xknx.telegram.address import IndividualAddress
 
+from .balancing_flow import BalancingGroupSubentryFlow
 from .connection import connection_config
 from .const import (
     CONF_CHARGER_IA,
@@ -94,6 +95,7 @@ from .const import (
     KNXKEYS_STORAGE_DIR,
     MODEL_DEFAULTS,
     MODELS,
+    SUBENTRY_BALANCING,
     SUBENTRY_CHARGER,
 )
 from .group_addresses import GroupAddressError, validate_group_addresses
@@ -1418,5 +1420,8 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
         )
 
 
-SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {SUBENTRY_CHARGER: ChargerSubentryFlow}
+SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
+    SUBENTRY_CHARGER: ChargerSubentryFlow,
+    SUBENTRY_BALANCING: BalancingGroupSubentryFlow,  # balancing_flow.py
+}
 """Subentry type → flow. The balancing-group flow registers here too (``SUBENTRY_BALANCING``)."""

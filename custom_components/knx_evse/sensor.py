@@ -22,6 +22,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from xknx.dpt.dpt import DPTEnumData
 
+from .balancing_entity import member_entities
+from .balancing_group import groups_of
 from .coordinator import ChargerCoordinator
 from .energy import LifetimeEnergy
 from .entity import KnxEvseEntity
@@ -44,7 +46,7 @@ async def async_setup_entry(
     entry: KnxEvseConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of every charger, each under its charger subentry."""
+    """Add the sensors of every charger and balancing group, each under its subentry."""
     for subentry_id, coordinator in entry.runtime_data.chargers.items():
         entities: list[SensorEntity] = [
             KnxEvseSensor(coordinator, description) for description in descriptions_for(coordinator, SENSORS)
@@ -54,6 +56,8 @@ async def async_setup_entry(
             for description in descriptions_for(coordinator, LIFETIME_ENERGY)
         ]
         async_add_entities(entities, config_subentry_id=subentry_id)
+    for group in groups_of(entry):
+        async_add_entities(member_entities(group, "sensor"), config_subentry_id=group.subentry_id)
 
 
 class KnxEvseSensor(KnxEvseEntity, SensorEntity):

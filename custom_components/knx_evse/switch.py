@@ -18,6 +18,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
+from .balancing_entity import member_entities
+from .balancing_group import groups_of
 from .coordinator import ChargerCoordinator
 from .entity import KnxEvseEntity
 from .entity_descriptions import SWITCHES, KnxEvseSwitchEntityDescription, descriptions_for
@@ -31,12 +33,14 @@ async def async_setup_entry(
     entry: KnxEvseConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the switches of every charger, each under its charger subentry."""
+    """Add the switches of every charger and balancing group, each under its subentry."""
     for subentry_id, coordinator in entry.runtime_data.chargers.items():
         async_add_entities(
             [KnxEvseSwitch(coordinator, description) for description in descriptions_for(coordinator, SWITCHES)],
             config_subentry_id=subentry_id,
         )
+    for group in groups_of(entry):
+        async_add_entities(member_entities(group, "switch"), config_subentry_id=group.subentry_id)
 
 
 class KnxEvseSwitch(KnxEvseEntity, SwitchEntity, RestoreEntity):

@@ -1,0 +1,411 @@
+"""The data of a balancing-group subentry: format, voluptuous schema, defaults, member look-up.
+
+Source: issue 6, "In Home Assistant" (meter, limit mode and value, margin, members in priority order
+with their maximums, timing, fallback, bridge mode) and the manual's "Dynamic Load Balancing" section
+(priority EVSE1 → EVSE6, per-EVSE maximum current, reserve margin) and "Advanced" (Fail-safe timeout).
+
+A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fills the defaults)::
+
+    {
+      "name": "House",                  # title of the subentry and of the group's device
+      "mode": "balance",                # "balance": Home Assistant balances (objects 1/31/80, 33/82);
+                                        # "bridge": only feeds the meter into a built-in master (130/131)
+      "meter_entities": ["sensor.grid_power"],   # one sensor in W, kW or A (signed, + = import),
+                                        # or three per-phase current sensors L1, L2, L3 in A
+      "invert": false,                  # true: the meter counts export as positive
+      "limit_mode": "current",          # "current": limit in A per phase; "power": limit in W
+      "limit": 25.0,                    # the breaker (A per phase) or contracted power (W)
+      "phases": 3,                      # phases of the supply, 1 or 3
+      "reserve_margin": 10.0,           # % of limit kept free (manual: 63 A with 10 % → 56.7 A)
+      "fallback_current": 0.0,          # A per member without a usable meter; 0 = pause all
+      "members": [                      # EVSE1 (highest priority) first
+        {"charger": "<charger subentry id or individual address>",
+         "connector": 1,                # 1 or 2: that connector (objects 31/80, 33/82); 0: whole
+                                        # charger (object 1, and 33/82 of its connectors)
+         "max_current": 16.0,           # A per phase, 6-32 and ≤ the charger's Maximum User Current
+         "phase": 1,                    # supply phase of a single-phase member on a 3-phase supply
+         "mode": "fast",                # initial charge mode: off, fast, solar, min_solar
+         "name": "Garage connector 1"}  # optional: the member's name when added (for messages)
+      ],
+      "update_interval": 5.0,           # s between rounds without meter updates
+      "ramp_up_delay": 10.0, "min_on_time": 60.0, "min_off_time": 60.0,
+      "solar_stop_delay": 60.0, "meter_timeout": 30.0,   # s, see balancing.BalancingConfig
+      "keepalive": 0.0,                 # s between repeated identical limits; 0 = automatic (60 s,
+                                        # or half the shortest Fail-safe Timeout of the members)
+      "charger_timeout": 120.0,         # s without any telegram before a member's values are stale
+      "bridge_charger": null,           # bridge mode: the built-in master (subentry id or address)
+      "bridge_period": 10.0             # bridge mode: s between repeated meter values
+    }
+
+``GroupDataError`` (a ``vol.Invalid``) carries a translation ``key`` and the offending field in
+``path``, so the subentry flow shows a translated error on that field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal, cast
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+
+from .balancing import MODES, BalancingConfig, EvseConfig, Mode
+from .const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, SUBENTRY_BALANCING, SUBENTRY_CHARGER
+from .objects import connector_object
+from .parameters import MAX_CURRENT, MIN_CURRENT, VOLTAGE, ChargerParameters
+
+CONF_GROUP_MODE: Final = "mode"
+CONF_METER_ENTITIES: Final = "meter_entities"
+CONF_INVERT: Final = "invert"
+CONF_LIMIT_MODE: Final = "limit_mode"
+CONF_LIMIT: Final = "limit"
+CONF_PHASES: Final = "phases"
+CONF_RESERVE_MARGIN: Final = "reserve_margin"
+CONF_FALLBACK_CURRENT: Final = "fallback_current"
+CONF_MEMBERS: Final = "members"
+CONF_CHARGER: Final = "charger"
+CONF_CONNECTOR: Final = "connector"
+CONF_MAX_CURRENT: Final = "max_current"
+CONF_PHASE: Final = "phase"
+CONF_MODE: Final = "mode"
+CONF_UPDATE_INTERVAL: Final = "update_interval"
+CONF_KEEPALIVE: Final = "keepalive"
+CONF_CHARGER_TIMEOUT: Final = "charger_timeout"
+CONF_BRIDGE_CHARGER: Final = "bridge_charger"
+CONF_BRIDGE_PERIOD: Final = "bridge_period"
+
+GROUP_MODE_BALANCE: Final = "balance"
+GROUP_MODE_BRIDGE: Final = "bridge"
+GROUP_MODES: Final = (GROUP_MODE_BALANCE, GROUP_MODE_BRIDGE)
+LIMIT_MODES: Final = ("current", "power")
+WHOLE_CHARGER: Final = 0
+"""``connector`` of a member that is the whole charger (object 1)."""
+
+DEFAULT_KEEPALIVE: Final = 60.0
+"""s: keep-alive when ``keepalive`` is 0 (automatic) and no member has a shorter fail-safe timeout."""
+MIN_KEEPALIVE: Final = 1.0
+"""s: the shortest keep-alive the runtime uses, whatever the fail-safe timeout."""
+LIMIT_RANGE: Final[dict[str, tuple[float, float]]] = {"current": (6.0, 4000.0), "power": (1000.0, 2_000_000.0)}
+"""Allowed ``limit`` per ``limit_mode``: A per phase, W."""
+MAX_MARGIN: Final = 50.0
+"""% : the largest reserve margin accepted."""
+
+# Timing fields: (default, min, max) in s.
+TIMING: Final[dict[str, tuple[float, float, float]]] = {
+    CONF_UPDATE_INTERVAL: (5.0, 1.0, 60.0),
+    "ramp_up_delay": (10.0, 0.0, 3600.0),
+    "min_on_time": (60.0, 0.0, 3600.0),
+    "min_off_time": (60.0, 0.0, 3600.0),
+    "solar_stop_delay": (60.0, 0.0, 3600.0),
+    "meter_timeout": (30.0, 2.0, 3600.0),
+    CONF_KEEPALIVE: (0.0, 0.0, 3600.0),
+    CONF_CHARGER_TIMEOUT: (120.0, 10.0, 3600.0),
+    CONF_BRIDGE_PERIOD: (10.0, 1.0, 3600.0),
+}
+
+
+class GroupDataError(vol.Invalid):
+    """Invalid group data: ``key`` is the flow's translation key, ``path`` the field."""
+
+    def __init__(self, key: str, message: str, path: list[Any] | None = None) -> None:
+        """Keep the translation ``key`` next to the message and path of ``vol.Invalid``."""
+        super().__init__(message, path=path)
+        self.key = key
+
+
+def _connector(value: Any) -> int:
+    """Member ``connector``: None or 0 = whole charger, else 1 or 2."""
+    if value is None:
+        return WHOLE_CHARGER
+    number = vol.Coerce(int)(value)
+    if number not in (0, 1, 2):
+        raise vol.Invalid(f"connector must be 0 (whole charger), 1 or 2, got {value!r}")
+    return int(number)
+
+
+def _seconds(name: str) -> vol.All:
+    _default, lo, hi = TIMING[name]
+    return vol.All(vol.Coerce(float), vol.Range(min=lo, max=hi))
+
+
+MEMBER_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_CHARGER): vol.All(str, vol.Length(min=1)),
+        vol.Optional(CONF_CONNECTOR, default=WHOLE_CHARGER): _connector,
+        vol.Optional(CONF_MAX_CURRENT, default=float(MAX_CURRENT)): vol.All(
+            vol.Coerce(float), vol.Range(min=MIN_CURRENT, max=MAX_CURRENT)
+        ),
+        vol.Optional(CONF_PHASE, default=1): vol.All(vol.Coerce(int), vol.In((1, 2, 3))),
+        vol.Optional(CONF_MODE, default="fast"): vol.In(MODES),
+        vol.Optional("name"): str,
+    }
+)
+"""One member of a group (see the module docstring); ``name`` is the member's name when it was added."""
+
+
+def _check_group(data: dict[str, Any]) -> dict[str, Any]:
+    """Cross-field rules; raise ``GroupDataError`` naming the field."""
+    meters = data[CONF_METER_ENTITIES]
+    if len(meters) not in (1, 3) or len(set(meters)) != len(meters):
+        raise GroupDataError("meter_count", "give one meter entity or three per-phase entities", [CONF_METER_ENTITIES])
+    if len(meters) == 3 and data[CONF_PHASES] != 3:
+        raise GroupDataError("phase_meters_need_three_phases", "per-phase meters need a three-phase supply", [CONF_PHASES])
+    if data[CONF_GROUP_MODE] == GROUP_MODE_BRIDGE:
+        if not data.get(CONF_BRIDGE_CHARGER):
+            raise GroupDataError("bridge_charger_missing", "bridge mode needs the master charger", [CONF_BRIDGE_CHARGER])
+        return data
+    lo, hi = LIMIT_RANGE[data[CONF_LIMIT_MODE]]
+    if not lo <= data[CONF_LIMIT] <= hi:
+        raise GroupDataError("limit_out_of_range", f"limit must be {lo:g}-{hi:g}", [CONF_LIMIT])
+    fallback = data[CONF_FALLBACK_CURRENT]
+    if fallback != 0 and not MIN_CURRENT <= fallback <= MAX_CURRENT:
+        raise GroupDataError(
+            "fallback_out_of_range", f"fallback must be 0 or {MIN_CURRENT}-{MAX_CURRENT} A", [CONF_FALLBACK_CURRENT]
+        )
+    if 0 < data[CONF_KEEPALIVE] < MIN_KEEPALIVE:
+        raise GroupDataError("keepalive_out_of_range", "keepalive must be 0 or at least 1 s", [CONF_KEEPALIVE])
+    seen: dict[str, set[int]] = {}
+    for index, member in enumerate(data[CONF_MEMBERS]):
+        connectors = seen.setdefault(member[CONF_CHARGER], set())
+        connector = member[CONF_CONNECTOR]
+        if connector in connectors or (connectors and (connector == WHOLE_CHARGER or WHOLE_CHARGER in connectors)):
+            raise GroupDataError(
+                "member_overlap", "a charger (or connector) is in the group twice", [CONF_MEMBERS, index]
+            )
+        connectors.add(connector)
+        if data[CONF_PHASES] == 1 and member[CONF_PHASE] != 1:
+            raise GroupDataError("member_phase", "phase must be 1 on a single-phase supply", [CONF_MEMBERS, index])
+    return data
+
+
+GROUP_SCHEMA: Final = vol.Schema(
+    vol.All(
+        {
+            vol.Required("name"): vol.All(str, vol.Strip, vol.Length(min=1)),
+            vol.Optional(CONF_GROUP_MODE, default=GROUP_MODE_BALANCE): vol.In(GROUP_MODES),
+            vol.Required(CONF_METER_ENTITIES): vol.All(
+                lambda v: [v] if isinstance(v, str) else v, [vol.All(str, vol.Length(min=3))]
+            ),
+            vol.Optional(CONF_INVERT, default=False): bool,
+            vol.Optional(CONF_LIMIT_MODE, default="current"): vol.In(LIMIT_MODES),
+            vol.Optional(CONF_LIMIT, default=25.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
+            vol.Optional(CONF_PHASES, default=1): vol.All(vol.Coerce(int), vol.In((1, 3))),
+            vol.Optional(CONF_RESERVE_MARGIN, default=10.0): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=MAX_MARGIN)
+            ),
+            vol.Optional(CONF_FALLBACK_CURRENT, default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
+            vol.Optional(CONF_MEMBERS, default=list): [MEMBER_SCHEMA],
+            vol.Optional(CONF_BRIDGE_CHARGER, default=None): vol.Any(None, vol.All(str, vol.Length(min=1))),
+            **{vol.Optional(name, default=spec[0]): _seconds(name) for name, spec in TIMING.items()},
+        },
+        _check_group,
+    ),
+    extra=vol.REMOVE_EXTRA,
+)
+"""Voluptuous schema of a balancing group's data; fills the defaults (see the module docstring)."""
+
+
+def validate_group(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``data`` with ``GROUP_SCHEMA``; return it with defaults. Raises ``vol.Invalid``."""
+    return cast("dict[str, Any]", GROUP_SCHEMA(dict(data)))
+
+
+# -- chargers and members ------------------------------------------------------------------------
+
+
+def charger_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
+    """Return the charger subentries of a hub entry, in the entry's order."""
+    return [sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_CHARGER]
+
+
+def find_charger(entry: ConfigEntry, reference: str) -> ConfigSubentry | None:
+    """Return the charger subentry a member refers to: by subentry id, else by individual address.
+
+    The flow stores subentry ids; hand-written data (the demo's installation file) may use the
+    charger's individual address, its subentry's unique id.
+    """
+    subentry = entry.subentries.get(reference)
+    if subentry is not None and subentry.subentry_type == SUBENTRY_CHARGER:
+        return subentry
+    for sub in charger_subentries(entry):
+        if sub.unique_id == reference:
+            return sub
+    return None
+
+
+def charger_parameters(subentry: ConfigSubentry) -> ChargerParameters | None:
+    """Return the validated ETS parameters of a charger subentry, None when they do not validate."""
+    try:
+        return ChargerParameters.from_dict(subentry.data.get(CONF_PARAMETERS) or {})
+    except (vol.Invalid, ValueError):
+        return None
+
+
+def linked_objects(subentry: ConfigSubentry) -> set[int]:
+    """Object numbers linked to a group address in a charger subentry."""
+    return {int(n) for n, gas in (subentry.data.get(CONF_GROUP_ADDRESSES) or {}).items() if gas}
+
+
+def limit_object(connector: int) -> int:
+    """Return the current-limit object of a member: 1 (whole charger) or 31/80 (connector 1/2)."""
+    return 1 if connector == WHOLE_CHARGER else connector_object(31, connector).number
+
+
+def measurement_objects(params: ChargerParameters, connector: int) -> tuple[int, ...]:
+    """Objects giving a member's measured current (14/48/97, or L1-L3) or power (13/47/96)."""
+    if connector == WHOLE_CHARGER:
+        currents = (14,) if params.phases == 1 else (15, 16, 17)
+        return (*currents, 13)
+    currents = (48,) if params.phases == 1 else (49, 50, 51)
+    return (*(connector_object(n, connector).number for n in currents), connector_object(47, connector).number)
+
+
+def member_problem(entry: ConfigEntry, member: Mapping[str, Any], supply_phases: int) -> str | None:
+    """Why a member cannot be balanced, as a translation key; None when it can.
+
+    ``charger_missing``; ``connector_missing`` (the model has fewer connectors);
+    ``three_phase_member_on_single_phase``; ``member_limit_not_linked`` (object 1/31/80 has no
+    group address); ``member_no_measurement`` (none of its current or power objects is linked);
+    ``max_above_user_current`` (the member's maximum exceeds the charger's Maximum User Current).
+    """
+    subentry = find_charger(entry, member[CONF_CHARGER])
+    params = None if subentry is None else charger_parameters(subentry)
+    if subentry is None or params is None:
+        return "charger_missing"
+    connector = member[CONF_CONNECTOR]
+    if connector > params.connectors:
+        return "connector_missing"
+    if params.phases == 3 and supply_phases == 1:
+        return "three_phase_member_on_single_phase"
+    linked = linked_objects(subentry)
+    if limit_object(connector) not in linked:
+        return "member_limit_not_linked"
+    if not linked.intersection(measurement_objects(params, connector)):
+        return "member_no_measurement"
+    if member[CONF_MAX_CURRENT] > params.max_user_current:
+        return "max_above_user_current"
+    return None
+
+
+def members_elsewhere(entry: ConfigEntry, own_subentry_id: str | None) -> set[tuple[str, int]]:
+    """(charger subentry id, connector) of the members of the hub's other balancing groups."""
+    taken: set[tuple[str, int]] = set()
+    for sub in entry.subentries.values():
+        if sub.subentry_type != SUBENTRY_BALANCING or sub.subentry_id == own_subentry_id:
+            continue
+        for member in sub.data.get(CONF_MEMBERS) or []:
+            charger = find_charger(entry, str(member.get(CONF_CHARGER, "")))
+            if charger is not None:
+                taken.add((charger.subentry_id, _connector(member.get(CONF_CONNECTOR))))
+    return taken
+
+
+def overlaps(member: tuple[str, int], taken: set[tuple[str, int]]) -> bool:
+    """Return True when ``member`` (charger, connector) is, contains or is within one of ``taken``."""
+    charger, connector = member
+    return any(
+        c == charger and (n == connector or WHOLE_CHARGER in (n, connector)) for c, n in taken
+    )
+
+
+def fail_safe_timeouts(entry: ConfigEntry, members: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Charger name → its Fail-safe Timeout (s) for the members whose charger has fail-safe enabled."""
+    found: dict[str, int] = {}
+    for member in members:
+        subentry = find_charger(entry, member[CONF_CHARGER])
+        params = None if subentry is None else charger_parameters(subentry)
+        if subentry is not None and params is not None and params.fail_safe:
+            found[subentry.title] = params.fail_safe_timeout
+    return found
+
+
+def effective_keepalive(configured: float, fail_safe: Mapping[str, int]) -> float:
+    """Return the seconds between keep-alive writes that keep every member's charger out of fail-safe.
+
+    ``configured`` (0 = automatic: ``DEFAULT_KEEPALIVE``), shortened to half the shortest Fail-safe
+    Timeout among ``fail_safe`` (manual, "Advanced": after that many seconds without a signal the
+    charger applies its fail-safe values) so a lost telegram or a late round still lands in time;
+    never below ``MIN_KEEPALIVE``.
+    """
+    keepalive = configured if configured > 0 else DEFAULT_KEEPALIVE
+    if fail_safe:
+        keepalive = min(keepalive, min(fail_safe.values()) / 2.0)
+    return max(MIN_KEEPALIVE, keepalive)
+
+
+def keepalive_conflict(configured: float, fail_safe: Mapping[str, int]) -> tuple[str, int] | None:
+    """(charger, timeout) when an explicit keep-alive is not below a member's Fail-safe Timeout."""
+    if configured <= 0:
+        return None
+    for name, timeout in sorted(fail_safe.items(), key=lambda item: item[1]):
+        if configured >= timeout:
+            return name, timeout
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSpec:
+    """A resolved member: its charger subentry, connector (0 = whole charger) and balancer config."""
+
+    index: int
+    charger_subentry_id: str
+    connector: int
+    evse: EvseConfig
+
+
+def balancing_config(data: Mapping[str, Any], evses: tuple[EvseConfig, ...], keepalive: float) -> BalancingConfig:
+    """Build the pure core's ``BalancingConfig`` for validated group ``data`` and resolved members.
+
+    Raises ValueError (from ``BalancingConfig``) for data the core refuses.
+    """
+    fallback = data[CONF_FALLBACK_CURRENT]
+    return BalancingConfig(
+        limit=float(data[CONF_LIMIT]),
+        current_control=data[CONF_LIMIT_MODE] == "current",
+        reserve_margin=float(data[CONF_RESERVE_MARGIN]),
+        evses=evses,
+        phases=int(data[CONF_PHASES]),
+        voltage=float(VOLTAGE),
+        ramp_up_delay=float(data["ramp_up_delay"]),
+        min_on_time=float(data["min_on_time"]),
+        min_off_time=float(data["min_off_time"]),
+        solar_stop_delay=float(data["solar_stop_delay"]),
+        meter_timeout=float(data["meter_timeout"]),
+        keepalive=keepalive,
+        fallback="pause" if fallback == 0 else float(fallback),
+    )
+
+
+def evse_config(member: Mapping[str, Any], params: ChargerParameters, supply_phases: int, name: str) -> EvseConfig:
+    """Build the core's ``EvseConfig`` of a member: maximum capped by Maximum User Current, phases, mode."""
+    phases = params.phases
+    return EvseConfig(
+        max_current=float(min(member[CONF_MAX_CURRENT], params.max_user_current)),
+        phases=phases,
+        phase=int(member[CONF_PHASE]) if supply_phases == 3 and phases == 1 else 1,
+        mode=cast("Mode", member[CONF_MODE]),
+        name=name,
+    )
+
+
+def member_name(charger: str, connector: int) -> str:
+    """Human name of a member: ``Garage`` or ``Garage connector 1``."""
+    return charger if connector == WHOLE_CHARGER else f"{charger} connector {connector}"
+
+
+MeterUnit = Literal["A", "W"]
+METER_UNITS: Final[dict[str, tuple[MeterUnit, float]]] = {
+    "W": ("W", 1.0),
+    "kW": ("W", 1000.0),
+    "MW": ("W", 1_000_000.0),
+    "A": ("A", 1.0),
+    "mA": ("A", 0.001),
+}
+"""``unit_of_measurement`` → (unit of ``MeterReading``, factor). Others are refused (fallback)."""
+
+
+def finite(value: Any) -> bool:
+    """Return True for an int or float (not bool) that is finite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

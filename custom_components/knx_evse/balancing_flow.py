@@ -1,0 +1,491 @@
+"""Subentry flow of a balancing group (``balancing_group``): add or reconfigure one group.
+
+Source: issue 6, "In Home Assistant" (meter, limit mode and value, margin, members in priority order
+with their maximums, timing, fallback, bridge mode); issue 8 ("A charger's fail-safe timeout shorter
+than the keep-alive: detected at config time as an error").
+
+Steps: ``user`` (name, balance or bridge) → ``meter`` (one sensor in W/kW/A or three per-phase
+sensors in A, invert) → balance: ``limits`` (current or power limit, supply phases, margin, fallback)
+→ ``members`` (chargers or connectors, picked from the hub's chargers) → ``member`` once per member
+(priority, maximum, supply phase, initial charge mode) → ``timing``; bridge: ``bridge`` (the
+built-in master charger, supply phases, period, meter timeout). The stored data is documented in
+``balancing_data``; every step validates and shows translated errors on the field concerned. The
+group's unique id is its name. Reconfigure runs the same steps, prefilled.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigSubentry,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.helpers import selector
+
+from .balancing import MODES
+from .balancing_data import (
+    CONF_BRIDGE_CHARGER,
+    CONF_BRIDGE_PERIOD,
+    CONF_CHARGER,
+    CONF_CHARGER_TIMEOUT,
+    CONF_CONNECTOR,
+    CONF_FALLBACK_CURRENT,
+    CONF_GROUP_MODE,
+    CONF_INVERT,
+    CONF_KEEPALIVE,
+    CONF_LIMIT,
+    CONF_LIMIT_MODE,
+    CONF_MAX_CURRENT,
+    CONF_MEMBERS,
+    CONF_METER_ENTITIES,
+    CONF_MODE,
+    CONF_PHASE,
+    CONF_PHASES,
+    CONF_RESERVE_MARGIN,
+    CONF_UPDATE_INTERVAL,
+    GROUP_MODE_BALANCE,
+    GROUP_MODE_BRIDGE,
+    GROUP_MODES,
+    LIMIT_MODES,
+    LIMIT_RANGE,
+    MAX_MARGIN,
+    METER_UNITS,
+    TIMING,
+    WHOLE_CHARGER,
+    GroupDataError,
+    charger_parameters,
+    charger_subentries,
+    fail_safe_timeouts,
+    find_charger,
+    keepalive_conflict,
+    linked_objects,
+    member_name,
+    member_problem,
+    members_elsewhere,
+    overlaps,
+    validate_group,
+)
+from .const import CONF_NAME, SUBENTRY_BALANCING
+from .parameters import MIN_CURRENT
+
+CONF_PRIORITY: Final = "priority"
+TIMING_FIELDS: Final = (
+    CONF_UPDATE_INTERVAL,
+    "ramp_up_delay",
+    "min_on_time",
+    "min_off_time",
+    "solar_stop_delay",
+    "meter_timeout",
+    CONF_KEEPALIVE,
+    CONF_CHARGER_TIMEOUT,
+)
+"""Fields of the ``timing`` step, in order (all in s)."""
+
+_BOOL = selector.BooleanSelector()
+_TEXT = selector.TextSelector()
+
+
+def _box(unit: str | None = None, step: float = 1) -> selector.NumberSelector:
+    """Return a number box without min/max: the flow checks ranges, so its errors are translated."""
+    config = selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=step)
+    if unit:
+        config["unit_of_measurement"] = unit
+    return selector.NumberSelector(config)
+
+
+def _choice(translation_key: str | None, options: list[str] | list[selector.SelectOptionDict], multiple: bool = False) -> selector.SelectSelector:
+    config = selector.SelectSelectorConfig(
+        options=options,
+        mode=selector.SelectSelectorMode.DROPDOWN,
+        multiple=multiple,
+    )
+    if translation_key is not None:
+        config["translation_key"] = translation_key
+    return selector.SelectSelector(config)
+
+
+def _member_value(subentry_id: str, connector: int) -> str:
+    return f"{subentry_id}:{connector}"
+
+
+def _parse_member_value(value: str) -> tuple[str, int]:
+    subentry_id, _, connector = value.rpartition(":")
+    return subentry_id, int(connector)
+
+
+class BalancingGroupSubentryFlow(ConfigSubentryFlow):
+    """Add or reconfigure a balancing group (see the module docstring)."""
+
+    def __init__(self) -> None:
+        """Start from the defaults of ``GROUP_SCHEMA``."""
+        self._data: dict[str, Any] = {}
+        self._chosen: list[tuple[str, int]] = []
+        self._members: list[dict[str, Any]] = []
+        self._position = 0
+        self._previous: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def _reconfiguring(self) -> ConfigSubentry | None:
+        return self._get_reconfigure_subentry() if self.source == SOURCE_RECONFIGURE else None
+
+    def _own_id(self) -> str | None:
+        own = self._reconfiguring()
+        return own.subentry_id if own is not None else None
+
+    # -- entry points -------------------------------------------------------------------------
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Change an existing group; every step is prefilled with its data."""
+        subentry = self._get_reconfigure_subentry()
+        try:
+            self._data = validate_group(subentry.data)
+        except vol.Invalid:
+            self._data = {**subentry.data}
+        entry = self._get_entry()
+        for member in self._data.get(CONF_MEMBERS) or []:
+            charger = find_charger(entry, str(member.get(CONF_CHARGER, "")))
+            if charger is not None:
+                key = (charger.subentry_id, int(member.get(CONF_CONNECTOR) or 0))
+                self._previous[key] = dict(member)
+        return await self.async_step_user()
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Name and mode: balance (Home Assistant balances) or bridge (feed a built-in master)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = str(user_input[CONF_NAME]).strip()
+            taken = {
+                sub.title
+                for sub in self._get_entry().subentries.values()
+                if sub.subentry_type == SUBENTRY_BALANCING and sub.subentry_id != self._own_id()
+            }
+            if not name:
+                errors[CONF_NAME] = "name_missing"
+            elif name in taken:
+                errors[CONF_NAME] = "name_taken"
+            else:
+                self._data.update({"name": name, CONF_GROUP_MODE: user_input[CONF_GROUP_MODE]})
+                return await self.async_step_meter()
+        values = {**self._data, **(user_input or {})}
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_NAME, default=values.get("name") or vol.UNDEFINED): _TEXT,
+                vol.Required(CONF_GROUP_MODE, default=values.get(CONF_GROUP_MODE, GROUP_MODE_BALANCE)): _choice(
+                    "balancing_group_mode", list(GROUP_MODES)
+                ),
+            }
+        )
+        return self.async_show_form(step_id="user", data_schema=schema, errors=errors)
+
+    # -- meter --------------------------------------------------------------------------------
+
+    def _meter_error(self, entities: list[str]) -> str | None:
+        if len(entities) not in (1, 3) or len(set(entities)) != len(entities):
+            return "meter_count"
+        for entity_id in entities:
+            state = self.hass.states.get(entity_id)
+            if state is None:
+                return "meter_not_found"
+            known = METER_UNITS.get(str(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)))
+            if known is None or (len(entities) == 3 and known[0] != "A"):
+                return "meter_unit"
+        return None
+
+    async def async_step_meter(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Choose the meter: one sensor in W, kW or A, or three per-phase current sensors (L1, L2, L3)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            entities = list(user_input[CONF_METER_ENTITIES])
+            if (error := self._meter_error(entities)) is not None:
+                errors[CONF_METER_ENTITIES] = error
+            else:
+                self._data.update({CONF_METER_ENTITIES: entities, CONF_INVERT: bool(user_input[CONF_INVERT])})
+                if self._data[CONF_GROUP_MODE] == GROUP_MODE_BRIDGE:
+                    return await self.async_step_bridge()
+                return await self.async_step_limits()
+        values = {**self._data, **(user_input or {})}
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_METER_ENTITIES, default=values.get(CONF_METER_ENTITIES) or vol.UNDEFINED): (
+                    selector.EntitySelector(selector.EntitySelectorConfig(domain="sensor", multiple=True))
+                ),
+                vol.Required(CONF_INVERT, default=bool(values.get(CONF_INVERT, False))): _BOOL,
+            }
+        )
+        return self.async_show_form(step_id="meter", data_schema=schema, errors=errors)
+
+    # -- bridge mode --------------------------------------------------------------------------
+
+    def _masters(self) -> list[selector.SelectOptionDict]:
+        """Chargers whose built-in master can take the meter (130 or 131 enabled and linked)."""
+        options: list[selector.SelectOptionDict] = []
+        for sub in charger_subentries(self._get_entry()):
+            params = charger_parameters(sub)
+            if params is None or not params.balancing_enabled:
+                continue
+            number = 130 if params.balancing_current_control else 131
+            if number in linked_objects(sub):
+                options.append(selector.SelectOptionDict(value=sub.subentry_id, label=sub.title))
+        return options
+
+    async def async_step_bridge(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Bridge mode: the built-in master that gets the meter, the supply phases, the period."""
+        masters = self._masters()
+        if not masters:
+            return self.async_abort(reason="no_bridge_master")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            updates = {
+                CONF_BRIDGE_CHARGER: user_input[CONF_BRIDGE_CHARGER],
+                CONF_PHASES: int(user_input[CONF_PHASES]),
+                CONF_BRIDGE_PERIOD: user_input[CONF_BRIDGE_PERIOD],
+                "meter_timeout": user_input["meter_timeout"],
+                CONF_MEMBERS: [],
+            }
+            errors = self._check({**self._data, **updates}, {CONF_BRIDGE_PERIOD: CONF_BRIDGE_PERIOD})
+            if not errors:
+                self._data.update(updates)
+                return self._async_save()
+        values = {**self._data, **(user_input or {})}
+        current = values.get(CONF_BRIDGE_CHARGER)
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_BRIDGE_CHARGER,
+                    default=current if current in {o["value"] for o in masters} else masters[0]["value"],
+                ): _choice(None, masters),
+                vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): _choice("supply_phases", ["1", "3"]),
+                vol.Required(CONF_BRIDGE_PERIOD, default=values.get(CONF_BRIDGE_PERIOD, TIMING[CONF_BRIDGE_PERIOD][0])): _box("s"),
+                vol.Required("meter_timeout", default=values.get("meter_timeout", TIMING["meter_timeout"][0])): _box("s"),
+            }
+        )
+        return self.async_show_form(step_id="bridge", data_schema=schema, errors=errors)
+
+    # -- balance mode: limits -------------------------------------------------------------------
+
+    def _check(self, data: dict[str, Any], fields: dict[str, str]) -> dict[str, str]:
+        """Validate ``data`` with the group schema; errors on the form field (``fields``: data → form)."""
+        try:
+            validate_group({**data, CONF_MEMBERS: data.get(CONF_MEMBERS) or []})
+        except GroupDataError as err:
+            field = str(err.path[0]) if err.path else "base"
+            return {fields.get(field, "base"): err.key}
+        except vol.Invalid as err:
+            field = str(err.path[0]) if err.path else "base"
+            return {fields.get(field, "base"): "value_out_of_range"}
+        return {}
+
+    async def async_step_limits(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Set the supply: current limit (A per phase) or power limit (W), phases, margin, fallback."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            updates = {
+                CONF_LIMIT_MODE: user_input[CONF_LIMIT_MODE],
+                CONF_LIMIT: user_input[CONF_LIMIT],
+                CONF_PHASES: int(user_input[CONF_PHASES]),
+                CONF_RESERVE_MARGIN: user_input[CONF_RESERVE_MARGIN],
+                CONF_FALLBACK_CURRENT: user_input[CONF_FALLBACK_CURRENT],
+            }
+            fields = {name: name for name in updates} | {CONF_METER_ENTITIES: CONF_PHASES}
+            errors = self._check({**self._data, **updates, CONF_MEMBERS: []}, fields)
+            if not errors:
+                self._data.update(updates)
+                return await self.async_step_members()
+        values = {**self._data, **(user_input or {})}
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_LIMIT_MODE, default=values.get(CONF_LIMIT_MODE, "current")): _choice(
+                    "limit_mode", list(LIMIT_MODES)
+                ),
+                vol.Required(CONF_LIMIT, default=values.get(CONF_LIMIT, 25.0)): _box(step=0.1),
+                vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): _choice("supply_phases", ["1", "3"]),
+                vol.Required(CONF_RESERVE_MARGIN, default=values.get(CONF_RESERVE_MARGIN, 10.0)): _box("%", 0.1),
+                vol.Required(CONF_FALLBACK_CURRENT, default=values.get(CONF_FALLBACK_CURRENT, 0.0)): _box("A", 0.1),
+            }
+        )
+        return self.async_show_form(
+            step_id="limits",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders={"max_margin": f"{MAX_MARGIN:g}", **self._limit_placeholders()},
+        )
+
+    @staticmethod
+    def _limit_placeholders() -> dict[str, str]:
+        (a_lo, a_hi), (w_lo, w_hi) = LIMIT_RANGE["current"], LIMIT_RANGE["power"]
+        return {"current_range": f"{a_lo:g}-{a_hi:g} A", "power_range": f"{w_lo:g}-{w_hi:g} W"}
+
+    # -- balance mode: members ------------------------------------------------------------------
+
+    def _member_options(self) -> list[selector.SelectOptionDict]:
+        options: list[selector.SelectOptionDict] = []
+        for sub in charger_subentries(self._get_entry()):
+            params = charger_parameters(sub)
+            if params is None:
+                continue
+            connectors = (WHOLE_CHARGER,) if params.connectors == 1 else (WHOLE_CHARGER, 1, 2)
+            for connector in connectors:
+                label = member_name(sub.title, connector)
+                if connector == WHOLE_CHARGER and params.connectors == 2:
+                    label = f"{sub.title} (both connectors together)"
+                options.append(selector.SelectOptionDict(value=_member_value(sub.subentry_id, connector), label=label))
+        return options
+
+    def _label(self, member: tuple[str, int]) -> str:
+        charger = self._get_entry().subentries[member[0]]
+        return member_name(charger.title, member[1])
+
+    async def async_step_members(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Pick the chargers (or connectors) to balance; their priority is set on the next steps."""
+        options = self._member_options()
+        if not options:
+            return self.async_abort(reason="no_chargers")
+        errors: dict[str, str] = {}
+        placeholders = {"member": ""}
+        if user_input is not None:
+            chosen = [_parse_member_value(v) for v in user_input[CONF_MEMBERS]]
+            elsewhere = members_elsewhere(self._get_entry(), self._own_id())
+            if not chosen:
+                errors[CONF_MEMBERS] = "no_members"
+            for index, member in enumerate(chosen):
+                if errors:
+                    break
+                placeholders["member"] = self._label(member)
+                if overlaps(member, set(chosen[:index])):
+                    errors[CONF_MEMBERS] = "member_overlap"
+                elif overlaps(member, elsewhere):
+                    errors[CONF_MEMBERS] = "member_in_other_group"
+                elif (problem := self._member_problem(member)) is not None:
+                    errors[CONF_MEMBERS] = problem
+            if not errors:
+                self._chosen = chosen
+                self._members = []
+                self._position = 0
+                return await self.async_step_member()
+        values = user_input or {}
+        default = values.get(CONF_MEMBERS) or [_member_value(*key) for key in self._previous]
+        valid = {o["value"] for o in options}
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_MEMBERS, default=[v for v in default if v in valid]): _choice(
+                    None, options, multiple=True
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="members", data_schema=schema, errors=errors, description_placeholders=placeholders
+        )
+
+    def _member_problem(self, member: tuple[str, int]) -> str | None:
+        """Problems of a member that do not depend on its own settings (maximum, phase)."""
+        data = {CONF_CHARGER: member[0], CONF_CONNECTOR: member[1], CONF_MAX_CURRENT: float(MIN_CURRENT)}
+        return member_problem(self._get_entry(), data, int(self._data[CONF_PHASES]))
+
+    async def async_step_member(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """One member: priority (1 = highest, EVSE1), maximum current, supply phase, initial mode."""
+        key = self._chosen[self._position]
+        subentry = self._get_entry().subentries[key[0]]
+        params = charger_parameters(subentry)
+        assert params is not None  # checked on the members step
+        user_max = params.max_user_current
+        ask_phase = int(self._data[CONF_PHASES]) == 3 and params.phases == 1
+        previous = self._previous.get(key, {})
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            maximum = float(user_input[CONF_MAX_CURRENT])
+            priority = user_input[CONF_PRIORITY]
+            if not MIN_CURRENT <= maximum <= user_max:
+                errors[CONF_MAX_CURRENT] = "max_out_of_range"
+            elif priority != int(priority) or not 1 <= priority <= len(self._chosen):
+                errors[CONF_PRIORITY] = "priority_out_of_range"
+            else:
+                self._members.append(
+                    {
+                        CONF_CHARGER: key[0],
+                        CONF_CONNECTOR: key[1],
+                        CONF_MAX_CURRENT: maximum,
+                        CONF_PHASE: int(user_input.get(CONF_PHASE, "1")),
+                        CONF_MODE: user_input[CONF_MODE],
+                        "name": self._label(key),
+                        CONF_PRIORITY: (int(priority), self._position),
+                    }
+                )
+                self._position += 1
+                if self._position < len(self._chosen):
+                    return await self.async_step_member()
+                return await self.async_step_timing()
+        values = {
+            CONF_PRIORITY: self._position + 1,
+            CONF_MAX_CURRENT: float(min(previous.get(CONF_MAX_CURRENT, user_max), user_max)),
+            CONF_PHASE: str(previous.get(CONF_PHASE, 1)),
+            CONF_MODE: previous.get(CONF_MODE, "fast"),
+            **(user_input or {}),
+        }
+        fields: dict[Any, Any] = {
+            vol.Required(CONF_PRIORITY, default=values[CONF_PRIORITY]): _box(),
+            vol.Required(CONF_MAX_CURRENT, default=values[CONF_MAX_CURRENT]): _box("A", 0.1),
+        }
+        if ask_phase:
+            fields[vol.Required(CONF_PHASE, default=str(values[CONF_PHASE]))] = _choice("supply_phase", ["1", "2", "3"])
+        fields[vol.Required(CONF_MODE, default=values[CONF_MODE])] = _choice("charge_mode", [str(mode) for mode in MODES])
+        return self.async_show_form(
+            step_id="member",
+            data_schema=vol.Schema(fields),
+            errors=errors,
+            description_placeholders={
+                "member": self._label(key),
+                "position": str(self._position + 1),
+                "count": str(len(self._chosen)),
+                "max": str(user_max),
+                "min": str(MIN_CURRENT),
+            },
+        )
+
+    # -- balance mode: timing -------------------------------------------------------------------
+
+    async def async_step_timing(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Set the timing (s): round interval, ramp-up, min on/off, solar stop, meter timeout, keep-alive."""
+        errors: dict[str, str] = {}
+        placeholders = {"charger": "", "timeout": ""}
+        members = [
+            {k: v for k, v in m.items() if k != CONF_PRIORITY}
+            for m in sorted(self._members, key=lambda m: m[CONF_PRIORITY])
+        ]
+        if user_input is not None:
+            updates = {name: user_input[name] for name in TIMING_FIELDS}
+            errors = self._check({**self._data, **updates, CONF_MEMBERS: members}, {n: n for n in TIMING_FIELDS})
+            conflict = keepalive_conflict(float(updates[CONF_KEEPALIVE]), fail_safe_timeouts(self._get_entry(), members))
+            if not errors and conflict is not None:
+                errors[CONF_KEEPALIVE] = "keepalive_above_fail_safe"
+                placeholders = {"charger": conflict[0], "timeout": str(conflict[1])}
+            if not errors:
+                self._data.update(updates)
+                self._data[CONF_MEMBERS] = members
+                self._data[CONF_BRIDGE_CHARGER] = None
+                return self._async_save()
+        values = {**self._data, **(user_input or {})}
+        schema = vol.Schema(
+            {vol.Required(name, default=values.get(name, TIMING[name][0])): _box("s") for name in TIMING_FIELDS}
+        )
+        return self.async_show_form(
+            step_id="timing", data_schema=schema, errors=errors, description_placeholders=placeholders
+        )
+
+    # -- save -----------------------------------------------------------------------------------
+
+    def _async_save(self) -> SubentryFlowResult:
+        """Create the group, or update it when reconfiguring (the hub reloads)."""
+        data = validate_group(self._data)
+        title = data["name"]
+        entry = self._get_entry()
+        if (subentry := self._reconfiguring()) is not None:
+            update = self.async_update_and_abort if entry.update_listeners else self.async_update_reload_and_abort
+            return update(entry, subentry, title=title, data=data, unique_id=title)
+        return self.async_create_entry(title=title, data=data, unique_id=title)
+
+
+__all__ = ["BalancingGroupSubentryFlow"]

@@ -1,0 +1,984 @@
+"""Home Assistant runtime of one balancing-group subentry: meter entity → Balancer → telegrams.
+
+Source: issue 6, "In Home Assistant", and the balancer rows of issue 8 (meter faults, fail-safe
+keep-alive, balancing member deleted); the manual's "Dynamic Load Balancing" section and its
+"Advanced" → "Enable Fail-safe".
+
+Balance mode (``mode: balance``), one round on every meter state change, every vehicle plug event and
+every ``update_interval`` seconds (shorter when the keep-alive needs it):
+
+1. The meter (``_meter_reading``): one sensor in W, kW or A (converted by its
+   ``unit_of_measurement``, re-read every round, so a unit change from W to kW is converted, not
+   misread) or three per-phase sensors in A; ``invert`` flips the sign. Its timestamp is the oldest
+   ``last_reported`` of those states, so a value that does not change but is still reported is NOT
+   stale, and one that is no longer reported is, after ``meter_timeout``. ``unavailable``,
+   ``unknown``, non-numeric values, unknown units and a missing entity are unusable; the pure core
+   also refuses absurd values (above 200 kW or four times the supply). An unusable meter applies the
+   group's fallback (pause, or the fixed fallback current), turns the "meter problem" binary sensor
+   on, and after ``meter_timeout`` raises a repair issue (``meter_entity_missing`` when the entity is
+   gone, ``meter_unusable`` otherwise), deleted when valid readings return.
+2. The members (``_evse_reading``): measured current from the charger's current objects (14/48/97 or
+   L1-L3, else its power 13/47/96 ÷ 230 V ÷ phases), vehicle connected from 36/85 (else the pilot or
+   OCPP state). A member whose charger sent nothing for ``charger_timeout`` seconds (a GroupValueRead
+   probes a quiet charger after half that time) or whose current is unknown is *stale*: its last
+   assigned limit is held (pinned as an override), nothing is sent to it, and its measured current
+   counts as 0 A so whatever it really draws stays in the meter as other load. So its budget is
+   never handed away to the others, even in the worst case that it draws its full last limit.
+3. ``Balancer.update`` (the pure core) decides; exactly ``Decision.writes`` are sent, decreases and
+   pauses first: the limit to "[EVSE] Current limit" (object 1) for a whole-charger member or
+   "[Conn] Current limit" (31/80) for a connector member, then Start on "[Conn] Start - Stop
+   charging" (33/82) when it resumes; a pause sends Stop (object 18 when neither 33 nor 82 is linked,
+   a 0 A limit when none is). A send that fails is retried on the next round (``force_write``).
+4. No repeated identical writes except keep-alives: the core repeats a limit only after
+   ``keepalive`` seconds. The keep-alive used is the configured one (0 = 60 s) shortened to half the
+   shortest Fail-safe Timeout of the members' chargers, so their fail-safe never fires while the
+   group runs (the subentry flow also refuses an explicit keep-alive that is too long).
+5. While the KNX connection is down the group holds its fallback (update without meter) and sends
+   nothing; on reconnect every member is written again.
+
+Bridge mode (``mode: bridge``): no own balancing; the meter value is written to the built-in
+master's "[Balancing] Current measured" (130, A) or "Active Power measured" (131, W; chosen by the
+master's "Current control" parameter) on change and every ``bridge_period`` seconds. Without a
+usable meter it writes the supply limit (the master's protection device in A or contracted power
+in W), so the master sees no headroom and reduces its chargers.
+
+Modes, one-shot overrides and the group's on/off switch are set by the entities (restored across
+restarts) and the services; each change runs a round at once. A member whose charger subentry was
+removed raises ``balancing_member_removed``; the group keeps balancing the other members.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    EventStateReportedData,
+    HomeAssistant,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import (
+    async_track_state_change_event,
+    async_track_state_report_event,
+    async_track_time_interval,
+)
+from homeassistant.util import dt as dt_util
+
+from . import repairs
+from .balancing import MODES, Balancer, BalancingConfig, Decision, EvseConfig, EvseReading, MeterReading, Mode
+from .balancing.readings import MeterState
+from .balancing_data import (
+    CONF_BRIDGE_CHARGER,
+    CONF_BRIDGE_PERIOD,
+    CONF_CHARGER,
+    CONF_CHARGER_TIMEOUT,
+    CONF_CONNECTOR,
+    CONF_GROUP_MODE,
+    CONF_INVERT,
+    CONF_KEEPALIVE,
+    CONF_MEMBERS,
+    CONF_METER_ENTITIES,
+    CONF_PHASES,
+    CONF_UPDATE_INTERVAL,
+    GROUP_MODE_BRIDGE,
+    METER_UNITS,
+    WHOLE_CHARGER,
+    balancing_config,
+    effective_keepalive,
+    evse_config,
+    find_charger,
+    finite,
+    limit_object,
+    member_name,
+    member_problem,
+    validate_group,
+)
+from .const import DOMAIN, MANUFACTURER, SUBENTRY_BALANCING
+from .coordinator import SOURCE_BUS, ChargerCoordinator
+from .objects import connector_object
+from .parameters import VOLTAGE
+from .runtime import KnxEvseConfigEntry, register_subentry_runtime
+
+_LOGGER = logging.getLogger(__name__)
+
+ISSUE_METER_UNUSABLE: Final = "meter_unusable"
+"""Repair issue (translation key) of this module: the meter entity exists but gives no usable value."""
+STARTUP_GRACE: Final = 15.0
+"""s after start during which rounds wait for every member's first telegram (start-up reads)."""
+BRIDGE_OBJECT_CURRENT: Final = 130
+BRIDGE_OBJECT_POWER: Final = 131
+BRIDGE_MIN_CHANGE: Final = 0.01
+"""A or W: a bridged meter value that changed less than this is not sent again before the period."""
+
+STATE_BALANCING: Final = "balancing"
+STATE_FALLBACK: Final = "fallback"
+STATE_DISABLED: Final = "disabled"
+STATE_BRIDGE: Final = "bridge"
+GROUP_STATES: Final = (STATE_BALANCING, STATE_FALLBACK, STATE_DISABLED, STATE_BRIDGE)
+"""Values of the group's state sensor."""
+
+REASON_STALE: Final = "charger_stale"
+REASON_DISABLED: Final = "group_disabled"
+REASON_CONNECTION: Final = "connection_lost"
+EXTRA_REASONS: Final = (REASON_STALE, REASON_DISABLED, REASON_CONNECTION)
+"""Member reasons this layer adds to the core's ``Decision.reason`` words."""
+
+MEMBER_ENTITY_KEYS: Final = ("charge_mode", "assigned_limit", "balancing_reason")
+"""Keys of the per-member entities (their unique ids end with them)."""
+
+_CONNECTED_OBJECTS: Final = (36, 34, 35)
+_START_STOP: Final = 33
+_PAUSE_ALL: Final = 18
+
+GroupListener = Callable[[], None]
+
+
+class InvalidGroupConfigError(ValueError):
+    """The data of a balancing-group subentry does not validate."""
+
+
+@dataclass(slots=True)
+class Member:
+    """One balanced EVSE: a charger (whole) or one of its connectors, and its runtime state.
+
+    ``index``: position in the group (0 = EVSE1, highest priority); ``key``: ``<charger subentry
+    id>_<connector>``, part of the member entities' unique ids; ``limit``/``paused``/``reason``:
+    from the last round (A; the display reason); ``written``: the last limit sent (A, 0 for a
+    pause), None before any; ``override``: the user's one-shot limit (A) or None; ``stale``: True
+    while the charger's values are stale (its limit is then pinned to ``pin``).
+    """
+
+    index: int
+    key: str
+    name: str
+    coordinator: ChargerCoordinator
+    connector: int
+    evse: EvseConfig
+    limit_number: int
+    stop_numbers: tuple[int, ...]
+    limit: float = 0.0
+    paused: bool = True
+    reason: str = ""
+    written: float | None = None
+    override: float | None = None
+    stale: bool = False
+    pin: float = 0.0
+    last_connected: bool = False
+    probed_at: datetime | None = None
+    failures: int = 0
+
+    @property
+    def max_current(self) -> float:
+        """A per phase: the most this member may be given (its maximum, capped by the charger's)."""
+        return float(self.evse.max_current or 0.0)
+
+    @property
+    def connector_or_none(self) -> int | None:
+        """The connector for the coordinator's helpers (None for the whole charger)."""
+        return None if self.connector == WHOLE_CHARGER else self.connector
+
+    def device_info(self) -> DeviceInfo:
+        """Return the device of the member's entities: the charger, or its connector sub-device."""
+        return self.coordinator.device_info(self.connector_or_none)
+
+
+@dataclass(slots=True)
+class MeterStatus:
+    """What the group knows about its meter: the core's verdict and since when it is unusable."""
+
+    state: MeterState | None = None
+    problem_since: float | None = None
+    missing: bool = False
+    value: float | tuple[float, ...] | None = None
+    unit: str | None = None
+    issue: str | None = None
+    issue_problem: str | None = None
+
+
+class BalancingGroup:
+    """The runtime of one balancing group (see the module docstring).
+
+    Public API (entities, services, tests): ``name``, ``subentry_id``, ``bridge``, ``members``,
+    ``missing`` (names of members whose charger is gone), ``enabled``, ``state``, ``available``,
+    ``meter``, ``decision``, ``keepalive``, ``interval``, ``device_info``; ``async_start`` /
+    ``async_stop``; ``async_add_listener(cb)``; ``async_set_enabled``, ``async_set_mode``,
+    ``async_set_override``, ``mode_of``, ``async_request_round``, ``async_run_round``.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry: KnxEvseConfigEntry, subentry: ConfigSubentry) -> None:
+        """Validate the data and resolve the members against the loaded chargers.
+
+        Raises InvalidGroupConfigError when the data does not validate, or when the pure core
+        refuses the resulting configuration.
+        """
+        self.hass = hass
+        self.entry = entry
+        self.subentry_id = subentry.subentry_id
+        try:
+            self.data = validate_group(subentry.data)
+        except vol.Invalid as err:
+            raise InvalidGroupConfigError(f"balancing group {subentry.title!r}: {err}") from err
+        self.name: str = subentry.title or self.data["name"]
+        self.bridge = self.data[CONF_GROUP_MODE] == GROUP_MODE_BRIDGE
+        self.hub = entry.runtime_data.hub
+        self.meter_entities: list[str] = list(self.data[CONF_METER_ENTITIES])
+        self.sign = -1.0 if self.data[CONF_INVERT] else 1.0
+        self.members: list[Member] = []
+        self.missing: list[str] = []
+        self.bridge_master: ChargerCoordinator | None = None
+        chargers = entry.runtime_data.chargers
+        if self.bridge:
+            reference = str(self.data[CONF_BRIDGE_CHARGER])
+            master = find_charger(entry, reference)
+            self.bridge_master = chargers.get(master.subentry_id) if master is not None else None
+            if self.bridge_master is None:
+                self.missing.append(master.title if master is not None else reference)
+        else:
+            self._resolve_members()
+        timeouts = {
+            m.coordinator.name: m.coordinator.params.fail_safe_timeout
+            for m in self.members
+            if m.coordinator.params.fail_safe
+        }
+        configured = float(self.data[CONF_KEEPALIVE])
+        self.keepalive = effective_keepalive(configured, timeouts)
+        if configured > 0 and self.keepalive < configured:
+            _LOGGER.warning(
+                "%s: keep-alive shortened from %g s to %g s to stay inside the fail-safe timeout of %s",
+                self.name, configured, self.keepalive, ", ".join(f"{k} ({v} s)" for k, v in timeouts.items()),
+            )
+        self.interval = min(float(self.data[CONF_UPDATE_INTERVAL]), self.keepalive / 2.0)
+        if self.bridge:
+            self.interval = min(self.interval, float(self.data[CONF_BRIDGE_PERIOD]))
+        try:
+            self.config: BalancingConfig = self._config()
+        except ValueError as err:
+            raise InvalidGroupConfigError(f"balancing group {self.name!r}: {err}") from err
+        self.balancer = Balancer(self.config)
+        self.enabled = True
+        self.state: str | None = None
+        self.available: float | None = None
+        self.decision: Decision | None = None
+        self.meter = MeterStatus()
+        self._listeners: list[GroupListener] = []
+        self._unsubs: list[CALLBACK_TYPE] = []
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+        self._started_at: float | None = None
+        self._bridge_sent: float | None = None
+        self._bridge_sent_at: float = -math.inf
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    def _resolve_members(self) -> None:
+        """Build ``members`` in priority order; members whose charger is gone go to ``missing``.
+
+        A member the charger cannot serve (see ``balancing_data.member_problem``) or that another
+        group already balances is left out with an error in the log.
+        """
+        chargers = self.entry.runtime_data.chargers
+        claimed = {
+            (m.coordinator.subentry_id, m.connector)
+            for group in self.entry.runtime_data.groups.values()
+            if isinstance(group, BalancingGroup)
+            for m in group.members
+        }
+        supply = int(self.data[CONF_PHASES])
+        for member in self.data[CONF_MEMBERS]:
+            subentry = find_charger(self.entry, member[CONF_CHARGER])
+            coordinator = chargers.get(subentry.subentry_id) if subentry is not None else None
+            label = str(member.get("name") or (subentry.title if subentry else member[CONF_CHARGER]))
+            if subentry is None or coordinator is None:
+                self.missing.append(label)
+                continue
+            problem = member_problem(self.entry, member, supply)
+            connector = int(member[CONF_CONNECTOR])
+            name = member_name(coordinator.name, connector)
+            if problem is not None:
+                _LOGGER.error("%s: member %s is not balanced: %s", self.name, name, problem)
+                continue
+            if any(c == coordinator.subentry_id and (n == connector or WHOLE_CHARGER in (n, connector)) for c, n in claimed):
+                _LOGGER.error("%s: member %s already belongs to another balancing group; left out", self.name, name)
+                continue
+            self.members.append(
+                Member(
+                    index=len(self.members),
+                    key=f"{coordinator.subentry_id}_{connector}",
+                    name=name,
+                    coordinator=coordinator,
+                    connector=connector,
+                    evse=evse_config(member, coordinator.params, supply, name),
+                    limit_number=limit_object(connector),
+                    stop_numbers=self._stop_numbers(coordinator, connector),
+                )
+            )
+
+    @staticmethod
+    def _stop_numbers(coordinator: ChargerCoordinator, connector: int) -> tuple[int, ...]:
+        """Objects that pause/resume a member: 33/82 of its connector(s), else 18; () if none is linked."""
+        connectors = coordinator.connectors if connector == WHOLE_CHARGER else (connector,)
+        numbers = tuple(
+            n for c in connectors if coordinator.has_object(n := connector_object(_START_STOP, c).number)
+        )
+        if numbers:
+            return numbers
+        if connector == WHOLE_CHARGER and coordinator.has_object(_PAUSE_ALL):
+            return (_PAUSE_ALL,)
+        return ()
+
+    def _config(self) -> BalancingConfig:
+        if not self.bridge:
+            return balancing_config(self.data, tuple(m.evse for m in self.members), self.keepalive)
+        # Bridge mode: a member-less config whose meter checks match the master's supply.
+        master = self.bridge_master
+        current = master is None or master.params.balancing_current_control
+        limit = (
+            float(master.params.balancing_protection_device if current else master.params.balancing_contracted_power)
+            if master is not None
+            else 63.0
+        )
+        return BalancingConfig(
+            limit=limit,
+            current_control=current,
+            phases=int(self.data[CONF_PHASES]),
+            voltage=float(VOLTAGE),
+            meter_timeout=float(self.data["meter_timeout"]),
+            keepalive=self.keepalive,
+        )
+
+    @property
+    def device_identifier(self) -> tuple[str, str]:
+        """Device registry identifier of the group's device."""
+        return (DOMAIN, self.subentry_id)
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """The group's own device (group-wide entities)."""
+        return DeviceInfo(
+            identifiers={self.device_identifier},
+            name=self.name,
+            manufacturer=MANUFACTURER,
+            model="Balancing group (bridge)" if self.bridge else "Balancing group",
+        )
+
+    def unique_id(self, key: str, member: Member | None = None) -> str:
+        """Return the unique id of a group entity (``<group>_<key>``) or member entity (``<group>_<member>_<key>``)."""
+        return f"{self.subentry_id}_{key}" if member is None else f"{self.subentry_id}_{member.key}_{key}"
+
+    def expected_unique_ids(self) -> set[str]:
+        """Return the unique ids of every entity this group creates (see balancing_entity.py)."""
+        ids = {self.unique_id(key) for key in ("state", "meter_problem", "enabled")}
+        if not self.bridge:
+            ids.add(self.unique_id("available_current"))
+            for member in self.members:
+                ids |= {self.unique_id(key, member) for key in MEMBER_ENTITY_KEYS}
+        return ids
+
+    def member_for_unique_id(self, unique_id: str) -> Member | None:
+        """Return the member owning the entity with ``unique_id``, None for other entities."""
+        for member in self.members:
+            if unique_id in {self.unique_id(key, member) for key in MEMBER_ENTITY_KEYS}:
+                return member
+        return None
+
+    @callback
+    def async_cleanup_registry(self) -> None:
+        """Remove this group's entities of members that are gone and detach it from their devices.
+
+        A member entity sits on its charger's device, so the group's subentry is on that device
+        too; when the charger is removed, the device would otherwise stay behind with nothing but
+        the group's stale entities.
+        """
+        keep = self.expected_unique_ids()
+        prefix = f"{self.subentry_id}_"
+        self.hub.async_remove_stale_entities(keep, lambda unique_id: unique_id.startswith(prefix))
+        devices = {self.device_identifier} | {
+            identifier for m in self.members for identifier in m.device_info()["identifiers"]
+        }
+        device_registry = dr.async_get(self.hass)
+        entry_id = self.entry.entry_id
+        for device in dr.async_entries_for_config_entry(device_registry, entry_id):
+            if self.subentry_id not in device.config_entries_subentries.get(entry_id, set()):
+                continue
+            if device.identifiers & devices:
+                continue
+            device_registry.async_update_device(
+                device.id, remove_config_entry_id=entry_id, remove_config_subentry_id=self.subentry_id
+            )
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @callback
+    def async_start(self) -> None:
+        """Subscribe to the meter, the members and the connection; start the round timer."""
+        self._started_at = dt_util.utcnow().timestamp()
+        self._unsubs.append(
+            async_track_state_change_event(self.hass, self.meter_entities, self._meter_changed)
+        )
+        self._unsubs.append(
+            async_track_state_report_event(self.hass, self.meter_entities, self._meter_reported)
+        )
+        self._unsubs.append(
+            async_track_time_interval(
+                self.hass, self._timer, timedelta(seconds=self.interval), name=f"{DOMAIN} balancing {self.name}"
+            )
+        )
+        self._unsubs.append(self.hub.async_add_connection_listener(self._connection_changed))
+        for member in self.members:
+            numbers = [connector_object(n, c).number for n in _CONNECTED_OBJECTS for c in member.coordinator.connectors]
+            self._unsubs.append(member.coordinator.async_add_listener(self._member_changed, numbers))
+        self._update_member_issue()
+        self.async_request_round()
+
+    async def async_stop(self) -> None:
+        """Unsubscribe, stop the timer and wait for a running round; leaves no task behind."""
+        while self._unsubs:
+            self._unsubs.pop()()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                if (current := asyncio.current_task()) is not None and current.cancelling():
+                    raise
+
+    @callback
+    def async_add_listener(self, listener: GroupListener) -> CALLBACK_TYPE:
+        """Call ``listener()`` after every round and every change of mode, override or switch."""
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    def _notify(self) -> None:
+        for listener in tuple(self._listeners):
+            try:
+                listener()
+            except Exception:
+                _LOGGER.exception("%s: error in listener", self.name)
+
+    # -- triggers --------------------------------------------------------------------------------
+
+    @callback
+    def _meter_changed(self, _event: Event[EventStateChangedData]) -> None:
+        self.async_request_round()
+
+    @callback
+    def _meter_reported(self, _event: Event[EventStateReportedData]) -> None:
+        """Run a round on a re-reported unchanged value only when it may end a meter problem."""
+        if self.meter.state not in (None, "ok"):
+            self.async_request_round()
+
+    @callback
+    def _timer(self, _now: datetime) -> None:
+        self.async_request_round()
+
+    @callback
+    def _member_changed(self, number: int | None) -> None:
+        self.async_request_round()
+
+    @callback
+    def _connection_changed(self, connected: bool) -> None:
+        if connected:
+            self.balancer.force_write()
+            self._bridge_sent = None
+        self.async_request_round()
+
+    @callback
+    def async_request_round(self) -> None:
+        """Run a round now (in the background), or right after the one that is running."""
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = self.entry.async_create_background_task(
+            self.hass, self._async_rounds(), f"{DOMAIN} balancing round {self.name}"
+        )
+
+    async def _async_rounds(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.async_run_round()
+            except Exception:
+                _LOGGER.exception("%s: balancing round failed", self.name)
+            if not self._again:
+                return
+
+    # -- controls (entities, services) ------------------------------------------------------------
+
+    @callback
+    def async_set_enabled(self, enabled: bool) -> None:
+        """Turn the group on or off. Off: nothing is sent; the chargers keep their last limits.
+
+        With fail-safe enabled, a charger applies its fail-safe values after its timeout. On again:
+        every member is written on the next round.
+        """
+        if enabled == self.enabled:
+            return
+        self.enabled = enabled
+        if enabled:
+            self.balancer.force_write()
+            self._bridge_sent = None
+        self._notify()
+        self.async_request_round()
+
+    def mode_of(self, index: int) -> Mode:
+        """Return the charge mode of member ``index``."""
+        return self.balancer.config.evses[index].mode
+
+    @callback
+    def async_set_mode(self, index: int, mode: str) -> None:
+        """Set member ``index``'s charge mode (and end its override); raises ValueError/IndexError."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.balancer.set_mode(index, mode)
+        self.members[index].override = None
+        self._notify()
+        self.async_request_round()
+
+    @callback
+    def async_set_override(self, index: int, amps: float | None) -> None:
+        """Set (A; 0 pauses) or end (None) member ``index``'s one-shot limit; it respects the budget.
+
+        Raises ValueError for a value the core refuses (negative, 1-5 A) or above the member's
+        maximum; the services validate first with translated errors.
+        """
+        member = self.members[index]
+        if amps is not None and not (
+            finite(amps) and (amps == 0 or self.config.min_current <= amps <= member.max_current)
+        ):
+            raise ValueError(
+                f"override must be 0 or {self.config.min_current:g}-{member.max_current:g} A for {member.name}, "
+                f"got {amps!r}"
+            )
+        member.override = None if amps is None else float(amps)
+        self._notify()
+        self.async_request_round()
+
+    # -- one round -------------------------------------------------------------------------------
+
+    def _ready(self, now: float) -> bool:
+        """Return True once the members' currents and the meter have values, or after the grace.
+
+        Waiting (at most ``STARTUP_GRACE`` s) means a restart neither pauses charging cars for want
+        of a meter that is still starting nor forgets what the chargers do.
+        """
+        if self._started_at is None:
+            return False
+        if now - self._started_at >= STARTUP_GRACE:
+            return True
+        meter_known = all(
+            (state := self.hass.states.get(entity_id)) is not None
+            and state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+            for entity_id in self.meter_entities
+        )
+        return meter_known and all(self._measured(m) is not None for m in self.members)
+
+    async def async_run_round(self) -> None:
+        """Read the meter and the members, decide, send; then notify the entities."""
+        now_dt = dt_util.utcnow()
+        now = now_dt.timestamp()
+        if not self.enabled:
+            self.state = STATE_DISABLED
+            self.available = None
+            for member in self.members:
+                member.reason = REASON_DISABLED
+            self._notify()
+            return
+        if self.bridge:
+            await self._async_bridge_round(now)
+            self._notify()
+            return
+        if not self._ready(now):
+            return
+        meter = self._meter_reading()
+        readings = [self._evse_reading(member, now_dt) for member in self.members]
+        connected = self.hub.connected
+        decision = self.balancer.update(now, meter if connected else None, readings)
+        self.decision = decision
+        if connected:
+            self._update_meter_status(decision.meter_state, now)
+        self.available = None if decision.available is None else round(decision.available, 2)
+        self.state = STATE_FALLBACK if decision.fallback else STATE_BALANCING
+        for member, limit, paused, reason in zip(
+            self.members, decision.limits, decision.paused, decision.reason, strict=True
+        ):
+            member.limit, member.paused = limit, paused
+            member.reason = REASON_CONNECTION if not connected else (REASON_STALE if member.stale else reason)
+        if connected:
+            await self._async_send(decision)
+        else:
+            self.balancer.force_write()
+        self._notify()
+
+    # -- the meter -------------------------------------------------------------------------------
+
+    def _meter_reading(self) -> MeterReading | None:
+        """Return the meter entities' states as a ``MeterReading``; None when an entity does not exist.
+
+        Unavailable/unknown → value None; non-numeric, non-finite or an unknown unit → NaN (the
+        core calls both unusable). Timestamp: the oldest ``last_reported`` of the states.
+        """
+        states = [self.hass.states.get(entity_id) for entity_id in self.meter_entities]
+        self.meter.missing = any(state is None for state in states)
+        if self.meter.missing:
+            self.meter.value = None
+            return None
+        values: list[float | None] = []
+        units: list[str] = []
+        timestamp = math.inf
+        for state in states:
+            assert state is not None
+            timestamp = min(timestamp, state.last_reported_timestamp)
+            unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+            if state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+                values.append(None)
+                continue
+            try:
+                raw = float(state.state)
+            except ValueError:
+                raw = math.nan
+            known = METER_UNITS.get(str(unit))
+            if known is None:
+                values.append(math.nan)
+                continue
+            units.append(known[0])
+            values.append(raw * known[1] * self.sign)
+        if any(v is None for v in values):
+            self.meter.value = None
+            return MeterReading(None, timestamp)
+        numbers = [float(v) for v in values if v is not None]
+        if len(numbers) == 3:
+            if units != ["A", "A", "A"]:
+                numbers = [math.nan] * 3
+            self.meter.value, self.meter.unit = tuple(numbers), "A"
+            return MeterReading(tuple(numbers), timestamp, "A")
+        unit_ = units[0] if units else "W"
+        self.meter.value, self.meter.unit = numbers[0], unit_
+        return MeterReading(numbers[0], timestamp, "A" if unit_ == "A" else "W")
+
+    def _update_meter_status(self, state: MeterState, now: float) -> None:
+        """Track the meter's verdict; raise or clear the repair issue (after ``meter_timeout``)."""
+        meter = self.meter
+        previous = meter.state
+        meter.state = state
+        if state == "ok":
+            meter.problem_since = None
+            if previous not in (None, "ok"):
+                _LOGGER.info("%s: meter usable again, balancing resumes", self.name)
+            self._set_meter_issue(None)
+            return
+        if meter.problem_since is None:
+            meter.problem_since = now
+            _LOGGER.warning(
+                "%s: meter %s is %s; fallback applied", self.name, ", ".join(self.meter_entities),
+                "missing" if meter.missing else state,
+            )
+        if state == "stale" or now - meter.problem_since >= self.config.meter_timeout:
+            self._set_meter_issue("missing" if meter.missing else state)
+
+    def _set_meter_issue(self, problem: str | None) -> None:
+        entry_id = self.entry.entry_id
+        wanted = None if problem is None else (
+            repairs.ISSUE_METER_ENTITY_MISSING if problem == "missing" else ISSUE_METER_UNUSABLE
+        )
+        if self.meter.issue == wanted and self.meter.issue_problem == problem:
+            return
+        for key in (repairs.ISSUE_METER_ENTITY_MISSING, ISSUE_METER_UNUSABLE):
+            if key != wanted:
+                repairs.async_delete_issue(self.hass, key, entry_id=entry_id, subentry_id=self.subentry_id)
+        self.meter.issue, self.meter.issue_problem = wanted, problem
+        if wanted == repairs.ISSUE_METER_ENTITY_MISSING:
+            repairs.async_create_meter_entity_missing_issue(
+                self.hass, entry_id, self.subentry_id, self.name, ", ".join(self.meter_entities)
+            )
+        elif wanted == ISSUE_METER_UNUSABLE:
+            async_create_meter_unusable_issue(
+                self.hass,
+                entry_id,
+                self.subentry_id,
+                group=self.name,
+                entity_id=", ".join(self.meter_entities),
+                problem=str(problem),
+            )
+
+    # -- the members -----------------------------------------------------------------------------
+
+    def _evse_reading(self, member: Member, now: datetime) -> EvseReading:
+        """Return what ``member`` reports; a stale member is pinned to its last limit (see module)."""
+        coordinator = member.coordinator
+        heard = _last_heard(coordinator)
+        timeout = float(self.data[CONF_CHARGER_TIMEOUT])
+        quiet = math.inf if heard is None else (now - heard).total_seconds()
+        if quiet >= timeout / 2 and (member.probed_at is None or (now - member.probed_at).total_seconds() >= timeout / 2):
+            member.probed_at = now
+            coordinator.async_request_reads([*self._measure_numbers(member), self._status_number(member)])
+        connected = self._vehicle_connected(member)
+        current = self._measured(member)
+        stale = quiet > timeout or current is None
+        if stale != member.stale:
+            member.stale = stale
+            if stale:
+                member.pin = member.limit
+                _LOGGER.warning(
+                    "%s: %s %s; its limit stays at %g A and its budget is held",
+                    self.name,
+                    member.name,
+                    f"sent nothing for {quiet:.0f} s" if quiet > timeout else "has not reported its current",
+                    member.pin,
+                )
+            else:
+                _LOGGER.info("%s: %s answers again", self.name, member.name)
+        if not stale and connected is not None:
+            member.last_connected = connected
+        if not stale and connected is False:
+            member.override = None  # the core ends an override when the vehicle leaves
+        self.balancer.set_override(member.index, member.pin if stale else member.override)
+        if stale:
+            return EvseReading(0.0, member.last_connected or member.pin > 0)
+        return EvseReading(current, True if connected is None else connected)
+
+    @staticmethod
+    def _status_number(member: Member) -> int:
+        """Return the member's current-limit status object: 3, or 61/110."""
+        return 3 if member.connector == WHOLE_CHARGER else connector_object(61, member.connector).number
+
+    @staticmethod
+    def _measure_numbers(member: Member) -> list[int]:
+        coordinator = member.coordinator
+        connectors = coordinator.connectors if member.connector == WHOLE_CHARGER else (member.connector,)
+        numbers = [14, 15, 16, 17, 13] if member.connector == WHOLE_CHARGER else []
+        for c in connectors:
+            numbers += [connector_object(n, c).number for n in (48, 49, 50, 51, 47)]
+        return [n for n in numbers if coordinator.has_object(n)]
+
+    @staticmethod
+    def _vehicle_connected(member: Member) -> bool | None:
+        coordinator = member.coordinator
+        if member.connector != WHOLE_CHARGER:
+            return coordinator.vehicle_connected(member.connector)
+        states = [coordinator.vehicle_connected(c) for c in coordinator.connectors]
+        if any(states):
+            return True
+        return None if any(s is None for s in states) else False
+
+    @staticmethod
+    def _measured(member: Member) -> float | tuple[float, ...] | None:
+        """Return the A the member's charger measures: a float (single-phase) or L1-L3; None if unknown."""
+        coordinator = member.coordinator
+        phases = coordinator.params.phases
+        connector = member.connector_or_none
+        values = list(coordinator.phase_currents(connector))
+        if connector is None and all(v is None for v in values):
+            per_connector = [coordinator.phase_currents(c) for c in coordinator.connectors]
+            if any(v is not None for currents in per_connector for v in currents):
+                values = [sum(v or 0.0 for v in phase) for phase in zip(*per_connector, strict=True)]
+        if all(v is None for v in values):
+            power = coordinator.measured_power(connector)
+            if power is None or not math.isfinite(power):
+                return None
+            values = [max(0.0, power) / (VOLTAGE * phases)] * len(values)
+        known = [v for v in values if v is not None]
+        if phases == 1:
+            return known[0]
+        return tuple(max(known) if v is None else v for v in values)
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    async def _async_send(self, decision: Decision) -> None:
+        """Send ``decision.writes``: pauses and decreases first, then raises and starts."""
+
+        def lowering(index: int) -> bool:
+            written = self.members[index].written
+            return decision.paused[index] or (written is not None and decision.limits[index] < written)
+
+        for index in sorted(decision.writes, key=lambda i: (not lowering(i), i)):
+            member = self.members[index]
+            if member.stale:
+                self.balancer.force_write(index)
+                continue
+            try:
+                if decision.paused[index]:
+                    await self._async_pause(member)
+                else:
+                    await member.coordinator.async_set_current_limit(
+                        member.connector_or_none, decision.limits[index]
+                    )
+                    member.written = decision.limits[index]
+                    if index in decision.switches:
+                        for number in member.stop_numbers:
+                            await member.coordinator.async_write_object(number, True)
+            except HomeAssistantError as err:
+                self.balancer.force_write(index)
+                member.failures += 1
+                log = _LOGGER.warning if member.failures == 1 else _LOGGER.debug
+                log("%s: could not write to %s (retried next round): %s", self.name, member.name, err)
+            else:
+                member.failures = 0
+
+    async def _async_pause(self, member: Member) -> None:
+        """Stop on the member's start/stop objects, or a 0 A limit when none is linked."""
+        if member.stop_numbers:
+            for number in member.stop_numbers:
+                await member.coordinator.async_write_object(number, False)
+        else:
+            await member.coordinator.async_set_current_limit(member.connector_or_none, 0)
+        member.written = 0.0
+
+    # -- bridge mode -----------------------------------------------------------------------------
+
+    async def _async_bridge_round(self, now: float) -> None:
+        """Feed the meter into the built-in master's 130 (A) or 131 (W); the supply limit without one."""
+        master = self.bridge_master
+        if master is None:
+            self.state = STATE_FALLBACK
+            return
+        reading = self._meter_reading()
+        decision = self.balancer.update(now, reading, [])
+        self._update_meter_status(decision.meter_state, now)
+        current = master.params.balancing_current_control
+        number = BRIDGE_OBJECT_CURRENT if current else BRIDGE_OBJECT_POWER
+        phases = int(self.data[CONF_PHASES])
+        if decision.meter_state == "ok" and reading is not None and reading.value is not None:
+            value = _bridge_value(reading, current, phases)
+            self.state = STATE_BRIDGE
+        else:
+            value = float(self.config.limit)
+            self.state = STATE_FALLBACK
+        if not self.hub.connected:
+            return
+        changed = self._bridge_sent is None or abs(value - self._bridge_sent) >= BRIDGE_MIN_CHANGE
+        if not changed and now - self._bridge_sent_at < float(self.data[CONF_BRIDGE_PERIOD]):
+            return
+        try:
+            await master.async_write_object(number, round(value, 2))
+        except HomeAssistantError as err:
+            _LOGGER.warning("%s: could not feed the meter to %s: %s", self.name, master.name, err)
+            return
+        self._bridge_sent = value
+        self._bridge_sent_at = now
+
+    # -- repair issue of removed members ---------------------------------------------------------
+
+    def _update_member_issue(self) -> None:
+        entry_id = self.entry.entry_id
+        if not self.missing:
+            repairs.async_delete_issue(
+                self.hass, repairs.ISSUE_BALANCING_MEMBER_REMOVED, entry_id=entry_id, subentry_id=self.subentry_id
+            )
+            return
+        _LOGGER.warning("%s: member charger(s) %s no longer exist", self.name, ", ".join(self.missing))
+        repairs.async_create_balancing_member_removed_issue(
+            self.hass, entry_id, self.subentry_id, self.name, ", ".join(self.missing)
+        )
+
+
+def _last_heard(coordinator: ChargerCoordinator) -> datetime | None:
+    """When the charger last sent a telegram (any linked object), None if never."""
+    newest: datetime | None = None
+    for number in coordinator.group_addresses:
+        state = coordinator.state(number)
+        if state is not None and state.source == SOURCE_BUS and (newest is None or state.utc > newest):
+            newest = state.utc
+    return newest
+
+
+def _bridge_value(reading: MeterReading, current: bool, phases: int) -> float:
+    """Return the meter in the master's unit: A for 130 (current control), W for 131."""
+    value = reading.value
+    if isinstance(value, tuple):
+        return max(value) if current else sum(value) * VOLTAGE
+    assert value is not None
+    if reading.unit == "A":
+        return float(value) if current else float(value) * VOLTAGE * phases
+    return float(value) / (VOLTAGE * phases) if current else float(value)
+
+
+@callback
+def async_create_meter_unusable_issue(
+    hass: HomeAssistant, entry_id: str, group_subentry_id: str, *, group: str, entity_id: str, problem: str
+) -> str:
+    """Raise ``meter_unusable``: the meter entity of ``group`` exists but gives no usable value.
+
+    Created with the same data layout as ``repairs.async_create_issue`` (so the hub's clean-up of
+    removed subentries covers it); ``problem`` is the core's meter state (stale, unavailable,
+    invalid, absurd).
+    """
+    identifier = repairs.issue_id(ISSUE_METER_UNUSABLE, entry_id, group_subentry_id)
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        identifier,
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_METER_UNUSABLE,
+        translation_placeholders={"group": group, "entity_id": entity_id, "problem": problem},
+        data={"translation_key": ISSUE_METER_UNUSABLE, "entry_id": entry_id, "subentry_id": group_subentry_id},
+    )
+    return identifier
+
+
+async def async_setup_balancing_group_runtime(
+    hass: HomeAssistant, entry: KnxEvseConfigEntry, subentry: ConfigSubentry
+) -> None:
+    """Subentry runtime factory: build the group and store it in ``entry.runtime_data.groups``.
+
+    The group starts (``async_start``) after the entity platforms are set up, so restored modes
+    and switches are in place before its first round. A group whose data does not validate is
+    logged and skipped; the other groups and the chargers keep working.
+    """
+    try:
+        group = BalancingGroup(hass, entry, subentry)
+    except InvalidGroupConfigError as err:
+        _LOGGER.error("Balancing group %s is not set up: %s", subentry.title, err)
+        return
+    entry.runtime_data.groups[subentry.subentry_id] = group
+    group.async_cleanup_registry()
+
+
+@callback
+def async_start_groups(entry: KnxEvseConfigEntry) -> None:
+    """Start every balancing group of a loaded hub entry (after its platforms are set up)."""
+    for group in entry.runtime_data.groups.values():
+        if isinstance(group, BalancingGroup):
+            group.async_start()
+
+
+def groups_of(entry: KnxEvseConfigEntry) -> list[BalancingGroup]:
+    """Return the balancing groups of a loaded hub entry."""
+    return [g for g in entry.runtime_data.groups.values() if isinstance(g, BalancingGroup)]
+
+
+register_subentry_runtime(SUBENTRY_BALANCING, async_setup_balancing_group_runtime)
+
+__all__ = [
+    "EXTRA_REASONS",
+    "GROUP_STATES",
+    "ISSUE_METER_UNUSABLE",
+    "BalancingGroup",
+    "Member",
+    "async_setup_balancing_group_runtime",
+    "async_start_groups",
+    "groups_of",
+]

@@ -1,0 +1,22 @@
+"""Selects: the charge mode of every balancing-group member (see balancing_entity.py)."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .balancing_entity import member_entities
+from .balancing_group import groups_of
+from .runtime import KnxEvseConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: KnxEvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the charge-mode selects of every balancing group, each under its group subentry."""
+    for group in groups_of(entry):
+        async_add_entities(member_entities(group, "select"), config_subentry_id=group.subentry_id)
