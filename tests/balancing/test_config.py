@@ -30,7 +30,8 @@ def test_defaults_are_documented_values() -> None:
     assert cfg.fallback_current is None
     timing = (cfg.ramp_up_delay, cfg.min_on_time, cfg.min_off_time, cfg.solar_stop_delay,
               cfg.meter_timeout, cfg.keepalive)
-    assert timing == (10.0, 60.0, 60.0, 60.0, 30.0, 60.0)
+    assert timing == (10.0, 60.0, 60.0, 60.0, 30.0, None)  # no keep-alive unless asked for
+    assert cfg.evses[0].keepalive is None and cfg.evse_keepalive(0) is None
     assert cfg.max_meter_power is None
     assert cfg.meter_power_bound == 200_000.0  # a 63 A house: 200 kW (issue 6)
 
@@ -56,6 +57,7 @@ def test_absurd_bound_scales_with_large_supplies() -> None:
         ({"step": 0.0}, "step"),
         ({"step": -1.0}, "step"),
         ({"keepalive": 0.0}, "keepalive"),
+        ({"keepalive": math.inf}, "keepalive"),
         ({"ramp_up_delay": -1.0}, "ramp_up_delay"),
         ({"min_on_time": -1.0}, "min_on_time"),
         ({"min_off_time": math.inf}, "min_off_time"),
@@ -87,6 +89,10 @@ def test_invalid_config_raises_clear_value_error(kw: dict[str, Any], message: st
         ({"max_current": 16.0, "phases": 2}, "phases"),
         ({"max_current": 16.0, "phase": 4}, "phase"),
         ({"max_current": 16.0, "mode": "turbo"}, "mode"),
+        ({"max_current": 16.0, "keepalive": 0.0}, "keepalive"),
+        ({"max_current": 16.0, "keepalive": -5.0}, "keepalive"),
+        ({"max_current": 16.0, "keepalive": math.nan}, "keepalive"),
+        ({"max_current": 16.0, "keepalive": True}, "keepalive"),
     ],
 )
 def test_invalid_evse_raises(kw: dict[str, Any], message: str) -> None:
@@ -109,3 +115,12 @@ def test_list_of_evses_becomes_tuple_and_config_is_frozen() -> None:
 
 def test_fallback_current_accepted() -> None:
     assert make(fallback=10.0).fallback_current == 10.0
+
+
+def test_evse_keepalive_is_its_own_or_the_group_default() -> None:
+    cfg = make(keepalive=60.0, evses=(evse(keepalive=15.0), evse()))
+    assert (cfg.evse_keepalive(0), cfg.evse_keepalive(1)) == (15.0, 60.0)
+    cfg = make(evses=(evse(keepalive=15.0), evse()))
+    assert (cfg.evse_keepalive(0), cfg.evse_keepalive(1)) == (15.0, None)
+    with pytest.raises(IndexError):
+        cfg.evse_keepalive(2)

@@ -114,13 +114,15 @@ def configs(draw: st.DrawFn, *, timing: bool = True, max_evses: int = 8,
         ev_phases = 1 if phases == 1 or single_phase_evses else draw(st.sampled_from([1, 3]))
         phase = draw(st.integers(1, phases))
         mode = draw(st.sampled_from(modes))
+        keepalive = draw(st.sampled_from([None, None, 3.0, 30.0])) if timing else None
         if draw(st.booleans()):
             evses.append(EvseConfig(max_current=draw(st.floats(min_current, 40.0)),
-                                    phases=ev_phases, phase=phase, mode=mode))  # type: ignore[arg-type]
+                                    phases=ev_phases, phase=phase, mode=mode,  # type: ignore[arg-type]
+                                    keepalive=keepalive))
         else:
             watts = draw(st.floats(min_current * 230.0 * ev_phases, 22000.0))
             evses.append(EvseConfig(max_power=watts, phases=ev_phases, phase=phase,
-                                    mode=mode))  # type: ignore[arg-type]
+                                    mode=mode, keepalive=keepalive))  # type: ignore[arg-type]
     limit = draw(st.floats(10.0, 100.0)) if cc else draw(st.floats(2000.0, 60000.0))
     kw: dict[str, Any] = {}
     if timing:
@@ -129,7 +131,7 @@ def configs(draw: st.DrawFn, *, timing: bool = True, max_evses: int = 8,
             "min_on_time": draw(st.sampled_from([0.0, 5.0, 60.0])),
             "min_off_time": draw(st.sampled_from([0.0, 5.0, 60.0])),
             "solar_stop_delay": draw(st.sampled_from([0.0, 5.0, 60.0])),
-            "keepalive": draw(st.sampled_from([5.0, 60.0])),
+            "keepalive": draw(st.sampled_from([None, 5.0, 60.0])),
             "fallback": draw(st.sampled_from(["pause", max(min_current, 10.0), 16.0])),
         }
     else:
@@ -296,10 +298,14 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
         ]
         d = b.update(t, meter, readings)
         check_round(cfg, b, d, value, unit, draws, wanting, overrides)
-        # Writes: exactly the chargers whose limit changed, plus keep-alives.
+        # Writes: exactly the chargers whose limit changed, plus keep-alives of the chargers
+        # that have one (their own keepalive, else the group's; none when both are None).
+        keepalives = [cfg.evses[i].keepalive if cfg.evses[i].keepalive is not None
+                      else cfg.keepalive for i in range(n)]
         expected = tuple(
             i for i in range(n)
-            if written[i] is None or d.limits[i] != written[i] or t - written_at[i] >= cfg.keepalive
+            if written[i] is None or d.limits[i] != written[i]
+            or (keepalives[i] is not None and t - written_at[i] >= keepalives[i])
         )
         assert d.writes == expected, (d.writes, expected)
         assert set(d.switches) <= set(d.writes)

@@ -4,6 +4,8 @@ step. No repeated identical writes except a keep-alive inside the chargers' fail
 
 from __future__ import annotations
 
+import pytest
+
 from .helpers import Driver, config, evse
 
 
@@ -24,6 +26,46 @@ def test_no_writes_while_nothing_changes_then_keepalive() -> None:
     assert d.writes == (0,)
     assert d.switches == ()
     assert drv.step().writes == ()
+
+
+def test_by_default_an_unchanged_limit_is_never_written_again() -> None:
+    # Chargers without Fail-safe need no keep-alive: an hour of steady state, no telegram after
+    # the first round's.
+    drv = Driver(config(evse(), evse(), limit=100.0))
+    drv.connected = [True, False]
+    assert drv.step().writes == (0, 1)
+    assert [drv.step(dt=7.0).writes for _ in range(520)] == [()] * 520
+
+
+def test_per_evse_keepalive_only_for_the_charger_that_has_one() -> None:
+    # EVSE1 has Fail-safe (keep-alive 10 s), EVSE2 has none, the group no default.
+    drv = Driver(config(evse(keepalive=10.0), evse(), limit=100.0))
+    drv.run(2)  # EVSE1 starts (is written) at t0 + 1, EVSE2 at t0 + 2
+    seen = [drv.step().writes for _ in range(30)]  # t0 + 3 … t0 + 32
+    assert seen == [(0,) if k in (8, 18, 28) else () for k in range(30)]  # t0 + 11, 21, 31
+    assert drv.last is not None and drv.last.switches == ()
+
+
+def test_per_evse_keepalive_overrides_the_group_default() -> None:
+    drv = Driver(config(evse(keepalive=5.0), evse(), limit=100.0, keepalive=20.0))
+    drv.run(2)  # EVSE1 starts at t0 + 1, EVSE2 at t0 + 2 (one start per round)
+    seen = [drv.step().writes for _ in range(20)]  # t0 + 3 … t0 + 22
+    expected = [(0,) if k in (3, 8, 13, 18) else () for k in range(20)]  # t0 + 6, 11, 16, 21
+    expected[19] = (1,)  # t0 + 22: EVSE2 on the group's 20 s
+    assert seen == expected
+
+
+@pytest.mark.parametrize("where", ["group", "evse"])
+def test_keepalive_also_repeats_the_pause_per_evse(where: str) -> None:
+    # A paused charger with Fail-safe gets its Stop again, from either setting.
+    cfg = (config(evse(), limit=100.0, keepalive=10.0) if where == "group"
+           else config(evse(keepalive=10.0), limit=100.0))
+    drv = Driver(cfg)
+    drv.connected = [False]
+    drv.step()
+    assert [drv.step().writes for _ in range(9)] == [()] * 9
+    d = drv.step()
+    assert (d.writes, d.switches, d.paused) == ((0,), (), (True,))
 
 
 def test_keepalive_also_repeats_the_pause() -> None:

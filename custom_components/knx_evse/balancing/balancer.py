@@ -133,6 +133,7 @@ class Balancer:
         self._k = [float(e.phases) for e in cfg.evses]
         self._max_raw = [cfg.evse_max_current(i) for i in range(self._n)]
         self._max = [round_down(x, cfg.step, cfg.min_current) for x in self._max_raw]
+        self._keepalive = [cfg.evse_keepalive(i) for i in range(self._n)]
 
     def reconfigure(self, config: BalancingConfig) -> None:
         """Replace the configuration at runtime.
@@ -723,8 +724,12 @@ class Balancer:
     def _finish(
         self, t: float, state: MeterState, available: float | None, surplus: float | None
     ) -> Decision:
-        """Build the Decision and the telegram bookkeeping (issue 6, "Writes")."""
-        cfg = self._config
+        """Build the Decision and the telegram bookkeeping (issue 6, "Writes").
+
+        A charger is written when its limit or pause state changed, on ``force_write``, and, only
+        when it has a keep-alive (``BalancingConfig.evse_keepalive``), once that many seconds
+        have passed since its last write.
+        """
         limits: list[float] = []
         paused: list[bool] = []
         reasons: list[str] = []
@@ -737,8 +742,9 @@ class Balancer:
             paused.append(p)
             reasons.append(st.reason)
             switch = st.last_paused is None or p != st.last_paused
-            if (switch or st.force or st.last_written is None
-                    or abs(lim - st.last_written) > EPS or t - st.last_write >= cfg.keepalive):
+            keepalive = self._keepalive[i]
+            if (switch or st.force or st.last_written is None or abs(lim - st.last_written) > EPS
+                    or (keepalive is not None and t - st.last_write >= keepalive)):
                 writes.append(i)
                 if switch:
                     switches.append(i)

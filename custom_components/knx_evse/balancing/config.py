@@ -57,10 +57,17 @@ class EvseConfig:
         mode: initial charge mode, see :data:`Mode`. Change it at runtime with
             ``Balancer.set_mode``.
         name: free text for logs and diagnostics.
+        keepalive: seconds after which this charger's unchanged limit (or pause) is written
+            again, or None (default) for the group's ``BalancingConfig.keepalive``. Only a
+            charger with "Enable Fail-safe" on needs one (manual, "Advanced": without a telegram
+            for FailSafeTimeout seconds it applies its fail-safe current); choose it well below
+            that timeout, e.g. half of it, so one lost telegram or a late round does not let the
+            fail-safe fire. See :meth:`BalancingConfig.evse_keepalive`.
 
     Raises:
         ValueError: when both or neither maximum is given, a maximum is not a positive finite
-            number, ``phases`` is not 1 or 3, ``phase`` is not 1–3 or ``mode`` is unknown.
+            number, ``phases`` is not 1 or 3, ``phase`` is not 1–3, ``mode`` is unknown, or
+            ``keepalive`` is neither None nor a positive finite number of seconds.
 
     """
 
@@ -70,9 +77,13 @@ class EvseConfig:
     phase: int = 1
     mode: Mode = "fast"
     name: str = ""
+    keepalive: float | None = None
 
     def __post_init__(self) -> None:
         label = f"EVSE {self.name!r}" if self.name else "EVSE"
+        if self.keepalive is not None and not (_finite(self.keepalive) and self.keepalive > 0):
+            raise ValueError(f"{label}: keepalive must be None or a positive number of seconds, "
+                             f"got {self.keepalive!r}")
         if (self.max_current is None) == (self.max_power is None):
             raise ValueError(f"{label}: give exactly one of max_current (A) and max_power (W)")
         if self.max_current is not None and not (
@@ -122,9 +133,15 @@ class BalancingConfig:
             ``min_current`` from the grid budget. The pause comes at the later of
             ``start + min_on_time`` and ``start of the deficit + solar_stop_delay``.
         meter_timeout: a meter reading older than this many seconds is stale (default 30 s).
-        keepalive: seconds after which an unchanged limit is written again, so the charger's
-            fail-safe (manual: "Enable Fail-safe", FailSafeTimeout) never fires while the
-            balancer runs (default 60 s). Choose it below the charger's fail-safe timeout.
+        keepalive: the group's default keep-alive in seconds, or None (default): no keep-alive.
+            With a keep-alive, an unchanged limit (or pause) is written again that long after
+            the last write, so a charger's fail-safe (manual: "Enable Fail-safe",
+            FailSafeTimeout) never fires while the balancer runs; choose it well below the
+            shortest fail-safe timeout. Chargers without fail-safe need none: the issue's rule is
+            "no repeated identical writes except a keep-alive inside the chargers' fail-safe
+            timeout". ``EvseConfig.keepalive`` overrides it per charger, so a group can keep
+            alive only its fail-safe members (see :meth:`evse_keepalive`). The default used to be
+            60 s for every charger; pass ``keepalive=60.0`` for that behaviour.
         fallback: what happens without a usable meter: ``"pause"`` (default) pauses every EVSE;
             a float (A, ≥ ``min_current``) gives that fixed current to EVSEs in priority order as
             long as their sum fits ``limit × (1 − margin)`` with no other load assumed.
@@ -136,7 +153,8 @@ class BalancingConfig:
 
     Raises:
         ValueError: with a message naming the offending field, for a non-positive or
-            non-finite limit, voltage, step or keepalive; a margin outside [0, 100); a
+            non-finite limit, voltage or step; a keepalive that is neither None nor a positive
+            finite number; a margin outside [0, 100); a
             ``min_current`` below 6 A; negative timings; a supply with other than 1 or 3
             phases; an EVSE that does not fit the supply (three-phase EVSE on a single-phase
             supply, ``phase`` ≠ 1 on a single-phase supply); an EVSE maximum below
@@ -158,7 +176,7 @@ class BalancingConfig:
     min_off_time: float = 60.0
     solar_stop_delay: float = 60.0
     meter_timeout: float = 30.0
-    keepalive: float = 60.0
+    keepalive: float | None = None
     fallback: FallbackMode = "pause"
     max_meter_power: float | None = None
 
@@ -179,7 +197,7 @@ class BalancingConfig:
             )
         for name in ("voltage", "step", "keepalive", "max_meter_power"):
             value = getattr(self, name)
-            if name == "max_meter_power" and value is None:
+            if name in ("keepalive", "max_meter_power") and value is None:
                 continue
             if not (_finite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
@@ -226,6 +244,19 @@ class BalancingConfig:
     def fallback_current(self) -> float | None:
         """The fixed fallback current in A, or None when the fallback is ``"pause"``."""
         return None if self.fallback == "pause" else float(self.fallback)
+
+    def evse_keepalive(self, index: int) -> float | None:
+        """Return the keep-alive of EVSE ``index`` (0-based) in seconds, or None for none.
+
+        ``EvseConfig.keepalive`` when set, otherwise the group's ``keepalive``.
+
+        Raises:
+            IndexError: for an index outside ``evses``.
+
+        """
+        own = self.evses[index].keepalive
+        return float(own) if own is not None else (
+            None if self.keepalive is None else float(self.keepalive))
 
     def evse_max_current(self, index: int) -> float:
         """Return the maximum of EVSE ``index`` (0-based) in A per phase.

@@ -95,8 +95,10 @@ class Decision:
         fallback: True when the meter was not usable and the fallback was applied.
         meter_state: see :data:`MeterState`.
         writes: indices of the EVSEs whose charger needs a telegram this round, ascending: the
-            limit or the pause state changed, a keep-alive is due, or ``Balancer.force_write``
-            asked for it. An HA layer sends, for each: the limit when not paused, and Start or
+            limit or the pause state changed, a keep-alive is due (only for EVSEs that have one,
+            see ``BalancingConfig.evse_keepalive``; by default none), or
+            ``Balancer.force_write`` asked for it. Otherwise an unchanged limit is never
+            written again. An HA layer sends, for each: the limit when not paused, and Start or
             Stop when the index is in ``switches`` (or Stop again, as keep-alive, while paused).
         switches: the subset of ``writes`` whose paused state changed (a Start/Stop telegram).
 
