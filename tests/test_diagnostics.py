@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,7 +73,13 @@ class GroupWithDiagnostics:
     """A balancing-group runtime with its own ``diagnostics()``."""
 
     def diagnostics(self) -> dict[str, Any]:
-        return {"members": ["CHG1"], "decisions": [{"limits": (6.0, 16.0)}], "password": "GroupPw-1"}
+        return {
+            "members": ["CHG1"],
+            "decisions": [{"limits": (6.0, 16.0)}],
+            "password": "GroupPw-1",
+            "since": datetime(2026, 6, 1, 12, 0, tzinfo=UTC),
+            "meter": Path("sensor.grid"),
+        }
 
 
 def decision(limit: float, reason: str) -> Decision:
@@ -151,6 +159,8 @@ async def test_group_with_own_diagnostics_is_redacted(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert "GroupPw-1" not in json.dumps(diagnostics)
     assert diagnostics["groups"]["GRP1"]["decisions"] == [{"limits": [6.0, 16.0]}]
+    assert diagnostics["groups"]["GRP1"]["since"] == "2026-06-01T12:00:00+00:00"
+    assert diagnostics["groups"]["GRP1"]["meter"] == "sensor.grid"  # anything else as text
     assert diagnostics["groups"]["GRP2"] == {"runtime": "object"}
     assert diagnostics["chargers"] == {}
 
