@@ -188,6 +188,16 @@ async def test_device_diagnostics_of_connector_charger_and_group(
     assert result["group"]["last_decision"]["reason"] == ["solar"]
     assert result["group"]["recent_decisions"] == []
 
+    class LatestOnly:
+        """A runtime that keeps only its latest decision, as ``decision``."""
+
+        decision = decision(8.0, "solar")
+
+    entry.runtime_data.groups["GRP1"] = LatestOnly()
+    result = await get_diagnostics_for_device(hass, hass_client, entry, group_device)
+    assert result["group"] == {"runtime": "LatestOnly", "last_decision": {**result["group"]["last_decision"]}}
+    assert result["group"]["last_decision"]["limits"] == [8.0]
+
     other = devices.async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, "elsewhere")})
     result = await get_diagnostics_for_device(hass, hass_client, entry, other)
     assert set(result) == {"connection"}

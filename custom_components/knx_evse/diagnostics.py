@@ -11,7 +11,7 @@ Config-entry diagnostics show:
   (objects 8, 67, 116: DPT 16.001) are redacted;
 - per balancing group (``runtime_data.groups``, filled by the balancing runtime): whatever its
   ``diagnostics()`` method returns (recent decisions included), else its ``recent_decisions`` /
-  ``last_decision`` attributes when it has them;
+  ``last_decision`` (or ``decision``) attributes when it has them;
 - subentries without a runtime (e.g. a charger whose stored data does not validate), redacted.
 
 Device diagnostics give the connection plus the charger (for a charger or connector device) or the
@@ -144,7 +144,8 @@ def group_diagnostics(group: Any) -> dict[str, Any]:
     """Return a balancing group runtime's diagnostics, recent decisions included, when it has them.
 
     Uses the runtime's ``diagnostics()`` if it has one; otherwise its ``recent_decisions`` (the last
-    ``RECENT_DECISIONS``) and ``last_decision`` attributes. Everything is redacted with ``TO_REDACT``.
+    ``RECENT_DECISIONS``) and ``last_decision`` (or ``decision``) attributes. Everything is redacted
+    with ``TO_REDACT``.
     """
     diagnostics = getattr(group, "diagnostics", None)
     if callable(diagnostics):
@@ -154,7 +155,7 @@ def group_diagnostics(group: Any) -> dict[str, Any]:
         recent = getattr(group, "recent_decisions", None)
         if recent is not None:
             result["recent_decisions"] = _jsonable(list(recent)[-RECENT_DECISIONS:])
-        last = getattr(group, "last_decision", None)
+        last = getattr(group, "last_decision", None) or getattr(group, "decision", None)
         if last is not None:
             result["last_decision"] = _jsonable(last)
     return dict(async_redact_data(result, TO_REDACT))
