@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import copy
 import importlib
+import inspect
 import json
 import re
 import string
@@ -206,6 +207,11 @@ def _classes(path: Path) -> dict[str, ast.ClassDef]:
     return {n.name: n for n in ast.walk(_tree(path)) if isinstance(n, ast.ClassDef)}
 
 
+def _class_node(cls: type) -> ast.ClassDef:
+    """The syntax tree of a flow class, wherever in the package it is defined."""
+    return _classes(Path(inspect.getsourcefile(cls) or ""))[cls.__name__]
+
+
 def _dynamic_errors() -> dict[str, set[str]]:
     """Error keys built at run time: the hub's connection test; parameters, addresses, projects."""
     hub: set[str] = set()
@@ -230,15 +236,14 @@ def _dynamic_errors() -> dict[str, set[str]]:
 def flow_keys() -> set[Path_]:
     """Every en.json path the hub flow and the subentry flows need."""
     needed: set[Path_] = set()
-    classes = _classes(PACKAGE / "config_flow.py")
     dynamic = _dynamic_errors()
-    sections: list[tuple[Path_, str, str]] = [(("config",), config_flow.KnxEvseConfigFlow.__name__, "hub")]
+    sections: list[tuple[Path_, type, str]] = [(("config",), config_flow.KnxEvseConfigFlow, "hub")]
     for subentry_type, flow in config_flow.SUBENTRY_FLOWS.items():
-        sections.append((("config_subentries", subentry_type), flow.__name__, subentry_type))
+        sections.append((("config_subentries", subentry_type), flow, subentry_type))
         needed.add(("config_subentries", subentry_type, "entry_type"))
         needed.add(("config_subentries", subentry_type, "initiate_flow", "user"))
-    for prefix, class_name, kind in sections:
-        parts = _flow_parts(classes[class_name])
+    for prefix, flow_class, kind in sections:
+        parts = _flow_parts(_class_node(flow_class))
         parts["error"].update((e,) for e in dynamic.get(kind, set()))
         for part, paths in parts.items():
             needed.update((*prefix, part, *p) for p in paths)
@@ -395,17 +400,37 @@ def test_no_dead_entity_exception_issue_or_service_keys() -> None:
     assert dead_keys(EN) == []
 
 
+@cache
+def _string_constants() -> frozenset[str]:
+    """Every string literal in the package's code."""
+    return frozenset(
+        node.value
+        for path in _modules()
+        for node in ast.walk(_tree(path))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    )
+
+
 def test_config_flow_keys_not_found_in_code_are_reported() -> None:
-    """Config-flow keys nothing refers to literally: a warning (some are built at run time)."""
+    """Config-flow keys the code never names: a warning (some are built at run time, e.g. f-strings)."""
     needed = flow_keys()
+    constants = _string_constants()
     unused = []
     for prefix in (("config",), *(("config_subentries", t) for t in config_flow.SUBENTRY_FLOWS)):
         node: Any = EN
         for part in prefix:
             node = node[part]
         for part in ("error", "abort"):
-            unused += [".".join((*prefix, part, k)) for k in node.get(part, {}) if (*prefix, part, k) not in needed]
-        unused += [".".join((*prefix, "step", k)) for k in node.get("step", {}) if (*prefix, "step", k) not in needed]
+            unused += [
+                ".".join((*prefix, part, k))
+                for k in node.get(part, {})
+                if (*prefix, part, k) not in needed and k not in constants
+            ]
+        unused += [
+            ".".join((*prefix, "step", k))
+            for k in node.get("step", {})
+            if (*prefix, "step", k) not in needed and k not in constants
+        ]
     if unused:
         warnings.warn(f"config-flow translations not referred to in code: {unused}", stacklevel=1)
     assert len(unused) < 5, unused  # more would mean the scan above broke
