@@ -106,6 +106,14 @@ async def test_answered_reads_raise_nothing(hass: HomeAssistant, knx: KnxTestKit
     assert issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
 
 
+async def test_a_charger_that_answers_nothing_raises_no_link_issue(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    """Off or unreachable is not a linking problem: unlinking every object would do harm."""
+    entry = await setup_three_status(hass, knx)
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    assert issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+
+
 async def test_unanswered_fix_flow_retry_reads_again(hass: HomeAssistant, knx: KnxTestKit) -> None:
     entry = await setup_three_status(hass, knx)
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
@@ -150,9 +158,11 @@ async def test_unanswered_fix_flow_aborts_when_the_hub_is_not_loaded(
     hass: HomeAssistant, knx: KnxTestKit
 ) -> None:
     entry = await setup_three_status(hass, knx)
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
     issue_id = repairs.issue_id(repairs.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
     knx.set_connected(False)
     result = await start_fix_flow(hass, issue_id)
     result = await configure(hass, result["flow_id"], {"next_step_id": "retry"})

@@ -4,8 +4,9 @@ Issues (translation keys under ``issues`` in ``translations/en.json``; the issue
 ``<translation key>_<entry id>[_<subentry id>]``, so each hub, charger or balancing group has its own):
 
 - ``status_address_unanswered`` (fixable): status objects the coordinator read at start-up that had
-  still sent nothing ``READ_ANSWER_TIMEOUT`` s after the last read. Usually the group address is not
-  linked to that object in ETS, or the object's Read flag is off. Fix flow: read again, or unlink
+  still sent nothing ``READ_ANSWER_TIMEOUT`` s after the last read, while others did answer (a
+  charger that answers nothing is off or unreachable, not mislinked). Usually the group address is
+  not linked to that object in ETS, or the object's Read flag is off. Fix flow: read again, or unlink
   the objects from the charger. Cleared as soon as a value arrives.
 - ``charger_error`` / ``charger_error_reset`` (the latter fixable when the charger's reset object 5
   is linked: the fix flow sends a reset): object 19 reports an error code other than "no error", or
@@ -51,6 +52,7 @@ from .const import (
     DOMAIN,
     KNXKEYS_STORAGE_DIR,
 )
+from .coordinator import SOURCE_BUS
 from .dpt import EvseErrorCode
 from .hub import knxkeys_path
 from .objects import OBJECTS
@@ -280,8 +282,21 @@ class ChargerRepairs:
 
     @callback
     def _check_answers(self, _now: datetime) -> None:
+        """Raise the issue for the silent objects of a plan, unless nothing was ever heard from the charger.
+
+        A charger that sent nothing at all is off, unreachable or not yet programmed: that is not a
+        linking problem, and unlinking every object would do harm. Nothing is raised then.
+        """
         self._timer = None
-        self.unanswered = {n for n in self.pending if self.coordinator.state(n) is None}
+        coordinator = self.coordinator
+        silent = {n for n in self.pending if coordinator.state(n) is None}
+        if not any(
+            (state := coordinator.state(n)) is not None and state.source == SOURCE_BUS
+            for n in coordinator.group_addresses
+        ):
+            _LOGGER.debug("%s: nothing heard from the charger; is it on the bus?", coordinator.name)
+            silent = set()
+        self.unanswered = silent
         self.pending = set()
         self._update_unanswered_issue()
 
