@@ -4,8 +4,8 @@ Source: issue 6, "In Home Assistant", and the balancer rows of issue 8 (meter fa
 keep-alive, balancing member deleted); the manual's "Dynamic Load Balancing" section and its
 "Advanced" → "Enable Fail-safe".
 
-Balance mode (``mode: balance``), one round on every meter state change, every vehicle plug event and
-every ``update_interval`` seconds (shorter when the keep-alive needs it):
+Balance mode (``mode: balance``), one round on every meter state change, every vehicle plug event or
+current a member reports, and every ``update_interval`` seconds (shorter when the keep-alive needs it):
 
 1. The meter (``_meter_reading``): one sensor in W, kW or A (converted by its
    ``unit_of_measurement``, re-read every round, so a unit change from W to kW is converted, not
@@ -20,10 +20,13 @@ every ``update_interval`` seconds (shorter when the keep-alive needs it):
 2. The members (``_evse_reading``): measured current from the charger's current objects (14/48/97 or
    L1-L3, else its power 13/47/96 ÷ 230 V ÷ phases), vehicle connected from 36/85 (else the pilot or
    OCPP state). A member whose charger sent nothing for ``charger_timeout`` seconds (a GroupValueRead
-   probes a quiet charger after half that time) or whose current is unknown is *stale*: its last
-   assigned limit is held (pinned as an override), nothing is sent to it, and its measured current
-   counts as 0 A so whatever it really draws stays in the meter as other load. So its budget is
-   never handed away to the others, even in the worst case that it draws its full last limit.
+   probes a quiet charger after half that time) or whose current is unknown is *stale*: nothing is
+   sent to it, and it is treated as drawing its last limit, the worst case: that limit is added to
+   the meter reading as a hard reservation, its measured current counts as 0 A (so what it really
+   draws stays in the meter as other load), and the core sees it as unplugged. The others thus
+   never get its budget, whatever it draws (at worst the group leaves its actual draw unused).
+   When it answers again, the core restarts it under the usual timing rules (a charger the core
+   cannot restart at once gets Stop, so its draw is accounted for again).
 3. ``Balancer.update`` (the pure core) decides; exactly ``Decision.writes`` are sent, decreases and
    pauses first: the limit to "[EVSE] Current limit" (object 1) for a whole-charger member or
    "[Conn] Current limit" (31/80) for a connector member, then Start on "[Conn] Start - Stop
@@ -160,7 +163,8 @@ class Member:
     id>_<connector>``, part of the member entities' unique ids; ``limit``/``paused``/``reason``:
     from the last round (A; the display reason); ``written``: the last limit sent (A, 0 for a
     pause), None before any; ``override``: the user's one-shot limit (A) or None; ``stale``: True
-    while the charger's values are stale (its limit is then pinned to ``pin``).
+    while the charger's values are stale; ``pin``: the limit (A) held for it meanwhile;
+    ``started``: True once Start was sent after the last Stop (so a failed Start is sent again).
     """
 
     index: int
@@ -178,7 +182,7 @@ class Member:
     override: float | None = None
     stale: bool = False
     pin: float = 0.0
-    last_connected: bool = False
+    started: bool = False
     probed_at: datetime | None = None
     failures: int = 0
 
@@ -280,6 +284,7 @@ class BalancingGroup:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._started_at: float | None = None
+        self._is_ready = False
         self._bridge_sent: float | None = None
         self._bridge_sent_at: float = -math.inf
 
@@ -440,8 +445,10 @@ class BalancingGroup:
         )
         self._unsubs.append(self.hub.async_add_connection_listener(self._connection_changed))
         for member in self.members:
-            numbers = [connector_object(n, c).number for n in _CONNECTED_OBJECTS for c in member.coordinator.connectors]
-            self._unsubs.append(member.coordinator.async_add_listener(self._member_changed, numbers))
+            coordinator = member.coordinator
+            numbers = [connector_object(n, c).number for n in _CONNECTED_OBJECTS for c in coordinator.connectors]
+            numbers += self._measure_numbers(member)
+            self._unsubs.append(coordinator.async_add_listener(self._member_changed, numbers))
         self._update_member_issue()
         self.async_request_round()
 
@@ -499,8 +506,11 @@ class BalancingGroup:
 
     @callback
     def _connection_changed(self, connected: bool) -> None:
+        """Round at once: in fallback while down; after reconnect every member is written again.
+
+        The rounds while down ask the core to write everyone again (``force_write``).
+        """
         if connected:
-            self.balancer.force_write()
             self._bridge_sent = None
         self.async_request_round()
 
@@ -583,16 +593,20 @@ class BalancingGroup:
         Waiting (at most ``STARTUP_GRACE`` s) means a restart neither pauses charging cars for want
         of a meter that is still starting nor forgets what the chargers do.
         """
+        if self._is_ready:
+            return True
         if self._started_at is None:
             return False
         if now - self._started_at >= STARTUP_GRACE:
+            self._is_ready = True
             return True
         meter_known = all(
             (state := self.hass.states.get(entity_id)) is not None
             and state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
             for entity_id in self.meter_entities
         )
-        return meter_known and all(self._measured(m) is not None for m in self.members)
+        self._is_ready = meter_known and all(self._measured(m) is not None for m in self.members)
+        return self._is_ready
 
     async def async_run_round(self) -> None:
         """Read the meter and the members, decide, send; then notify the entities."""
@@ -611,8 +625,8 @@ class BalancingGroup:
             return
         if not self._ready(now):
             return
-        meter = self._meter_reading()
         readings = [self._evse_reading(member, now_dt) for member in self.members]
+        meter = self._reserve_stale(self._meter_reading())
         connected = self.hub.connected
         decision = self.balancer.update(now, meter if connected else None, readings)
         self.decision = decision
@@ -749,14 +763,30 @@ class BalancingGroup:
                 )
             else:
                 _LOGGER.info("%s: %s answers again", self.name, member.name)
-        if not stale and connected is not None:
-            member.last_connected = connected
         if not stale and connected is False:
             member.override = None  # the core ends an override when the vehicle leaves
-        self.balancer.set_override(member.index, member.pin if stale else member.override)
+        self.balancer.set_override(member.index, None if stale else member.override)
         if stale:
-            return EvseReading(0.0, member.last_connected or member.pin > 0)
+            return EvseReading(0.0, False)
         return EvseReading(current, True if connected is None else connected)
+
+    def _reserve_stale(self, meter: MeterReading | None) -> MeterReading | None:
+        """Add each stale member's held limit to the meter (A on its phases, or W), see the module."""
+        stale = [m for m in self.members if m.stale and m.pin > 0]
+        if meter is None or meter.value is None or not stale:
+            return meter
+        value = meter.value
+        if isinstance(value, tuple):
+            phases = list(value)
+            for member in stale:
+                for phase in range(3) if member.evse.phases == 3 else (member.evse.phase - 1,):
+                    phases[phase] += member.pin
+            return MeterReading(tuple(phases), meter.timestamp, meter.unit)
+        if meter.unit == "A":
+            # One current for the whole supply counts as every phase's: add every held limit.
+            return MeterReading(value + sum(m.pin for m in stale), meter.timestamp, "A")
+        extra = sum(m.pin * VOLTAGE * m.evse.phases for m in stale)
+        return MeterReading(value + extra, meter.timestamp, meter.unit)
 
     @staticmethod
     def _status_number(member: Member) -> int:
@@ -806,13 +836,15 @@ class BalancingGroup:
     # -- sending ---------------------------------------------------------------------------------
 
     async def _async_send(self, decision: Decision) -> None:
-        """Send ``decision.writes``: pauses and decreases first, then raises and starts."""
+        """Send ``decision.writes``: pauses first, then decreases, then raises and starts."""
 
-        def lowering(index: int) -> bool:
+        def order(index: int) -> tuple[int, int]:
             written = self.members[index].written
-            return decision.paused[index] or (written is not None and decision.limits[index] < written)
+            if decision.paused[index]:
+                return (0, index)
+            return (1 if written is not None and decision.limits[index] < written else 2, index)
 
-        for index in sorted(decision.writes, key=lambda i: (not lowering(i), i)):
+        for index in sorted(decision.writes, key=order):
             member = self.members[index]
             if member.stale:
                 self.balancer.force_write(index)
@@ -825,9 +857,10 @@ class BalancingGroup:
                         member.connector_or_none, decision.limits[index]
                     )
                     member.written = decision.limits[index]
-                    if index in decision.switches:
+                    if index in decision.switches or not member.started:
                         for number in member.stop_numbers:
                             await member.coordinator.async_write_object(number, True)
+                        member.started = True
             except HomeAssistantError as err:
                 self.balancer.force_write(index)
                 member.failures += 1
@@ -838,6 +871,7 @@ class BalancingGroup:
 
     async def _async_pause(self, member: Member) -> None:
         """Stop on the member's start/stop objects, or a 0 A limit when none is linked."""
+        member.started = False
         if member.stop_numbers:
             for number in member.stop_numbers:
                 await member.coordinator.async_write_object(number, False)

@@ -1,0 +1,364 @@
+"""Balancing group runtime: a test meter entity drives the group; the telegrams on the faked bus are asserted."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+
+from custom_components.knx_evse import repairs
+from custom_components.knx_evse.balancing_group import ISSUE_METER_UNUSABLE, BalancingGroup
+from custom_components.knx_evse.const import DOMAIN
+from tests.group_harness import (
+    CARPORT_MEMBER,
+    CONN1,
+    CONN2,
+    FAST,
+    GARAGE,
+    GROUP_ID,
+    METER,
+    advance,
+    current,
+    group_subentry,
+    no_idle_probe,
+    plug,
+    sent,
+    set_meter,
+    setup_group,
+    state,
+)
+from tests.knx_harness import KnxTestKit, charger_subentry, hub_entry
+
+
+async def test_meter_in_watts_starts_members_in_priority_order_and_shares_the_budget(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    set_meter(hass, 1000)  # 4.35 A of house load on a 25 A supply
+    _, group = await setup_group(hass, knx, [CONN1, CONN2], **FAST)
+    assert await sent(knx) == []  # waits for the chargers' currents
+    await plug(knx, 1, 1, 0.0)
+    await plug(knx, 1, 2, 0.0)
+    # one start per round: EVSE1 first at its maximum, EVSE2 waits (Stop written once)
+    assert await sent(knx) == [("1/0/82", False), ("1/0/31", 16.0), ("1/0/33", True)]
+    assert state(hass, "sensor.garage_connector_1_assigned_limit") == "16.0"
+    assert state(hass, "sensor.garage_connector_2_balancing_reason") == "start_queue"
+    assert state(hass, "sensor.house_available_current") == "20.65"
+    set_meter(hass, 1001)
+    # next round: EVSE2 starts and both share the 20.6 A; the decrease is sent first
+    telegrams = await sent(knx)
+    decision = group.decision
+    assert decision is not None and decision.limits[0] < 16 and decision.limits[1] >= 6
+    assert sum(decision.limits) <= decision.available <= 20.65
+    assert telegrams == [("1/0/31", decision.limits[0]), ("1/0/80", decision.limits[1]), ("1/0/82", True)]
+    set_meter(hass, 1002)
+    assert await sent(knx) == []  # nothing changed: no repeated identical writes
+    assert state(hass, "sensor.house_state") == "balancing"
+    assert group.state == "balancing"
+
+
+# -- the meter ------------------------------------------------------------------------------------
+
+
+async def _one_member_at(hass: HomeAssistant, knx: KnxTestKit, meter: float, amps: float, **data: object) -> BalancingGroup:
+    """Conn 1 of Garage alone on a 20 A supply, plugged in and drawing ``amps``."""
+    set_meter(hass, meter)
+    _, group = await setup_group(hass, knx, [CONN1], limit=20, **{**FAST, **data})
+    await plug(knx, 1, 1, amps)
+    return group
+
+
+async def test_units_are_converted_also_when_they_change(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    # 4680 W = 20.35 A of which 16 A is the car: 4.35 A of house load leaves 15.65 A
+    await _one_member_at(hass, knx, 4680, 16.0)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    set_meter(hass, 4.68, "kW")  # the same power in kW: nothing to change (misread as W it would be 16 A)
+    assert await sent(knx) == []
+    set_meter(hass, 6.0, "kW")  # 26.09 A: 10.09 A of other load leaves 9.9 A
+    assert await sent(knx) == [("1/0/31", 9.0)]
+    set_meter(hass, 25.2, "A")  # a current meter: 9.2 A of other load leaves 10.8 A
+    assert await sent(knx) == [("1/0/31", 10.0)]
+    set_meter(hass, 25200, "mA")
+    assert await sent(knx) == []
+    set_meter(hass, 0.00468, "MW")
+    assert await sent(knx) == [("1/0/31", 15.0)]
+
+
+async def test_inverted_meter(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    await _one_member_at(hass, knx, -4680, 16.0, invert=True)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    assert state(hass, "sensor.house_available_current") == "15.65"
+
+
+FAULTS = {
+    "unavailable": ("unavailable", "W", "unavailable", ISSUE_METER_UNUSABLE),
+    "unknown": ("unknown", "W", "unavailable", ISSUE_METER_UNUSABLE),
+    "non_numeric": ("abc", "W", "invalid", ISSUE_METER_UNUSABLE),
+    "not_finite": ("nan", "W", "invalid", ISSUE_METER_UNUSABLE),
+    "unknown_unit": ("1000", "VA", "invalid", ISSUE_METER_UNUSABLE),
+    "no_unit": ("1000", None, "invalid", ISSUE_METER_UNUSABLE),
+    "absurd": ("250000", "W", "absurd", ISSUE_METER_UNUSABLE),
+    "missing": (None, None, "unavailable", repairs.ISSUE_METER_ENTITY_MISSING),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_meter_fault_falls_back_raises_issue_and_recovers(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, fault: str
+) -> None:
+    value, unit, verdict, issue_key = FAULTS[fault]
+    with no_idle_probe():
+        group = await _one_member_at(hass, knx, 1000, 0.0)
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        assert state(hass, "binary_sensor.house_meter_problem") == "off"
+        if value is None:
+            hass.states.async_remove(METER)
+        else:
+            set_meter(hass, value, unit)
+        await knx.flush()
+        # fallback at once: pause (the default fallback)
+        assert await sent(knx) == [("1/0/33", False)]
+        assert state(hass, "binary_sensor.house_meter_problem") == "on"
+        assert hass.states.get("binary_sensor.house_meter_problem").attributes["meter_state"] == (  # type: ignore[union-attr]
+            "missing" if value is None else verdict
+        )
+        assert state(hass, "sensor.house_state") == "fallback"
+        assert state(hass, "sensor.house_available_current") == "unknown"
+        assert state(hass, "sensor.garage_connector_1_balancing_reason") == "fallback_meter_invalid"
+        assert _issue(hass, group, issue_key) is None  # a short glitch raises no repair issue
+        for _ in range(7):  # the meter timeout (30 s) passes, the problem persists
+            if value is not None:
+                set_meter(hass, value, unit)
+            await advance(hass, freezer, 5)
+        found = _issue(hass, group, issue_key)
+        assert found is not None
+        placeholders = found.translation_placeholders or {}
+        assert placeholders["group"] == "House" and placeholders["entity_id"] == METER
+        if issue_key == ISSUE_METER_UNUSABLE:
+            assert placeholders["problem"] == verdict
+        assert await sent(knx) == []  # no repeated Stop within the keep-alive
+        # valid readings return: normal again, the issue is deleted, charging resumes
+        set_meter(hass, 1000)
+        await knx.flush()
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        assert state(hass, "binary_sensor.house_meter_problem") == "off"
+        assert _issue(hass, group, issue_key) is None
+        assert group.state == "balancing"
+
+
+def _issue(hass: HomeAssistant, group: BalancingGroup, key: str) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, repairs.issue_id(key, group.entry.entry_id, GROUP_ID))
+
+
+async def test_stale_meter_falls_back_but_a_reported_unchanged_value_is_not_stale(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    with no_idle_probe():
+        group = await _one_member_at(hass, knx, 1000, 0.0, charger_timeout=3600)
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        for _ in range(12):  # 60 s of the same value, reported every 5 s (last_reported advances)
+            await advance(hass, freezer, 5)
+            set_meter(hass, 1000)
+        await knx.flush()
+        assert await sent(knx) == [("1/0/31", 15.0)]  # only the keep-alive after 60 s
+        assert state(hass, "binary_sensor.house_meter_problem") == "off"
+        for _ in range(7):  # no longer reported: stale after the 30 s meter timeout
+            await advance(hass, freezer, 5)
+        assert await sent(knx) == [("1/0/33", False)]
+        assert state(hass, "binary_sensor.house_meter_problem") == "on"
+        assert state(hass, "sensor.garage_connector_1_balancing_reason") == "fallback_meter_stale"
+        found = _issue(hass, group, ISSUE_METER_UNUSABLE)
+        assert found is not None and (found.translation_placeholders or {})["problem"] == "stale"
+        set_meter(hass, 1000)  # reported again (unchanged value): recovers at once
+        await knx.flush()
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        assert _issue(hass, group, ISSUE_METER_UNUSABLE) is None
+
+
+async def test_fixed_fallback_current(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    await _one_member_at(hass, knx, 1000, 0.0, fallback_current=10)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    set_meter(hass, "abc")
+    assert await sent(knx) == [("1/0/31", 10.0)]
+    assert state(hass, "sensor.garage_connector_1_assigned_limit") == "10.0"
+
+
+# -- load steps ----------------------------------------------------------------------------------
+
+
+async def test_washing_machine_step_is_cut_on_the_bus_within_one_meter_update(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    house = 1000.0
+    set_meter(hass, house + 32 * 230)  # two cars at 16 A on a 40 A supply
+    _, group = await setup_group(hass, knx, [CONN1, CONN2], limit=40, **FAST)
+    await plug(knx, 1, 1, 16.0)
+    await plug(knx, 1, 2, 16.0)
+    assert await sent(knx) == [("1/0/31", 16.0), ("1/0/33", True), ("1/0/80", 16.0), ("1/0/82", True)]
+    house += 3500  # the washing machine heats
+    set_meter(hass, house + 32 * 230)
+    telegrams = await sent(knx)  # right after this one meter update
+    decision = group.decision
+    assert decision is not None
+    assert telegrams == [("1/0/31", decision.limits[0]), ("1/0/80", decision.limits[1])]
+    assert house / 230 + sum(decision.limits) <= 40.0
+    assert min(decision.limits) >= 6
+
+
+async def test_budget_overrun_pauses_the_lowest_priority(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    set_meter(hass, 1000 + 32 * 230)
+    await setup_group(hass, knx, [CONN1, CONN2], limit=40, **FAST)
+    await plug(knx, 1, 1, 16.0)
+    await plug(knx, 1, 2, 16.0)
+    await sent(knx)
+    set_meter(hass, 7000 + 32 * 230)  # 30.4 A of other load: 9.6 A left, room for one car only
+    assert await sent(knx) == [("1/0/82", False), ("1/0/31", 9.0)]
+    assert state(hass, "sensor.garage_connector_2_balancing_reason") == "over_budget_cut"
+
+
+# -- the chargers ---------------------------------------------------------------------------------
+
+
+async def test_silent_charger_keeps_its_budget_and_gets_nothing_until_it_answers(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    meter = 1000.0 + 24 * 230  # house 4.35 A, both cars draw 12 A
+    with no_idle_probe():
+        set_meter(hass, meter)
+        _, group = await setup_group(
+            hass, knx, [CONN1, CARPORT_MEMBER], carport=True, limit=40, charger_timeout=20, **FAST
+        )
+        await plug(knx, 1, 1, 12.0)
+        await plug(knx, 2, 1, 12.0)
+        garage, carport = group.members
+        assert await sent(knx) == [
+            ("1/0/31", garage.limit), ("1/0/33", True), ("2/0/1", carport.limit), ("2/0/33", True)
+        ]
+        held = carport.limit
+        assert garage.limit >= 6 and held >= 6
+        # the Carport stops sending anything (its car keeps charging)
+        for second in range(5, 30, 5):
+            await advance(hass, freezer, 5)
+            await current(knx, 1, 1, 12.0)
+            set_meter(hass, meter)
+            telegrams = await sent(knx)
+            if second in (10, 20):  # quiet for half the charger timeout: probed with reads (again)
+                assert telegrams == [
+                    ("2/0/14", "read"), ("2/0/13", "read"), ("2/0/48", "read"), ("2/0/47", "read"), ("2/0/3", "read")
+                ]
+            elif second < 25:
+                assert telegrams == []
+            else:  # stale: its last limit is reserved on top of what the meter shows, nothing is sent to it
+                assert telegrams == [("1/0/33", False)]
+        assert carport.stale and carport.pin == held
+        assert state(hass, "sensor.carport_balancing_reason") == "charger_stale"
+        other = meter / 230 - 12.0  # the Carport's real draw counts as other load
+        assert group.available is not None and abs(group.available - (40 - other - held)) < 0.01
+        assert garage.limit + held + other <= 40
+        assert garage.paused  # 5.65 A left: the Garage cannot keep its 6 A minimum
+        # it answers again: balanced from its live values
+        await plug(knx, 2, 1, 12.0)
+        telegrams = await sent(knx)
+        assert not carport.stale
+        assert state(hass, "sensor.carport_balancing_reason") != "charger_stale"
+        assert ("2/0/33", False) in telegrams or ("2/0/1", carport.limit) in telegrams  # rewritten
+
+
+async def test_member_without_reported_current_is_held_after_the_start_up_grace(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    with no_idle_probe():
+        set_meter(hass, 1000)
+        _, group = await setup_group(hass, knx, [CONN1, CONN2], charger_timeout=3600, **FAST)
+        await plug(knx, 1, 1, 0.0)  # connector 2 never reports its current
+        assert await sent(knx) == []  # waits for it
+        await advance(hass, freezer, 16)
+        assert group.members[1].stale
+        assert await sent(knx) == [("1/0/31", 16.0), ("1/0/33", True)]
+        assert state(hass, "sensor.garage_connector_2_balancing_reason") == "charger_stale"
+
+
+async def test_connection_loss_holds_the_fallback_and_rewrites_everyone_after_reconnect(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    set_meter(hass, 1000)
+    _, group = await setup_group(hass, knx, [CONN1], limit=20, **FAST)
+    await plug(knx, 1, 1, 0.0)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    knx.set_connected(False)
+    await knx.flush()
+    assert group.state == "fallback"
+    assert state(hass, "sensor.garage_connector_1_balancing_reason") == "connection_lost"
+    assert state(hass, "binary_sensor.house_meter_problem") == "off"  # the meter is fine
+    set_meter(hass, 1300)
+    assert await sent(knx) == []  # nothing can be sent meanwhile
+    knx.set_connected(True)
+    telegrams = [t for t in await sent(knx) if t[1] != "read"]  # the coordinator reads its state again
+    assert telegrams == [("1/0/31", 13.0), ("1/0/33", True)]  # from the live meter (5.65 A other load), once
+    assert group.state == "balancing"
+
+
+async def test_failed_write_is_retried_on_the_next_round(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    set_meter(hass, 1000)
+    _, group = await setup_group(hass, knx, [CONN1], limit=20, **FAST)
+    coordinator = group.members[0].coordinator
+    with patch.object(
+        coordinator, "async_set_current_limit", side_effect=HomeAssistantError("bus busy")
+    ):
+        await plug(knx, 1, 1, 0.0)
+        assert await sent(knx) == []
+    set_meter(hass, 1001)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+
+
+# -- fail-safe and keep-alive ----------------------------------------------------------------------
+
+
+FAIL_SAFE_20 = {**GARAGE, "fail_safe": True, "fail_safe_timeout": 20}
+
+
+async def test_keep_alive_is_sent_within_the_fail_safe_timeout(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    with no_idle_probe():
+        set_meter(hass, 1000)
+        group_data = group_subentry([CONN1, CONN2], limit=20, keepalive=45, charger_timeout=3600, **FAST)
+        entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", FAIL_SAFE_20), group_data]))
+        group = entry.runtime_data.groups[GROUP_ID]
+        # 45 s would let the 20 s fail-safe fire: shortened to half the timeout, with a warning
+        assert group.keepalive == 10.0 and group.interval == 5.0
+        assert "keep-alive shortened from 45 s to 10 s" in caplog.text
+        await plug(knx, 1, 1, 0.0)
+        await plug(knx, 1, 2, 0.0, connected=False)
+        assert await sent(knx) == [("1/0/82", False), ("1/0/31", 15.0), ("1/0/33", True)]
+        written_at = {}
+        for second in range(5, 65, 5):
+            await advance(hass, freezer, 5)
+            set_meter(hass, 1000)
+            for address, _value in await sent(knx):
+                written_at.setdefault(address, []).append(second)
+        # the same limit and the same Stop again every 10 s: never 20 s without a telegram
+        assert written_at["1/0/31"] == [10, 20, 30, 40, 50, 60]
+        assert written_at["1/0/82"] == [10, 20, 30, 40, 50, 60]
+        assert "1/0/33" not in written_at  # Start is not repeated
+
+
+async def test_without_fail_safe_the_default_keep_alive_is_one_minute(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    with no_idle_probe():
+        set_meter(hass, 1000)
+        _, group = await setup_group(hass, knx, [CONN1], limit=20, charger_timeout=3600, **FAST)
+        assert group.keepalive == 60.0 and group.interval == 5.0
+        await plug(knx, 1, 1, 0.0)
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        for _ in range(11):
+            await advance(hass, freezer, 5)
+            set_meter(hass, 1000)
+        assert await sent(knx) == []
+        await advance(hass, freezer, 5)
+        set_meter(hass, 1000)
+        assert await sent(knx) == [("1/0/31", 15.0)]
