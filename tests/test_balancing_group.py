@@ -8,6 +8,8 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
 from custom_components.knx_evse import repairs
@@ -22,6 +24,7 @@ from tests.group_harness import (
     GROUP_ID,
     METER,
     advance,
+    chargers,
     current,
     group_subentry,
     no_idle_probe,
@@ -362,3 +365,130 @@ async def test_without_fail_safe_the_default_keep_alive_is_one_minute(
         await advance(hass, freezer, 5)
         set_meter(hass, 1000)
         assert await sent(knx) == [("1/0/31", 15.0)]
+
+
+# -- members removed, bridge mode, per-phase meters, set-up --------------------------------------
+
+
+async def test_member_whose_charger_is_gone_raises_an_issue_and_the_rest_is_balanced(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    set_meter(hass, 1000)
+    gone = {"charger": "1.1.9", "connector": 0, "max_current": 16, "name": "Shed"}
+    _, group = await setup_group(hass, knx, [gone, CONN1], limit=20, **FAST)
+    assert [m.name for m in group.members] == ["Garage connector 1"] and group.missing == ["Shed"]
+    found = _issue(hass, group, repairs.ISSUE_BALANCING_MEMBER_REMOVED)
+    assert found is not None and found.translation_placeholders == {"group": "House", "charger": "Shed"}
+    await plug(knx, 1, 1, 0.0)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+
+
+async def test_removing_a_member_charger_at_runtime(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    set_meter(hass, 1000)
+    entry, group = await setup_group(hass, knx, [CONN1, CARPORT_MEMBER], carport=True, **FAST)
+    entities = er.async_get(hass)
+    carport_select = entities.async_get_entity_id("select", DOMAIN, f"{GROUP_ID}_CHG2_0_charge_mode")
+    assert carport_select == "select.carport_charge_mode"
+    hass.config_entries.async_remove_subentry(entry, "CHG2")
+    await knx.flush()
+    await knx.drain_reads()
+    group = entry.runtime_data.groups[GROUP_ID]
+    assert group.missing == ["Carport"] and [m.name for m in group.members] == ["Garage connector 1"]
+    found = _issue(hass, group, repairs.ISSUE_BALANCING_MEMBER_REMOVED)
+    assert found is not None and (found.translation_placeholders or {})["charger"] == "Carport"
+    # the group's entities of the removed member and the charger's device are gone
+    assert entities.async_get(carport_select) is None
+    assert dr.async_get(hass).async_get_device({(DOMAIN, "CHG2")}) is None
+    assert entities.async_get_entity_id("select", DOMAIN, f"{GROUP_ID}_CHG1_1_charge_mode") is not None
+    # reconfigured without it: the issue is deleted
+    subentry = entry.subentries[GROUP_ID]
+    hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, "members": [CONN1]})
+    await knx.flush()
+    await knx.drain_reads()
+    assert _issue(hass, entry.runtime_data.groups[GROUP_ID], repairs.ISSUE_BALANCING_MEMBER_REMOVED) is None
+
+
+MASTER = {"connectors": 1, "load_balancing": True, "balancing_evse_count": 2}
+
+
+async def test_bridge_feeds_the_meter_into_the_built_in_master(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    with no_idle_probe():
+        set_meter(hass, 2300)
+        bridge = group_subentry([], mode="bridge", bridge_charger="CHG1", charger_timeout=3600)
+        entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", MASTER), bridge]), drain_reads=False)
+        group = entry.runtime_data.groups[GROUP_ID]
+        assert group.bridge and group.members == []
+        assert [t for t in await sent(knx) if t[1] != "read"] == [("1/0/130", 10.0)]  # 2300 W, 1 phase: 10 A
+        assert state(hass, "sensor.house_state") == "bridge"
+        set_meter(hass, 2300)
+        assert await sent(knx) == []  # unchanged: not again before the period
+        await advance(hass, freezer, 10)
+        set_meter(hass, 2300)
+        assert await sent(knx) == [("1/0/130", 10.0)]  # the period (10 s) passed
+        set_meter(hass, 3.45, "kW")
+        assert await sent(knx) == [("1/0/130", 15.0)]
+        set_meter(hass, "unavailable")
+        assert await sent(knx) == [("1/0/130", 63.0)]  # no meter: the protection device, no headroom
+        assert state(hass, "sensor.house_state") == "fallback"
+        assert state(hass, "binary_sensor.house_meter_problem") == "on"
+        assert hass.states.get("sensor.house_available_current") is None  # no own balancing
+
+
+async def test_bridge_in_power_mode_writes_watts(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    set_meter(hass, 12.5, "A")
+    master = {**MASTER, "balancing_current_control": False}
+    bridge = group_subentry([], mode="bridge", bridge_charger="1.1.1")
+    await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", master), bridge]), drain_reads=False)
+    assert [t for t in await sent(knx) if t[1] != "read"] == [("1/0/131", 2875.0)]
+
+
+async def test_bridge_without_its_master_is_in_fallback(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    set_meter(hass, 2300)
+    bridge = group_subentry([], mode="bridge", bridge_charger="GONE")
+    entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", MASTER), bridge]))
+    group = entry.runtime_data.groups[GROUP_ID]
+    assert group.missing == ["GONE"] and state(hass, "sensor.house_state") == "fallback"
+    assert _issue(hass, group, repairs.ISSUE_BALANCING_MEMBER_REMOVED) is not None
+    assert await sent(knx) == []
+
+
+PHASES = ["sensor.l1", "sensor.l2", "sensor.l3"]
+
+
+async def test_per_phase_meters_limit_a_single_phase_member_by_its_own_phase(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    for entity_id, amps in zip(PHASES, (20.0, 5.0, 12.0), strict=True):
+        set_meter(hass, amps, "A", entity_id)
+    member = {**CARPORT_MEMBER, "phase": 2}
+    _, group = await setup_group(
+        hass, knx, [member], carport=True, meter_entities=PHASES, phases=3, limit=25, **FAST
+    )
+    await plug(knx, 2, 1, 0.0)
+    # L2 carries 5 A of a 25 A breaker: 20 A for the Carport (L1 at 20 A does not matter)
+    assert await sent(knx) == [("2/0/1", 19.0), ("2/0/33", True)]
+    assert group.available == 5.0  # the available current shown is the smallest phase's (L1)
+    set_meter(hass, 1500, "W", "sensor.l3")  # one phase not in A: unusable
+    assert await sent(knx) == [("2/0/33", False)]
+    assert group.meter.state == "invalid"
+
+
+async def test_invalid_group_data_is_logged_and_skipped(
+    hass: HomeAssistant, knx: KnxTestKit, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await knx.setup(hub_entry([*chargers(), group_subentry([CONN1], meter_entities=["sensor.a", "sensor.b"])]))
+    assert entry.runtime_data.groups == {}
+    assert "Balancing group House is not set up" in caplog.text
+    assert entry.runtime_data.chargers  # the chargers work
+
+
+async def test_unload_stops_the_group(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    set_meter(hass, 1000)
+    entry, _group = await setup_group(hass, knx, [CONN1], limit=20, **FAST)
+    await plug(knx, 1, 1, 0.0)
+    await sent(knx)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    set_meter(hass, 5000)
+    assert await sent(knx) == []

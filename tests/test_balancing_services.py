@@ -1,0 +1,188 @@
+"""Balancing-group controls: services (targets, validation, nothing sent on bad data), select, switch, restore."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.components.select import DOMAIN as SELECT_DOMAIN
+from homeassistant.components.select import SERVICE_SELECT_OPTION
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON
+from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
+
+from custom_components.knx_evse.balancing_group import BalancingGroup
+from custom_components.knx_evse.const import DOMAIN
+from tests.group_harness import CARPORT_MEMBER, CONN1, CONN2, FAST, plug, sent, set_meter, setup_group, state
+from tests.knx_harness import KnxTestKit
+
+MODE_1 = "select.garage_connector_1_charge_mode"
+MODE_2 = "select.garage_connector_2_charge_mode"
+LIMIT_1 = "sensor.garage_connector_1_assigned_limit"
+SWITCH = "switch.house_balancing"
+
+
+async def _two_members(hass: HomeAssistant, knx: KnxTestKit, **data: Any) -> BalancingGroup:
+    set_meter(hass, 1000)
+    _, group = await setup_group(hass, knx, [CONN1, CONN2], limit=40, carport=True, **{**FAST, **data})
+    await plug(knx, 1, 1, 0.0)
+    await plug(knx, 1, 2, 0.0)
+    set_meter(hass, 1001)
+    telegrams = await sent(knx)
+    assert ("1/0/33", True) in telegrams and ("1/0/82", True) in telegrams
+    return group
+
+
+async def _call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> None:
+    await hass.services.async_call(DOMAIN, service, data, blocking=True)
+
+
+def _device(hass: HomeAssistant, identifier: str) -> str:
+    device = dr.async_get(hass).async_get_device({(DOMAIN, identifier)})
+    assert device is not None
+    return device.id
+
+
+async def test_set_charge_mode_by_entity_and_by_device(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    group = await _two_members(hass, knx, solar_stop_delay=0)
+    await _call(hass, "set_charge_mode", {"entity_id": MODE_2, "mode": "solar"})
+    assert await sent(knx) == [("1/0/82", False)]  # importing: no export for the solar car
+    assert state(hass, MODE_2) == "solar"
+    assert state(hass, "sensor.garage_connector_2_balancing_reason") == "paused_no_surplus"
+    # a connector's device targets that member; the charger's device targets both connectors
+    await _call(hass, "set_charge_mode", {"device_id": _device(hass, "CHG1_connector_1"), "mode": "off"})
+    assert await sent(knx) == [("1/0/33", False)]
+    await _call(hass, "set_charge_mode", {"device_id": [_device(hass, "CHG1")], "mode": "fast"})
+    assert [group.mode_of(0), group.mode_of(1)] == ["fast", "fast"]
+    assert state(hass, MODE_1) == "fast"
+    await sent(knx)
+
+
+async def test_set_current_limit_override_pause_and_clear(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    group = await _two_members(hass, knx)
+    assert group.members[0].limit == 16.0
+    await _call(hass, "set_current_limit", {"entity_id": LIMIT_1, "current": 10})
+    assert await sent(knx) == [("1/0/31", 10.0)]
+    assert hass.states.get(MODE_1).attributes["override"] == 10.0  # type: ignore[union-attr]
+    assert state(hass, "sensor.garage_connector_1_balancing_reason") == "override"
+    await _call(hass, "set_current_limit", {"entity_id": MODE_1, "current": 0})
+    assert await sent(knx) == [("1/0/33", False)]
+    await _call(hass, "set_current_limit", {"entity_id": MODE_1, "clear": True})
+    assert await sent(knx) == [("1/0/31", 16.0), ("1/0/33", True)]
+    assert hass.states.get(MODE_1).attributes["override"] is None  # type: ignore[union-attr]
+
+
+async def test_override_never_exceeds_the_breaker_budget(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    group = await _two_members(hass, knx)
+    set_meter(hass, 1000 + 5000)  # 26 A of other load on 40 A: 14 A left for both
+    await sent(knx)
+    await _call(hass, "set_current_limit", {"entity_id": MODE_1, "current": 16})
+    await sent(knx)
+    decision = group.decision
+    assert decision is not None and sum(decision.limits) <= decision.available  # type: ignore[operator]
+    assert group.members[0].limit < 16
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "key"),
+    [
+        ("set_current_limit", {"entity_id": MODE_1, "current": 5}, "override_out_of_range"),
+        ("set_current_limit", {"entity_id": MODE_1, "current": 100}, "override_out_of_range"),
+        ("set_current_limit", {"entity_id": MODE_1, "current": -1}, "override_out_of_range"),
+        ("set_current_limit", {"entity_id": MODE_1, "current": 20}, "override_out_of_range"),  # member max 16
+        ("set_current_limit", {"entity_id": MODE_1, "current": "abc"}, "invalid_current"),
+        ("set_current_limit", {"entity_id": MODE_1, "current": "nan"}, "invalid_current"),
+        ("set_current_limit", {"entity_id": MODE_1, "current": 10, "clear": True}, "current_or_clear"),
+        ("set_current_limit", {"entity_id": MODE_1}, "current_or_clear"),
+        ("set_charge_mode", {"entity_id": MODE_1, "mode": "turbo"}, "invalid_charge_mode"),
+        ("set_charge_mode", {"entity_id": "sensor.garage_connector_1_current", "mode": "fast"}, "not_a_balancing_member"),
+        ("set_charge_mode", {"entity_id": "sensor.unknown", "mode": "fast"}, "not_a_balancing_member"),
+        ("set_charge_mode", {"device_id": "carport", "mode": "fast"}, "not_a_balancing_member"),
+        ("set_charge_mode", {"device_id": "nonexistent", "mode": "fast"}, "not_a_balancing_member"),
+        ("set_charge_mode", {"area_id": "garage", "mode": "fast"}, "unsupported_target"),
+        ("set_charge_mode", {"mode": "fast"}, "no_target"),
+    ],
+)
+async def test_bad_service_data_raises_a_translated_error_and_sends_nothing(
+    hass: HomeAssistant, knx: KnxTestKit, service: str, data: dict[str, Any], key: str
+) -> None:
+    group = await _two_members(hass, knx)
+    if data.get("device_id") == "carport":  # a knx_evse charger that is not in the group
+        data = {**data, "device_id": _device(hass, "CHG2")}
+    modes = [group.mode_of(0), group.mode_of(1)]
+    with pytest.raises(ServiceValidationError) as raised:
+        await _call(hass, service, data)
+    assert raised.value.translation_domain == DOMAIN
+    assert raised.value.translation_key == key
+    assert await sent(knx) == []
+    assert [group.mode_of(0), group.mode_of(1)] == modes
+    assert [m.override for m in group.members] == [None, None]
+
+
+async def test_a_bad_target_among_good_ones_changes_nothing(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    group = await _two_members(hass, knx)
+    with pytest.raises(ServiceValidationError):
+        await _call(hass, "set_charge_mode", {"entity_id": [MODE_1, "sensor.garage_connector_1_current"], "mode": "off"})
+    assert group.mode_of(0) == "fast"
+    assert await sent(knx) == []
+
+
+async def test_select_and_switch(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    group = await _two_members(hass, knx)
+    await hass.services.async_call(
+        SELECT_DOMAIN, SERVICE_SELECT_OPTION, {ATTR_ENTITY_ID: MODE_1, "option": "off"}, blocking=True
+    )
+    assert await sent(knx) == [("1/0/33", False)]
+    await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    assert state(hass, SWITCH) == "off"
+    assert state(hass, "sensor.house_state") == "disabled"
+    assert state(hass, "sensor.garage_connector_2_balancing_reason") == "group_disabled"
+    set_meter(hass, 8000)
+    assert await sent(knx) == []  # off: nothing is sent
+    await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    telegrams = await sent(knx)
+    assert group.enabled and state(hass, "sensor.house_state") == "balancing"
+    # every member is written again: 5.2 A are left (34.8 A of other load), so both are paused
+    assert telegrams == [("1/0/33", False), ("1/0/82", False)]
+
+
+async def test_modes_overrides_and_switch_are_restored(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (State(SWITCH, "off"), {}),
+            (State(MODE_2, "min_solar"), {"override": None}),
+            (State(MODE_1, "solar"), {"override": 10.0}),
+        ],
+    )
+    set_meter(hass, 1000)
+    _, group = await setup_group(hass, knx, [CONN1, CONN2], limit=40, **FAST)
+    assert not group.enabled
+    assert [group.mode_of(0), group.mode_of(1)] == ["solar", "min_solar"]
+    assert group.members[0].override == 10.0
+    assert state(hass, MODE_1) == "solar" and state(hass, SWITCH) == "off"
+    await plug(knx, 1, 1, 0.0)
+    await plug(knx, 1, 2, 0.0)
+    assert await sent(knx) == []  # the group is off
+    await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: SWITCH}, blocking=True)
+    assert ("1/0/31", 10.0) in await sent(knx)  # the restored override, whatever the solar mode
+
+
+async def test_restored_override_above_a_lowered_maximum_is_dropped(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    mock_restore_cache_with_extra_data(hass, [(State(MODE_1, "fast"), {"override": 30.0})])
+    set_meter(hass, 1000)
+    _, group = await setup_group(hass, knx, [CONN1], **FAST)
+    assert group.members[0].override is None
+
+
+async def test_charging_car_is_adopted_after_a_restart(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    set_meter(hass, 1000 + 16 * 230)
+    await setup_group(hass, knx, [CONN1, CARPORT_MEMBER], carport=True, limit=40, **FAST)
+    await plug(knx, 1, 1, 16.0)
+    await plug(knx, 2, 1, 0.0, connected=False)
+    telegrams = await sent(knx)
+    assert ("1/0/33", False) not in telegrams  # the charging car is not stopped
+    assert ("1/0/31", 16.0) in telegrams and ("2/0/33", False) in telegrams
