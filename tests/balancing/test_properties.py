@@ -3,6 +3,12 @@
 Issue 6, Tests: "Σ limits never exceed the budget, each limit is 0 or within [min, max], paused
 EVSEs are always the lowest priority, and no budget is wasted beyond one step per EVSE".
 
+With the raise hysteresis (``BalancingConfig.raise_margin``, drawn here from 0, the default 0.5 A
+and 1 A) a limit is raised only when it fits with ``raise_margin`` to spare per charging EVSE, and
+an EVSE starts only when ``min_current + raise_margin`` fits. So the waste bound is one ``step``
+plus ``raise_margin`` per EVSE, and an EVSE may stay paused while less than ``min_current +
+raise_margin`` is left for it. "Σ limits never exceed the budget" is unchanged.
+
 The budget is recomputed here from the documented formulas (manual, "Load reserve margin"; issue 6,
 "Available for EVSEs = limit × (1 − margin) − (meter − Σ measured EVSE currents)"), independently
 of the implementation.
@@ -124,9 +130,9 @@ def configs(draw: st.DrawFn, *, timing: bool = True, max_evses: int = 8,
             evses.append(EvseConfig(max_power=watts, phases=ev_phases, phase=phase,
                                     mode=mode, keepalive=keepalive))  # type: ignore[arg-type]
     limit = draw(st.floats(10.0, 100.0)) if cc else draw(st.floats(2000.0, 60000.0))
-    kw: dict[str, Any] = {}
+    kw: dict[str, Any] = {"raise_margin": draw(st.sampled_from([0.0, 0.5, 0.5, 1.0]))}
     if timing:
-        kw = {
+        kw |= {
             "ramp_up_delay": draw(st.sampled_from([0.0, 2.0, 10.0])),
             "min_on_time": draw(st.sampled_from([0.0, 5.0, 60.0])),
             "min_off_time": draw(st.sampled_from([0.0, 5.0, 60.0])),
@@ -135,8 +141,8 @@ def configs(draw: st.DrawFn, *, timing: bool = True, max_evses: int = 8,
             "fallback": draw(st.sampled_from(["pause", max(min_current, 10.0), 16.0])),
         }
     else:
-        kw = {"ramp_up_delay": 0.0, "min_on_time": 0.0, "min_off_time": 0.0,
-              "solar_stop_delay": 0.0}
+        kw |= {"ramp_up_delay": 0.0, "min_on_time": 0.0, "min_off_time": 0.0,
+               "solar_stop_delay": 0.0}
     return BalancingConfig(
         limit=limit, current_control=cc, reserve_margin=draw(st.floats(0.0, 30.0)),
         evses=tuple(evses), phases=phases, min_current=min_current, step=step, **kw,
@@ -372,6 +378,7 @@ def test_fast_mode_priority_and_no_waste_in_steady_state(data: st.DataObject) ->
     connected = data.draw(st.lists(st.booleans() | st.just(True), min_size=n, max_size=n))
     d, caps = converge(cfg, house, connected)
     minc = cfg.min_current
+    margin = cfg.raise_margin
     running = [i for i in range(n) if d.limits[i] > 0]
     slack = list(caps)
     for i in running:
@@ -383,31 +390,33 @@ def test_fast_mode_priority_and_no_waste_in_steady_state(data: st.DataObject) ->
             assert d.limits[j] == 0.0
             continue
         if d.limits[j] == 0.0:
-            # Paused only because the EVSEs of higher priority leave less than min_current on
-            # one of its phases: no lower-priority EVSE is running in its place.
+            # Paused only because the EVSEs of higher priority leave less than min_current (+ the
+            # start margin) on one of its phases: no lower-priority EVSE runs in its place.
             higher = [i for i in running if i < j]
             short = any(
                 caps[c] - sum(w2 * minc for i in higher for c2, w2 in usage(cfg, i) if c2 == c)
-                < w * minc - TOL
+                < w * (minc + margin) - TOL
                 for c, w in usage(cfg, j)
             )
             assert short, (j, d.limits, caps)
-            # ... and that leftover is less than one minimum: no budget wasted.
-            assert any(slack[c] < w * minc + TOL for c, w in usage(cfg, j))
+            # ... and that leftover is less than one minimum (+ margin): no budget wasted.
+            assert any(slack[c] < w * (minc + margin) + TOL for c, w in usage(cfg, j))
         elif d.limits[j] < grid_max(cfg, j) - TOL:
-            # Below its maximum: a phase it uses is full up to one step per running EVSE on it.
+            # Below its maximum: a phase it uses is full up to one step + raise_margin per
+            # running EVSE on it.
             assert any(
-                slack[c] < sum(w2 * cfg.step for i in running for c2, w2 in usage(cfg, i) if c2 == c)
-                + TOL
+                slack[c] < sum(w2 * (cfg.step + margin) for i in running
+                               for c2, w2 in usage(cfg, i) if c2 == c) + TOL
                 for c, _w in usage(cfg, j)
             ), (j, d.limits, slack)
-    # Water-filling: on a shared phase nobody lags more than a step behind, unless at its max.
+    # Water-filling: on a shared phase nobody lags more than a step behind, unless at its max
+    # or its phase is full (up to one step + raise_margin per running EVSE).
     for a in running:
         for b_ in running:
             if d.limits[b_] - d.limits[a] > cfg.step + TOL and d.limits[a] < grid_max(cfg, a) - TOL:
                 shared = {c for c, _ in usage(cfg, a)} & {c for c, _ in usage(cfg, b_)}
                 assert not shared or any(
-                    slack[c] < cfg.step * len(running) + TOL for c, _ in usage(cfg, a)
+                    slack[c] < (cfg.step + margin) * len(running) + TOL for c, _ in usage(cfg, a)
                 ), (a, b_, d.limits)
 
 
@@ -422,12 +431,15 @@ def check_prefix_and_waste(cfg: BalancingConfig, d: Decision, caps: list[float],
     paused = len(states) - running
     room = max(0.0, caps[0])
     slack = room - sum(d.limits)
+    margin = cfg.raise_margin
     assert slack >= -TOL
     if paused:
-        assert room < (running + 1) * cfg.min_current + TOL  # the next one would not fit
-        assert slack < cfg.min_current + TOL
+        # The next one would not fit with its start margin.
+        assert room < (running + 1) * cfg.min_current + margin + TOL
+        assert slack < cfg.min_current + margin + TOL
     if any(d.limits[i] < grid_max(cfg, i) - TOL for i in wanting if d.limits[i] > 0):
-        assert slack < running * cfg.step + TOL  # at most one step wasted per EVSE
+        # At most one step + raise_margin wasted per EVSE.
+        assert slack < running * (cfg.step + margin) + TOL
 
 
 @settings(max_examples=EXAMPLES, **SETTINGS)
@@ -456,14 +468,15 @@ def test_single_supply_fast_paused_evses_are_always_the_last(data: st.DataObject
 @settings(max_examples=max(1, EXAMPLES // 2), **SETTINGS)
 @given(
     delay=st.sampled_from([0.0, 1.0, 5.0, 12.0]),
+    margin=st.sampled_from([0.0, 0.5, 1.0]),
     steps=st.lists(st.tuples(st.sampled_from([0.5, 1.0, 2.0, 3.0]), st.floats(0.0, 50.0)),
                    min_size=2, max_size=60),
 )
 def test_ramp_lower_at_once_raise_only_on_sustained_room_and_never_stuck(
-    delay: float, steps: list[tuple[float, float]]
+    delay: float, margin: float, steps: list[tuple[float, float]]
 ) -> None:
     cfg = BalancingConfig(limit=60.0, evses=(EvseConfig(max_current=32.0),), ramp_up_delay=delay,
-                          min_on_time=0.0, min_off_time=0.0)
+                          min_on_time=0.0, min_off_time=0.0, raise_margin=margin)
     b = Balancer(cfg)
     t = 0.0
     lim = 0.0
@@ -482,14 +495,18 @@ def test_ramp_lower_at_once_raise_only_on_sustained_room_and_never_stuck(
         if new == 0:
             started_at = None
         if new > lim > 0:
-            # A raise to X needs room ≥ X through the last ramp_up_delay seconds.
+            # A raise to X needs room ≥ X + raise_margin through the last ramp_up_delay seconds.
             for s, r in history:
                 if s > t - delay:
-                    assert r >= new - TOL, (t, new, history)
+                    assert r >= new + margin - TOL, (t, new, history)
+        if new > 0 and lim == 0:
+            # A start needs min_current + raise_margin.
+            assert room >= 6.0 + margin - TOL, (t, room)
         if started_at is not None and t - started_at > delay + 3.0:
-            # Never stuck: at least the smallest room since the window (plus one sample) began.
+            # Never stuck: at least the smallest room (less the margin) since the window (plus
+            # one sample) began.
             window = [r for s, r in history if s >= t - delay - 3.0]
-            floor_ = min(32.0, *window)
+            floor_ = min(32.0, min(window) - margin)
             expected = 6.0 + math.floor(floor_ - 6.0 + 1e-9) if floor_ >= 6.0 else 0.0
             assert new >= expected - TOL, (t, new, window)
         lim = new

@@ -13,11 +13,15 @@ A round, in order:
    cut at once (``over_budget_cut``), whatever its ``min_on_time``.
 4. Plan, in priority order, first the ``fast``/``min_solar``/override EVSEs on the grid budget,
    then the ``solar`` EVSEs on the export left after them: who keeps charging, who is paused
-   (respecting ``min_on_time``), who may start (``min_off_time``, ``ramp_up_delay`` of sustained
-   room, one start per round, EVSE1 first).
-5. Limits by water-filling, raised no faster than the sustained room allows, rounded down to
-   ``step``.
-6. Which chargers need a telegram.
+   (respecting ``min_on_time``), who may start (``min_current + raise_margin`` of room,
+   ``min_off_time``, ``ramp_up_delay`` of sustained room, one start per round, EVSE1 first).
+5. Limits by water-filling, raised no faster than the sustained room allows and only with
+   ``raise_margin`` to spare per charging EVSE, kept while they fit, rounded down to ``step``.
+6. Which chargers need a telegram (changes, and keep-alives only where configured).
+
+The raise hysteresis (``BalancingConfig.raise_margin``) absorbs the chargers' send-on-change
+reporting: without it, the unreported part of a car's ramp-up after a raise looked like other load
+and the limit was lowered at once and raised again ``ramp_up_delay`` later (``scripts/bench``).
 """
 
 from __future__ import annotations
@@ -451,6 +455,7 @@ class Balancer:
     ) -> None:
         cfg = self._config
         minc = cfg.min_current
+        start_amps = minc + cfg.raise_margin  # a start is a raise from 0 (see _allocate)
         usage = self._usage
         states = self._state
         n = self._n
@@ -488,7 +493,7 @@ class Balancer:
                 reserve(cap_keep, usage[i], minc)
                 reserve(cap_plan, usage[i], minc)
             else:
-                ok = fits(cap_plan, usage[i], minc)
+                ok = fits(cap_plan, usage[i], start_amps)
                 if ok:
                     reserve(cap_plan, usage[i], minc)
                 if self._pending(i, t, ok):
@@ -515,7 +520,7 @@ class Balancer:
             st = states[i]
             if started:
                 st.reason = "start_queue"
-            elif fits(cap_real, usage[i], minc):
+            elif fits(cap_real, usage[i], start_amps):
                 self._start(i, t)
                 reserve(cap_real, usage[i], minc)
                 st.reason = self._mode_reason(i)
@@ -552,7 +557,7 @@ class Balancer:
                 pool_keep -= need
                 pool_plan -= need
             else:
-                grid_ok = fits(cap_plan, usage[i], minc)
+                grid_ok = fits(cap_plan, usage[i], start_amps)
                 ok = grid_ok and pool_plan >= need - EPS
                 if ok:
                     pool_plan -= need
@@ -566,7 +571,7 @@ class Balancer:
             need = self._k[i] * minc
             if started:
                 st.reason = "start_queue"
-            elif fits(cap_real, usage[i], minc) and pool_keep >= need - EPS:
+            elif fits(cap_real, usage[i], start_amps) and pool_keep >= need - EPS:
                 self._start(i, t)
                 reserve(cap_real, usage[i], minc)
                 pool_keep -= need
@@ -591,6 +596,8 @@ class Balancer:
         on: list[int],
         upper: list[float],
         ramp: list[float] | None,
+        *,
+        margin: float = 0.0,
     ) -> tuple[list[float], float]:
         """Water-fill the charging EVSEs: ``fast`` extras first, then solar extras.
 
@@ -598,6 +605,10 @@ class Balancer:
         rest of the grid budget; ``solar`` and ``min_solar`` EVSEs then share what is left of
         both the grid budget and the export (issue 6: "solar uses only export ... min_solar
         gives min_current plus the surplus. Both stay within the breaker budget").
+
+        ``margin`` (A per phase) is set aside for every charging EVSE, on each constraint it
+        uses and from the export, before sharing: the result is then the most each may be
+        raised to while keeping ``raise_margin`` of headroom (see :meth:`_allocate`).
 
         Returns (amps per EVSE index, export left in phase-amperes). ``ramp`` caps each EVSE.
         """
@@ -607,7 +618,7 @@ class Balancer:
         x = [0.0] * self._n
         free = list(caps)
         for i in on:
-            reserve(free, self._usage[i], minc)
+            reserve(free, self._usage[i], minc + margin)
             x[i] = minc
         fast: list[int] = []
         sol: list[int] = []
@@ -624,7 +635,7 @@ class Balancer:
         for i, e in zip(fast, extra, strict=True):
             x[i] += e
             reserve(free, self._usage[i], e)
-        pool = surplus - sum(self._k[i] * x[i] for i in on)
+        pool = surplus - sum(self._k[i] * (x[i] + margin) for i in on)
         if sol:
             if ramp is None:
                 ups = [upper[i] - minc for i in sol]
@@ -646,13 +657,18 @@ class Balancer:
         decreases must not restart that clock forever." Each EVSE may rise to the smallest
         target it had over the last ``ramp_up_delay`` seconds, so a dip only delays the raise
         by at most ``ramp_up_delay`` and the limit follows the window's minimum.
+
+        The recorded targets are shared out with ``raise_margin`` set aside per charging EVSE;
+        the limits themselves on the full room, each capped by ``max(its limit, window
+        minimum)``. So a limit rises only with the margin to spare, stays while it fits without
+        it, and is lowered in the round it no longer fits.
         """
         cfg = self._config
         minc = cfg.min_current
         delay = cfg.ramp_up_delay
         states = self._state
         on = [i for i in range(self._n) if states[i].on]
-        target, _ = self._fill(caps, surplus, on, upper, None)
+        target, _ = self._fill(caps, surplus, on, upper, None, margin=cfg.raise_margin)
         ramp = [0.0] * self._n
         start = t - delay
         for i in on:

@@ -150,10 +150,31 @@ class BalancingConfig:
             and trigger the fallback. None (default) means the larger of 200 kW (issue 6) and
             four times the supply's limit in W, so large car parks are not flagged; see
             :attr:`meter_power_bound`.
+        raise_margin: A per phase, ≥ 0 (default 0.5 A): the headroom every charging EVSE keeps
+            when limits are raised. A limit is raised to X only when X fits with
+            ``raise_margin`` more per charging EVSE (on each constraint it uses, and in the
+            export for solar shares), and a paused EVSE starts only when ``min_current +
+            raise_margin`` fits the breaker budget; a limit is kept while it fits without the
+            margin and lowered at once when it does not. So a limit changes only when the room
+            moves by more than ``step + raise_margin``: a hysteresis against measurement
+            uncertainty. Why: a charger sends its measured current only on a change larger than
+            its "Current value change" (ETS, 0.5 A in the demo installation) or every
+            "Current transmission period", so after a raise up to that much of the car's
+            ramp-up is unreported and counts as other load (meter − Σ reported currents); without
+            the margin the balancer then lowers at once and raises again after
+            ``ramp_up_delay``, thousands of times a day (``scripts/bench``, "hunts"). Set it to
+            at least the largest "Current value change" of the members; 0 restores the plain
+            rounding. Safety is unchanged: Σ limits never exceed the budget computed from the
+            reported currents, lowering is still immediate, and the margin also covers a report
+            that is up to ``raise_margin`` too high (a car that slowed down unreported), so a raise
+            never relies on it. The price: in steady state up to ``step + raise_margin`` per EVSE
+            of the budget (or export) stays unused, instead of ``step``. The start check on the
+            export needs only ``min_current``, since a solar EVSE short of export is paused only
+            after ``solar_stop_delay``.
 
     Raises:
         ValueError: with a message naming the offending field, for a non-positive or
-            non-finite limit, voltage or step; a keepalive that is neither None nor a positive
+            non-finite limit, voltage or step; a negative or non-finite raise_margin; a keepalive that is neither None nor a positive
             finite number; a margin outside [0, 100); a
             ``min_current`` below 6 A; negative timings; a supply with other than 1 or 3
             phases; an EVSE that does not fit the supply (three-phase EVSE on a single-phase
@@ -179,6 +200,7 @@ class BalancingConfig:
     keepalive: float | None = None
     fallback: FallbackMode = "pause"
     max_meter_power: float | None = None
+    raise_margin: float = 0.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "evses", tuple(self.evses))  # a list is accepted too
@@ -201,6 +223,8 @@ class BalancingConfig:
                 continue
             if not (_finite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if not (_finite(self.raise_margin) and self.raise_margin >= 0):
+            raise ValueError(f"raise_margin must be a current >= 0 A, got {self.raise_margin!r}")
         for name in (
             "ramp_up_delay", "min_on_time", "min_off_time", "solar_stop_delay", "meter_timeout"
         ):
