@@ -300,7 +300,9 @@ class HaBalancer:
     Meter: the three per-phase currents (MeterReading tuple), as from a P1 port. EVSE readings: the
     chargers' object 14 (send-on-change) and whether a car wants energy. Telegrams as
     ``Decision.writes`` documents: the limit when not paused, plus Start/Stop on a switch; a paused
-    EVSE's write (switch or keep-alive) is one Stop.
+    EVSE's write (switch or keep-alive) is one Stop. The demo's chargers have Fail-safe off (the
+    ETS default), so they need no keep-alive (``keepalive=None``); everything else is the core's
+    default, including ``raise_margin``.
     """
 
     def __init__(self, mode: str, step: float | None = None) -> None:
@@ -310,7 +312,7 @@ class HaBalancer:
                                  name=f"EVSE{i + 1}") for i, p in enumerate(EVSE_PHASE))
         extra: dict[str, Any] = {} if step is None else {"step": step}
         self.balancer = Balancer(BalancingConfig(limit=BREAKER, reserve_margin=MARGIN, phases=3,
-                                                 evses=evses, **extra))
+                                                 evses=evses, keepalive=None, **extra))
         self.last = -math.inf
 
     def act(self, k: int, obs: Obs, ch: Chargers) -> None:

@@ -83,3 +83,15 @@ def test_this_balancer_reacts_to_the_load_step(result: Any) -> None:
     assert summer["react_n"] == summer["react_events"]
     # one second of meter latency, at most one more for a charger's stale current report
     assert summer["react_s"] <= 2.0
+
+
+def test_this_balancer_neither_hunts_nor_repeats(bench: ModuleType, result: Any) -> None:
+    """No raise undone by a lowering within 5 s (the chargers send their current only on a change
+    > 0.5 A, which the balancer's raise_margin absorbs), and no keep-alive for chargers without
+    Fail-safe: the only telegrams that change nothing are the first round's Stop to an idle
+    charger, at most one per charger."""
+    for day in ("summer", "winter"):
+        for name in ("HA fast", "HA solar", "HA min_solar"):
+            row = result.rows[(day, name)]
+            assert row["hunts"] == 0, (day, name, row)
+            assert row["rep_h"] * 600 / 3600 <= len(bench.CARS) + 1e-9, (day, name, row)
