@@ -271,12 +271,11 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
         """Validate ``data`` with the group schema; errors on the form field (``fields``: data → form)."""
         try:
             validate_group({**data, CONF_MEMBERS: data.get(CONF_MEMBERS) or []})
-        except GroupDataError as err:
-            field = str(err.path[0]) if err.path else "base"
-            return {fields.get(field, "base"): err.key}
         except vol.Invalid as err:
-            field = str(err.path[0]) if err.path else "base"
-            return {fields.get(field, "base"): "value_out_of_range"}
+            error = err.errors[0] if isinstance(err, vol.MultipleInvalid) else err
+            field = str(error.path[0]) if error.path else "base"
+            key = error.key if isinstance(error, GroupDataError) else "value_out_of_range"
+            return {fields.get(field, "base"): key}
         return {}
 
     async def async_step_limits(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:

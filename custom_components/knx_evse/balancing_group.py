@@ -825,6 +825,9 @@ class BalancingGroup:
                 values = [sum(v or 0.0 for v in phase) for phase in zip(*per_connector, strict=True)]
         if all(v is None for v in values):
             power = coordinator.measured_power(connector)
+            if power is None and connector is None:
+                powers = [p for c in coordinator.connectors if (p := coordinator.measured_power(c)) is not None]
+                power = sum(powers) if powers else None
             if power is None or not math.isfinite(power):
                 return None
             values = [max(0.0, power) / (VOLTAGE * phases)] * len(values)

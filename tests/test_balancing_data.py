@@ -1,0 +1,109 @@
+"""Balancing-group data: the schema's defaults and cross-field errors, member checks, keep-alive rules."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+import voluptuous as vol
+from homeassistant.config_entries import ConfigSubentry
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.knx_evse.balancing_data import (
+    DEFAULT_KEEPALIVE,
+    GroupDataError,
+    charger_parameters,
+    effective_keepalive,
+    keepalive_conflict,
+    member_problem,
+    validate_group,
+)
+from tests.group_harness import CARPORT, GARAGE
+from tests.knx_harness import charger_subentry
+
+BASE: dict[str, Any] = {"name": "House", "meter_entities": "sensor.grid"}
+
+
+def test_defaults_are_filled() -> None:
+    data = validate_group({**BASE, "unknown_key": 1})
+    assert data["meter_entities"] == ["sensor.grid"]  # a single entity id becomes a list
+    assert "unknown_key" not in data
+    assert (data["mode"], data["limit_mode"], data["limit"], data["phases"], data["reserve_margin"]) == (
+        "balance", "current", 25.0, 1, 10.0
+    )
+    assert (data["keepalive"], data["meter_timeout"], data["charger_timeout"], data["update_interval"]) == (
+        0.0, 30.0, 120.0, 5.0
+    )
+    member = validate_group({**BASE, "members": [{"charger": "X", "connector": None}]})["members"][0]
+    assert member == {"charger": "X", "connector": 0, "max_current": 32.0, "phase": 1, "mode": "fast"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "path"),
+    [
+        ({"meter_entities": ["a.b", "c.d"]}, "meter_count", ["meter_entities"]),
+        ({"meter_entities": ["a.b", "a.b", "c.d"], "phases": 3}, "meter_count", ["meter_entities"]),
+        ({"meter_entities": ["a.b", "c.d", "e.f"]}, "phase_meters_need_three_phases", ["phases"]),
+        ({"mode": "bridge"}, "bridge_charger_missing", ["bridge_charger"]),
+        ({"limit": 5}, "limit_out_of_range", ["limit"]),
+        ({"limit_mode": "power", "limit": 500}, "limit_out_of_range", ["limit"]),
+        ({"fallback_current": 40}, "fallback_out_of_range", ["fallback_current"]),
+        ({"keepalive": 0.5}, "keepalive_out_of_range", ["keepalive"]),
+        ({"members": [{"charger": "A", "connector": 1}, {"charger": "A", "connector": 1}]}, "member_overlap", ["members", 1]),
+        ({"members": [{"charger": "A", "connector": 0}, {"charger": "A", "connector": 2}]}, "member_overlap", ["members", 1]),
+        ({"members": [{"charger": "A", "phase": 2}]}, "member_phase", ["members", 0]),
+    ],
+)
+def test_cross_field_errors_name_their_field(changes: dict[str, Any], key: str, path: list[Any]) -> None:
+    with pytest.raises(vol.Invalid) as raised:
+        validate_group({**BASE, **changes})
+    error = raised.value.errors[0] if isinstance(raised.value, vol.MultipleInvalid) else raised.value
+    assert isinstance(error, GroupDataError)
+    assert error.key == key and error.path == path
+
+
+@pytest.mark.parametrize("connector", [3, "x", -1])
+def test_bad_connector(connector: Any) -> None:
+    with pytest.raises(vol.Invalid):
+        validate_group({**BASE, "members": [{"charger": "A", "connector": connector}]})
+
+
+def _entry(*subentries: Any) -> MockConfigEntry:
+    return MockConfigEntry(domain="knx_evse", subentries_data=list(subentries))
+
+
+@pytest.mark.parametrize(
+    ("member", "supply", "problem"),
+    [
+        ({"charger": "CHG2", "connector": 0, "max_current": 32}, 1, None),
+        ({"charger": "1.1.2", "connector": 0, "max_current": 32}, 1, None),  # by individual address
+        ({"charger": "CHG9", "connector": 0, "max_current": 16}, 1, "charger_missing"),
+        ({"charger": "CHG2", "connector": 2, "max_current": 16}, 1, "connector_missing"),
+        ({"charger": "CHG1", "connector": 1, "max_current": 20}, 1, "max_above_user_current"),
+        ({"charger": "CHG3", "connector": 0, "max_current": 16}, 1, "charger_missing"),  # invalid parameters
+    ],
+)
+def test_member_problem(member: dict[str, Any], supply: int, problem: str | None) -> None:
+    broken = charger_subentry("CHG3", "Broken", {"max_user_current": 99}, {}, main=3)
+    entry = _entry(charger_subentry("CHG1", "Garage", GARAGE), charger_subentry("CHG2", "Carport", CARPORT, main=2), broken)
+    assert member_problem(entry, member, supply) == problem
+
+
+def test_invalid_parameters_are_none() -> None:
+    subentry = ConfigSubentry(
+        data=MappingProxyType({"parameters": {"phases": 7}}), subentry_type="charger", title="x", unique_id=None
+    )
+    assert charger_parameters(subentry) is None
+
+
+def test_keep_alive_rules() -> None:
+    assert effective_keepalive(0, {}) == DEFAULT_KEEPALIVE
+    assert effective_keepalive(30, {}) == 30
+    assert effective_keepalive(0, {"Garage": 20, "Carport": 60}) == 10  # half the shortest timeout
+    assert effective_keepalive(5, {"Garage": 20}) == 5
+    assert effective_keepalive(0, {"Garage": 1}) == 1.0  # never below 1 s
+    assert keepalive_conflict(0, {"Garage": 20}) is None  # automatic is always in time
+    assert keepalive_conflict(19, {"Garage": 20}) is None
+    assert keepalive_conflict(20, {"Garage": 20, "Carport": 60}) == ("Garage", 20)
+    assert keepalive_conflict(45, {"Garage": 60, "Carport": 30}) == ("Carport", 30)
