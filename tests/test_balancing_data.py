@@ -11,11 +11,10 @@ from homeassistant.config_entries import ConfigSubentry
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.knx_evse.balancing_data import (
-    DEFAULT_KEEPALIVE,
     GroupDataError,
     charger_parameters,
-    effective_keepalive,
     keepalive_conflict,
+    member_keepalive,
     member_problem,
     validate_group,
 )
@@ -98,11 +97,12 @@ def test_invalid_parameters_are_none() -> None:
 
 
 def test_keep_alive_rules() -> None:
-    assert effective_keepalive(0, {}) == DEFAULT_KEEPALIVE
-    assert effective_keepalive(30, {}) == 30
-    assert effective_keepalive(0, {"Garage": 20, "Carport": 60}) == 10  # half the shortest timeout
-    assert effective_keepalive(5, {"Garage": 20}) == 5
-    assert effective_keepalive(0, {"Garage": 1}) == 1.0  # never below 1 s
+    assert member_keepalive(0, None) is None  # automatic, no fail-safe: no repeated identical writes
+    assert member_keepalive(30, None) == 30
+    assert member_keepalive(0, 20) == 10  # half the fail-safe timeout
+    assert member_keepalive(45, 20) == 10
+    assert member_keepalive(5, 20) == 5
+    assert member_keepalive(0, 1) == 1.0  # never below 1 s
     assert keepalive_conflict(0, {"Garage": 20}) is None  # automatic is always in time
     assert keepalive_conflict(19, {"Garage": 20}) is None
     assert keepalive_conflict(20, {"Garage": 20, "Carport": 60}) == ("Garage", 20)

@@ -166,7 +166,7 @@ async def test_stale_meter_falls_back_but_a_reported_unchanged_value_is_not_stal
             await advance(hass, freezer, 5)
             set_meter(hass, 1000)
         await knx.flush()
-        assert await sent(knx) == [("1/0/31", 15.0)]  # only the keep-alive after 60 s
+        assert await sent(knx) == []  # no fail-safe: no keep-alive, nothing repeated
         assert state(hass, "binary_sensor.house_meter_problem") == "off"
         for _ in range(7):  # no longer reported: stale after the 30 s meter timeout
             await advance(hass, freezer, 5)
@@ -333,7 +333,8 @@ async def test_keep_alive_is_sent_within_the_fail_safe_timeout(
         group = entry.runtime_data.groups[GROUP_ID]
         # 45 s would let the 20 s fail-safe fire: shortened to half the timeout, with a warning
         assert group.keepalive == 10.0 and group.interval == 5.0
-        assert "keep-alive shortened from 45 s to 10 s" in caplog.text
+        assert [m.evse.keepalive for m in group.members] == [10.0, 10.0]
+        assert "keep-alive of Garage connector 1 shortened from 45 s to 10 s" in caplog.text
         await plug(knx, 1, 1, 0.0)
         await plug(knx, 1, 2, 0.0, connected=False)
         assert await sent(knx) == [("1/0/82", False), ("1/0/31", 15.0), ("1/0/33", True)]
@@ -349,22 +350,42 @@ async def test_keep_alive_is_sent_within_the_fail_safe_timeout(
         assert "1/0/33" not in written_at  # Start is not repeated
 
 
-async def test_without_fail_safe_the_default_keep_alive_is_one_minute(
+@pytest.mark.parametrize("fail_safe", [False, True])
+async def test_automatic_keep_alive_only_for_chargers_with_fail_safe(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, fail_safe: bool
+) -> None:
+    with no_idle_probe():
+        set_meter(hass, 1000)
+        parameters = FAIL_SAFE_20 if fail_safe else GARAGE
+        group_data = group_subentry([CONN1], limit=20, charger_timeout=3600, **FAST)  # keepalive 0: automatic
+        entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", parameters), group_data]))
+        group = entry.runtime_data.groups[GROUP_ID]
+        assert group.keepalive == (10.0 if fail_safe else None)
+        await plug(knx, 1, 1, 0.0)
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        repeats = 0
+        for _ in range(24):  # two minutes
+            await advance(hass, freezer, 5)
+            set_meter(hass, 1000)
+            repeats += len([t for t in await sent(knx) if t[1] != "read"])  # the coordinator may check liveness
+        assert repeats == (12 if fail_safe else 0)  # without fail-safe: no repeated identical writes
+
+
+async def test_explicit_keep_alive_repeats_for_every_member(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
     with no_idle_probe():
         set_meter(hass, 1000)
-        _, group = await setup_group(hass, knx, [CONN1], limit=20, charger_timeout=3600, **FAST)
-        assert group.keepalive == 60.0 and group.interval == 5.0
+        _, group = await setup_group(hass, knx, [CONN1], limit=20, keepalive=30, charger_timeout=3600, **FAST)
+        assert group.keepalive == 30.0 and group.interval == 5.0
         await plug(knx, 1, 1, 0.0)
-        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
-        for _ in range(11):
+        await sent(knx)
+        written_at = []
+        for second in range(5, 95, 5):
             await advance(hass, freezer, 5)
             set_meter(hass, 1000)
-        assert await sent(knx) == []
-        await advance(hass, freezer, 5)
-        set_meter(hass, 1000)
-        assert await sent(knx) == [("1/0/31", 15.0)]
+            written_at += [second for _ in await sent(knx)]
+        assert written_at == [30, 60, 90]
 
 
 # -- members removed, bridge mode, per-phase meters, set-up --------------------------------------

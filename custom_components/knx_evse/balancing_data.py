@@ -30,8 +30,9 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
       "update_interval": 5.0,           # s between rounds without meter updates
       "ramp_up_delay": 10.0, "min_on_time": 60.0, "min_off_time": 60.0,
       "solar_stop_delay": 60.0, "meter_timeout": 30.0,   # s, see balancing.BalancingConfig
-      "keepalive": 0.0,                 # s between repeated identical limits; 0 = automatic (60 s,
-                                        # or half the shortest Fail-safe Timeout of the members)
+      "keepalive": 0.0,                 # s between repeated identical writes; 0 = automatic: half the
+                                        # charger's Fail-safe Timeout for members with fail-safe,
+                                        # never for the others (no repeated identical writes)
       "charger_timeout": 120.0,         # s without any telegram before a member's values are stale
       "bridge_charger": null,           # bridge mode: the built-in master (subentry id or address)
       "bridge_period": 10.0             # bridge mode: s between repeated meter values
@@ -83,8 +84,6 @@ LIMIT_MODES: Final = ("current", "power")
 WHOLE_CHARGER: Final = 0
 """``connector`` of a member that is the whole charger (object 1)."""
 
-DEFAULT_KEEPALIVE: Final = 60.0
-"""s: keep-alive when ``keepalive`` is 0 (automatic) and no member has a shorter fail-safe timeout."""
 MIN_KEEPALIVE: Final = 1.0
 """s: the shortest keep-alive the runtime uses, whatever the fail-safe timeout."""
 LIMIT_RANGE: Final[dict[str, tuple[float, float]]] = {"current": (6.0, 4000.0), "power": (1000.0, 2_000_000.0)}
@@ -321,18 +320,21 @@ def fail_safe_timeouts(entry: ConfigEntry, members: Sequence[Mapping[str, Any]])
     return found
 
 
-def effective_keepalive(configured: float, fail_safe: Mapping[str, int]) -> float:
-    """Return the seconds between keep-alive writes that keep every member's charger out of fail-safe.
+def member_keepalive(configured: float, fail_safe_timeout: int | None) -> float | None:
+    """Return a member's keep-alive in seconds (unchanged limits written again), None for none.
 
-    ``configured`` (0 = automatic: ``DEFAULT_KEEPALIVE``), shortened to half the shortest Fail-safe
-    Timeout among ``fail_safe`` (manual, "Advanced": after that many seconds without a signal the
-    charger applies its fail-safe values) so a lost telegram or a late round still lands in time;
-    never below ``MIN_KEEPALIVE``.
+    ``configured`` > 0 applies to every member; 0 (automatic) means none, except for a charger with
+    "Enable Fail-safe" (``fail_safe_timeout`` in s, None without fail-safe; manual, "Advanced": after
+    that many seconds without a signal the charger applies its fail-safe values). Such a member
+    gets at most half its timeout, so a lost telegram or a late round still lands in time; never
+    below ``MIN_KEEPALIVE``. Issue 6: "No repeated identical writes except a keep-alive inside the
+    chargers' fail-safe timeout".
     """
-    keepalive = configured if configured > 0 else DEFAULT_KEEPALIVE
-    if fail_safe:
-        keepalive = min(keepalive, min(fail_safe.values()) / 2.0)
-    return max(MIN_KEEPALIVE, keepalive)
+    keepalive = configured if configured > 0 else None
+    if fail_safe_timeout is not None:
+        half = max(MIN_KEEPALIVE, fail_safe_timeout / 2.0)
+        keepalive = half if keepalive is None else min(keepalive, half)
+    return keepalive
 
 
 def keepalive_conflict(configured: float, fail_safe: Mapping[str, int]) -> tuple[str, int] | None:
@@ -355,10 +357,11 @@ class MemberSpec:
     evse: EvseConfig
 
 
-def balancing_config(data: Mapping[str, Any], evses: tuple[EvseConfig, ...], keepalive: float) -> BalancingConfig:
+def balancing_config(data: Mapping[str, Any], evses: tuple[EvseConfig, ...]) -> BalancingConfig:
     """Build the pure core's ``BalancingConfig`` for validated group ``data`` and resolved members.
 
-    Raises ValueError (from ``BalancingConfig``) for data the core refuses.
+    Keep-alives are per member (``EvseConfig.keepalive``, see ``member_keepalive``). Raises
+    ValueError (from ``BalancingConfig``) for data the core refuses.
     """
     fallback = data[CONF_FALLBACK_CURRENT]
     return BalancingConfig(
@@ -373,12 +376,13 @@ def balancing_config(data: Mapping[str, Any], evses: tuple[EvseConfig, ...], kee
         min_off_time=float(data["min_off_time"]),
         solar_stop_delay=float(data["solar_stop_delay"]),
         meter_timeout=float(data["meter_timeout"]),
-        keepalive=keepalive,
         fallback="pause" if fallback == 0 else float(fallback),
     )
 
 
-def evse_config(member: Mapping[str, Any], params: ChargerParameters, supply_phases: int, name: str) -> EvseConfig:
+def evse_config(
+    member: Mapping[str, Any], params: ChargerParameters, supply_phases: int, name: str, keepalive: float | None
+) -> EvseConfig:
     """Build the core's ``EvseConfig`` of a member: maximum capped by Maximum User Current, phases, mode."""
     phases = params.phases
     return EvseConfig(
@@ -387,6 +391,7 @@ def evse_config(member: Mapping[str, Any], params: ChargerParameters, supply_pha
         phase=int(member[CONF_PHASE]) if supply_phases == 3 and phases == 1 else 1,
         mode=cast("Mode", member[CONF_MODE]),
         name=name,
+        keepalive=keepalive,
     )
 
 

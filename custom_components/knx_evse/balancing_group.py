@@ -32,10 +32,12 @@ current a member reports, and every ``update_interval`` seconds (shorter when th
    "[Conn] Current limit" (31/80) for a connector member, then Start on "[Conn] Start - Stop
    charging" (33/82) when it resumes; a pause sends Stop (object 18 when neither 33 nor 82 is linked,
    a 0 A limit when none is). A send that fails is retried on the next round (``force_write``).
-4. No repeated identical writes except keep-alives: the core repeats a limit only after
-   ``keepalive`` seconds. The keep-alive used is the configured one (0 = 60 s) shortened to half the
-   shortest Fail-safe Timeout of the members' chargers, so their fail-safe never fires while the
-   group runs (the subentry flow also refuses an explicit keep-alive that is too long).
+4. No repeated identical writes except keep-alives: the core repeats a member's unchanged limit
+   (or Stop) only after its keep-alive. A member whose charger has "Enable Fail-safe" gets at most
+   half its Fail-safe Timeout (automatic with ``keepalive: 0``; an explicit keep-alive that is longer
+   is shortened, with a warning), so its fail-safe never fires while the group runs (the subentry
+   flow also refuses such an explicit keep-alive); the others get the explicit keep-alive, or none.
+   Rounds run at least twice per shortest keep-alive.
 5. While the KNX connection is down the group holds its fallback (update without meter) and sends
    nothing; on reconnect every member is written again.
 
@@ -102,11 +104,11 @@ from .balancing_data import (
     METER_UNITS,
     WHOLE_CHARGER,
     balancing_config,
-    effective_keepalive,
     evse_config,
     find_charger,
     finite,
     limit_object,
+    member_keepalive,
     member_name,
     member_problem,
     validate_group,
@@ -254,19 +256,12 @@ class BalancingGroup:
                 self.missing.append(master.title if master is not None else reference)
         else:
             self._resolve_members()
-        timeouts = {
-            m.coordinator.name: m.coordinator.params.fail_safe_timeout
-            for m in self.members
-            if m.coordinator.params.fail_safe
-        }
-        configured = float(self.data[CONF_KEEPALIVE])
-        self.keepalive = effective_keepalive(configured, timeouts)
-        if configured > 0 and self.keepalive < configured:
-            _LOGGER.warning(
-                "%s: keep-alive shortened from %g s to %g s to stay inside the fail-safe timeout of %s",
-                self.name, configured, self.keepalive, ", ".join(f"{k} ({v} s)" for k, v in timeouts.items()),
-            )
-        self.interval = min(float(self.data[CONF_UPDATE_INTERVAL]), self.keepalive / 2.0)
+        keepalives = [m.evse.keepalive for m in self.members if m.evse.keepalive is not None]
+        self.keepalive: float | None = min(keepalives) if keepalives else None
+        """s: the shortest keep-alive of the members, None when no member has one."""
+        self.interval = float(self.data[CONF_UPDATE_INTERVAL])
+        if self.keepalive is not None:
+            self.interval = min(self.interval, self.keepalive / 2.0)
         if self.bridge:
             self.interval = min(self.interval, float(self.data[CONF_BRIDGE_PERIOD]))
         try:
@@ -304,6 +299,7 @@ class BalancingGroup:
             for m in group.members
         }
         supply = int(self.data[CONF_PHASES])
+        configured = float(self.data[CONF_KEEPALIVE])
         for member in self.data[CONF_MEMBERS]:
             subentry = find_charger(self.entry, member[CONF_CHARGER])
             coordinator = chargers.get(subentry.subentry_id) if subentry is not None else None
@@ -320,6 +316,13 @@ class BalancingGroup:
             if any(c == coordinator.subentry_id and (n == connector or WHOLE_CHARGER in (n, connector)) for c, n in claimed):
                 _LOGGER.error("%s: member %s already belongs to another balancing group; left out", self.name, name)
                 continue
+            params = coordinator.params
+            keepalive = member_keepalive(configured, params.fail_safe_timeout if params.fail_safe else None)
+            if configured > 0 and keepalive is not None and keepalive < configured:
+                _LOGGER.warning(
+                    "%s: keep-alive of %s shortened from %g s to %g s to stay inside its fail-safe timeout (%s s)",
+                    self.name, name, configured, keepalive, params.fail_safe_timeout,
+                )
             self.members.append(
                 Member(
                     index=len(self.members),
@@ -327,7 +330,7 @@ class BalancingGroup:
                     name=name,
                     coordinator=coordinator,
                     connector=connector,
-                    evse=evse_config(member, coordinator.params, supply, name),
+                    evse=evse_config(member, params, supply, name, keepalive),
                     limit_number=limit_object(connector),
                     stop_numbers=self._stop_numbers(coordinator, connector),
                 )
@@ -348,7 +351,7 @@ class BalancingGroup:
 
     def _config(self) -> BalancingConfig:
         if not self.bridge:
-            return balancing_config(self.data, tuple(m.evse for m in self.members), self.keepalive)
+            return balancing_config(self.data, tuple(m.evse for m in self.members))
         # Bridge mode: a member-less config whose meter checks match the master's supply.
         master = self.bridge_master
         current = master is None or master.params.balancing_current_control
@@ -363,7 +366,6 @@ class BalancingGroup:
             phases=int(self.data[CONF_PHASES]),
             voltage=float(VOLTAGE),
             meter_timeout=float(self.data["meter_timeout"]),
-            keepalive=self.keepalive,
         )
 
     @property
