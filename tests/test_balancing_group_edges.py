@@ -10,6 +10,8 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.knx_evse.balancing_entity import ChargeModeExtraData
 from tests.group_harness import (
@@ -287,3 +289,20 @@ async def test_stop_that_is_itself_cancelled_stays_cancelled(hass: HomeAssistant
         stopping.cancel()
         with pytest.raises(asyncio.CancelledError):
             await stopping
+
+
+async def test_diagnostics_of_a_real_group(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, knx: KnxTestKit
+) -> None:
+    set_meter(hass, 1000)
+    entry, _group = await setup_group(hass, knx, [CONN1], limit=20, **FAST)
+    await plug(knx, 1, 1, 0.0)
+    await sent(knx)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    group = diagnostics["groups"][GROUP_ID]
+    assert group["runtime"] == "BalancingGroup" and group["state"] == "balancing"
+    assert group["meter"] == {"entities": ["sensor.grid"], "state": "ok", "value": 1000.0, "unit": "W", "issue": None}
+    assert group["members"][0]["name"] == "Garage connector 1" and group["members"][0]["limit"] == 15.0
+    assert group["last_decision"]["limits"] == [15.0]
+    assert group["recent_decisions"][-1]["writes"] == [0]
+    assert group["config"]["limit"] == 20.0

@@ -55,12 +55,14 @@ removed raises ``balancing_member_removed``; the group keeps balancing the other
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigSubentry
@@ -149,6 +151,9 @@ MEMBER_ENTITY_KEYS: Final = ("charge_mode", "assigned_limit", "balancing_reason"
 _CONNECTED_OBJECTS: Final = (36, 34, 35)
 _START_STOP: Final = 33
 _PAUSE_ALL: Final = 18
+
+RECENT_DECISIONS: Final = 20
+"""Rounds with telegrams (or a new meter verdict) kept for the diagnostics."""
 
 GroupListener = Callable[[], None]
 
@@ -273,6 +278,7 @@ class BalancingGroup:
         self.state: str | None = None
         self.available: float | None = None
         self.decision: Decision | None = None
+        self.recent_decisions: deque[dict[str, Any]] = deque(maxlen=RECENT_DECISIONS)
         self.meter = MeterStatus()
         self._listeners: list[GroupListener] = []
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -631,6 +637,8 @@ class BalancingGroup:
         meter = self._reserve_stale(self._meter_reading())
         connected = self.hub.connected
         decision = self.balancer.update(now, meter if connected else None, readings)
+        if decision.writes or self.decision is None or decision.meter_state != self.decision.meter_state:
+            self.recent_decisions.append({"at": now_dt.isoformat(), **dataclasses.asdict(decision)})
         self.decision = decision
         if connected:
             self._update_meter_status(decision.meter_state, now)
@@ -916,6 +924,51 @@ class BalancingGroup:
             return
         self._bridge_sent = value
         self._bridge_sent_at = now
+
+    # -- diagnostics -----------------------------------------------------------------------------
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the group's state for the hub's diagnostics (JSON-serialisable)."""
+        meter = self.meter
+        return {
+            "runtime": type(self).__name__,
+            "name": self.name,
+            "mode": "bridge" if self.bridge else "balance",
+            "enabled": self.enabled,
+            "state": self.state,
+            "available": self.available,
+            "keepalive": self.keepalive,
+            "interval": self.interval,
+            "meter": {
+                "entities": self.meter_entities,
+                "state": "missing" if meter.missing else meter.state,
+                "value": meter.value,
+                "unit": meter.unit,
+                "issue": meter.issue,
+            },
+            "members": [
+                {
+                    "name": m.name,
+                    "charger": m.coordinator.subentry_id,
+                    "connector": m.connector,
+                    "mode": self.mode_of(m.index),
+                    "max_current": m.max_current,
+                    "keepalive": m.evse.keepalive,
+                    "limit": m.limit,
+                    "paused": m.paused,
+                    "reason": m.reason,
+                    "override": m.override,
+                    "stale": m.stale,
+                    "held": m.pin if m.stale else None,
+                    "written": m.written,
+                }
+                for m in self.members
+            ],
+            "missing": self.missing,
+            "config": self.data,
+            "last_decision": None if self.decision is None else dataclasses.asdict(self.decision),
+            "recent_decisions": list(self.recent_decisions),
+        }
 
     # -- repair issue of removed members ---------------------------------------------------------
 
