@@ -24,6 +24,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_fire_time_changed, async_mock_service
 from xknx.telegram.apci import GroupValueWrite
 
+from custom_components.knx_evse.coordinator import ChargerCoordinator
 from custom_components.knx_evse.hub import KnxEvseHub
 from tests.knx_harness import SINGLE_PHASE_FULL, KnxTestKit, charger_subentry, entity_id, ga, hub_entry
 
@@ -36,8 +37,14 @@ PRICE = "sensor.electricity_price"
 
 @pytest.fixture(autouse=True)
 def no_idle_probe(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Minutes pass in these tests: keep the hub's idle-connection probe (if it has one) out of the telegrams."""
+    """Minutes pass in these tests: keep the hub's idle-connection probe (if it has one) out of the telegrams.
+
+    The faked charger never answers a read, so the coordinator's liveness reads and staleness
+    (tests/faults/test_stale.py) are switched off too: these tests are about the blueprints.
+    """
     monkeypatch.setattr(KnxEvseHub, "idle_probe_after", 1e9, raising=False)
+    monkeypatch.setattr(ChargerCoordinator, "liveness_after", 1e9)
+    monkeypatch.setattr(ChargerCoordinator, "answer_timeout", 1e9)
 
 
 @pytest.fixture

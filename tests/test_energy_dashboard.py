@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
+from custom_components.knx_evse.coordinator import ChargerCoordinator
 from custom_components.knx_evse.hub import KnxEvseHub
 from tests.knx_harness import KnxTestKit, charger_subentry, entity_id, ga, hub_entry
 
@@ -39,8 +40,14 @@ def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integ
 
 @pytest.fixture(autouse=True)
 def no_idle_probe(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Time passes in these tests: keep the hub's idle-connection probe (if it has one) quiet."""
+    """Time passes in these tests: keep the hub's idle-connection probe (if it has one) quiet.
+
+    The faked charger answers no read, so the coordinator's liveness reads and staleness
+    (tests/faults/test_stale.py) are off too: this test is about statistics.
+    """
     monkeypatch.setattr(KnxEvseHub, "idle_probe_after", 1e9, raising=False)
+    monkeypatch.setattr(ChargerCoordinator, "liveness_after", 1e9)
+    monkeypatch.setattr(ChargerCoordinator, "answer_timeout", 1e9)
 
 
 def wh(value: int) -> tuple[int, ...]:

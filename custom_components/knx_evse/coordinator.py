@@ -11,6 +11,17 @@ objects linked to a group address, essentials first (limits, states, session ene
 currents), at most ``MAX_STARTUP_READS``, paced by the hub. Everything else arrives through the
 charger's own status sending.
 
+Staleness: a KNX device that stops answering is only visible through its silence. The coordinator
+expects to hear from the charger (any telegram on the sending address of one of its status objects)
+at least every ``silence_limit`` seconds: twice the shortest period of the status objects the
+charger sends cyclically (parameters "Status Sending", only groups with a linked object) plus
+``STALE_GRACE``, or ``DEFAULT_LIVENESS_AFTER`` when nothing is sent cyclically. After that much
+silence it sends ONE GroupValueRead to its first readable status object (a liveness read). When a
+batch of reads (start-up, reconnect or liveness) gets no telegram at all within ``answer_timeout``,
+the charger is stale: ``is_stale`` is True and its entities are unavailable. While stale, the read
+is repeated every ``silence_limit`` seconds. Any telegram from the charger ends it. A busy charger
+is never read; an idle one costs one read (and its answer) every ``silence_limit`` seconds.
+
 Writes go through typed methods that validate BEFORE anything is sent and raise a translated
 ``ServiceValidationError`` (nothing is sent then): current limits 0 or 6-32 A and at most the
 "Maximum User Current" parameter; power limits 0 up to what the model can draw; session time
@@ -21,12 +32,13 @@ refused.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import voluptuous as vol
@@ -34,6 +46,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 from xknx.dpt.dpt import DPTEnumData
 from xknx.dpt.payload import DPTArray, DPTBinary
@@ -62,7 +75,15 @@ from .dpt import (
 )
 from .group_addresses import GroupAddressMap, validate_group_addresses
 from .hub import KnxEvseHub
-from .objects import OBJECTS, CommObject, Scope, UnknownObjectError, connector_object, get_object
+from .objects import (
+    CONN2_OFFSET,
+    OBJECTS,
+    CommObject,
+    Scope,
+    UnknownObjectError,
+    connector_object,
+    get_object,
+)
 from .parameters import MAX_CURRENT, MIN_CURRENT, ChargerParameters
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,6 +94,23 @@ MAX_SESSION_SECONDS: Final = 65535
 """s: largest value of object 6 (DPT 7.005, 2 bytes)."""
 RFID_MAX_LENGTH: Final = 14
 """Characters of an RFID tag (object 8, DPT 16.001, 14 bytes ISO 8859-1)."""
+
+STALE_GRACE: Final = 10.0
+"""s added to twice the shortest cyclic sending period before a silent charger is read."""
+DEFAULT_LIVENESS_AFTER: Final = 120.0
+"""s of silence before a liveness read when the charger sends nothing cyclically."""
+DEFAULT_ANSWER_TIMEOUT: Final = 10.0
+"""s within which a charger must send something after a batch of reads, else it is stale."""
+DEFAULT_STALE_CHECK_INTERVAL: Final = 5.0
+"""s between two checks of the charger's silence."""
+# Manual, "Status Sending": the connector-1 objects each sending group covers (connector 2: +49).
+_CYCLIC_GROUPS: Final[dict[str, tuple[int, ...]]] = {
+    "current": (48, 49, 50, 51),
+    "power": (47,),
+    "energy": (46,),
+    "time": (45,),
+    "charging_status": tuple(range(34, 45)),
+}
 
 SOURCE_BUS: Final = "bus"
 SOURCE_WRITTEN: Final = "written"
@@ -155,8 +193,13 @@ class ChargerCoordinator:
     ``is_charging``, ``current_limit_status``, ``last_written_current_limit``. Changes:
     ``async_add_listener(listener, numbers)``. Write side: ``async_set_current_limit``,
     ``async_set_power_limit``, ``async_start_stop``, ``async_set_max_session_time``,
-    ``async_add_rfid_tag``, ``async_write_object`` and ``validate_write``.
+    ``async_add_rfid_tag``, ``async_write_object`` and ``validate_write``. Liveness: ``is_stale``,
+    ``silence_limit``, ``last_heard`` (listeners get ``None`` when it changes, as for availability).
     """
+
+    answer_timeout: float = DEFAULT_ANSWER_TIMEOUT
+    liveness_after: float = DEFAULT_LIVENESS_AFTER
+    stale_check_interval: float = DEFAULT_STALE_CHECK_INTERVAL
 
     def __init__(
         self, hass: HomeAssistant, hub: KnxEvseHub, entry: ConfigEntry, subentry: ConfigSubentry
@@ -192,6 +235,21 @@ class ChargerCoordinator:
         self._objects_by_ga: dict[int, tuple[CommObject, ...]] = {
             raw: tuple(OBJECTS[n] for n in numbers) for raw, numbers in objects_by_ga.items()
         }
+        # The charger sends (and answers reads) on the first address of its status objects.
+        self._status_gas = frozenset(
+            GroupAddress(addresses[0]).raw
+            for number, addresses in self.group_addresses.items()
+            if OBJECTS[number].readable or OBJECTS[number].flags.transmit
+        )
+        self.silence_limit: float = self._silence_limit()
+        """s of silence after which the charger is checked with a liveness read."""
+        self.last_heard: float = time.monotonic()
+        """``time.monotonic()`` of the last telegram from the charger (or of the last (re)connect)."""
+        self._unanswered_since: float | None = None
+        self._heard_count = 0
+        self._last_read_at = 0.0
+        self._stale = False
+        self._liveness_task: asyncio.Task[None] | None = None
         self._states: dict[int, ObjectState] = {}
         self._written: dict[int, ObjectState] = {}
         self._listeners: dict[int, list[ObjectListener]] = {}
@@ -216,6 +274,16 @@ class ChargerCoordinator:
         if self._objects_by_ga:
             self._unsubs.append(self.hub.async_subscribe(self.group_address_objects(), self._handle_telegram))
         self._unsubs.append(self.hub.async_add_connection_listener(self._connection_changed))
+        self.last_heard = time.monotonic()
+        self._unsubs.append(
+            async_track_time_interval(
+                self.hass,
+                self._async_check_alive,
+                timedelta(seconds=self.stale_check_interval),
+                name=f"{DOMAIN} liveness of {self.name}",
+                cancel_on_shutdown=True,
+            )
+        )
         if self.hub.connected:
             self._start_reads()
 
@@ -224,6 +292,11 @@ class ChargerCoordinator:
         while self._unsubs:
             self._unsubs.pop()()
         await self._cancel_reads()
+        task, self._liveness_task = self._liveness_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def group_address_objects(self) -> list[str]:
         """Every group address this charger listens to (sending and listening addresses)."""
@@ -231,8 +304,29 @@ class ChargerCoordinator:
 
     @property
     def available(self) -> bool:
-        """True while the hub's KNX connection is up."""
-        return self.hub.connected
+        """True while the hub's KNX connection is up and the charger is not stale."""
+        return self.hub.connected and not self._stale
+
+    @property
+    def is_stale(self) -> bool:
+        """True while the charger does not answer (see the module docstring, "Staleness").
+
+        Its last values are kept but are not current; listeners are called with ``None`` when this
+        changes.
+        """
+        return self._stale
+
+    def _silence_limit(self) -> float:
+        """Twice the shortest linked cyclic sending period plus ``STALE_GRACE``, else ``liveness_after``."""
+        periods = [
+            float(getattr(self.params, f"{group}_period"))
+            for group, numbers in _CYCLIC_GROUPS.items()
+            if getattr(self.params, f"{group}_sending") in ("cyclic", "both")
+            and any(n + CONN2_OFFSET * (c - 1) in self.group_addresses for n in numbers for c in self.connectors)
+        ]
+        if not periods:
+            return self.liveness_after
+        return min(2 * min(periods) + STALE_GRACE, self.liveness_after)
 
     # -- device registry --------------------------------------------------------------------
 
@@ -281,6 +375,8 @@ class ChargerCoordinator:
             return
         self.telegrams_received += 1
         monotonic = time.monotonic()
+        if destination.raw in self._status_gas:
+            self._heard(monotonic)
         utc = dt_util.utcnow()
         for obj in objects:
             try:
@@ -346,8 +442,75 @@ class ChargerCoordinator:
 
     def _connection_changed(self, connected: bool) -> None:
         if connected:
+            self._reset_liveness()
             self._start_reads()
         self._notify(None)
+
+    # -- liveness ---------------------------------------------------------------------------
+
+    def _heard(self, now: float) -> None:
+        """Record a telegram from the charger: it is alive (ends staleness)."""
+        self.last_heard = now
+        self._heard_count += 1
+        self._unanswered_since = None
+        if self._stale:
+            self._stale = False
+            _LOGGER.info("%s answers again", self.name)
+            self._notify(None)
+
+    def _reset_liveness(self) -> None:
+        """Start counting silence afresh (set-up, reconnect): nothing could be heard before."""
+        self.last_heard = time.monotonic()
+        self._unanswered_since = None
+        self._stale = False
+
+    def _read_sent(self, sent_at: float, first: bool, heard_before: int) -> None:
+        """Record a read sent at ``sent_at``; the first of a batch waits for an answer.
+
+        ``heard_before`` is ``_heard_count`` before the read was handed to the hub: a telegram heard
+        since then (often the answer, during the hub's read pacing) already answers it.
+        """
+        self._last_read_at = sent_at
+        if first and self._unanswered_since is None and self._heard_count == heard_before:
+            self._unanswered_since = sent_at
+
+    @callback
+    def _async_check_alive(self, _now: datetime | None = None) -> None:
+        """Timer: mark the charger stale when a read went unanswered; read it when silent too long."""
+        if not self.hub.connected:
+            return
+        now = time.monotonic()
+        if (
+            not self._stale
+            and self._unanswered_since is not None
+            and now - self._unanswered_since >= self.answer_timeout
+        ):
+            self._stale = True
+            _LOGGER.warning(
+                "%s sent nothing for %.0f s and did not answer a read: its entities are unavailable "
+                "until it sends again",
+                self.name,
+                now - self.last_heard,
+            )
+            self._notify(None)
+        if (
+            now - max(self.last_heard, self._last_read_at) >= self.silence_limit
+            and self.startup_reads_done
+            and (self._liveness_task is None or self._liveness_task.done())
+            and (plan := self.read_plan())
+        ):
+            self._liveness_task = self.entry.async_create_background_task(
+                self.hass, self._async_liveness_read(plan[0]), f"{DOMAIN} liveness read of {self.name}"
+            )
+
+    async def _async_liveness_read(self, number: int) -> None:
+        heard_before = self._heard_count
+        try:
+            sent_at = await self.hub.async_read(self.group_addresses[number][0])
+        except HomeAssistantError:
+            return
+        self.reads_sent += 1
+        self._read_sent(sent_at, True, heard_before)
 
     # -- start-up reads ---------------------------------------------------------------------
 
@@ -402,14 +565,16 @@ class ChargerCoordinator:
         return self._read_task is None or self._read_task.done()
 
     async def _async_read(self, plan: list[int]) -> None:
-        for number in plan:
+        for index, number in enumerate(plan):
             if not self.hub.connected:
                 return
+            heard_before = self._heard_count
             try:
-                await self.hub.async_read(self.group_addresses[number][0])
+                sent_at = await self.hub.async_read(self.group_addresses[number][0])
             except HomeAssistantError:
                 return
             self.reads_sent += 1
+            self._read_sent(sent_at, index == 0, heard_before)
         self.last_read_plan = plan
         for listener in tuple(self._reads_done_listeners):
             try:

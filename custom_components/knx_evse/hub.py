@@ -269,21 +269,25 @@ class KnxEvseHub:
         )
         self.telegrams_sent += 1
 
-    async def async_read(self, address: str | GroupAddress) -> None:
+    async def async_read(self, address: str | GroupAddress) -> float:
         """Send a GroupValueRead to ``address``, paced hub-wide by ``read_interval``.
 
-        The answer arrives as a GroupValueResponse through the subscribed handlers. Raises translated
-        HomeAssistantError ``not_connected`` while the connection is down.
+        The answer arrives as a GroupValueResponse through the subscribed handlers, often before this
+        returns (after the pacing pause). Returns the ``time.monotonic()`` at which the read was
+        queued to xknx. Raises translated HomeAssistantError ``not_connected`` while the connection
+        is down.
         """
         group_address = parse_group_address(address)
         async with self._read_lock:
             self._require_connection(group_address)
             self.xknx.telegrams.put_nowait(Telegram(destination_address=group_address, payload=GroupValueRead()))
+            sent_at = time.monotonic()
             self.telegrams_sent += 1
             if self._probe_address is None:
                 self._probe_address = group_address
             if self.read_interval > 0:
                 await asyncio.sleep(self.read_interval)
+        return sent_at
 
     # -- idle probe -------------------------------------------------------------------------
 
