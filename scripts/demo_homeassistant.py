@@ -4,7 +4,7 @@ Used by ``scripts/develop``. ``write_config`` prepares a fresh config directory 
 starts with the knx_evse hub and its charger subentries already configured (written through Home
 Assistant's own ``ConfigEntry``/``ConfigSubentry`` classes, so the storage format is the installed
 version's); ``onboard`` creates the demo owner through the onboarding API exactly as a user's browser
-would, and returns an access token.
+would, and returns an access token (``onboard_tokens``: with the refresh token).
 """
 
 from __future__ import annotations
@@ -132,6 +132,15 @@ async def onboard(base_url: str, session: aiohttp.ClientSession) -> str:
 
     Raises aiohttp.ClientResponseError when Home Assistant refuses a step.
     """
+    return str((await onboard_tokens(base_url, session))["access_token"])
+
+
+async def onboard_tokens(base_url: str, session: aiohttp.ClientSession) -> dict[str, Any]:
+    """Like ``onboard``, but return the whole ``/auth/token`` answer.
+
+    That is ``access_token``, ``refresh_token``, ``token_type`` and ``expires_in``: what the frontend
+    keeps as ``hassTokens`` (scripts/screenshot logs a browser in with it).
+    """
     async with session.get(f"{base_url}/api/onboarding") as resp:
         # 404 once onboarding is finished (the view is removed).
         steps = {s["step"]: s["done"] for s in await resp.json()} if resp.status == 200 else {}
@@ -150,10 +159,10 @@ async def onboard(base_url: str, session: aiohttp.ClientSession) -> str:
         ) as resp:
             resp.raise_for_status()
             code = (await resp.json())["auth_code"]
-        token = await _token(base_url, session, {"grant_type": "authorization_code", "code": code})
+        tokens = await _token(base_url, session, {"grant_type": "authorization_code", "code": code})
     else:
-        token = await _login(base_url, session)
-    headers = {"Authorization": f"Bearer {token}"}
+        tokens = await _login(base_url, session)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     for step, payload in (
         ("core_config", {}),
         ("analytics", {}),
@@ -162,17 +171,17 @@ async def onboard(base_url: str, session: aiohttp.ClientSession) -> str:
         if not steps.get(step):
             async with session.post(f"{base_url}/api/onboarding/{step}", json=payload, headers=headers) as resp:
                 resp.raise_for_status()
-    return token
+    return tokens
 
 
-async def _token(base_url: str, session: aiohttp.ClientSession, form: dict[str, str]) -> str:
+async def _token(base_url: str, session: aiohttp.ClientSession, form: dict[str, str]) -> dict[str, Any]:
     async with session.post(f"{base_url}/auth/token", data={**form, "client_id": CLIENT_ID}) as resp:
         resp.raise_for_status()
-        return str((await resp.json())["access_token"])
+        return dict(await resp.json())
 
 
-async def _login(base_url: str, session: aiohttp.ClientSession) -> str:
-    """Log in with the demo user through the login flow; return an access token."""
+async def _login(base_url: str, session: aiohttp.ClientSession) -> dict[str, Any]:
+    """Log in with the demo user through the login flow; return the token answer."""
     async with session.post(
         f"{base_url}/auth/login_flow",
         json={"client_id": CLIENT_ID, "handler": ["homeassistant", None], "redirect_uri": CLIENT_ID},

@@ -7,7 +7,13 @@ Started by ``scripts/develop`` (which runs set-up first). Steps:
 3. Home Assistant in the namespace, with the knx_evse hub and charger subentries already configured
    from the same installation file, and a ``command_line`` sensor reading the meter file;
 4. a TCP forwarder so Home Assistant answers on the host's http://127.0.0.1:8123 and only there;
-5. onboarding of the demo user through Home Assistant's API.
+5. onboarding of the demo user through Home Assistant's API;
+6. the curated dashboard ``/ev-charging`` (scripts/demo_dashboard.py), built from the entity registry
+   and made the default page.
+
+``--start`` sets the simulated start time (e.g. 19:00, when cars are plugged in);
+``--dashboard-yaml PATH`` also writes the dashboard as YAML; ``run(args, on_ready=...)`` lets another
+script (scripts/screenshot.py) act on the running stack instead of waiting.
 
 Ctrl-C (or ``--headless --duration N`` running out) stops everything and removes the namespace.
 With ``--headless`` the run ends with a check of the live state and exits 0 only if it passed.
@@ -25,6 +31,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from demo_homeassistant import DEMO_PASSWORD, DEMO_USER, onboard, write_config  # noqa: E402
+from demo_dashboard import dashboard_entities, install_dashboard  # noqa: E402
+from demo_homeassistant import DEMO_PASSWORD, DEMO_USER, onboard_tokens, write_config  # noqa: E402
 from homeassistant.config_entries import ConfigSubentryData  # noqa: E402
 
 from simulator.bus import KnxdBus, cleanup_stale  # noqa: E402
@@ -42,6 +51,7 @@ from simulator.installation import load_installation  # noqa: E402
 
 PY = sys.executable
 HA_PORT = 8123
+METER_UNIQUE_IDS = ("demo_grid_power", "demo_grid_current")
 
 
 def _log(text: str) -> None:
@@ -110,6 +120,16 @@ async def _wait_http(url: str, limit: float) -> None:
             await asyncio.sleep(0.5)
 
 
+async def _wait_file(path: Path, limit: float, stack: Stack) -> None:
+    """Wait until ``path`` exists; raise TimeoutError after ``limit`` s, RuntimeError if a process died."""
+    deadline = time.monotonic() + limit
+    while not await asyncio.to_thread(path.exists):
+        stack.check()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} did not appear within {limit:.0f} s")
+        await asyncio.sleep(0.5)
+
+
 async def _states(base: str, token: str) -> list[dict[str, Any]]:
     async with (
         aiohttp.ClientSession() as session,
@@ -173,8 +193,23 @@ class Stack:
             self.bus = None
 
 
-async def run(args: argparse.Namespace) -> int:
-    """Start the stack, wait for Ctrl-C or the duration, stop it; return the exit status."""
+@dataclass(frozen=True, slots=True)
+class Running:
+    """What ``on_ready`` gets: Home Assistant's URL, the demo user's tokens, the dashboard's URL, a stop event."""
+
+    base_url: str
+    tokens: dict[str, Any]
+    dashboard_url: str
+    stop: asyncio.Event
+    stack: Stack
+
+
+async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[int]] | None = None) -> int:
+    """Start the stack, wait for Ctrl-C or the duration, stop it; return the exit status.
+
+    With ``on_ready`` the stack runs until that coroutine returns (its result is the exit status)
+    instead of waiting for Ctrl-C or the duration.
+    """
     workdir = ROOT / ".develop"
     config_dir = workdir / "config"
     logs = workdir / "logs"
@@ -208,7 +243,14 @@ async def run(args: argparse.Namespace) -> int:
 
         sim_argv = [PY, "-m", "simulator", "run", "--installation", str(args.installation)]
         sim_argv += ["--meter-file", str(meter_file), "--speed", str(args.speed), "--status-every", "30"]
+        if args.start:
+            sim_argv += ["--start", args.start]
+        meter_file.unlink(missing_ok=True)  # left by an earlier run (--keep)
         stack.spawn("simulator", stack.bus.exec_args(sim_argv), logs / "simulator.log")
+        # Home Assistant's start-up reads must find the chargers answering: wait until the simulator
+        # runs (its first meter file) and its chargers' "Delay at start" has passed.
+        await _wait_file(meter_file, limit=120, stack=stack)
+        await asyncio.sleep(3.0)
         ha_argv = [PY, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"]
         stack.spawn("home assistant", stack.bus.exec_args(ha_argv), logs / "homeassistant.log")
         stack.spawn(
@@ -220,8 +262,15 @@ async def run(args: argparse.Namespace) -> int:
         _log("waiting for Home Assistant (first start takes about a minute)")
         await _wait_http(f"{base}/api/onboarding", limit=240)
         async with aiohttp.ClientSession() as session:
-            token = await onboard(base, session)
+            tokens = await onboard_tokens(base, session)
+            token = str(tokens["access_token"])
+            dashboard, dashboard_config = await install_dashboard(
+                session, base, token, meter_unique_ids=METER_UNIQUE_IDS, yaml_path=args.dashboard_yaml
+            )
         _log(f"Home Assistant is up: {base}  user: {DEMO_USER}  password: {DEMO_PASSWORD}")
+        _log(f"dashboard: {dashboard}" + (f" (YAML written to {args.dashboard_yaml})" if args.dashboard_yaml else ""))
+        if on_ready is not None:
+            return await on_ready(Running(base, tokens, dashboard, stop, stack))
 
         deadline = None if args.duration is None else time.monotonic() + args.duration
         while not stop.is_set():
@@ -231,11 +280,15 @@ async def run(args: argparse.Namespace) -> int:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
 
-        summary = _summary(await _states(base, token))
+        states = await _states(base, token)
+        summary = _summary(states)
+        missing = sorted(set(dashboard_entities(dashboard_config)) - {s["entity_id"] for s in states})
+        summary["dashboard"] = {"tiles": len(dashboard_entities(dashboard_config)), "missing": missing}
         _log("state: " + json.dumps(summary, indent=2))
         if args.headless:
             ok = summary["entities"] > 0 and summary["with_value"] > 0 and not summary["unavailable"]
             ok = ok and summary["grid_power"] not in (None, "unknown", "unavailable")
+            ok = ok and summary["dashboard"]["tiles"] > 0 and not missing
             _log("headless check " + ("passed" if ok else "FAILED"))
             return 0 if ok else 1
         return 0
@@ -243,16 +296,24 @@ async def run(args: argparse.Namespace) -> int:
         stack.stop()
 
 
-def main() -> int:
-    """Parse the command line and run."""
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser (also used by scripts/screenshot.py)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--installation", type=Path, default=ROOT / "simulator" / "installations" / "demo.yaml")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    parser.add_argument("--start", default=None, help="simulated start, ISO date-time (default: the file's)")
     parser.add_argument("--headless", action="store_true", help="no interaction; check the state at the end")
     parser.add_argument("--duration", type=float, default=None, help="stop after N seconds once HA is up")
     parser.add_argument(
         "--keep", action="store_true", help="keep .develop/ (history, users) from the last run instead of starting fresh"
     )
+    parser.add_argument("--dashboard-yaml", type=Path, default=None, help="also write the dashboard as YAML here")
+    return parser
+
+
+def main() -> int:
+    """Parse the command line and run."""
+    parser = build_parser()
     args = parser.parse_args()
     if args.headless and args.duration is None:
         parser.error("--headless needs --duration N")
