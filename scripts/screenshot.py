@@ -1,0 +1,181 @@
+"""Screenshot of the demo's dashboard for the README: ``docs/dashboard.png`` (and ``docs/dashboard.yaml``).
+
+Started by ``scripts/screenshot`` (which installs Chromium and playwright first). Runs the demo of
+``scripts/develop`` headless, starting the simulated day at 19:00 when three cars are plugged in,
+waits until the chargers report values and a car charges, logs a headless Chromium (Debian's
+``/usr/bin/chromium``, driven by playwright) into Home Assistant with the demo user's tokens, and
+saves a PNG of the dashboard ``/ev-charging``. The same run writes the dashboard as YAML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from demo_dashboard import dashboard_entities  # noqa: E402
+from demo_homeassistant import CLIENT_ID  # noqa: E402
+from develop import Running, build_parser, run  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPORTED_DOMAINS = ("sensor.", "binary_sensor.", "select.")
+MAX_BYTES = 300_000
+"""The README's image is kept below this size (quantised to a palette when larger)."""
+
+
+def _log(text: str) -> None:
+    print(f"screenshot: {text}", flush=True)
+
+
+def hass_tokens(tokens: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """Return the frontend's ``hassTokens`` (localStorage) for the ``/auth/token`` answer ``tokens``."""
+    expires_in = int(tokens.get("expires_in", 1800))
+    return {
+        "access_token": tokens["access_token"],
+        "token_type": tokens.get("token_type", "Bearer"),
+        "expires_in": expires_in,
+        "hassUrl": base_url,
+        "clientId": CLIENT_ID,
+        "expires": int(time.time() * 1000) + expires_in * 1000,
+        "refresh_token": tokens.get("refresh_token"),
+    }
+
+
+async def _states(base_url: str, token: str) -> dict[str, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{base_url}/api/states", headers={"Authorization": f"Bearer {token}"}) as resp,
+    ):
+        resp.raise_for_status()
+        return {s["entity_id"]: s["state"] for s in await resp.json()}
+
+
+async def wait_for_values(running: Running, entity_ids: list[str], *, settle: float, limit: float) -> None:
+    """Wait at least ``settle`` s, and until the sensors have values and a car charges (at most ``limit`` s)."""
+    token = str(running.tokens["access_token"])
+    start = time.monotonic()
+    charging_ids = [e for e in entity_ids if e.startswith("binary_sensor.") and e.endswith("_charging")]
+    # Reported values only: a limit or switch the charger never reported stays unknown, and the
+    # error code is only shown (conditional card) while there is an error.
+    reported = [e for e in entity_ids if e.startswith(REPORTED_DOMAINS) and not e.endswith("_error_code")]
+    while True:
+        running.stack.check()
+        states = await _states(running.base_url, token)
+        empty = [e for e in reported if states.get(e) in (None, "unknown", "unavailable")]
+        charging = [e for e in charging_ids if states.get(e) == "on"]
+        waited = time.monotonic() - start
+        if waited >= settle and not empty and charging:
+            _log(f"ready after {waited:.0f} s: {len(charging)} connector(s) charging")
+            return
+        if waited >= limit:
+            _log(f"going ahead after {waited:.0f} s: no value yet for {empty}, charging: {charging}")
+            return
+        await asyncio.sleep(3)
+
+
+async def take(running: Running, output: Path, *, width: int, height: int) -> None:
+    """Open the dashboard in headless Chromium, logged in with the demo tokens; save a full-page PNG."""
+    from playwright.async_api import async_playwright  # noqa: PLC0415 (installed by scripts/screenshot)
+
+    storage = {
+        "hassTokens": json.dumps(hass_tokens(running.tokens, running.base_url)),
+        "dockedSidebar": json.dumps("always_hidden"),
+        "selectedLanguage": json.dumps("en"),
+    }
+    init = "".join(f"window.localStorage.setItem({json.dumps(k)}, {json.dumps(v)});" for k, v in storage.items())
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = await browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+            await context.add_init_script(init)
+            page = await context.new_page()
+            await page.goto(running.dashboard_url, wait_until="networkidle", timeout=90_000)
+            await page.wait_for_selector("hui-tile-card", timeout=60_000)
+            if await page.query_selector("ha-authorize") is not None:
+                raise RuntimeError("the browser shows the login page: the injected tokens were refused")
+            await page.wait_for_timeout(5000)  # tiles, trend graph and icons settle
+            png = await page.screenshot(full_page=True)
+        finally:
+            await browser.close()
+    save(output, png)
+
+
+def save(output: Path, png: bytes) -> None:
+    """Write ``shrink(png)`` to ``output`` (creating its folder)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(shrink(png))
+
+
+def shrink(png: bytes, limit: int = MAX_BYTES) -> bytes:
+    """Return ``png``, re-encoded with a 256-colour palette when it is larger than ``limit`` bytes."""
+    if len(png) <= limit:
+        return png
+    from PIL import Image  # noqa: PLC0415 (Pillow comes with Home Assistant)
+
+    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def main() -> int:
+    """Parse the command line, run the demo and take the screenshot."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "dashboard.png")
+    parser.add_argument("--yaml", type=Path, default=ROOT / "docs" / "dashboard.yaml", help="dashboard as YAML")
+    parser.add_argument("--start", default="2025-06-19T19:00:00", help="simulated start (cars plugged in)")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    parser.add_argument("--settle", type=float, default=60.0, help="s to let the demo run before the picture")
+    parser.add_argument("--limit", type=float, default=240.0, help="s to wait at most for values and charging")
+    parser.add_argument("--width", type=int, default=1200)
+    parser.add_argument("--height", type=int, default=900, help="viewport height (the picture is the full page)")
+    args = parser.parse_args()
+    develop_args = build_parser().parse_args(
+        ["--start", args.start, "--speed", str(args.speed), "--dashboard-yaml", str(args.yaml)]
+    )
+
+    async def on_ready(running: Running) -> int:
+        entity_ids = await _dashboard_entity_ids(running)
+        await wait_for_values(running, entity_ids, settle=args.settle, limit=args.limit)
+        await take(running, args.output, width=args.width, height=args.height)
+        _log(f"saved {args.output} ({args.output.stat().st_size // 1024} KB) and {args.yaml}")
+        return 0
+
+    return asyncio.run(run(develop_args, on_ready=on_ready))
+
+
+async def _dashboard_entity_ids(running: Running) -> list[str]:
+    """Entity ids on the installed dashboard (read back through the websocket API)."""
+    from demo_dashboard import URL_PATH, Websocket  # noqa: PLC0415
+
+    async with aiohttp.ClientSession() as session:
+        ws = await Websocket.connect(session, running.base_url, str(running.tokens["access_token"]))
+        try:
+            config = await ws.call("lovelace/config", url_path=URL_PATH)
+        finally:
+            await ws.ws.close()
+    return dashboard_entities(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
