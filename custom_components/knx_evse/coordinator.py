@@ -50,9 +50,9 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 from xknx.dpt.dpt import DPTEnumData
 from xknx.dpt.payload import DPTArray, DPTBinary
-from xknx.telegram import Telegram
+from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress
-from xknx.telegram.apci import GroupValueResponse, GroupValueWrite
+from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
 from .const import (
     CONF_CHARGER_IA,
@@ -361,21 +361,26 @@ class ChargerCoordinator:
     def _handle_telegram(self, telegram: Telegram) -> None:
         """Hub handler: decode a write/response for every object on its group address.
 
-        Bad payloads (wrong length, NaN, reserved enum value) are logged once per group address with
-        the object number and ignored; the last good state is kept. Never raises.
+        Bad payloads (wrong length, NaN, reserved enum value) and services other than GroupValueWrite/
+        Response/Read (a memory or property service has no business on a group address) are logged
+        once per group address and ignored; the last good state is kept. Never raises.
         """
         destination = telegram.destination_address
         payload = telegram.payload
-        if not isinstance(destination, GroupAddress) or not isinstance(
-            payload, GroupValueWrite | GroupValueResponse
-        ):
+        if not isinstance(destination, GroupAddress):
             return
         objects = self._objects_by_ga.get(destination.raw)
         if not objects:
             return
+        if not isinstance(payload, GroupValueWrite | GroupValueResponse):
+            if not isinstance(payload, GroupValueRead):
+                self._bad_telegram(
+                    destination.raw, telegram, ValueError(f"{type(payload).__name__} is not a group value service")
+                )
+            return
         self.telegrams_received += 1
         monotonic = time.monotonic()
-        if destination.raw in self._status_gas:
+        if destination.raw in self._status_gas and telegram.direction is TelegramDirection.INCOMING:
             self._heard(monotonic)
         utc = dt_util.utcnow()
         for obj in objects:

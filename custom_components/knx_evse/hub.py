@@ -5,10 +5,11 @@ built from ``connection.connection_config``. The hub
 
 - tracks the connection state for entity availability (xknx's connection-state callback, as core's
   ``knx`` integration does);
-- registers ONE telegram callback with xknx and dispatches incoming GroupValueWrite and
-  GroupValueResponse telegrams by destination group address (``GroupAddress.raw`` → handlers) to
-  the chargers' coordinators. GroupValueRead telegrams from the bus are never answered: the charger
-  owns its communication objects, and no xknx device is registered that could answer;
+- registers ONE telegram callback with xknx and dispatches incoming telegrams by destination group
+  address (``GroupAddress.raw`` → handlers) to the chargers' coordinators: GroupValueWrite and
+  GroupValueResponse, and any other service (a malformed telegram, which the handler reports).
+  GroupValueRead telegrams from the bus are never answered nor dispatched: the charger owns its
+  communication objects, and no xknx device is registered that could answer;
 - sends GroupValueWrite/GroupValueRead telegrams for the coordinators, refusing while disconnected;
 - paces GroupValueRead telegrams hub-wide (``read_interval``) so start-up reads of several chargers
   do not flood a twisted-pair bus that carries about 50 telegrams/s;
@@ -42,7 +43,7 @@ from xknx.core.connection_state import XknxConnectionState
 from xknx.dpt.payload import DPTArray, DPTBinary
 from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress
-from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
+from xknx.telegram.apci import GroupValueRead, GroupValueWrite
 
 from .connection import connection_config
 from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, KNXKEYS_STORAGE_DIR
@@ -50,7 +51,8 @@ from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, KNXKEYS_STORAGE_DIR
 _LOGGER = logging.getLogger(__name__)
 
 TelegramHandler = Callable[[Telegram], None]
-"""Called with every incoming GroupValueWrite/GroupValueResponse telegram to a subscribed address."""
+"""Called with every telegram to a subscribed address but GroupValueRead (writes, responses, and
+other services, which are malformed on a group address)."""
 ConnectionListener = Callable[[bool], None]
 """Called with True/False when the KNX connection comes up or goes down."""
 
@@ -172,7 +174,7 @@ class KnxEvseHub:
     def async_subscribe(
         self, addresses: Iterable[str | GroupAddress], handler: TelegramHandler
     ) -> CALLBACK_TYPE:
-        """Call ``handler(telegram)`` for incoming writes/responses to any of ``addresses``.
+        """Call ``handler(telegram)`` for telegrams (all but GroupValueRead) to any of ``addresses``.
 
         Returns the function that removes the subscription. Raises CouldNotParseAddress for a
         malformed address (before anything is registered).
@@ -202,9 +204,8 @@ class KnxEvseHub:
         handlers = self._handlers.get(destination.raw)
         if handlers is None:
             return
-        if not isinstance(telegram.payload, GroupValueWrite | GroupValueResponse):
-            if isinstance(telegram.payload, GroupValueRead):
-                self.reads_ignored += 1
+        if isinstance(telegram.payload, GroupValueRead):
+            self.reads_ignored += 1
             return
         self.telegrams_received += 1
         for handler in handlers:
