@@ -1,0 +1,44 @@
+"""The README's generated parts match the code, and its two developer commands exist."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _entity_table_module():
+    spec = importlib.util.spec_from_file_location("entity_table", ROOT / "scripts" / "entity_table.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_entity_table_in_readme_matches_the_code() -> None:
+    module = _entity_table_module()
+    readme = (ROOT / "README.md").read_text()
+    assert module.table() in readme, "README entity table is stale: run scripts/entity_table.py --write"
+
+
+def test_entity_table_lists_every_platform_and_object_group() -> None:
+    table = _entity_table_module().table()
+    for platform in ("sensor", "binary_sensor", "switch", "number", "button", "text"):
+        assert f"| {platform} |" in table
+    # Command objects with their numbers, connector pairs folded (31/80), lifetime energy derived.
+    assert "| 31/80 |" in table and "| 33/82 |" in table and "from 46/from 95" in table
+
+
+def test_readme_developer_commands_exist_and_are_executable() -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = set(re.findall(r"`(?:sudo )?(scripts/[a-z_-]+)`", readme))
+    assert {"scripts/develop", "scripts/test"} <= commands
+    for command in commands:
+        assert os.access(ROOT / command, os.X_OK), command
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
