@@ -98,7 +98,7 @@ from .const import (
     SUBENTRY_BALANCING,
     SUBENTRY_CHARGER,
 )
-from .group_addresses import GroupAddressError, validate_group_addresses
+from .group_addresses import GroupAddressError, status_address_clashes, validate_group_addresses
 from .knxproj import (
     SEARCHED_FOR,
     ProjectCharger,
@@ -902,6 +902,18 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
         }
         return taken | {done[CONF_CHARGER_IA] for done in self._done}
 
+    def _other_chargers(self) -> dict[str, dict[int, list[str]]]:
+        """Group addresses of the hub's other chargers and of the chargers imported before in this flow."""
+        own = self._reconfiguring()
+        others: dict[str, dict[int, list[str]]] = {}
+        for sub in self._get_entry().subentries.values():
+            if sub.subentry_type == SUBENTRY_CHARGER and sub is not own:
+                stored = sub.data.get(CONF_GROUP_ADDRESSES) or {}
+                others[sub.title] = {int(n): list(gas) for n, gas in stored.items() if int(n) in OBJECTS}
+        for done in self._done:
+            others[done[CONF_NAME]] = {int(n): list(gas) for n, gas in done[CONF_GROUP_ADDRESSES].items()}
+        return others
+
     def _validate(
         self, updates: Mapping[str, Any], layout: Layout, aliases: Mapping[str, str]
     ) -> dict[str, str]:
@@ -1169,6 +1181,16 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
                 details = "; ".join(
                     f"{address}: DPT {other} ≠ {manual} ({OBJECTS[number].name})"
                     for number, address, other, manual in clashes
+                )
+                shared = status_address_clashes(addresses, self._other_chargers())
+                for number, _address, _charger, _theirs in shared:
+                    errors.setdefault(OBJECTS[number].key, "status_address_shared")
+                details = "; ".join(
+                    [details] * bool(details)
+                    + [
+                        f"{address}: {OBJECTS[number].name} here, {theirs} {OBJECTS[theirs].name} of {charger}"
+                        for number, address, charger, theirs in shared
+                    ]
                 )
                 if not errors:
                     self._group_addresses = addresses

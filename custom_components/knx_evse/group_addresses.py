@@ -97,3 +97,44 @@ def validate_group_addresses(
             senders[first] = number
         result[number] = addresses
     return result
+
+
+def status_address_clashes(
+    mine: Mapping[int, Iterable[str]], others: Mapping[str, Mapping[int, Iterable[str]]]
+) -> list[tuple[int, str, str, int]]:
+    """Find addresses where one charger's status would be taken for another charger's status.
+
+    A charger sends each status object (transmit flag) on its first address. If that address is
+    also linked to a status object (not writable) of another charger, the other charger's
+    coordinator would show this charger's value as its own: the states mix silently. Returns
+    ``(object of mine, address, other charger, object of the other)`` for every such link, in
+    both directions, sorted. A status address that drives another charger's command object (the
+    built-in master's outputs → the slaves' object 1) is wiring, not a clash.
+    ``mine`` and ``others`` map object numbers to group addresses (sending address first).
+    """
+
+    def status_links(addresses: Mapping[int, Iterable[str]]) -> dict[int, list[int]]:
+        links: dict[int, list[int]] = {}
+        for number, linked in addresses.items():
+            if not OBJECTS[int(number)].writable:
+                for address in linked:
+                    links.setdefault(GroupAddress(address).raw, []).append(int(number))
+        return links
+
+    def sent(addresses: Mapping[int, Iterable[str]]) -> dict[int, tuple[int, str]]:
+        result: dict[int, tuple[int, str]] = {}
+        for number, linked in addresses.items():
+            first = next(iter(linked), None)
+            if first is not None and OBJECTS[int(number)].flags.transmit:
+                result.setdefault(GroupAddress(first).raw, (int(number), first))
+        return result
+
+    mine_sent, mine_links = sent(mine), status_links(mine)
+    clashes: set[tuple[int, str, str, int]] = set()
+    for name, theirs in others.items():
+        their_links = status_links(theirs)
+        for raw, (number, address) in mine_sent.items():
+            clashes.update((number, address, name, other) for other in their_links.get(raw, ()))
+        for raw, (other, address) in sent(theirs).items():
+            clashes.update((number, address, name, other) for number in mine_links.get(raw, ()))
+    return sorted(clashes)

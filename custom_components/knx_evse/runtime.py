@@ -22,6 +22,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import SUBENTRY_BALANCING, SUBENTRY_CHARGER
 from .coordinator import ChargerCoordinator, InvalidChargerConfigError
+from .group_addresses import status_address_clashes
 from .hub import KnxEvseHub
 
 _LOGGER = logging.getLogger(__name__)
@@ -67,6 +68,18 @@ async def async_setup_charger_runtime(
     except InvalidChargerConfigError as err:
         _LOGGER.error("Charger %s is not set up: %s", subentry.title, err)
         return
+    others = {other.name: other.group_addresses for other in entry.runtime_data.chargers.values()}
+    for number, address, other, theirs in status_address_clashes(coordinator.group_addresses, others):
+        # The subentry flow refuses this; data stored before that check (or edited) can still have it.
+        _LOGGER.error(
+            "Chargers %s and %s share the status address %s (objects %s and %s): each shows the "
+            "other's values. Reconfigure one of them with addresses of its own",
+            coordinator.name,
+            other,
+            address,
+            number,
+            theirs,
+        )
     entry.runtime_data.chargers[subentry.subentry_id] = coordinator
     coordinator.async_start()
 
