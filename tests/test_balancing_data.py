@@ -107,3 +107,24 @@ def test_keep_alive_rules() -> None:
     assert keepalive_conflict(19, {"Garage": 20}) is None
     assert keepalive_conflict(20, {"Garage": 20, "Carport": 60}) == ("Garage", 20)
     assert keepalive_conflict(45, {"Garage": 60, "Carport": 30}) == ("Carport", 30)
+
+
+def test_the_demo_installation_group_is_valid_and_its_members_resolve() -> None:
+    from pathlib import Path
+
+    from simulator.installation import load_installation
+
+    demo = load_installation(Path(__file__).parent.parent / "simulator" / "installations" / "demo.yaml")
+    entry = _entry(
+        *(
+            charger_subentry(f"CHG{n}", charger["name"], charger["parameters"], charger["group_addresses"], main=n)
+            for n, charger in enumerate(demo.chargers, start=1)
+        )
+    )
+    for n, charger in enumerate(demo.chargers, start=1):  # charger_subentry numbers the addresses 1.1.n
+        assert charger["individual_address"] == f"1.1.{n}"
+    (group,) = demo.extra["balancing_groups"]
+    data = validate_group(group)
+    assert data["meter_entities"] == ["sensor.grid_power"] and data["phases"] == 3
+    assert [member_problem(entry, m, data["phases"]) for m in data["members"]] == [None, None, None]
+    assert "solar" in [m["mode"] for m in data["members"]]
