@@ -135,6 +135,32 @@ async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: 
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def keep_alive_while(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    knx: KnxTestKit,
+    seconds: float,
+    *,
+    currents: list[tuple[int, int, float]],
+    meters: dict[str, tuple[Any, str]],
+) -> list[tuple[str, Any]]:
+    """Let ``seconds`` pass in 5 s steps while the meters and the given currents keep reporting.
+
+    ``currents``: (main, connector, A) reported every step; ``meters``: entity id → (value, unit)
+    reported every step. Chargers not listed stay silent (the coordinator's liveness rule makes them
+    stale after ``DEFAULT_LIVENESS_AFTER`` + ``DEFAULT_ANSWER_TIMEOUT`` s). Returns what was sent.
+    """
+    telegrams: list[tuple[str, Any]] = []
+    for _ in range(int(seconds // 5)):
+        await advance(hass, freezer, 5)
+        for main, connector, amps in currents:
+            await current(knx, main, connector, amps)
+        for entity_id, (value, unit) in meters.items():
+            set_meter(hass, value, unit, entity_id)
+        telegrams += await sent(knx)
+    return telegrams
+
+
 def state(hass: HomeAssistant, entity_id: str) -> str:
     """The state of ``entity_id`` (fails when it does not exist)."""
     found = hass.states.get(entity_id)

@@ -31,9 +31,7 @@ def test_defaults_are_filled() -> None:
     assert (data["mode"], data["limit_mode"], data["limit"], data["phases"], data["reserve_margin"]) == (
         "balance", "current", 25.0, 1, 10.0
     )
-    assert (data["keepalive"], data["meter_timeout"], data["charger_timeout"], data["update_interval"]) == (
-        0.0, 30.0, 120.0, 5.0
-    )
+    assert (data["keepalive"], data["meter_timeout"], data["update_interval"]) == (0.0, 30.0, 5.0)
     member = validate_group({**BASE, "members": [{"charger": "X", "connector": None}]})["members"][0]
     assert member == {"charger": "X", "connector": 0, "max_current": 32.0, "phase": 1, "mode": "fast"}
 

@@ -33,7 +33,6 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
       "keepalive": 0.0,                 # s between repeated identical writes; 0 = automatic: half the
                                         # charger's Fail-safe Timeout for members with fail-safe,
                                         # never for the others (no repeated identical writes)
-      "charger_timeout": 120.0,         # s without any telegram before a member's values are stale
       "bridge_charger": null,           # bridge mode: the built-in master (subentry id or address)
       "bridge_period": 10.0             # bridge mode: s between repeated meter values
     }
@@ -73,7 +72,6 @@ CONF_PHASE: Final = "phase"
 CONF_MODE: Final = "mode"
 CONF_UPDATE_INTERVAL: Final = "update_interval"
 CONF_KEEPALIVE: Final = "keepalive"
-CONF_CHARGER_TIMEOUT: Final = "charger_timeout"
 CONF_BRIDGE_CHARGER: Final = "bridge_charger"
 CONF_BRIDGE_PERIOD: Final = "bridge_period"
 
@@ -100,7 +98,6 @@ TIMING: Final[dict[str, tuple[float, float, float]]] = {
     "solar_stop_delay": (60.0, 0.0, 3600.0),
     "meter_timeout": (30.0, 2.0, 3600.0),
     CONF_KEEPALIVE: (0.0, 0.0, 3600.0),
-    CONF_CHARGER_TIMEOUT: (120.0, 10.0, 3600.0),
     CONF_BRIDGE_PERIOD: (10.0, 1.0, 3600.0),
 }
 

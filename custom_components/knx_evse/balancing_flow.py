@@ -32,7 +32,6 @@ from .balancing_data import (
     CONF_BRIDGE_CHARGER,
     CONF_BRIDGE_PERIOD,
     CONF_CHARGER,
-    CONF_CHARGER_TIMEOUT,
     CONF_CONNECTOR,
     CONF_FALLBACK_CURRENT,
     CONF_GROUP_MODE,
@@ -82,7 +81,6 @@ TIMING_FIELDS: Final = (
     "solar_stop_delay",
     "meter_timeout",
     CONF_KEEPALIVE,
-    CONF_CHARGER_TIMEOUT,
 )
 """Fields of the ``timing`` step, in order (all in s)."""
 

@@ -19,8 +19,8 @@ current a member reports, and every ``update_interval`` seconds (shorter when th
    gone, ``meter_unusable`` otherwise), deleted when valid readings return.
 2. The members (``_evse_reading``): measured current from the charger's current objects (14/48/97 or
    L1-L3, else its power 13/47/96 ÷ 230 V ÷ phases), vehicle connected from 36/85 (else the pilot or
-   OCPP state). A member whose charger sent nothing for ``charger_timeout`` seconds (a GroupValueRead
-   probes a quiet charger after half that time) or whose current is unknown is *stale*: nothing is
+   OCPP state). A member whose charger is stale (``ChargerCoordinator.is_stale``: silent, and no
+   answer to a liveness read) or whose current is unknown is *stale* here too: nothing is
    sent to it, and it is treated as drawing its last limit, the worst case: that limit is added to
    the meter reading as a hard reservation, its measured current counts as 0 A (so what it really
    draws stays in the meter as other load), and the core sees it as unplugged. The others thus
@@ -93,7 +93,6 @@ from .balancing_data import (
     CONF_BRIDGE_CHARGER,
     CONF_BRIDGE_PERIOD,
     CONF_CHARGER,
-    CONF_CHARGER_TIMEOUT,
     CONF_CONNECTOR,
     CONF_GROUP_MODE,
     CONF_INVERT,
@@ -116,7 +115,7 @@ from .balancing_data import (
     validate_group,
 )
 from .const import DOMAIN, MANUFACTURER, SUBENTRY_BALANCING
-from .coordinator import SOURCE_BUS, ChargerCoordinator
+from .coordinator import ChargerCoordinator
 from .objects import connector_object
 from .parameters import VOLTAGE
 from .runtime import KnxEvseConfigEntry, register_subentry_runtime
@@ -190,7 +189,6 @@ class Member:
     stale: bool = False
     pin: float = 0.0
     started: bool = False
-    probed_at: datetime | None = None
     failures: int = 0
 
     @property
@@ -633,7 +631,7 @@ class BalancingGroup:
             return
         if not self._ready(now):
             return
-        readings = [self._evse_reading(member, now_dt) for member in self.members]
+        readings = [self._evse_reading(member) for member in self.members]
         meter = self._reserve_stale(self._meter_reading())
         connected = self.hub.connected
         decision = self.balancer.update(now, meter if connected else None, readings)
@@ -748,27 +746,21 @@ class BalancingGroup:
 
     # -- the members -----------------------------------------------------------------------------
 
-    def _evse_reading(self, member: Member, now: datetime) -> EvseReading:
-        """Return what ``member`` reports; a stale member is pinned to its last limit (see module)."""
+    def _evse_reading(self, member: Member) -> EvseReading:
+        """Return what ``member`` reports; a stale member's last limit is held (see module)."""
         coordinator = member.coordinator
-        heard = _last_heard(coordinator)
-        timeout = float(self.data[CONF_CHARGER_TIMEOUT])
-        quiet = math.inf if heard is None else (now - heard).total_seconds()
-        if quiet >= timeout / 2 and (member.probed_at is None or (now - member.probed_at).total_seconds() >= timeout / 2):
-            member.probed_at = now
-            coordinator.async_request_reads([*self._measure_numbers(member), self._status_number(member)])
         connected = self._vehicle_connected(member)
         current = self._measured(member)
-        stale = quiet > timeout or current is None
+        stale = coordinator.is_stale or current is None
         if stale != member.stale:
             member.stale = stale
             if stale:
                 member.pin = member.limit
                 _LOGGER.warning(
-                    "%s: %s %s; its limit stays at %g A and its budget is held",
+                    "%s: %s %s; its limit of %g A stays reserved and nothing is sent to it",
                     self.name,
                     member.name,
-                    f"sent nothing for {quiet:.0f} s" if quiet > timeout else "has not reported its current",
+                    "does not answer" if coordinator.is_stale else "has not reported its current",
                     member.pin,
                 )
             else:
@@ -797,11 +789,6 @@ class BalancingGroup:
             return MeterReading(value + sum(m.pin for m in stale), meter.timestamp, "A")
         extra = sum(m.pin * VOLTAGE * m.evse.phases for m in stale)
         return MeterReading(value + extra, meter.timestamp, meter.unit)
-
-    @staticmethod
-    def _status_number(member: Member) -> int:
-        """Return the member's current-limit status object: 3, or 61/110."""
-        return 3 if member.connector == WHOLE_CHARGER else connector_object(61, member.connector).number
 
     @staticmethod
     def _measure_numbers(member: Member) -> list[int]:
@@ -983,16 +970,6 @@ class BalancingGroup:
         repairs.async_create_balancing_member_removed_issue(
             self.hass, entry_id, self.subentry_id, self.name, ", ".join(self.missing)
         )
-
-
-def _last_heard(coordinator: ChargerCoordinator) -> datetime | None:
-    """When the charger last sent a telegram (any linked object), None if never."""
-    newest: datetime | None = None
-    for number in coordinator.group_addresses:
-        state = coordinator.state(number)
-        if state is not None and state.source == SOURCE_BUS and (newest is None or state.utc > newest):
-            newest = state.utc
-    return newest
 
 
 def _bridge_value(reading: MeterReading, current: bool, phases: int) -> float:
