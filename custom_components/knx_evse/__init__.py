@@ -2,8 +2,9 @@
 
 A hub config entry owns one KNX connection (``hub.KnxEvseHub``); each charger is a config subentry
 with a push ``coordinator.ChargerCoordinator``; balancing groups are subentries too (their runtime is
-registered in ``runtime.SUBENTRY_RUNTIME_FACTORIES``). Adding, removing or editing a subentry reloads
-the hub entry (update listener).
+registered in ``runtime.SUBENTRY_RUNTIME_FACTORIES``; ``balancing_group.py``). Adding, removing or editing
+a subentry reloads the hub entry (update listener). The services (``services.py``) are registered once
+in ``async_setup``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Fail-safe status (10), communication error with EVSE (20), the connectors' indiv
 objects (36-44, 85-93) and the balancing master's pause/restart outputs (137 + 15·n).
 
 Source: manual, "Communication Objects". Device classes: plug (36/85), battery charging (37/86),
-problem (10, 20, 44/93), running (137…).
+problem (10, 20, 44/93), running (137…). The balancing groups add their "Meter problem" sensor
+(balancing_entity.py).
 """
 
 from __future__ import annotations

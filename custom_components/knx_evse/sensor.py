@@ -7,7 +7,8 @@ Source: manual, "Communication Objects" 3, 4, 11-17, 19, 34/35, 45-51, 61-64, 67
 copies (+49), and the balancing master's 130-136 (+15 per EVSE). The lifetime-energy sensor is
 ``device_class: energy``, ``state_class: total_increasing`` in Wh (shown in kWh), restored across
 restarts and built by ``energy.LifetimeEnergy`` from objects 46/95 (with 45/94, 36/85, 37/86,
-34/83, 35/84 as session evidence).
+34/83, 35/84 as session evidence). The balancing groups add theirs (balancing_entity.py): assigned
+limit and reason per member, available current and state per group.
 """
 
 from __future__ import annotations
