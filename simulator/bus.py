@@ -93,6 +93,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import ipaddress
 import json
 import os
 import re
@@ -918,8 +919,16 @@ async def forward_tcp(
 
     Returns a listening `TcpForwarder` (``host_port=0`` picks a free port: see ``.port``). A
     connection that cannot be made inside ``ns`` (nothing listening) is closed at once. Needs
-    CAP_SYS_ADMIN. Raises `BusError` if ``ns`` does not exist, OSError if the port is taken.
+    CAP_SYS_ADMIN. Raises `BusError` if ``ns`` does not exist, OSError if the port is taken, and
+    ValueError for a ``host`` that is not a loopback address: what it forwards (the demo's Home
+    Assistant) must not be reachable from other machines.
     """
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"the forwarder listens on loopback addresses only, not {host!r}")
     forwarder = TcpForwarder(ns, ns_port, ns_host)
     try:
         await forwarder._listen(host, host_port)

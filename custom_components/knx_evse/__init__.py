@@ -10,6 +10,7 @@ in ``async_setup``.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -24,7 +25,7 @@ from . import repairs
 from .balancing_group import async_start_groups, groups_of
 from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
-from .hub import KnxEvseHub
+from .hub import KnxEvseHub, knxkeys_path
 from .runtime import (
     KnxEvseConfigEntry,
     KnxEvseRuntime,
@@ -129,8 +130,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
-    """Delete the repair issues of a removed hub."""
+    """Delete the repair issues of a removed hub and its stored keyring (a secret) if it has one."""
     repairs.async_delete_entry_issues(hass, entry.entry_id)
+    if (keyring := knxkeys_path(hass, entry.data.get(CONF_KNX_KNXKEY_FILENAME))) is not None:
+        await hass.async_add_executor_job(Path(keyring).unlink, True)
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: ConfigEntry) -> None:
