@@ -8,6 +8,8 @@ objects it listens to changes (``listened_objects``) or availability changes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity
 
@@ -38,6 +40,18 @@ class KnxEvseEntity(Entity):
     def listened_objects(self) -> tuple[int, ...]:
         """Objects whose changes update this entity (the object itself, plus status objects)."""
         return (self.entity_description.object_number,)
+
+    def _link_status(self, status_number: int | None) -> int | None:
+        """Keep ``status_number`` when the charger has it (enabled and linked); else assume state."""
+        linked = status_number if status_number is not None and self.coordinator.has_object(status_number) else None
+        self._attr_assumed_state = linked is None
+        return linked
+
+    def _command_value(self, status_number: int | None) -> Any:
+        """Status object's value if known, else the command object's last value written/seen, else None."""
+        if status_number is not None and (status := self.coordinator.value(status_number)) is not None:
+            return status
+        return self.coordinator.value(self.object_number)
 
     @property
     def available(self) -> bool:

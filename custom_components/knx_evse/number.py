@@ -44,9 +44,7 @@ class KnxEvseNumber(KnxEvseEntity, RestoreNumber):
     def __init__(self, coordinator: ChargerCoordinator, description: KnxEvseNumberEntityDescription) -> None:
         """Set the range from the charger's parameters."""
         super().__init__(coordinator, description)
-        status = description.status_number
-        self.status_number = status if status is not None and coordinator.has_object(status) else None
-        self._attr_assumed_state = self.status_number is None
+        self.status_number = self._link_status(description.status_number)
         self._attr_native_min_value = 0
         if description.kind == "current":
             self._attr_native_max_value = coordinator.params.max_user_current
@@ -59,16 +57,12 @@ class KnxEvseNumber(KnxEvseEntity, RestoreNumber):
     @property
     def listened_objects(self) -> tuple[int, ...]:
         """The command object and, if linked, its status object."""
-        if self.status_number is None:
-            return (self.object_number,)
-        return (self.object_number, self.status_number)
+        return (self.object_number,) if self.status_number is None else (self.object_number, self.status_number)
 
     @property
     def native_value(self) -> float | None:
         """Status object if known, else the last value written/seen, else the restored value."""
-        if self.status_number is not None and (status := self.coordinator.value(self.status_number)) is not None:
-            return float(status)
-        if (value := self.coordinator.value(self.object_number)) is not None:
+        if (value := self._command_value(self.status_number)) is not None:
             return float(value)
         return self._restored
 

@@ -52,24 +52,18 @@ class KnxEvseSwitch(KnxEvseEntity, SwitchEntity, RestoreEntity):
     def __init__(self, coordinator: ChargerCoordinator, description: KnxEvseSwitchEntityDescription) -> None:
         """Use the status object when the charger has it (enabled and linked)."""
         super().__init__(coordinator, description)
-        state_number = description.state_number
-        self.state_number = state_number if state_number is not None and coordinator.has_object(state_number) else None
-        self._attr_assumed_state = self.state_number is None
+        self.state_number = self._link_status(description.state_number)
         self._restored: bool | None = None
 
     @property
     def listened_objects(self) -> tuple[int, ...]:
         """The command object and, if linked, its status object."""
-        if self.state_number is None:
-            return (self.object_number,)
-        return (self.object_number, self.state_number)
+        return (self.object_number,) if self.state_number is None else (self.object_number, self.state_number)
 
     @property
     def is_on(self) -> bool | None:
         """Status object if known, else the last value written/seen, else the restored state."""
-        if self.state_number is not None and (status := self.coordinator.value(self.state_number)) is not None:
-            return bool(status)
-        if (value := self.coordinator.value(self.object_number)) is not None:
+        if (value := self._command_value(self.state_number)) is not None:
             return bool(value)
         return self._restored
 
