@@ -190,7 +190,10 @@ def _flow_parts(cls: ast.ClassDef) -> dict[str, set[Path_]]:
                 parts["error"].update((v,) for v in map(_const, node.values) if v)
     for node in ast.walk(cls):
         if isinstance(node, ast.Attribute) and node.attr in ("async_update_reload_and_abort", "async_update_and_abort"):
+            # the reason follows the flow's source: reauth_successful for a reauthentication
             parts["abort"].add(("reconfigure_successful",))
+            if "reauth" in methods:
+                parts["abort"].add(("reauth_successful",))
         if (
             isinstance(node, ast.Assign)
             and (value := _const(node.value)) is not None
@@ -453,7 +456,10 @@ def test_config_flow_keys_not_found_in_code_are_reported() -> None:
         ("config_subentries", "charger", "error", "duplicate_sending_address"),
         ("config_subentries", "charger", "error", "invalid_project"),
         ("config_subentries", "charger", "error", "margin_out_of_range"),
-        ("issues", "keyring_invalid", "fix_flow", "error", "invalid_keyfile_password"),
+        ("exceptions", "authentication_failed", "message"),
+        ("config", "step", "reauth_confirm"),
+        ("config", "abort", "reauth_successful"),
+        ("config", "error", "invalid_auth"),
         ("issues", "status_address_unanswered", "fix_flow", "step", "init", "menu_options", "unlink"),
         ("issues", "charger_error", "description"),
         ("issues", "meter_entity_missing", "title"),
@@ -491,7 +497,7 @@ def test_exception_placeholders_are_passed() -> None:
 
 def test_issue_placeholders_are_passed() -> None:
     passed = issue_placeholders()
-    assert set(passed) >= {"status_address_unanswered", "charger_error", "charger_error_reset", "keyring_invalid"}
+    assert set(passed) >= {"status_address_unanswered", "charger_error", "charger_error_reset"}
     for key, issue in EN["issues"].items():
         texts = [issue["title"], issue.get("description", "")]
         texts += [step.get("title", "") + step.get("description", "") for step in issue.get("fix_flow", {}).get("step", {}).values()]

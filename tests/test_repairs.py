@@ -1,9 +1,12 @@
-"""Repair issues: unanswered status reads, charger errors, undecryptable keyring, hooks, fix flows."""
+"""Repair issues: unanswered status reads, charger errors, hooks, fix flows.
+
+A keyring that no longer decrypts is no repair issue any more: the reauthentication flow handles it
+(tests/test_reauth.py).
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,24 +19,14 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
-from xknx.exceptions import InvalidSecureConfiguration
 
 from custom_components.knx_evse import repairs
 from custom_components.knx_evse.const import (
     CONF_GROUP_ADDRESSES,
-    CONF_HOST,
-    CONF_KNX_CONNECTION_TYPE,
-    CONF_KNX_KNXKEY_FILENAME,
-    CONF_KNX_KNXKEY_PASSWORD,
-    CONF_KNX_TUNNELING_TCP_SECURE,
-    CONF_PORT,
     DOMAIN,
 )
-from custom_components.knx_evse.hub import KnxEvseHub, knxkeys_path
-from tests.config_flow_helpers import config_dir, make_knxkeys, upload
+from custom_components.knx_evse.hub import KnxEvseHub
 from tests.knx_harness import SINGLE_PHASE_FULL, KnxTestKit, charger_subentry, ga, hub_entry
-
-__all__ = ["config_dir"]  # fixture used below
 
 BASIC = {"phases": 1, "connectors": 1}
 LATER = timedelta(seconds=repairs.READ_ANSWER_TIMEOUT + 1)
@@ -247,121 +240,6 @@ async def test_error_reported_before_setup_is_raised_on_next_value(hass: HomeAss
     assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is not None  # not cleared by a reload
     await knx.receive_response(ga(19), (7,))
     assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
-
-
-# -- keyring that no longer decrypts ---------------------------------------------------------------
-
-
-def damaged_keyring(hass: HomeAssistant) -> Path:
-    """Store an unreadable keyring where the hub entry expects it."""
-    path = Path(str(knxkeys_path(hass, "knx_evse/site.knxkeys")))
-    path.parent.mkdir(parents=True)
-    path.write_text("damaged")
-    return path
-
-
-def stored_bytes(hass: HomeAssistant, stored: str) -> bytes:
-    return Path(str(knxkeys_path(hass, stored))).read_bytes()
-
-
-def secure_hub(keyfile: str = "knx_evse/site.knxkeys") -> MockConfigEntry:
-    return hub_entry(
-        [charger_subentry("CHG1", "Garage", BASIC, {"13": ["1/0/13"]})],
-        **{
-            CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING_TCP_SECURE,
-            CONF_HOST: "192.168.1.10",
-            CONF_PORT: 3671,
-            CONF_KNX_KNXKEY_FILENAME: keyfile,
-            CONF_KNX_KNXKEY_PASSWORD: "old-password",
-        },
-    )
-
-
-async def test_undecryptable_keyring_raises_issue_and_fix_flow_replaces_it(
-    hass: HomeAssistant, knx: KnxTestKit, config_dir: Path, tmp_path: Path
-) -> None:
-    old = damaged_keyring(hass)
-    knx.start_error = InvalidSecureConfiguration("keyring does not decrypt")
-    entry = secure_hub()
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_ERROR
-    assert entry.reason is not None and "no longer decrypts" in entry.reason
-    found = issue(hass, repairs.ISSUE_KEYRING_INVALID, entry)
-    assert found is not None and found.is_fixable
-    assert found.translation_placeholders == {"hub": "KNX hub"}
-
-    result = await start_fix_flow(hass, found.issue_id)
-    assert result["type"] is FlowResultType.FORM and result["step_id"] == "upload"
-    keyring = make_knxkeys(tmp_path / "new.knxkeys", "new-password")
-    result = await configure(
-        hass,
-        result["flow_id"],
-        {"knxkeys_file": await upload(hass, keyring), CONF_KNX_KNXKEY_PASSWORD: "wrong"},
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {CONF_KNX_KNXKEY_PASSWORD: "invalid_keyfile_password"}
-
-    knx.start_error = None
-    result = await configure(
-        hass,
-        result["flow_id"],
-        {"knxkeys_file": await upload(hass, keyring), CONF_KNX_KNXKEY_PASSWORD: "new-password"},
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await knx.flush()
-    await knx.drain_reads()
-    stored = entry.data[CONF_KNX_KNXKEY_FILENAME]
-    assert stored.startswith("knx_evse/") and stored != "knx_evse/site.knxkeys"
-    assert entry.data[CONF_KNX_KNXKEY_PASSWORD] == "new-password"
-    assert stored_bytes(hass, stored) == make_knxkeys(tmp_path / "same.knxkeys", "new-password").read_bytes()
-    assert not old.is_file()
-    assert entry.state is ConfigEntryState.LOADED
-    assert issue(hass, repairs.ISSUE_KEYRING_INVALID, entry) is None
-
-
-async def test_keyring_fix_flow_rejects_a_file_that_is_not_a_keyring(
-    hass: HomeAssistant, knx: KnxTestKit, config_dir: Path, tmp_path: Path
-) -> None:
-    knx.start_error = InvalidSecureConfiguration("keyring does not decrypt")
-    entry = secure_hub()
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    result = await start_fix_flow(hass, repairs.issue_id(repairs.ISSUE_KEYRING_INVALID, entry.entry_id))
-    missing = await upload(hass, make_knxkeys(tmp_path / "gone.knxkeys", "pw"))
-    from homeassistant.components.file_upload import _DATA
-
-    hass.data[_DATA].files.pop(missing)  # the upload expired
-    result = await configure(hass, result["flow_id"], {"knxkeys_file": missing, CONF_KNX_KNXKEY_PASSWORD: "pw"})
-    assert result["errors"] == {"knxkeys_file": "invalid_keyfile"}
-
-    await hass.config_entries.async_remove(entry.entry_id)
-    result = await configure(hass, result["flow_id"], {"knxkeys_file": missing, CONF_KNX_KNXKEY_PASSWORD: "pw"})
-    assert result["type"] is FlowResultType.ABORT and result["reason"] == "hub_removed"
-
-
-async def test_keyring_issue_clears_when_the_hub_connects_again(hass: HomeAssistant, knx: KnxTestKit) -> None:
-    """Fixed another way (e.g. the reconfigure flow): the next successful set-up removes the issue."""
-    knx.start_error = InvalidSecureConfiguration("keyring does not decrypt")
-    entry = secure_hub()
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert issue(hass, repairs.ISSUE_KEYRING_INVALID, entry) is not None
-    knx.start_error = None
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await knx.flush()
-    await knx.drain_reads()
-    assert entry.state is ConfigEntryState.LOADED
-    assert issue(hass, repairs.ISSUE_KEYRING_INVALID, entry) is None
-
-
-async def test_secure_error_without_keyring_retries(hass: HomeAssistant, knx: KnxTestKit) -> None:
-    knx.start_error = InvalidSecureConfiguration("user password rejected")
-    entry = hub_entry([], **{CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING_TCP_SECURE, CONF_HOST: "h", CONF_PORT: 3671})
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert issue(hass, repairs.ISSUE_KEYRING_INVALID, entry) is None
 
 
 # -- hooks for the balancing group, clean-up ---------------------------------------------------------

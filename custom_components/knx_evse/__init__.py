@@ -15,7 +15,7 @@ from pathlib import Path
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
@@ -23,6 +23,7 @@ from xknx.exceptions import InvalidSecureConfiguration, XKNXException
 
 from . import repairs
 from .balancing_group import async_start_groups, groups_of
+from .connection import authentication_failed
 from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
 from .hub import KnxEvseHub, knxkeys_path
@@ -70,9 +71,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
     """Connect the hub, start the subentries' runtimes and forward the entity platforms.
 
     Raises ConfigEntryNotReady (translated ``cannot_connect``) when the KNX connection cannot start,
-    so Home Assistant retries, and ConfigEntryError (``invalid_connection``) for unusable hub data, or
-    (``keyring_invalid``, with the ``keyring_invalid`` repair issue) when the stored .knxkeys file no
-    longer decrypts.
+    so Home Assistant retries; ConfigEntryError (``invalid_connection``) for unusable hub data; and
+    ConfigEntryAuthFailed, which starts the reauthentication flow (``config_flow``'s
+    ``async_step_reauth``), when the stored KNX Secure credentials are rejected (see
+    ``_auth_failure``).
     """
     try:
         hub = KnxEvseHub(hass, entry)
@@ -84,22 +86,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
         ) from err
     try:
         await hub.async_start()
-    except InvalidSecureConfiguration as err:
+    except (XKNXException, OSError) as err:
         await hub.async_stop()
-        if not entry.data.get(CONF_KNX_KNXKEY_FILENAME):
-            raise ConfigEntryNotReady(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        repairs.async_keyring_invalid(hass, entry)
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="keyring_invalid",
-            translation_placeholders={"hub": entry.title},
-        ) from err
-    except XKNXException as err:
-        await hub.async_stop()
+        if (auth_failed := _auth_failure(entry, err)) is not None:
+            raise auth_failed from err
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="cannot_connect",
@@ -107,7 +97,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
         ) from err
     entry.runtime_data = KnxEvseRuntime(hub=hub)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, hub.async_stop))
-    repairs.async_delete_issue(hass, repairs.ISSUE_KEYRING_INVALID, entry_id=entry.entry_id)
     repairs.async_cleanup_issues(hass, entry)
     await async_setup_subentry_runtimes(hass, entry)
     entry.async_on_unload(repairs.async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
@@ -117,6 +106,37 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
     _async_remove_stale(entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
+
+
+def _auth_failure(entry: KnxEvseConfigEntry, err: BaseException) -> ConfigEntryAuthFailed | None:
+    """Return the ConfigEntryAuthFailed of a set-up error that is an authentication failure, else None.
+
+    - ``keyring_invalid``: the hub uses a stored ``.knxkeys`` file and xknx refused the secure
+      configuration (the file no longer decrypts with its stored password: replaced, damaged or
+      exported again with another password; or it holds no credentials for this gateway) or the file
+      is gone. A gateway without a free tunnel slot is no authentication error.
+    - ``authentication_failed``: the interface rejected the secure session (wrong user password, user
+      ID or device authentication code; see ``connection.authentication_failed``).
+
+    A secure-configuration error without a keyring (e.g. secure routing that found no backbone key)
+    is retried like any connection error.
+    """
+    if entry.data.get(CONF_KNX_KNXKEY_FILENAME) and (
+        isinstance(err, FileNotFoundError)
+        or (isinstance(err, InvalidSecureConfiguration) and "No free tunnelling slots" not in str(err))
+    ):
+        return ConfigEntryAuthFailed(
+            translation_domain=DOMAIN,
+            translation_key="keyring_invalid",
+            translation_placeholders={"hub": entry.title},
+        )
+    if authentication_failed(err):
+        return ConfigEntryAuthFailed(
+            translation_domain=DOMAIN,
+            translation_key="authentication_failed",
+            translation_placeholders={"hub": entry.title},
+        )
+    return None
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> bool:

@@ -5,6 +5,10 @@ and data keys: automatic (offered when a gateway answers the scan), UDP/TCP tunn
 tunnelling (``.knxkeys`` upload or manual credentials) and routing / secure routing. The connection is
 tested with xknx before the entry is created or changed (``async_test_connection``). One hub per
 connection: the unique id is the gateway (``host:port``), the routing group, or "automatic".
+Reauthentication (``reauth`` → ``reauth_confirm``), started by Home Assistant when set-up raises
+``ConfigEntryAuthFailed``, asks only for the secrets the hub uses (a new keyring and its password,
+the secure tunnel's user ID, password and device authentication code, or the backbone key), tests
+the connection and reloads the hub.
 
 Charger subentry flow (``ChargerSubentryFlow``), following the manual's ETS pages:
 ``charger`` (name, individual address, model features, OCPP mode) → ``general`` → ``status_sending`` →
@@ -36,6 +40,7 @@ from xml.sax import SAXException
 import voluptuous as vol
 from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigEntryState,
@@ -59,7 +64,7 @@ from xknx.secure.keyring import InterfaceType, Keyring, sync_load_keyring
 from xknx.telegram.address import IndividualAddress
 
 from .balancing_flow import BalancingGroupSubentryFlow
-from .connection import connection_config
+from .connection import authentication_failed, connection_config
 from .const import (
     CONF_CHARGER_IA,
     CONF_GROUP_ADDRESSES,
@@ -238,8 +243,9 @@ async def async_test_connection(hass: HomeAssistant, data: Mapping[str, Any]) ->
     """Connect once with the hub ``data`` and disconnect; return None or an error translation key.
 
     Keys: ``no_tunnel_slot`` (the gateway has no free tunnel), ``invalid_secure_configuration``
-    (credentials or keyring rejected by xknx), ``cannot_connect`` (anything else, including a timeout
-    of ``CONNECT_TIMEOUT`` s).
+    (credentials or keyring refused by xknx before connecting), ``invalid_auth`` (the interface
+    rejected the secure session: wrong user ID, user password or device authentication code),
+    ``cannot_connect`` (anything else, including a timeout of ``CONNECT_TIMEOUT`` s).
     """
     keyfile = data.get(CONF_KNX_KNXKEY_FILENAME)
     config = connection_config(data, str(keyfile_path(hass, keyfile)) if keyfile else None)
@@ -253,6 +259,8 @@ async def async_test_connection(hass: HomeAssistant, data: Mapping[str, Any]) ->
         return "invalid_secure_configuration"
     except (XKNXException, OSError, TimeoutError) as err:
         _LOGGER.debug("KNX connection test failed: %r", err)
+        if authentication_failed(err):
+            return "invalid_auth"
         return "no_tunnel_slot" if _no_free_tunnel(err) else "cannot_connect"
     finally:
         await xknx.stop()
@@ -281,6 +289,38 @@ def _load_and_store_keyfile(hass: HomeAssistant, file_id: str, password: str) ->
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, destination)
     return keyring, relative
+
+
+_KEYRING: Final = "keyring"
+_TUNNEL_CREDENTIALS: Final = "tunnel"
+_ROUTING_KEY: Final = "routing"
+
+
+def _credential_kind(data: Mapping[str, Any]) -> str | None:
+    """Which secrets a hub entry holds: a keyring, secure tunnel credentials, a backbone key, or none."""
+    if data.get(CONF_KNX_KNXKEY_FILENAME):
+        return _KEYRING
+    kind = data.get(CONF_KNX_CONNECTION_TYPE)
+    if kind == CONF_KNX_TUNNELING_TCP_SECURE:
+        return _TUNNEL_CREDENTIALS
+    if kind == CONF_KNX_ROUTING_SECURE:
+        return _ROUTING_KEY
+    return None
+
+
+def _backbone_key_update(user_input: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any] | None:
+    """Entry data of a manually entered backbone key; None with the field's error when it is not 16 bytes."""
+    try:
+        valid = len(bytes.fromhex(user_input[CONF_KNX_ROUTING_BACKBONE_KEY])) == 16
+    except ValueError:
+        valid = False
+    if not valid:
+        errors[CONF_KNX_ROUTING_BACKBONE_KEY] = "invalid_backbone_key"
+        return None
+    return {
+        CONF_KNX_ROUTING_BACKBONE_KEY: user_input[CONF_KNX_ROUTING_BACKBONE_KEY],
+        CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE: user_input[CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE],
+    }
 
 
 class KnxEvseConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -319,22 +359,29 @@ class KnxEvseConfigFlow(ConfigFlow, domain=DOMAIN):
         """Test the connection and create (or, when reconfiguring, update) the entry.
 
         Returns None with ``errors["base"]`` set when the test fails; aborts with already_configured when
-        another hub uses the same connection. When reconfiguring a loaded hub, it is unloaded first so its
-        own tunnel does not occupy the slot the test needs, and reloaded if the test fails.
+        another hub uses the same connection. When reconfiguring (or reauthenticating) a loaded hub, it
+        is unloaded first so its own tunnel does not occupy the slot the test needs, and set up again if
+        the test fails. Reauthentication ends with ``reauth_successful``, reconfiguration with
+        ``reconfigure_successful`` (``async_update_reload_and_abort`` picks the reason by source).
         """
-        entry = self._get_reconfigure_entry() if self.source == SOURCE_RECONFIGURE else None
+        entry = self._existing_entry()
         data = {**(entry.data if entry else DEFAULT_HUB_DATA), **self._data}
         unique_id = hub_unique_id(data)
         if any(
             other.unique_id == unique_id and other is not entry for other in self._async_current_entries()
         ):
             return self.async_abort(reason="already_configured")
-        if entry is not None and entry.state is ConfigEntryState.LOADED:
+        unloaded = entry is not None and entry.state is ConfigEntryState.LOADED
+        if entry is not None and unloaded:
             await self.hass.config_entries.async_unload(entry.entry_id)
         if (error := await async_test_connection(self.hass, data)) is not None:
             errors["base"] = error
-            if entry is not None:
-                self.hass.config_entries.async_schedule_reload(entry.entry_id)
+            if entry is not None and unloaded:
+                # set up again, not reloaded: a reload would abort this flow if it is a reauthentication
+                self.hass.async_create_task(
+                    self.hass.config_entries.async_setup(entry.entry_id),
+                    f"{DOMAIN} set-up after a failed test",
+                )
             return None
         self._new_keyfile = None  # the entry owns it now
         if entry is not None:
@@ -349,6 +396,121 @@ class KnxEvseConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         await self.async_set_unique_id(unique_id)
         return self.async_create_entry(title=hub_title(data), data=data)
+
+    def _existing_entry(self) -> ConfigEntry | None:
+        """Return the hub being reconfigured or reauthenticated; None when creating one."""
+        if self.source == SOURCE_RECONFIGURE:
+            return self._get_reconfigure_entry()
+        if self.source == SOURCE_REAUTH:
+            return self._get_reauth_entry()
+        return None
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Home Assistant's reauthentication: the hub's KNX Secure credentials were rejected at set-up.
+
+        Aborts with ``reauth_not_supported`` for a hub without secrets (plain tunnelling or routing),
+        whose set-up never raises ``ConfigEntryAuthFailed``.
+        """
+        self._initial = dict(entry_data)
+        if _credential_kind(entry_data) is None:
+            return self.async_abort(reason="reauth_not_supported")
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the new secrets of the hub's kind of credentials, test them and reload the hub.
+
+        - keyring: upload the new ``.knxkeys`` and its password; a tunnel keeps its interface when the
+          new keyring still has it (else xknx picks a free one), secure routing needs the backbone key;
+        - secure tunnel by hand: user ID, user password and device authentication code;
+        - secure routing by hand: backbone key and latency tolerance.
+
+        Nothing is prefilled but the user ID and the latency (no secret goes back to the browser). The
+        old keyring file is deleted once the new one is in use.
+        """
+        kind = _credential_kind(self._initial)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if kind == _KEYRING:
+                update = await self._async_reauth_keyring(user_input, errors)
+            elif kind == _ROUTING_KEY:
+                update = _backbone_key_update(user_input, errors)
+            else:
+                update = {
+                    CONF_KNX_SECURE_USER_ID: user_input[CONF_KNX_SECURE_USER_ID],
+                    CONF_KNX_SECURE_USER_PASSWORD: user_input[CONF_KNX_SECURE_USER_PASSWORD],
+                    CONF_KNX_SECURE_DEVICE_AUTHENTICATION: user_input[CONF_KNX_SECURE_DEVICE_AUTHENTICATION],
+                }
+            if update is not None:
+                self._data = update
+                if (result := await self._async_finish(errors)) is not None:
+                    return result
+        if kind == _KEYRING:
+            fields: dict[Any, Any] = {
+                vol.Required(CONF_KEYRING_FILE): selector.FileSelector(
+                    selector.FileSelectorConfig(accept=".knxkeys")
+                ),
+                vol.Required(CONF_KNX_KNXKEY_PASSWORD): _PASSWORD,
+            }
+        elif kind == _ROUTING_KEY:
+            fields = {
+                vol.Required(CONF_KNX_ROUTING_BACKBONE_KEY): _PASSWORD,
+                vol.Required(
+                    CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE,
+                    default=self._initial.get(CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE) or 1000,
+                ): _int(400, 4000, "ms"),
+            }
+        else:
+            fields = {
+                vol.Required(
+                    CONF_KNX_SECURE_USER_ID, default=self._initial.get(CONF_KNX_SECURE_USER_ID) or 2
+                ): _int(1, 127),
+                vol.Required(CONF_KNX_SECURE_USER_PASSWORD): _PASSWORD,
+                vol.Required(CONF_KNX_SECURE_DEVICE_AUTHENTICATION): _PASSWORD,
+            }
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema(fields),
+            errors=errors,
+            description_placeholders={"hub": self._get_reauth_entry().title},
+        )
+
+    async def _async_reauth_keyring(
+        self, user_input: dict[str, Any], errors: dict[str, str]
+    ) -> dict[str, Any] | None:
+        """Validate and store an uploaded keyring for reauthentication; the entry data to change, or None."""
+        try:
+            keyring, stored = await self.hass.async_add_executor_job(
+                _load_and_store_keyfile,
+                self.hass,
+                user_input[CONF_KEYRING_FILE],
+                user_input[CONF_KNX_KNXKEY_PASSWORD],
+            )
+        except InvalidSecureConfiguration:
+            errors[CONF_KNX_KNXKEY_PASSWORD] = "invalid_keyfile_password"
+            return None
+        except (ValueError, OSError, SyntaxError, SAXException):
+            errors[CONF_KEYRING_FILE] = "invalid_keyfile"
+            return None
+        self.async_remove()  # a keyring stored by an earlier attempt of this flow
+        self._new_keyfile = stored
+        update: dict[str, Any] = {
+            CONF_KNX_KNXKEY_FILENAME: stored,
+            CONF_KNX_KNXKEY_PASSWORD: user_input[CONF_KNX_KNXKEY_PASSWORD],
+        }
+        kind = self._initial[CONF_KNX_CONNECTION_TYPE]
+        if kind == CONF_KNX_ROUTING_SECURE and (
+            keyring.backbone is None or keyring.backbone.decrypted_key is None
+        ):
+            errors[CONF_KEYRING_FILE] = "keyfile_no_backbone_key"
+            return None
+        endpoint = self._initial.get(CONF_KNX_TUNNEL_ENDPOINT_IA)
+        if endpoint and not any(
+            str(interface.individual_address) == endpoint
+            for interface in keyring.interfaces
+            if interface.type is InterfaceType.TUNNELING
+        ):
+            update[CONF_KNX_TUNNEL_ENDPOINT_IA] = None  # not in the new keyring: xknx picks a free tunnel
+        return update
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Change the connection, or only replace the keyring file."""
@@ -552,24 +714,10 @@ class KnxEvseConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Backbone key (32 hex digits) and latency tolerance of secure routing."""
         errors: dict[str, str] = {}
-        if user_input is not None:
-            try:
-                valid = len(bytes.fromhex(user_input[CONF_KNX_ROUTING_BACKBONE_KEY])) == 16
-            except ValueError:
-                valid = False
-            if not valid:
-                errors[CONF_KNX_ROUTING_BACKBONE_KEY] = "invalid_backbone_key"
-            else:
-                self._data |= {
-                    CONF_KNX_ROUTING_BACKBONE_KEY: user_input[CONF_KNX_ROUTING_BACKBONE_KEY],
-                    CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE: user_input[
-                        CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE
-                    ],
-                    CONF_KNX_KNXKEY_FILENAME: None,
-                    CONF_KNX_KNXKEY_PASSWORD: None,
-                }
-                if (result := await self._async_finish(errors)) is not None:
-                    return result
+        if user_input is not None and (update := _backbone_key_update(user_input, errors)) is not None:
+            self._data |= {**update, CONF_KNX_KNXKEY_FILENAME: None, CONF_KNX_KNXKEY_PASSWORD: None}
+            if (result := await self._async_finish(errors)) is not None:
+                return result
         fields = {
             vol.Required(
                 CONF_KNX_ROUTING_BACKBONE_KEY,

@@ -4,6 +4,9 @@ Mirrors ``homeassistant.components.knx.knx_module.KNXModule.connection_config`` 
 types (automatic, UDP/TCP tunnelling, secure tunnelling, routing, secure routing) mean exactly what
 they mean in core's ``knx`` integration. Auto-reconnect is always on. All chargers of a hub share this
 one connection, so one hub uses one tunnel slot however many chargers it drives.
+
+``authentication_failed`` tells a rejected KNX Secure handshake (wrong user password, user ID or device
+authentication code) from other connection errors, for the reauthentication flow.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from xknx.exceptions import IPSecureError
 from xknx.io import ConnectionConfig, ConnectionType, SecureConfig
 
 from .const import (
@@ -39,6 +43,12 @@ from .const import (
     DEFAULT_MCAST_PORT,
     DEFAULT_ROUTING_IA,
 )
+
+_AUTHENTICATION_FAILURES = ("authentication failed", "MAC verification failed")
+"""What xknx's secure session says when the interface rejects us: the SessionStatus of a wrong user
+password or user ID (``Secure session authentication failed: STATUS_AUTHENTICATION_FAILED``) and
+the SessionResponse of a wrong device authentication code (``SessionResponse MAC verification
+failed.``)."""
 
 _TYPES = {
     CONF_KNX_AUTOMATIC: ConnectionType.AUTOMATIC,
@@ -97,3 +107,22 @@ def connection_config(data: Mapping[str, Any], knxkeys_path: str | None = None) 
             individual_address=data.get(CONF_KNX_TUNNEL_ENDPOINT_IA),
         )
     return ConnectionConfig(**common)
+
+
+def authentication_failed(err: BaseException) -> bool:
+    """Tell whether a connection error is the KNX/IP interface rejecting our secure credentials.
+
+    xknx raises ``IPSecureError`` in the secure session handshake and wraps it in a
+    ``CommunicationError`` ("Tunnel connection could not be established"), so the causes are
+    searched. Any other error (refused, timed out, no free tunnel) is not an authentication error.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, IPSecureError) and any(
+            text in str(current) for text in _AUTHENTICATION_FAILURES
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -11,8 +11,6 @@ Issues (translation keys under ``issues`` in ``translations/en.json``; the issue
 - ``charger_error`` / ``charger_error_reset`` (the latter fixable when the charger's reset object 5
   is linked: the fix flow sends a reset): object 19 reports an error code other than "no error", or
   object 20 reports a communication error with the EVSE. Cleared when both are back to normal.
-- ``keyring_invalid`` (fixable): the hub's stored ``.knxkeys`` file no longer decrypts (xknx raises
-  ``InvalidSecureConfiguration`` at set-up). Fix flow: upload the keyring again with its password.
 - ``meter_entity_missing`` and ``balancing_member_removed``: raised by the balancing group runtime
   through ``async_create_issue`` / ``async_delete_issue`` (translations defined here). A runtime that
   wants a fix flow for its issue registers a factory with ``register_fix_flow``.
@@ -20,41 +18,33 @@ Issues (translation keys under ``issues`` in ``translations/en.json``; the issue
 Every issue stores ``translation_key``, ``entry_id`` and ``subentry_id`` in its data; issues of
 subentries that no longer exist are deleted when the hub is set up (``async_cleanup_issues``) and all
 of a hub's issues when the hub is removed.
+
+Rejected KNX Secure credentials (a ``.knxkeys`` file that no longer decrypts, a changed tunnel
+password) are not a repair issue: set-up raises ``ConfigEntryAuthFailed`` and Home Assistant starts
+the hub's reauthentication flow (``config_flow.KnxEvseConfigFlow.async_step_reauth``), which asks
+for the new keyring or credentials, tests them and reloads the hub. An issue on top would show the
+same problem twice with two different fixes.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
-from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResult
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers import selector
 from homeassistant.helpers.event import async_call_later
-from xknx.exceptions.exception import InvalidSecureConfiguration
-from xknx.secure.keyring import sync_load_keyring
 
-from .const import (
-    CONF_GROUP_ADDRESSES,
-    CONF_KNX_KNXKEY_FILENAME,
-    CONF_KNX_KNXKEY_PASSWORD,
-    DOMAIN,
-    KNXKEYS_STORAGE_DIR,
-)
+from .const import CONF_GROUP_ADDRESSES, DOMAIN
 from .coordinator import SOURCE_BUS
 from .dpt import EvseErrorCode
-from .hub import knxkeys_path
 from .objects import OBJECTS
 
 if TYPE_CHECKING:
@@ -65,7 +55,6 @@ _LOGGER = logging.getLogger(__name__)
 ISSUE_STATUS_UNANSWERED: Final = "status_address_unanswered"
 ISSUE_CHARGER_ERROR: Final = "charger_error"
 ISSUE_CHARGER_ERROR_RESET: Final = "charger_error_reset"
-ISSUE_KEYRING_INVALID: Final = "keyring_invalid"
 ISSUE_METER_ENTITY_MISSING: Final = "meter_entity_missing"
 ISSUE_BALANCING_MEMBER_REMOVED: Final = "balancing_member_removed"
 ISSUE_KEYS: Final = frozenset(
@@ -73,7 +62,6 @@ ISSUE_KEYS: Final = frozenset(
         ISSUE_STATUS_UNANSWERED,
         ISSUE_CHARGER_ERROR,
         ISSUE_CHARGER_ERROR_RESET,
-        ISSUE_KEYRING_INVALID,
         ISSUE_METER_ENTITY_MISSING,
         ISSUE_BALANCING_MEMBER_REMOVED,
     }
@@ -87,8 +75,6 @@ OBJECT_ERROR_CODE: Final = 19
 OBJECT_COMMUNICATION_ERROR: Final = 20
 OBJECT_RESET: Final = 5
 _NO_ERROR: Final = frozenset({EvseErrorCode.NO_ERROR, EvseErrorCode.RESERVED})
-
-CONF_KEYRING_FILE: Final = "knxkeys_file"
 
 IssueData = dict[str, str | int | float | None]
 FixFlowFactory = Callable[[HomeAssistant, str, IssueData], RepairsFlow]
@@ -337,7 +323,10 @@ class ChargerRepairs:
     def _update_error_issue(self) -> None:
         """Raise, update or clear the error issue; leave it as it is while objects 19/20 are unknown."""
         coordinator = self.coordinator
-        code, communication = coordinator.value(OBJECT_ERROR_CODE), coordinator.value(OBJECT_COMMUNICATION_ERROR)
+        code, communication = (
+            coordinator.value(OBJECT_ERROR_CODE),
+            coordinator.value(OBJECT_COMMUNICATION_ERROR),
+        )
         if code is None and communication is None:
             return
         text = _error_text(code, communication)
@@ -360,7 +349,9 @@ class ChargerRepairs:
 
 
 @callback
-def async_setup_charger_repairs(hass: HomeAssistant, coordinators: Iterable[ChargerCoordinator]) -> CALLBACK_TYPE:
+def async_setup_charger_repairs(
+    hass: HomeAssistant, coordinators: Iterable[ChargerCoordinator]
+) -> CALLBACK_TYPE:
     """Start a ``ChargerRepairs`` per charger; return the function that stops them all."""
     stops = [ChargerRepairs(hass, coordinator).async_start() for coordinator in coordinators]
 
@@ -370,19 +361,6 @@ def async_setup_charger_repairs(hass: HomeAssistant, coordinators: Iterable[Char
             stop_one()
 
     return stop
-
-
-@callback
-def async_keyring_invalid(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Raise ``keyring_invalid`` for hub ``entry`` (its stored .knxkeys does not decrypt)."""
-    async_create_issue(
-        hass,
-        ISSUE_KEYRING_INVALID,
-        entry_id=entry.entry_id,
-        placeholders={"hub": entry.title},
-        fixable=True,
-        severity=ir.IssueSeverity.ERROR,
-    )
 
 
 # -- fix flows ---------------------------------------------------------------------------------
@@ -450,7 +428,9 @@ class UnansweredStatusRepairFlow(RepairsFlow):
         entry = coordinator.entry
         subentry = entry.subentries[coordinator.subentry_id]
         addresses = {
-            key: value for key, value in subentry.data.get(CONF_GROUP_ADDRESSES, {}).items() if key not in numbers
+            key: value
+            for key, value in subentry.data.get(CONF_GROUP_ADDRESSES, {}).items()
+            if key not in numbers
         }
         self.hass.config_entries.async_update_subentry(
             entry, subentry, data={**subentry.data, CONF_GROUP_ADDRESSES: addresses}
@@ -489,83 +469,9 @@ class ChargerResetRepairFlow(RepairsFlow):
         )
 
 
-def _store_keyring(hass: HomeAssistant, file_id: str, password: str) -> str:
-    """Check an uploaded keyring decrypts with ``password`` and store it; return its stored name.
-
-    Runs in the executor. Raises InvalidSecureConfiguration when the file does not decrypt (wrong
-    password, not a keyring).
-    """
-    with process_uploaded_file(hass, file_id) as path:
-        sync_load_keyring(path, password)
-        stored = f"{KNXKEYS_STORAGE_DIR}/{uuid.uuid4().hex}.knxkeys"
-        destination = Path(str(knxkeys_path(hass, stored)))
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(path, destination)
-    return stored
-
-
-class KeyringRepairFlow(RepairsFlow):
-    """Upload the hub's .knxkeys again (with its password) and reload the hub."""
-
-    def __init__(self, data: IssueData) -> None:
-        """Keep the issue data (the hub entry)."""
-        self._data = data
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> FlowResult:
-        """Start with the upload form (the repairs manager passes the issue id as input here)."""
-        return await self.async_step_upload()
-
-    async def async_step_upload(self, user_input: dict[str, Any] | None = None) -> FlowResult:
-        """Upload form; a keyring that does not decrypt is refused with a translated error."""
-        entry = _loaded_entry(self.hass, self._data)
-        if entry is None:
-            return self.async_abort(reason="hub_removed")
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            try:
-                stored = await self.hass.async_add_executor_job(
-                    _store_keyring, self.hass, user_input[CONF_KEYRING_FILE], user_input[CONF_KNX_KNXKEY_PASSWORD]
-                )
-            except InvalidSecureConfiguration:
-                errors[CONF_KNX_KNXKEY_PASSWORD] = "invalid_keyfile_password"
-            except (ValueError, OSError) as err:
-                _LOGGER.debug("Uploaded keyring not usable: %s", err)
-                errors[CONF_KEYRING_FILE] = "invalid_keyfile"
-            else:
-                old = entry.data.get(CONF_KNX_KNXKEY_FILENAME)
-                self.hass.config_entries.async_update_entry(
-                    entry,
-                    data={
-                        **entry.data,
-                        CONF_KNX_KNXKEY_FILENAME: stored,
-                        CONF_KNX_KNXKEY_PASSWORD: user_input[CONF_KNX_KNXKEY_PASSWORD],
-                    },
-                )
-                if old and (old_path := knxkeys_path(self.hass, old)) != knxkeys_path(self.hass, stored):
-                    await self.hass.async_add_executor_job(Path(str(old_path)).unlink, True)
-                self.hass.config_entries.async_schedule_reload(entry.entry_id)
-                return self.async_create_entry(data={})
-        return self.async_show_form(
-            step_id="upload",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_KEYRING_FILE): selector.FileSelector(
-                        selector.FileSelectorConfig(accept=".knxkeys")
-                    ),
-                    vol.Required(CONF_KNX_KNXKEY_PASSWORD): selector.TextSelector(
-                        selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-                    ),
-                }
-            ),
-            errors=errors,
-            description_placeholders={"hub": entry.title},
-        )
-
-
 _FIX_FLOWS: dict[str, FixFlowFactory] = {
     ISSUE_STATUS_UNANSWERED: lambda hass, issue, data: UnansweredStatusRepairFlow(data),
     ISSUE_CHARGER_ERROR_RESET: lambda hass, issue, data: ChargerResetRepairFlow(data),
-    ISSUE_KEYRING_INVALID: lambda hass, issue, data: KeyringRepairFlow(data),
 }
 
 

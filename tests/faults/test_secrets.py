@@ -11,6 +11,9 @@ the keyring file and the file's encrypted text.
 Files: the uploaded keyring is moved out of the upload store, its only copy on disk is the one the
 entry uses, and that copy is deleted with the entry. The demo's Home Assistant and its TCP
 forwarder listen on 127.0.0.1 only.
+
+Reauthentication: a rejected tunnel password and a keyring that no longer decrypts start the
+reauthentication flow; the old and the new secrets stay out of everything above as well.
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import STORAGE_DIR
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
-from xknx.exceptions import CommunicationError
+from xknx.exceptions import CommunicationError, IPSecureError
 from xknx.secure.keyring import KeyringSAXContentHandler, hash_keyring_password, sha256_hash
 
 from custom_components.knx_evse import config_flow
@@ -260,6 +264,63 @@ async def test_manual_secure_tunnel_credentials_never_leak(
     evidence.assert_clean([USER_PASSWORD, DEVICE_AUTHENTICATION], entry)
 
 
+@pytest.mark.usefixtures("config_dir")
+async def test_reauth_passwords_never_leak(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rejected tunnel password: set-up, the reauthentication flow (real xknx connect), diagnostics.
+
+    The interface's rejection is xknx's own exception chain; the flow's first attempt connects for
+    real (to a closed port) with the new secrets, the second one is accepted. Neither the old nor
+    the new password nor the device authentication code may show up anywhere.
+    """
+    caplog.set_level(logging.DEBUG)
+    evidence = Evidence(hass, caplog)
+    new_password, new_code = "Tunnel-Pw-new-5e0b2c", "DevAuth-new-90aa17"
+    with real_sockets():
+        port = closed_port()
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="Secure Tunneling @ 127.0.0.1",
+            data={
+                CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING_TCP_SECURE,
+                CONF_HOST: "127.0.0.1",
+                CONF_PORT: port,
+                CONF_KNX_SECURE_USER_ID: 2,
+                CONF_KNX_SECURE_USER_PASSWORD: USER_PASSWORD,
+                CONF_KNX_SECURE_DEVICE_AUTHENTICATION: DEVICE_AUTHENTICATION,
+            },
+        )
+        entry.add_to_hass(hass)
+        kit = KnxTestKit(hass)
+        refused = CommunicationError("Tunnel connection could not be established")
+        refused.__cause__ = IPSecureError(
+            "Secure session authentication failed: SecureSessionStatusCode.STATUS_AUTHENTICATION_FAILED"
+        )
+        kit.start_error = refused
+        with kit.patched():
+            assert not await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.SETUP_ERROR
+        [flow] = [f for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN) if f["context"]["source"] == "reauth"]
+        evidence.add(flow)
+        credentials = {
+            CONF_KNX_SECURE_USER_ID: 2,
+            CONF_KNX_SECURE_USER_PASSWORD: new_password,
+            CONF_KNX_SECURE_DEVICE_AUTHENTICATION: new_code,
+        }
+        result = await configure(hass, evidence, flow["flow_id"], credentials)
+        assert result["errors"] == {"base": "cannot_connect"}  # xknx really tried, with the new secrets
+        with patch.object(config_flow, "async_test_connection", AsyncMock(return_value=None)):
+            result = await configure(hass, evidence, flow["flow_id"], credentials)
+        assert result["reason"] == "reauth_successful"
+        await hass.async_block_till_done()
+    assert entry.data[CONF_KNX_SECURE_USER_PASSWORD] == new_password
+    assert "Starting secure tunnel" in caplog.text
+    evidence.add(await diagnostics_when_loaded(hass, hass_client, entry))
+    evidence.assert_clean([USER_PASSWORD, DEVICE_AUTHENTICATION, new_password, new_code], entry)
+
+
 @pytest.mark.usefixtures("no_gateways")
 async def test_keyring_secrets_never_leak_and_the_file_lives_only_with_the_entry(
     hass: HomeAssistant,
@@ -296,15 +357,27 @@ async def test_keyring_secrets_never_leak_and_the_file_lives_only_with_the_entry
         entry = hass.config_entries.async_entries(DOMAIN)[0]
         assert entry.state is ConfigEntryState.SETUP_RETRY
 
-        # the keyring password changes in ETS: the stored file no longer decrypts (repair issue)
+        # the keyring password changes in ETS: the stored file no longer decrypts (reauthentication)
         hass.config_entries.async_update_entry(
             entry, data={**entry.data, CONF_KNX_KNXKEY_PASSWORD: WRONG_KEYRING_PASSWORD}
         )
         await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
         assert entry.state is ConfigEntryState.SETUP_ERROR
-        assert ir.async_get(hass).async_get_issue(DOMAIN, f"keyring_invalid_{entry.entry_id}") is not None
-    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_KNX_KNXKEY_PASSWORD: KEYRING_PASSWORD})
+        [flow] = [f for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN) if f["context"]["source"] == "reauth"]
+        result = await configure(
+            hass, evidence, flow["flow_id"],
+            {CONF_KEYRING_FILE: await upload(hass, keyring), CONF_KNX_KNXKEY_PASSWORD: WRONG_KEYRING_PASSWORD},
+        )
+        assert result["errors"] == {CONF_KNX_KNXKEY_PASSWORD: "invalid_keyfile_password"}
+        with patch.object(config_flow, "async_test_connection", AsyncMock(return_value=None)):
+            result = await configure(
+                hass, evidence, flow["flow_id"],
+                {CONF_KEYRING_FILE: await upload(hass, keyring), CONF_KNX_KNXKEY_PASSWORD: KEYRING_PASSWORD},
+            )
+        assert result["reason"] == "reauth_successful"
+        await hass.async_block_till_done()
+        assert entry.data[CONF_KNX_KNXKEY_PASSWORD] == KEYRING_PASSWORD
     evidence.add(await diagnostics_when_loaded(hass, hass_client, entry))
     evidence.assert_clean(secrets, entry)
 
