@@ -658,6 +658,12 @@ def test_rules_marked_done_have_their_evidence() -> None:
             assert re.search(r"^PARALLEL_UPDATES = \d+$", source, flags=re.MULTILINE), platform
     if rules["reconfiguration-flow"] == "done":
         assert hasattr(config_flow.KnxEvseConfigFlow, "async_step_reconfigure")
+    if rules["reauthentication-flow"] == "done":
+        assert hasattr(config_flow.KnxEvseConfigFlow, "async_step_reauth")
+        assert hasattr(config_flow.KnxEvseConfigFlow, "async_step_reauth_confirm")
+        assert "ConfigEntryAuthFailed" in (PACKAGE / "__init__.py").read_text()
+    if rules["strict-typing"] == "done":
+        assert re.search(r"^strict = true$", (ROOT / "pyproject.toml").read_text(), flags=re.MULTILINE)
     if rules["action-setup"] == "done":
         assert services(), "action-setup done without any action"
 
