@@ -99,6 +99,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, hub.async_stop))
     repairs.async_cleanup_issues(hass, entry)
     await async_setup_subentry_runtimes(hass, entry)
+    repairs.async_check_shared_status_addresses(hass, entry.entry_id, entry.runtime_data.chargers)
     entry.async_on_unload(repairs.async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
     _async_register_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -11,6 +11,12 @@ Issues (translation keys under ``issues`` in ``translations/en.json``; the issue
 - ``charger_error`` / ``charger_error_reset`` (the latter fixable when the charger's reset object 5
   is linked: the fix flow sends a reset): object 19 reports an error code other than "no error", or
   object 20 reports a communication error with the EVSE. Cleared when both are back to normal.
+- ``status_address_shared``: two chargers of the hub share a status address (one sends a status
+  object on it, the other has a status object linked to it), so each shows the other's values as its
+  own. The charger subentry flow refuses this; data stored before that check (or edited by hand) is
+  checked at every set-up (``async_check_shared_status_addresses``). The issue is on the charger set
+  up later and names both chargers, the addresses and the objects; reconfiguring either charger
+  reloads the hub and clears it.
 - ``meter_entity_missing`` and ``balancing_member_removed``: raised by the balancing group runtime
   through ``async_create_issue`` / ``async_delete_issue`` (translations defined here). A runtime that
   wants a fix flow for its issue registers a factory with ``register_fix_flow``.
@@ -29,7 +35,7 @@ same problem twice with two different fixes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -45,6 +51,7 @@ from homeassistant.helpers.event import async_call_later
 from .const import CONF_GROUP_ADDRESSES, DOMAIN
 from .coordinator import SOURCE_BUS
 from .dpt import EvseErrorCode
+from .group_addresses import status_address_clashes
 from .objects import OBJECTS
 
 if TYPE_CHECKING:
@@ -55,6 +62,7 @@ _LOGGER = logging.getLogger(__name__)
 ISSUE_STATUS_UNANSWERED: Final = "status_address_unanswered"
 ISSUE_CHARGER_ERROR: Final = "charger_error"
 ISSUE_CHARGER_ERROR_RESET: Final = "charger_error_reset"
+ISSUE_STATUS_ADDRESS_SHARED: Final = "status_address_shared"
 ISSUE_METER_ENTITY_MISSING: Final = "meter_entity_missing"
 ISSUE_BALANCING_MEMBER_REMOVED: Final = "balancing_member_removed"
 ISSUE_KEYS: Final = frozenset(
@@ -62,6 +70,7 @@ ISSUE_KEYS: Final = frozenset(
         ISSUE_STATUS_UNANSWERED,
         ISSUE_CHARGER_ERROR,
         ISSUE_CHARGER_ERROR_RESET,
+        ISSUE_STATUS_ADDRESS_SHARED,
         ISSUE_METER_ENTITY_MISSING,
         ISSUE_BALANCING_MEMBER_REMOVED,
     }
@@ -361,6 +370,55 @@ def async_setup_charger_repairs(
             stop_one()
 
     return stop
+
+
+@callback
+def async_check_shared_status_addresses(
+    hass: HomeAssistant, entry_id: str, chargers: Mapping[str, ChargerCoordinator]
+) -> int:
+    """Raise or clear ``status_address_shared`` for each charger of a hub; return how many were raised.
+
+    ``chargers`` maps subentry ids to coordinators in set-up order; each charger is compared with the
+    ones before it, so a clash between two chargers is reported once, on the later one, and logged
+    as an error as well.
+    """
+    raised = 0
+    earlier: dict[str, Mapping[int, Iterable[str]]] = {}
+    for subentry_id, coordinator in chargers.items():
+        clashes = status_address_clashes(coordinator.group_addresses, earlier)
+        earlier[coordinator.name] = coordinator.group_addresses
+        if not clashes:
+            async_delete_issue(hass, ISSUE_STATUS_ADDRESS_SHARED, entry_id=entry_id, subentry_id=subentry_id)
+            continue
+        lines = []
+        for number, address, other, theirs in clashes:
+            _LOGGER.error(
+                "Chargers %s and %s share the status address %s (objects %s and %s): each shows the "
+                "other's values. Reconfigure one of them with addresses of its own",
+                coordinator.name,
+                other,
+                address,
+                number,
+                theirs,
+            )
+            lines.append(
+                f"- {address}: object {number} {OBJECTS[number].name} of {coordinator.name}, "
+                f"object {theirs} {OBJECTS[theirs].name} of {other}"
+            )
+        async_create_issue(
+            hass,
+            ISSUE_STATUS_ADDRESS_SHARED,
+            entry_id=entry_id,
+            subentry_id=subentry_id,
+            placeholders={
+                "charger": coordinator.name,
+                "others": ", ".join(sorted({other for _, _, other, _ in clashes})),
+                "clashes": "\n".join(lines),
+            },
+            severity=ir.IssueSeverity.ERROR,
+        )
+        raised += 1
+    return raised
 
 
 # -- fix flows ---------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from homeassistant.core import HomeAssistant
 
 from .const import SUBENTRY_BALANCING, SUBENTRY_CHARGER
 from .coordinator import ChargerCoordinator, InvalidChargerConfigError
-from .group_addresses import status_address_clashes
 from .hub import KnxEvseHub
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,25 +60,14 @@ async def async_setup_charger_runtime(
     """Create and start the ``ChargerCoordinator`` of a charger subentry.
 
     A charger whose stored data does not validate is logged and skipped (no entities); the other
-    chargers of the hub keep working.
+    chargers of the hub keep working. Status addresses shared with another charger are checked once
+    all chargers are set up (``repairs.async_check_shared_status_addresses``).
     """
     try:
         coordinator = ChargerCoordinator(hass, entry.runtime_data.hub, entry, subentry)
     except InvalidChargerConfigError as err:
         _LOGGER.error("Charger %s is not set up: %s", subentry.title, err)
         return
-    others = {other.name: other.group_addresses for other in entry.runtime_data.chargers.values()}
-    for number, address, other, theirs in status_address_clashes(coordinator.group_addresses, others):
-        # The subentry flow refuses this; data stored before that check (or edited) can still have it.
-        _LOGGER.error(
-            "Chargers %s and %s share the status address %s (objects %s and %s): each shows the "
-            "other's values. Reconfigure one of them with addresses of its own",
-            coordinator.name,
-            other,
-            address,
-            number,
-            theirs,
-        )
     entry.runtime_data.chargers[subentry.subentry_id] = coordinator
     coordinator.async_start()
 

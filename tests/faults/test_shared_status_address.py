@@ -3,12 +3,14 @@
 Each charger sends its status objects on their first group address. When that address is also
 linked to a status object of another charger, the other charger's coordinator takes the value as
 its own. The charger subentry flow refuses it (``status_address_shared`` on the field, the clash in
-``{details}``); data stored before the check is logged as an error at every set-up.
+``{details}``); data stored before the check raises the ``status_address_shared`` repair issue (and
+an error in the log) at every set-up until one charger is reconfigured.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import struct
 from types import MappingProxyType
 from typing import Any
@@ -17,19 +19,29 @@ import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.knx_evse import repairs
 from custom_components.knx_evse.const import (
     CONF_CHARGER_IA,
     CONF_GROUP_ADDRESSES,
     CONF_MODEL,
     CONF_NAME,
     CONF_PARAMETERS,
+    DOMAIN,
     SUBENTRY_CHARGER,
 )
 from custom_components.knx_evse.group_addresses import status_address_clashes
 from custom_components.knx_evse.objects import OBJECTS
-from tests.config_flow_helpers import check_translations, config_dir, form_values, hub_entry, mock_setup
+from tests.config_flow_helpers import (
+    check_translations,
+    config_dir,
+    form_values,
+    hub_entry,
+    mock_setup,
+    strings,
+)
 from tests.knx_harness import KnxTestKit, charger_subentry, ga
 from tests.knx_harness import hub_entry as knx_hub_entry
 
@@ -142,10 +154,11 @@ async def test_reconfigure_keeps_its_own_addresses(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
 
 
-async def test_stored_clash_is_an_error_at_setup(
+async def test_stored_clash_is_a_repair_issue_at_setup(
     hass: HomeAssistant, knx: KnxTestKit, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Data stored before the check: an error in the log at set-up, naming both chargers and the address."""
+    """Data stored before the check: a translated repair issue (and an error in the log) naming both
+    chargers and the address; reconfiguring the charger with addresses of its own clears it."""
     shared = {"3": [ga(3)], "13": [ga(13, 2)]}
     entry = knx_hub_entry(
         [
@@ -158,7 +171,30 @@ async def test_stored_clash_is_an_error_at_setup(
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "Garage" in errors[0] and "Carport" in errors[0] and ga(3) in errors[0]
+
+    issues = [issue for (domain, _), issue in ir.async_get(hass).issues.items() if domain == DOMAIN]
+    assert [issue.issue_id for issue in issues] == [repairs.issue_id("status_address_shared", entry.entry_id, "CHG2")]
+    [issue] = issues
+    assert issue.severity is ir.IssueSeverity.ERROR and not issue.is_fixable
+    placeholders = issue.translation_placeholders or {}
+    assert placeholders["charger"] == "Carport" and placeholders["others"] == "Garage"
+    assert placeholders["clashes"] == (
+        f"- {ga(3)}: object 3 {OBJECTS[3].name} of Carport, object 3 {OBJECTS[3].name} of Garage"
+    )
+    text = strings()["issues"]["status_address_shared"]
+    assert {"charger", "others", "clashes"} >= set(re.findall(r"\{(\w+)\}", text["title"] + text["description"]))
+
     # what the check prevents: one telegram shows up as both chargers' status
     await knx.receive_write(ga(3), tuple(struct.pack(">f", 13.0)))
     chargers = entry.runtime_data.chargers
     assert chargers["CHG1"].value(3) == chargers["CHG2"].value(3) == 13.0
+
+    # Carport gets its own status address: the hub reloads and the issue is gone
+    subentry = entry.subentries["CHG2"]
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, CONF_GROUP_ADDRESSES: {**shared, "3": [ga(3, 2)]}}
+    )
+    await hass.async_block_till_done()
+    await knx.flush()
+    await knx.drain_reads()
+    assert not [issue for (domain, _), issue in ir.async_get(hass).issues.items() if domain == DOMAIN]
