@@ -125,6 +125,9 @@ async def test_entry_diagnostics_show_connection_chargers_values_and_redact_secr
 
     charger = diagnostics["chargers"]["CHG1"]
     assert charger["name"] == "Garage" and charger["connectors"] == [1, 2]
+    assert charger["is_stale"] is False and charger["available"] is True
+    assert charger["last_heard_s"] < 1  # the error code just arrived
+    assert charger["silence_limit_s"] == entry.runtime_data.chargers["CHG1"].silence_limit
     power = charger["objects"]["13"]
     assert power["group_addresses"] == [ga(13)]
     assert power["value"] == 3000.0 and power["source"] == "bus"
@@ -148,6 +151,19 @@ async def test_entry_diagnostics_show_connection_chargers_values_and_redact_secr
     assert group["recent_decisions"][0]["limits"] == [6.0]
     assert "last_decision" not in group
     assert diagnostics["subentries_not_loaded"]["BAD"]["title"] == "Broken"
+
+
+async def test_charger_diagnostics_show_a_stale_charger_and_how_long_it_is_silent(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, knx: KnxTestKit
+) -> None:
+    entry = await knx.setup(secure_hub(charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL)))
+    coordinator = entry.runtime_data.chargers["CHG1"]
+    coordinator.last_heard -= 75  # silent for 75 s (no clock jump: the idle probe stays quiet)
+    coordinator._stale = True  # what the liveness check sets after an unanswered read (tests/faults/test_stale.py)
+
+    charger = (await get_diagnostics_for_config_entry(hass, hass_client, entry))["chargers"]["CHG1"]
+    assert charger["is_stale"] is True and charger["available"] is False
+    assert charger["last_heard_s"] == pytest.approx(75, abs=1)
 
 
 async def test_group_with_own_diagnostics_is_redacted(

@@ -6,8 +6,10 @@ Config-entry diagnostics show:
   backbone key; the keyring file itself is never read);
 - the connection: configured type, connected or not, xknx's connection type and our individual
   address, hub telegram counters;
-- per charger (charger subentry): model, parameters, the object → group-address map, each object's
-  last value with its age and source, telegram counters and the start-up read plan. RFID tags
+- per charger (charger subentry): model, parameters, liveness (``is_stale``, ``last_heard_s``: the
+  seconds since the charger's last telegram or the last (re)connect, ``silence_limit_s``: the
+  silence after which it is read to check it is alive), the object → group-address map, each
+  object's last value with its age and source, telegram counters and the start-up read plan. RFID tags
   (objects 8, 67, 116: DPT 16.001) are redacted;
 - per balancing group (``runtime_data.groups``, filled by the balancing runtime): whatever its
   ``diagnostics()`` method returns (recent decisions included), else its ``recent_decisions`` /
@@ -124,6 +126,9 @@ def charger_diagnostics(coordinator: ChargerCoordinator) -> dict[str, Any]:
         "model": coordinator.model,
         "individual_address": coordinator.individual_address,
         "available": coordinator.available,
+        "is_stale": coordinator.is_stale,
+        "last_heard_s": round(now - coordinator.last_heard, 1),
+        "silence_limit_s": round(coordinator.silence_limit, 1),
         "connectors": list(coordinator.connectors),
         "parameters": _jsonable(coordinator.params.as_dict()),
         "objects": {
