@@ -30,7 +30,7 @@ def test_defaults_are_documented_values() -> None:
     assert cfg.fallback_current is None
     timing = (cfg.ramp_up_delay, cfg.min_on_time, cfg.min_off_time, cfg.solar_stop_delay,
               cfg.meter_timeout, cfg.keepalive)
-    assert timing == (10.0, 60.0, 60.0, 60.0, 30.0, None)  # no keep-alive unless asked for
+    assert timing == (10.0, 60.0, 60.0, 180.0, 30.0, None)  # no keep-alive unless asked for
     assert cfg.evses[0].keepalive is None and cfg.evse_keepalive(0) is None
     assert cfg.max_meter_power is None
     assert cfg.meter_power_bound == 200_000.0  # a 63 A house: 200 kW (issue 6)

@@ -130,3 +130,43 @@ def test_solar_yields_the_grid_budget_to_a_fast_evse() -> None:
     d = drv.run(3, house=-10.0)
     # 30 A of room: the fast EVSE takes it all, so nothing is exported any more.
     assert d.limits == (0.0, 30.0)
+
+
+def test_solar_thin_cloud_is_ridden_as_long_as_its_import_allows() -> None:
+    # Export of 3 A against a 6 A minimum: the EVSE imports 3 A, half of min_current, so the
+    # solar_stop_delay of 20 s of min_current lasts 40 s of this cloud (issue 6: solar uses
+    # export; the import a cloud may cost is bounded, not its length).
+    cfg = config(evse(16.0, mode="solar"), timing=True, ramp_up_delay=0.0, min_on_time=0.0,
+                 solar_stop_delay=20.0)
+    drv = Driver(cfg)
+    assert drv.step(house=-10.0).limits == (10.0,)
+    d = drv.step(house=-3.0)
+    t_cloud = drv.t
+    while drv.t < t_cloud + 39.0:
+        assert d.limits == (6.0,), drv.t - t_cloud
+        assert d.reason == ("no_surplus_hold",)
+        d = drv.step(house=-3.0)
+    assert d.limits == (6.0,)
+    d = drv.step(house=-3.0)
+    assert drv.t == t_cloud + 40.0
+    assert d.limits == (0.0,)
+    assert d.reason == ("paused_no_surplus",)
+
+
+def test_solar_deficit_adds_up_the_import_of_a_changing_cloud() -> None:
+    # 11 s without export (6 A imported; a round's rate holds until the next round, so the first
+    # second of the thinner cloud still counts 6 A), then 4.5 A of export (1.5 A imported):
+    # 66 + 1.5 x 36 reaches 6 A x 20 s = 120 A s 47 s into the cloud.
+    cfg = config(evse(16.0, mode="solar"), timing=True, ramp_up_delay=0.0, min_on_time=0.0,
+                 solar_stop_delay=20.0)
+    drv = Driver(cfg)
+    drv.step(house=-10.0)
+    drv.step(house=0.0)
+    t_cloud = drv.t
+    while drv.t < t_cloud + 10.0:
+        assert drv.step(house=0.0).limits == (6.0,)
+    while drv.t < t_cloud + 46.0:
+        assert drv.step(house=-4.5).limits == (6.0,), drv.t - t_cloud
+    d = drv.step(house=-4.5)
+    assert drv.t == t_cloud + 47.0
+    assert d.limits == (0.0,)

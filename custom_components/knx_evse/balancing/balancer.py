@@ -53,7 +53,10 @@ class _Evse:
     """Mutable per-EVSE state (private)."""
 
     __slots__ = (
+        "deficit",
+        "deficit_rate",
         "deficit_since",
+        "deficit_t",
         "fit_since",
         "force",
         "hist",
@@ -75,6 +78,9 @@ class _Evse:
         self.off_since: float | None = None
         self.fit_since: float | None = None
         self.deficit_since: float | None = None
+        self.deficit = 0.0  # phase-ampere-seconds imported since deficit_since (solar)
+        self.deficit_rate = 0.0  # phase-amperes imported at the last round (solar)
+        self.deficit_t = 0.0  # time of the last round that added to deficit
         self.limit = 0.0
         self.hist: deque[list[float]] = deque()  # [since, target, until], see _allocate
         self.hist_start = 0.0
@@ -543,11 +549,20 @@ class Balancer:
                     st.deficit_since = None
                     st.reason = "solar"
                 else:
+                    # The import this EVSE causes: its min_current less the export that covers
+                    # part of it. The pause comes once that import adds up to solar_stop_delay
+                    # seconds of min_current (a cloud that leaves some export is ridden longer).
+                    rate = need - min(need, max(0.0, pool_keep))
                     if st.deficit_since is None:
                         st.deficit_since = t
+                        st.deficit = 0.0
+                    else:
+                        st.deficit += st.deficit_rate * (t - st.deficit_t)
+                    st.deficit_rate = rate
+                    st.deficit_t = t
                     if t - st.on_since < cfg.min_on_time:
                         st.reason = "min_on_hold"
-                    elif t - st.deficit_since < cfg.solar_stop_delay:
+                    elif st.deficit < need * cfg.solar_stop_delay - EPS:
                         st.reason = "no_surplus_hold"
                     else:
                         self._stop(i, t)

@@ -128,10 +128,18 @@ class BalancingConfig:
         min_on_time: seconds an EVSE keeps charging after a start before it may be paused for
             priority or lack of surplus (default 60 s). A budget overrun ignores it.
         min_off_time: seconds an EVSE stays paused before it may start again (default 60 s).
-        solar_stop_delay: seconds a charging ``solar`` EVSE may lack export before it is
-            paused, so a passing cloud does not stop it (default 60 s). Meanwhile it draws
-            ``min_current`` from the grid budget. The pause comes at the later of
-            ``start + min_on_time`` and ``start of the deficit + solar_stop_delay``.
+        solar_stop_delay: how long a charging ``solar`` EVSE may lack export before it is
+            paused, in seconds of ``min_current`` drawn from the grid (default 180 s, evcc's
+            default PV disable delay). Meanwhile it draws ``min_current`` from the grid budget.
+            What counts is the import it causes: ``min_current`` less the export that still
+            covers part of it, added up over the deficit, so with no export at all it is paused
+            after ``solar_stop_delay`` seconds, and a thin cloud that leaves half of
+            ``min_current`` as export is ridden twice as long (a deficit ends when the export
+            covers ``min_current`` again). The pause comes at the later of ``start +
+            min_on_time`` and that moment. Why energy, not time: at the end of a winter day the
+            export sinks slowly below ``min_current``, and a fixed delay paused the car while
+            nearly all it drew was still solar (``scripts/bench``: winter capture 89.8 % of
+            the ideal with 60 s of time, 99.2 % with 180 s of import, 0.16 kWh from the grid).
         meter_timeout: a meter reading older than this many seconds is stale (default 30 s).
         keepalive: the group's default keep-alive in seconds, or None (default): no keep-alive.
             With a keep-alive, an unchanged limit (or pause) is written again that long after
@@ -195,7 +203,7 @@ class BalancingConfig:
     ramp_up_delay: float = 10.0
     min_on_time: float = 60.0
     min_off_time: float = 60.0
-    solar_stop_delay: float = 60.0
+    solar_stop_delay: float = 180.0
     meter_timeout: float = 30.0
     keepalive: float | None = None
     fallback: FallbackMode = "pause"

@@ -83,8 +83,8 @@ class Decision:
             without the EVSEs; 0 when importing; None in fallback.
         reason: a short machine-readable word per EVSE. Charging: ``"fast"``, ``"solar"``,
             ``"min_solar"``, ``"override"``, ``"min_on_hold"`` (would be paused but
-            ``min_on_time`` has not passed), ``"no_surplus_hold"`` (solar without export,
-            within ``solar_stop_delay``), ``"fallback_meter_stale"`` /
+            ``min_on_time`` has not passed), ``"no_surplus_hold"`` (solar short of export,
+            within the import ``solar_stop_delay`` allows), ``"fallback_meter_stale"`` /
             ``"fallback_meter_invalid"`` (fixed fallback current). Paused: ``"off"``,
             ``"not_connected"``, ``"paused_priority"`` (the budget does not reach it),
             ``"paused_no_surplus"`` (solar without enough export), ``"paused_min_off"``,
