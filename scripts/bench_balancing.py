@@ -626,6 +626,7 @@ def metrics(inp: DayInput, tr: Trace, step_w: float) -> dict[str, float]:
         "export_kwh": float((export_w * waiting).sum()) / 3.6e6,
         "stops": float(stops),
         "tg_h": tr.telegrams / (n / 3600.0),
+        "tg_kwh": tr.telegrams / ev_kwh if ev_kwh > 0 else math.nan,
         "rep_h": tr.repeats / (n / 3600.0),
         "hunts": float(hunts),
         "react_s": float(np.mean(reactions)) if reactions else math.nan,
@@ -692,7 +693,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     (">brk s", "brk_s", "{:.0f}"), (">brk As", "brk_as", "{:.1f}"),
     (">bud s", "bud_s", "{:.0f}"), (">bud As", "bud_as", "{:.1f}"), ("ctl s", "ctl_s", "{:.0f}"),
     ("EV kWh", "ev_kwh", "{:.2f}"), ("sol%", "solar_pct", "{:.0f}"), ("sol kWh", "solar_kwh", "{:.2f}"),
-    ("exp kWh", "export_kwh", "{:.2f}"), ("stops", "stops", "{:.0f}"), ("tg/h", "tg_h", "{:.0f}"),
+    ("exp kWh", "export_kwh", "{:.2f}"), ("stops", "stops", "{:.0f}"), ("tg/h", "tg_h", "{:.2f}"),
     ("rep/h", "rep_h", "{:.0f}"), ("hunts", "hunts", "{:.0f}"),
 )
 """(header, metrics key, format) of the table's numeric columns; the reaction column follows."""
@@ -756,7 +757,8 @@ def evaluate_goals(days: Sequence[str], names: Sequence[str],
             goals.append((f"{day}: {ours}: fewer start/stop cycles than {theirs}", ok,
                           f"{a['stops']:.0f} vs {b['stops']:.0f}"))
             goals.append((f"{day}: {ours}: fewer telegrams than {theirs}", a["tg_h"] < b["tg_h"],
-                          f"{a['tg_h']:.0f} vs {b['tg_h']:.0f} per hour ({a['rep_h']:.0f} vs "
+                          f"{a['tg_h']:.2f} vs {b['tg_h']:.2f} per hour, {a['tg_kwh']:.2f} vs {b['tg_kwh']:.2f} per kWh "
+                          f"delivered ({a['rep_h']:.0f} vs "
                           f"{b['rep_h']:.0f} of them keep-alives/re-sends; HA raise->lower flips: "
                           f"{a['hunts']:.0f})"))
     builtin = f"built-in {MASTER_PERIOD} s"
