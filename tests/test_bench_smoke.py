@@ -54,6 +54,9 @@ def test_figures_are_sane(bench: ModuleType, result: Any) -> None:
         for key, value in row.items():
             if key == "react_s":
                 assert math.isnan(value) == (row["react_n"] == 0), where
+            elif key == "tg_kwh":  # per kWh delivered: undefined when nothing was delivered
+                assert math.isnan(value) == (row["ev_kwh"] == 0), where
+                assert math.isnan(value) or value >= 0, where
             else:
                 assert math.isfinite(value) and value >= 0, (where, key, value)
         assert row["solar_kwh"] <= row["ev_kwh"] + 1e-9, where
