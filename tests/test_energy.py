@@ -181,3 +181,85 @@ def test_restore_after_restart_during_dropout() -> None:
 def test_restore_rejects_invalid_data(data: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         LifetimeEnergy.from_dict(data)
+
+
+def test_one_reading_session_between_two_sessions_is_counted() -> None:
+    # Session B is seen once (300 Wh, held as a drop below 895); C's first reading 100 is below it,
+    # so B ended unseen: both count.
+    energy = LifetimeEnergy()
+    assert feed(energy, [800, 895, 300, 100, 150]) == [800, 895, 895, 1295, 1345]
+
+
+def test_unplug_after_the_held_reading_counts_it_as_its_own_session() -> None:
+    energy = LifetimeEnergy()
+    feed(energy, [895, 300])
+    energy.vehicle_connected(False, 25.0)
+    energy.session_energy(400, 30.0)  # C, above B's 300 but below A's 895
+    assert energy.total_wh == 895 + 300 + 400
+
+
+def test_unplug_before_the_held_reading_is_the_same_session() -> None:
+    energy = LifetimeEnergy()
+    energy.session_energy(895, 0.0)
+    energy.vehicle_connected(False, 5.0)
+    energy.session_energy(300, 10.0)  # B starts
+    energy.session_energy(400, 20.0)  # B goes on
+    assert energy.total_wh == 895 + 400
+    energy.session_energy(1000, 30.0)  # B passes A's last reading
+    assert energy.total_wh == 895 + 1000
+
+
+def test_unplug_after_the_held_reading_and_a_larger_new_session() -> None:
+    energy = LifetimeEnergy()
+    feed(energy, [895, 300])
+    energy.vehicle_connected(False, 25.0)
+    energy.session_energy(1000, 30.0)
+    assert energy.total_wh == 895 + 300 + 1000
+
+
+def test_session_time_restart_after_the_held_reading_ends_its_session() -> None:
+    energy = LifetimeEnergy()
+    energy.session_time(3600, 0.0)
+    energy.session_energy(895, 0.0)
+    energy.session_time(100, 10.0)
+    energy.session_energy(300, 10.0)  # B, 100 s into it
+    energy.session_time(50, 20.0)  # C started
+    energy.session_energy(400, 20.0)
+    assert energy.total_wh == 895 + 300 + 400
+
+
+def test_restart_with_a_held_reading_loses_nothing() -> None:
+    energy = LifetimeEnergy()
+    feed(energy, [895, 300])
+    stored = energy.as_dict()
+    assert stored["pending_drop_wh"] == 300
+    restored = LifetimeEnergy.from_dict(stored)
+    assert restored.drop_pending
+    restored.session_energy(100, 0.0)  # C after a restart: B's 300 still counts
+    assert restored.total_wh == 895 + 300 + 100
+    # A held dropout restored and recovered: its age is unknown, treated as a dropout.
+    dropout = LifetimeEnergy()
+    feed(dropout, [895, 0])
+    again = LifetimeEnergy.from_dict(dropout.as_dict())
+    again.session_energy(897, 0.0)
+    assert again.total_wh == 897
+
+
+def test_older_stored_data_without_drop_keys_restores() -> None:
+    restored = LifetimeEnergy.from_dict({"version": 1, "total_wh": 10.0, "last_session_wh": 5.0})
+    assert restored.total_wh == 10.0
+    assert not restored.drop_pending
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"total_wh": 1.0, "last_session_wh": 5.0, "pending_drop_wh": 5.0},
+        {"total_wh": 1.0, "last_session_wh": 5.0, "pending_drop_wh": -1.0},
+        {"total_wh": 1.0, "pending_drop_wh": 1.0},
+        {"total_wh": 1.0, "last_session_wh": 5.0, "pending_drop_wh": 1.0, "pending_drop_session_time": -3},
+    ],
+)
+def test_restore_rejects_an_invalid_held_drop(data: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="pending drop"):
+        LifetimeEnergy.from_dict(data)

@@ -17,11 +17,18 @@ How a reading ``v`` (Wh) is counted, with ``last`` the last accepted session rea
   reading decides:
   - another value below ``last``: the counter really restarted, a new session began; ``v`` (the new
     session's energy so far) is added. The finished session was already counted up to ``last``, so it
-    is counted exactly once.
+    is counted exactly once. If that value is also below the held one, or the vehicle was unplugged
+    or the session time restarted since the held reading, the held reading was a short session of
+    its own that ended unseen: it is added too.
   - a value ``>= last``: either the drop was a dropout (895 → 0 → 897: add 2) or a new session
     overtook the old value. It is a new session when the vehicle was unplugged or the session time
     restarted since ``last``; it is a dropout when the session time kept running or charging never
-    stopped, or, without either signal, when the recovery came within ``DROPOUT_WINDOW_S``.
+    stopped, or, without either signal, when the recovery came within ``DROPOUT_WINDOW_S``. Evidence
+    of yet another session since the held reading adds the held reading as a session of its own.
+
+A held reading is stored with the rest (``as_dict``), so a restart between it and the next reading
+loses nothing; its age is then unknown and counts as within ``DROPOUT_WINDOW_S``, as when no drop
+was seen.
 
 The total never decreases. Negative, non-finite and absurd readings (> ``MAX_SESSION_WH``) are
 ignored.
@@ -46,7 +53,18 @@ class _Drop:
     """A session reading below the last accepted one, waiting for the next reading to decide."""
 
     value: float
-    at: float
+    at: float | None
+    """Monotonic s when seen; None when restored after a restart."""
+    session_time: int | None = None
+    """Session time (s) known when the drop was seen."""
+    unplugged: bool = False
+    """The vehicle was unplugged after the drop was seen."""
+
+    def ended(self, latest_time: int | None) -> bool:
+        """Return True when there is evidence that the held reading's session ended after it was seen."""
+        if self.unplugged:
+            return True
+        return latest_time is not None and self.session_time is not None and latest_time < self.session_time
 
 
 class LifetimeEnergy:
@@ -116,6 +134,8 @@ class LifetimeEnergy:
         del now
         if not connected:
             self._unplugged = True
+            if self._drop is not None:
+                self._drop.unplugged = True
 
     def charging(self, charging: bool, now: float) -> None:
         """Record the charging state (objects 37/86).
@@ -146,15 +166,20 @@ class LifetimeEnergy:
             if value > last:
                 added = value if self._new_session_evidence() else value - last
                 return self._accept(value, added)
-            self._drop = _Drop(value, now)
+            self._drop = _Drop(value, now, self._latest_time)
             return False
         if value == drop.value:
             return False
+        held = drop.value if drop.ended(self._latest_time) else 0.0
         if value < last:
-            return self._accept(value, value)
-        if self._new_session_evidence():
+            if value < drop.value:
+                held = drop.value  # the counter went down again: the held session ended
+            return self._accept(value, held + value)
+        if held:
+            added = held + value
+        elif self._new_session_evidence():
             added = value
-        elif self._continuity_evidence() or now - drop.at <= DROPOUT_WINDOW_S:
+        elif self._continuity_evidence() or drop.at is None or now - drop.at <= DROPOUT_WINDOW_S:
             added = value - last
         else:
             added = value
@@ -190,35 +215,54 @@ class LifetimeEnergy:
     # -- persistence ------------------------------------------------------------------------
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-serialisable state: ``{"version", "total_wh", "last_session_wh", "session_time_at_last"}``.
+        """JSON-serialisable state.
 
-        A pending drop is not stored: after a restart the next reading is compared with the last
-        accepted one, which classifies it the same way.
+        ``{"version", "total_wh", "last_session_wh", "session_time_at_last", "pending_drop_wh",
+        "pending_drop_session_time"}``: the last two describe a held drop (None without one), so a
+        short session seen only as a drop is not lost across a restart.
         """
+        drop = self._drop
         return {
             "version": STORAGE_VERSION,
             "total_wh": self._total,
             "last_session_wh": self._last,
             "session_time_at_last": self._time_at_last,
+            "pending_drop_wh": None if drop is None else drop.value,
+            "pending_drop_session_time": None if drop is None else drop.session_time,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LifetimeEnergy:
-        """Restore from ``as_dict`` output; raises ValueError for a missing or invalid total."""
+        """Restore from ``as_dict`` output (older data without the drop keys too).
+
+        Raises:
+            ValueError: for a missing or invalid total, or an invalid session reading, session
+                time or held drop.
+
+        """
         total = data.get("total_wh")
         last = data.get("last_session_wh")
         time_at_last = data.get("session_time_at_last")
+        drop_wh = data.get("pending_drop_wh")
+        drop_time = data.get("pending_drop_session_time")
         if total is None or not _valid_wh(total):
             raise ValueError(f"invalid stored lifetime energy {total!r}")
         if last is not None and not _valid_wh(last):
             raise ValueError(f"invalid stored session energy {last!r}")
         if time_at_last is not None and (not isinstance(time_at_last, int) or time_at_last < 0):
             raise ValueError(f"invalid stored session time {time_at_last!r}")
-        return cls(
+        if drop_wh is not None and (not _valid_wh(drop_wh) or last is None or drop_wh >= last):
+            raise ValueError(f"invalid stored pending drop {drop_wh!r}")
+        if drop_time is not None and (not isinstance(drop_time, int) or drop_time < 0):
+            raise ValueError(f"invalid stored pending drop session time {drop_time!r}")
+        energy = cls(
             total_wh=float(total),
             last_session_wh=None if last is None else float(last),
             session_time_at_last=time_at_last,
         )
+        if drop_wh is not None:
+            energy._drop = _Drop(float(drop_wh), None, drop_time)
+        return energy
 
 
 def _valid_wh(value: Any) -> bool:
