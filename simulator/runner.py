@@ -47,7 +47,7 @@ from custom_components.knx_evse.const import CONF_NAME
 
 from .charger import ConnectorState, KnxHost, SendFn, SimulatedCharger, encode_value
 from .ev import ElectricVehicle
-from .house import HouseModel, MeterReading
+from .house import HouseModel, MeterReading, meter_reading
 from .installation import EvPlan, Installation, MeterConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -200,6 +200,8 @@ class Simulation:
             self.chargers[charger.name] = charger
         self.meter = SimulatedMeter(installation.meter)
         self.reading: MeterReading | None = None
+        self.extra_load_w = 0.0
+        """W added to the household load, spread over its phases (fault injection: an appliance step)."""
         self._since_meter = 0.0
         self.evs = [ScheduledEv(plan, seed) for plan in installation.evs]
         self.host: KnxHost | None = None
@@ -242,7 +244,10 @@ class Simulation:
         return (total[0], total[1], total[2])
 
     def _update_meter(self) -> None:
-        self.reading = self.house.meter(self.now, self.charger_currents())
+        load, pv = self.house.sample(self.now)
+        self.reading = meter_reading(
+            self.now, load + self.extra_load_w, pv, self.charger_currents(), self.house.config.phases
+        )
         self.meter.update(self.reading)
         if self.meter_file is not None:
             real = _time.monotonic()
