@@ -17,6 +17,11 @@ A round, in order:
    ``min_off_time``, ``ramp_up_delay`` of sustained room, one start per round, EVSE1 first).
 5. Limits by water-filling, raised no faster than the sustained room allows and only with
    ``raise_margin`` to spare per charging EVSE, kept while they fit, rounded down to ``step``.
+   A limit that must come down while the meter shows the budget really exceeded goes to where a
+   raise would have put it (``raise_margin`` below the room), so the car's lag in following the
+   pilot does not keep the supply over budget; and the room a raise counts on treats a reported
+   current above an EVSE's limit, ``SETTLE_TIME`` after that limit was set, as other load (a
+   stale send-on-change report, not a car still slowing down).
 6. Which chargers need a telegram (changes, and keep-alives only where configured).
 
 The raise hysteresis (``BalancingConfig.raise_margin``) absorbs the chargers' send-on-change
@@ -38,6 +43,9 @@ from .readings import Decision, EvseReading, MeterReading, MeterState
 
 ADOPT_CURRENT: Final = 1.0
 """A at or above which an EVSE is taken to be charging already on the first round."""
+SETTLE_TIME: Final = 10.0
+"""s after a limit change before a reported current above the limit counts as stale, not as a car
+still slowing down (cars follow a new pilot within a few seconds; IEC 61851-1 allows 5 s)."""
 
 _GRID, _SOLAR, _NONE = 0, 1, 2  # demand groups
 
@@ -65,6 +73,7 @@ class _Evse:
         "last_write",
         "last_written",
         "limit",
+        "limit_since",
         "off_since",
         "on",
         "on_since",
@@ -82,6 +91,7 @@ class _Evse:
         self.deficit_rate = 0.0  # phase-amperes imported at the last round (solar)
         self.deficit_t = 0.0  # time of the last round that added to deficit
         self.limit = 0.0
+        self.limit_since = -math.inf
         self.hist: deque[list[float]] = deque()  # [since, target, until], see _allocate
         self.hist_start = 0.0
         self.last_written: float | None = None
@@ -117,6 +127,9 @@ class Balancer:
         self._setup()
         self._state = [_Evse() for _ in config.evses]
         self._last_t: float | None = None
+        self._over: list[bool] = []
+        self._raise_caps: list[float] = []
+        self._raise_surplus = 0.0
 
     # ------------------------------------------------------------------ configuration
 
@@ -406,10 +419,32 @@ class Balancer:
             load = (float(value) - cfg.voltage * sum(ev)) / (cfg.voltage * nph)
             loads = [load] * nph
 
+        # Reported currents above an EVSE's own limit: a car still slowing down after a lowering,
+        # or a report that is stale-high (send-on-change). Raises do not count on them.
+        excess = [0.0] * nph
+        for i, evse in enumerate(cfg.evses):
+            st = self._state[i]
+            if now - st.limit_since < SETTLE_TIME:
+                continue
+            lim = st.limit if st.on else 0.0
+            vals = measured[i]
+            if evse.phases == 3:
+                for p in range(3):
+                    excess[p] += max(0.0, vals[p] - lim)
+            else:
+                excess[evse.phase - 1] += max(0.0, vals[0] - lim)
         if cfg.current_control:
             caps = [cfg.budget - x for x in loads]
+            self._over = [ev[p] > caps[p] + EPS for p in range(nph)]
+            if isinstance(value, tuple):
+                self._raise_caps = [c - excess[p] for p, c in enumerate(caps)]
+            else:
+                self._raise_caps = [c - max(excess) for c in caps]
         else:
             caps = [cfg.budget / cfg.voltage - sum(loads)]
+            self._over = [sum(ev) > caps[0] + EPS]
+            self._raise_caps = [caps[0] - sum(excess)]
+        self._raise_surplus = -sum(loads) - sum(excess)
         return "ok", caps, -sum(loads)
 
     # ------------------------------------------------------------------ state changes
@@ -421,6 +456,7 @@ class Balancer:
         st.fit_since = None
         st.deficit_since = None
         st.limit = 0.0
+        st.limit_since = t
         st.hist.clear()
 
     def _stop(self, i: int, t: float) -> None:
@@ -430,6 +466,7 @@ class Balancer:
         st.fit_since = None
         st.deficit_since = None
         st.limit = 0.0
+        st.limit_since = t
         st.hist.clear()
 
     def _mode_reason(self, i: int) -> str:
@@ -683,7 +720,8 @@ class Balancer:
         delay = cfg.ramp_up_delay
         states = self._state
         on = [i for i in range(self._n) if states[i].on]
-        target, _ = self._fill(caps, surplus, on, upper, None, margin=cfg.raise_margin)
+        target, _ = self._fill(self._raise_caps, self._raise_surplus, on, upper, None,
+                               margin=cfg.raise_margin)
         ramp = [0.0] * self._n
         start = t - delay
         for i in on:
@@ -704,8 +742,17 @@ class Balancer:
             window_min = hist[0][1] if start >= st.hist_start else min(minc, hist[0][1])
             ramp[i] = max(st.limit, window_min)
         final, _ = self._fill(caps, surplus, on, upper, ramp)
+        over = self._over
         for i in on:
-            states[i].limit = round_down(final[i], cfg.step, minc)
+            st = states[i]
+            limit = round_down(final[i], cfg.step, minc)
+            if limit < st.limit and any(over[c] for c, _w in self._usage[i]):
+                # The supply is over budget now: cut to where a raise would have put the limit,
+                # raise_margin below the room, so the car's lag does not hold it over the budget.
+                limit = round_down(min(final[i], target[i]), cfg.step, minc)
+            if limit != st.limit:
+                st.limit_since = t
+            st.limit = limit
 
     # ------------------------------------------------------------------ fallback
 
