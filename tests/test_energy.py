@@ -190,10 +190,21 @@ def test_one_reading_session_between_two_sessions_is_counted() -> None:
     assert feed(energy, [800, 895, 300, 100, 150]) == [800, 895, 895, 1295, 1345]
 
 
-def test_unplug_after_the_held_reading_counts_it_as_its_own_session() -> None:
+def test_a_reading_after_the_unplug_ends_the_held_session() -> None:
+    # B (300 Wh) is held below A's 895; the car leaves and B's last reading (400) follows the
+    # unplug: it is B's end, not a new session.
     energy = LifetimeEnergy()
     feed(energy, [895, 300])
     energy.vehicle_connected(False, 25.0)
+    energy.session_energy(400, 30.0)
+    assert energy.total_wh == 895 + 400
+
+
+def test_unplug_and_plug_in_after_the_held_reading_count_it_as_its_own_session() -> None:
+    energy = LifetimeEnergy()
+    feed(energy, [895, 300])
+    energy.vehicle_connected(False, 25.0)
+    energy.vehicle_connected(True, 26.0)
     energy.session_energy(400, 30.0)  # C, above B's 300 but below A's 895
     assert energy.total_wh == 895 + 300 + 400
 
@@ -202,6 +213,7 @@ def test_unplug_before_the_held_reading_is_the_same_session() -> None:
     energy = LifetimeEnergy()
     energy.session_energy(895, 0.0)
     energy.vehicle_connected(False, 5.0)
+    energy.vehicle_connected(True, 6.0)
     energy.session_energy(300, 10.0)  # B starts
     energy.session_energy(400, 20.0)  # B goes on
     assert energy.total_wh == 895 + 400
@@ -209,12 +221,47 @@ def test_unplug_before_the_held_reading_is_the_same_session() -> None:
     assert energy.total_wh == 895 + 1000
 
 
-def test_unplug_after_the_held_reading_and_a_larger_new_session() -> None:
+def test_a_non_zero_drop_then_a_reading_above_the_old_one_is_a_new_session() -> None:
     energy = LifetimeEnergy()
     feed(energy, [895, 300])
     energy.vehicle_connected(False, 25.0)
-    energy.session_energy(1000, 30.0)
-    assert energy.total_wh == 895 + 300 + 1000
+    energy.session_energy(1000, 30.0)  # B's end, after the unplug, above A's 895
+    assert energy.total_wh == 895 + 1000
+
+
+def test_a_dropout_to_zero_then_the_unplug_and_the_last_reading() -> None:
+    energy = LifetimeEnergy()
+    feed(energy, [800, 895, 0])
+    energy.vehicle_connected(False, 35.0)
+    energy.session_energy(897, 40.0)
+    assert energy.total_wh == 897
+
+
+def test_the_last_reading_after_the_unplug_is_not_a_new_session() -> None:
+    # The soak's order (Garage connector 2): 95 = 27, 85 = False, 94 = 181 (not restarted), 95 = 50.
+    energy = LifetimeEnergy()
+    energy.session_time(120, 0.0)
+    energy.session_energy(27, 0.0)
+    energy.vehicle_connected(False, 1.0)
+    energy.session_time(181, 1.0)
+    energy.session_energy(50, 1.0)
+    assert energy.total_wh == 50
+    # The next car: plugged in, its session starts again from 0.
+    energy.vehicle_connected(True, 100.0)
+    energy.session_time(0, 100.0)
+    energy.session_energy(5, 110.0)
+    assert energy.total_wh == 50 and energy.drop_pending  # below the last: held until the next
+    energy.session_energy(60, 120.0)  # above the old 50, a new session: counted from its start
+    assert energy.total_wh == 110
+
+
+def test_unplug_and_plug_in_without_a_seen_reset_is_a_new_session() -> None:
+    energy = LifetimeEnergy()
+    energy.session_energy(895, 0.0)
+    energy.vehicle_connected(False, 5.0)
+    energy.vehicle_connected(True, 6.0)
+    energy.session_energy(1200, 100.0)
+    assert energy.total_wh == 895 + 1200
 
 
 def test_session_time_restart_after_the_held_reading_ends_its_session() -> None:

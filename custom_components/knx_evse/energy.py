@@ -10,8 +10,10 @@ counter. It has no Home Assistant import so it can be tested and benchmarked on 
 How a reading ``v`` (Wh) is counted, with ``last`` the last accepted session reading:
 
 - ``v > last``: the session went on; ``v - last`` is added. If there is evidence of a new session
-  since ``last`` (the vehicle was unplugged, or the session time restarted) the whole ``v`` is added:
-  the counter restarted and its reset was not seen.
+  since ``last`` (the vehicle was unplugged and plugged in again, or the session time restarted)
+  the whole ``v`` is added: the counter restarted and its reset was not seen. An unplug alone is no
+  such evidence: a charger may send the session's last energy after the unplug (the soak saw
+  ``85 = False`` before the final ``95``), and that reading ends the same session.
 - ``v == last``: a repeat (cyclic sending); nothing changes.
 - ``v < last``: a *drop*. It is only remembered; the total does not change yet. The next different
   reading decides:
@@ -21,9 +23,11 @@ How a reading ``v`` (Wh) is counted, with ``last`` the last accepted session rea
     or the session time restarted since the held reading, the held reading was a short session of
     its own that ended unseen: it is added too.
   - a value ``>= last``: either the drop was a dropout (895 → 0 → 897: add 2) or a new session
-    overtook the old value. It is a new session when the vehicle was unplugged or the session time
-    restarted since ``last``; it is a dropout when the session time kept running or charging never
-    stopped, or, without either signal, when the recovery came within ``DROPOUT_WINDOW_S``. Evidence
+    overtook the old value. It is a new session when the vehicle was unplugged and plugged in again
+    or the session time restarted since ``last``; it is a dropout when the session time kept
+    running or charging never stopped; without either signal, a drop to a non-zero value is a new
+    session (a dropout reads 0), and a drop to 0 is a dropout when the recovery came within
+    ``DROPOUT_WINDOW_S``. Evidence
     of yet another session since the held reading adds the held reading as a session of its own.
 
 A held reading is stored with the rest (``as_dict``), so a restart between it and the next reading
@@ -59,10 +63,12 @@ class _Drop:
     """Session time (s) known when the drop was seen."""
     unplugged: bool = False
     """The vehicle was unplugged after the drop was seen."""
+    replugged: bool = False
+    """... and plugged in again after that."""
 
     def ended(self, latest_time: int | None) -> bool:
         """Return True when there is evidence that the held reading's session ended after it was seen."""
-        if self.unplugged:
+        if self.replugged:
             return True
         return latest_time is not None and self.session_time is not None and latest_time < self.session_time
 
@@ -82,6 +88,7 @@ class LifetimeEnergy:
         "_drop",
         "_last",
         "_latest_time",
+        "_replugged",
         "_time_at_last",
         "_total",
         "_unplugged",
@@ -99,6 +106,7 @@ class LifetimeEnergy:
         self._latest_time: int | None = session_time_at_last
         self._drop: _Drop | None = None
         self._unplugged = False
+        self._replugged = False
         self._charging: bool | None = None
         self._charging_continuous = False
 
@@ -130,12 +138,22 @@ class LifetimeEnergy:
             self._latest_time = int(seconds)
 
     def vehicle_connected(self, connected: bool, now: float) -> None:
-        """Record the vehicle-connected state; an unplug ends the session (new-session evidence)."""
+        """Record the vehicle-connected state (objects 36/85).
+
+        An unplug followed by a plug-in is new-session evidence; readings between the two still
+        belong to the session that ended with the unplug.
+        """
         del now
+        drop = self._drop
         if not connected:
             self._unplugged = True
-            if self._drop is not None:
-                self._drop.unplugged = True
+            if drop is not None:
+                drop.unplugged = True
+        else:
+            if self._unplugged:
+                self._replugged = True
+            if drop is not None and drop.unplugged:
+                drop.replugged = True
 
     def charging(self, charging: bool, now: float) -> None:
         """Record the charging state (objects 37/86).
@@ -179,7 +197,11 @@ class LifetimeEnergy:
             added = held + value
         elif self._new_session_evidence():
             added = value
-        elif self._continuity_evidence() or drop.at is None or now - drop.at <= DROPOUT_WINDOW_S:
+        elif self._continuity_evidence():
+            added = value - last
+        elif drop.value > 0:
+            added = value  # a counter that restarted at a non-zero value: no dropout (those read 0)
+        elif drop.at is None or now - drop.at <= DROPOUT_WINDOW_S:
             added = value - last
         else:
             added = value
@@ -188,7 +210,7 @@ class LifetimeEnergy:
     # -- helpers ----------------------------------------------------------------------------
 
     def _new_session_evidence(self) -> bool:
-        if self._unplugged:
+        if self._replugged:
             return True
         return (
             self._latest_time is not None
@@ -206,6 +228,7 @@ class LifetimeEnergy:
         self._time_at_last = self._latest_time
         self._drop = None
         self._unplugged = False
+        self._replugged = False
         self._charging_continuous = self._charging is True
         if added > 0:
             self._total += added
