@@ -83,6 +83,7 @@ from xknx import XKNX
 from xknx.dpt.payload import DPTArray, DPTBinary
 from xknx.exceptions import CouldNotParseAddress
 from xknx.io import ConnectionConfig, ConnectionType
+from xknx.io.tunnel import UDPTunnel
 from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress, IndividualAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
@@ -1044,6 +1045,33 @@ class SimulatedCharger:
 # ----------------------------------------------------------------------------------------------
 # Bus attachment
 # ----------------------------------------------------------------------------------------------
+class DeviceTunnel(UDPTunnel):
+    """xknx's UDP tunnel, except that a reconnect does not first disconnect the old channel.
+
+    knxd (0.14) numbers tunnel channels from 1 again after a restart (the lowest free id) and acts
+    on CONNECTIONSTATE_REQUEST, DISCONNECT_REQUEST and TUNNELLING_REQUEST by channel id alone,
+    whoever sends them. A client that has not noticed the restart yet may hold an id that knxd has
+    meanwhile given to a client that did reconnect: its heartbeat still succeeds, it receives
+    nothing, and it notices only when a send goes unacknowledged (knxd acknowledges to the id's
+    owner). xknx's reconnect then sends a DISCONNECT_REQUEST for that id, which closes the *other*
+    client's new tunnel; the victim reconnects to the same lowest free id, and two xknx clients
+    keep closing each other's tunnel for as long as both send (the soak's endless "KNX connection
+    of KNX bus lost" loop after a knxd restart).
+
+    A simulated charger stands for a device on the twisted pair, which has no tunnel that could
+    close anyone else's: its tunnel reconnects without that DISCONNECT_REQUEST. A collision with
+    Home Assistant's tunnel then ends after at most one round, the way it would with any client
+    that does not disconnect stale channels. The old channel, if knxd still had it (acknowledgements
+    lost without a restart), is dropped by knxd after its next unacknowledged send.
+    """
+
+    __slots__ = ()
+
+    async def _reconnect(self) -> None:
+        self.communication_channel = None  # nothing to disconnect: the id may be another client's now
+        await super()._reconnect()
+
+
 class KnxHost:
     """One XKNX client carrying several simulated devices (chargers, the meter).
 
@@ -1080,9 +1108,16 @@ class KnxHost:
         device.set_send(lambda telegram, _d=device: self._send_from(_d, telegram))
 
     async def start(self) -> None:
-        """Connect (if owned) and start receiving telegrams."""
+        """Connect (if owned) and start receiving telegrams.
+
+        An owned UDP tunnel becomes a `DeviceTunnel` (it reconnects without closing its old channel
+        id, which knxd may have given to another client).
+        """
         if self.owned:
             await self.xknx.start()
+            tunnel = self.xknx.knxip_interface._interface  # built by xknx in start()
+            if type(tunnel) is UDPTunnel:
+                tunnel.__class__ = DeviceTunnel  # same slots: only _reconnect differs
         self._callback = self.xknx.telegram_queue.register_telegram_received_cb(self._received)
 
     async def stop(self) -> None:

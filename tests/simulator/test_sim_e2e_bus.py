@@ -17,13 +17,15 @@ from typing import Any
 
 import pytest
 from xknx import XKNX
+from xknx.dpt.payload import DPTBinary
 from xknx.io import ConnectionConfig, ConnectionType
-from xknx.telegram import GroupAddress, Telegram
+from xknx.telegram import GroupAddress, IndividualAddress, Telegram
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
 from custom_components.knx_evse import dpt
 from custom_components.knx_evse.objects import OBJECTS
 from simulator.bus import KnxdBus, unavailable_reason
+from simulator.charger import DeviceTunnel, KnxHost
 
 BUS_UNAVAILABLE = unavailable_reason()
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,3 +172,67 @@ async def test_simulator_cli_on_knxd(bus: KnxdBus, sockets: None, tmp_path: Path
     assert "connected to 127.0.0.1" in stdout
     assert "simulator: stopped" in stdout
     assert meter_file.exists()
+
+
+def _channel(xknx: XKNX) -> int | None:
+    interface = xknx.knxip_interface._interface
+    return getattr(interface, "communication_channel", None)
+
+
+async def _until(condition: Any, within: float = 10.0) -> None:
+    for _ in range(int(within / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {within} s")
+
+
+async def test_device_tunnel_never_closes_the_tunnel_that_took_its_channel_id(
+    bus: KnxdBus, sockets: None
+) -> None:
+    """After a knxd restart, a simulated device's stale channel id may be another client's: it reconnects without closing it.
+
+    knxd hands out the lowest free channel id and acts on DISCONNECT_REQUEST by id alone. Plain xknx
+    disconnects its old id when it reconnects, which here would close the other client's new tunnel
+    (and the two would go on closing each other's: the soak's reconnect loop).
+    """
+    bus.restart()  # channel ids from 1
+    device = KnxHost.tunnel(bus.gateway_ip, bus.port, "127.0.0.1")
+    hub = XKNX(
+        connection_config=ConnectionConfig(
+            connection_type=ConnectionType.TUNNELING,
+            gateway_ip=bus.gateway_ip,
+            gateway_port=bus.port,
+            local_ip="127.0.0.1",
+        )
+    )
+    heard: list[Telegram] = []
+    try:
+        await device.start()
+        assert isinstance(device.xknx.knxip_interface._interface, DeviceTunnel)
+        await hub.start()
+        assert (_channel(device.xknx), _channel(hub)) == (1, 2)
+        hub.telegram_queue.register_telegram_received_cb(heard.append)
+        bus.restart()
+        # the hub sends first: unacknowledged twice, it reconnects and gets id 1, the device's old id
+        hub.telegrams.put_nowait(
+            Telegram(destination_address=GroupAddress("1/2/3"), payload=GroupValueWrite(DPTBinary(1)))
+        )
+        await _until(lambda: hub.connection_manager.connected.is_set() and _channel(hub) == 1)
+        assert _channel(device.xknx) == 1  # stale, and the same id: knxd acknowledges to the hub
+        # the device sends (from its own address, as a simulated charger does): unacknowledged, it
+        # reconnects (without DISCONNECT_REQUEST for id 1) and sends again on its new tunnel
+        device.xknx.telegrams.put_nowait(
+            Telegram(
+                destination_address=GroupAddress("1/2/4"),
+                payload=GroupValueWrite(DPTBinary(1)),
+                source_address=IndividualAddress("1.1.9"),
+            )
+        )
+        await _until(lambda: [t for t in heard if t.destination_address == GroupAddress("1/2/4")])
+        assert _channel(device.xknx) == 2
+        assert _channel(hub) == 1
+        assert hub.connection_manager.connected.is_set()
+    finally:
+        await hub.stop()
+        await device.stop()
