@@ -35,6 +35,7 @@ from custom_components.knx_evse.balancing import (
     MeterReading,
     water_fill,
 )
+from custom_components.knx_evse.balancing.balancer import ADOPT_CURRENT, SETTLE_TIME
 
 TOL = 1e-6
 # More examples for a deep search: KNX_EVSE_HYPOTHESIS_EXAMPLES=20000 pytest tests/balancing
@@ -71,11 +72,16 @@ def clean(x: Any, cap: float) -> float:
 
 
 def reference_caps(cfg: BalancingConfig, value: Any, unit: str | None,
-                   currents: list[Any]) -> tuple[list[float], float]:
-    """Room per constraint and export (phase-amperes) from the documented formulas."""
+                   currents: list[Any], load: list[bool] | None = None) -> tuple[list[float], float]:
+    """Room per constraint and export (phase-amperes) from the documented formulas.
+
+    ``load``: EVSEs whose draw counts as other load (paused at least SETTLE_TIME ago).
+    """
     nph = cfg.phases
     ev = [0.0] * nph
     for i, e in enumerate(cfg.evses):
+        if load is not None and load[i]:
+            continue
         cap = cfg.evse_max_current(i)
         cur = currents[i]
         if e.phases == 3:
@@ -95,6 +101,15 @@ def reference_caps(cfg: BalancingConfig, value: Any, unit: str | None,
     if cfg.current_control:
         return [budget - x for x in loads], -sum(loads)
     return [budget / cfg.voltage - sum(loads)], -sum(loads)
+
+
+def max_measured(cfg: BalancingConfig, i: int, cur: Any) -> float:
+    """The largest cleaned current of EVSE ``i``'s reading (the core's "drawing" test)."""
+    cap = cfg.evse_max_current(i)
+    if isinstance(cur, tuple):
+        vals = cur[:3] if cfg.evses[i].phases == 3 else cur
+        return max((clean(x, cap) for x in vals), default=0.0)
+    return clean(cur, cap)
 
 
 def on_grid(cfg: BalancingConfig, amps: float) -> bool:
@@ -221,7 +236,8 @@ def meter_for(cfg: BalancingConfig, r: Round, draws: list[Any], t: float
 
 
 def check_round(cfg: BalancingConfig, b: Balancer, d: Decision, value: Any, unit: str | None,
-                draws: list[Any], wanting: list[bool], overrides: list[float | None]) -> None:
+                draws: list[Any], wanting: list[bool], overrides: list[float | None],
+                load: list[bool] | None = None) -> None:
     n = len(cfg.evses)
     assert len(d.limits) == len(d.paused) == len(d.reason) == n
     minc = cfg.min_current
@@ -250,7 +266,7 @@ def check_round(cfg: BalancingConfig, b: Balancer, d: Decision, value: Any, unit
         room = [budget] * m if cfg.current_control else [budget / cfg.voltage]
         assert all(u <= r + TOL for u, r in zip(used, room, strict=True))
         return
-    caps, export = reference_caps(cfg, value, unit, draws)
+    caps, export = reference_caps(cfg, value, unit, draws, load)
     # Σ limits never exceed the budget, per phase (or in total in power mode).
     for c in range(m):
         assert used[c] <= max(0.0, caps[c]) + TOL, (c, used, caps, d)
@@ -279,6 +295,8 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
     overrides: list[float | None] = [None] * n
     written: list[float | None] = [None] * n
     written_at = [0.0] * n
+    paused_since = [-math.inf] * n  # when each EVSE was last paused (never on: -inf)
+    first = True
     for r in script:
         t += r.dt
         if r.action is not None and n:
@@ -302,15 +320,28 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
                                 else (0.0 if b.config.evses[i].mode == "off" else 1.0)) != 0.0
             for i in range(n)
         ]
+        # Charging when the round starts: last round's decision, or adopted on the first round.
+        meas = [max_measured(cfg, i, draws[i]) for i in range(n)]
+        on_before = ([wanting[i] and meas[i] >= ADOPT_CURRENT for i in range(n)] if first
+                     else [lim > 0 for lim in limits])
+        first = False
+        # A paused EVSE drawing SETTLE_TIME after its pause: its draw is other load, and its
+        # Stop is sent again (at most once per SETTLE_TIME).
+        load = [not on_before[i] and t - paused_since[i] >= SETTLE_TIME for i in range(n)]
+        resend = [load[i] and meas[i] >= ADOPT_CURRENT
+                  and (written[i] is None or t - written_at[i] >= SETTLE_TIME) for i in range(n)]
         d = b.update(t, meter, readings)
-        check_round(cfg, b, d, value, unit, draws, wanting, overrides)
+        check_round(cfg, b, d, value, unit, draws, wanting, overrides, load)
+        for i in range(n):
+            if on_before[i] and d.limits[i] == 0.0:
+                paused_since[i] = t
         # Writes: exactly the chargers whose limit changed, plus keep-alives of the chargers
         # that have one (their own keepalive, else the group's; none when both are None).
         keepalives = [cfg.evses[i].keepalive if cfg.evses[i].keepalive is not None
                       else cfg.keepalive for i in range(n)]
         expected = tuple(
             i for i in range(n)
-            if written[i] is None or d.limits[i] != written[i]
+            if written[i] is None or d.limits[i] != written[i] or resend[i]
             or (keepalives[i] is not None and t - written_at[i] >= keepalives[i])
         )
         assert d.writes == expected, (d.writes, expected)

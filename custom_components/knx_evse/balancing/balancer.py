@@ -270,6 +270,12 @@ class Balancer:
         group, upper = self._demands(evses)
         if first:
             self._adopt(t, group, upper, measured)
+        for i, st in enumerate(self._state):
+            # A paused EVSE still drawing after SETTLE_TIME gets its Stop again, at most once per
+            # SETTLE_TIME (it may have dropped it; see _draws_as_load).
+            if (not st.on and max(measured[i]) >= ADOPT_CURRENT
+                    and t - st.limit_since >= SETTLE_TIME and t - st.last_write >= SETTLE_TIME):
+                st.force = True
         for i in range(n):
             if group[i] == _NONE:
                 # User intent: paused at once, whatever min_on_time.
@@ -395,6 +401,8 @@ class Balancer:
 
         ev = [0.0] * nph  # EVSE current per supply phase
         for i, evse in enumerate(cfg.evses):
+            if self._draws_as_load(i, now):
+                continue  # paused, yet drawing: it stays in the meter as other load
             vals = measured[i]
             if evse.phases == 3:
                 for p in range(3):
@@ -424,7 +432,7 @@ class Balancer:
         excess = [0.0] * nph
         for i, evse in enumerate(cfg.evses):
             st = self._state[i]
-            if now - st.limit_since < SETTLE_TIME:
+            if now - st.limit_since < SETTLE_TIME or self._draws_as_load(i, now):
                 continue
             lim = st.limit if st.on else 0.0
             vals = measured[i]
@@ -446,6 +454,18 @@ class Balancer:
             self._raise_caps = [caps[0] - sum(excess)]
         self._raise_surplus = -sum(loads) - sum(excess)
         return "ok", caps, -sum(loads)
+
+    def _draws_as_load(self, i: int, now: float) -> bool:
+        """Return True for an EVSE paused ``SETTLE_TIME`` ago or more: what it still draws is load.
+
+        A charger may not obey a Stop, or drop it: the manual's "Auto charging init after
+        connect" (object 26) starts a new session when a vehicle is plugged in, whatever was
+        written before (the soak benchmark saw a car draw 29 A for an hour on a "paused" EVSE).
+        Such a draw is then not the balancer's to hand out: it is counted like the house, so the
+        other EVSEs are limited around it, and the Stop is sent again (see :meth:`update`).
+        """
+        st = self._state[i]
+        return not st.on and now - st.limit_since >= SETTLE_TIME
 
     # ------------------------------------------------------------------ state changes
 
