@@ -26,6 +26,7 @@ from tests.group_harness import (
     METER,
     advance,
     chargers,
+    current,
     group_subentry,
     keep_alive_while,
     no_idle_probe,
@@ -279,6 +280,29 @@ async def test_member_without_reported_current_is_held_after_the_start_up_grace(
         assert group.members[1].stale
         assert await sent(knx) == [("1/0/31", 16.0), ("1/0/33", True)]
         assert state(hass, "sensor.garage_connector_2_balancing_reason") == "charger_stale"
+
+
+async def test_a_paused_member_that_draws_anyway_gets_its_stop_again(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    # Connector 2 is paused by its Off mode; its car starts on its own (auto-start on plug-in)
+    # and draws 10 A: the Stop goes out again, and connector 1 is limited around that draw.
+    with no_idle_probe():
+        set_meter(hass, 230)  # 1 A of house load
+        await setup_group(hass, knx, [CONN1, {**CONN2, "mode": "off"}], **FAST)
+        await plug(knx, 1, 1, 0.0)
+        await plug(knx, 1, 2, 0.0)
+        assert ("1/0/82", False) in await sent(knx)
+        await advance(hass, freezer, 11)
+        await sent(knx)
+        set_meter(hass, 230 * (1 + 16 + 10))
+        await current(knx, 1, 1, 16.0)
+        await current(knx, 1, 2, 10.0)
+        telegrams = await sent(knx)
+        assert ("1/0/82", False) in telegrams  # the Stop, again
+        limits = [value for address, value in telegrams if address == "1/0/31"]
+        assert limits and limits[-1] <= 14.0  # 25 - 1 - 10 = 14 A left for connector 1
+        assert float(state(hass, "sensor.house_available_current")) == 14.0
 
 
 async def test_connection_loss_holds_the_fallback_and_rewrites_everyone_after_reconnect(
