@@ -274,6 +274,8 @@ class Figures:
     timer_stops: int = 0
     steps: int = 0
     samples: list[dict[str, Any]] = field(default_factory=list)
+    controller_events: list[str] = field(default_factory=list)
+    """The first 50 seconds counted as over budget by the controller's doing, with the currents."""
 
 
 BOUNDED_CACHES: dict[str, Any] = {"simulator.charger.encode_value": encode_value}
@@ -581,6 +583,11 @@ class Soak:
             else:
                 figures.over_controller_s[k] += STEP
                 figures.over_controller_as[k] += (amps - self.budget) * STEP
+                if len(figures.controller_events) < 50:
+                    figures.controller_events.append(
+                        f"{self.sim.now:%H:%M:%S} (t={now:.0f}s) L{k + 1} {amps:.2f} A: other {other:.2f} A, "
+                        f"chargers {chargers[k]:.2f} A, last rise t={self._last_rise:.0f}s"
+                    )
         for name, charger in self.sim.chargers.items():
             for conn in charger.connectors:
                 key = f"{name} c{conn.index}"
@@ -771,6 +778,7 @@ class Soak:
             "over_budget_fault_s": f.over_fault_s,
             "over_budget_controller_s": f.over_controller_s,
             "over_budget_controller_as": [round(x, 1) for x in f.over_controller_as],
+            "over_budget_controller_at": f.controller_events,
             "over_breaker_s": f.over_breaker_s,
             "peak_a": [round(x, 2) for x in f.peak_a],
             "energy": energy,
