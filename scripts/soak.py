@@ -52,7 +52,9 @@ Figures (printed as JSON at the end, one progress line per simulated hour)
     14.4 A): seconds and ampere-seconds over budget, split into ``house`` (the chargers draw nothing
     on that phase, or within 10 s of a rise of the other load: a step no controller can see before the
     next meter update), ``fault`` (while a fault keeps Home Assistant from commanding a charger: 60 s
-    after a knxd restart or a reload, a muted or killed charger until 30 s after it is back) and
+    after a knxd restart or a reload, a muted or killed charger until 30 s after it is back),
+    ``uncommanded`` (within 10 s of a charger drawing while the group has it paused: the demo
+    chargers' auto-start on plug-in drops an earlier Stop, a step the group can only answer) and
     ``controller`` (all the rest), and seconds over the breaker (16 A); per connector, the energy the
     simulator delivered (sum of its session-energy increments) against the lifetime-energy sensor
     after a final read of every session energy with the physics stopped, and the difference in %;

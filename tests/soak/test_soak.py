@@ -266,6 +266,8 @@ class Figures:
     over_startup_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     over_house_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     over_fault_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    over_uncommanded_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    """Seconds within RISE_WINDOW of a charger drawing while the group has it paused."""
     over_controller_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     over_controller_as: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     over_breaker_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
@@ -371,6 +373,7 @@ class Soak:
         self._last_reading: Any = None
         self._other_a = 0.0
         self._last_rise = -1e9
+        self._last_uncommanded = -1e9
         self._first_round: float | None = None
         self.meter_fault: Fault | None = None
         self.faults: list[Fault] = []
@@ -494,6 +497,7 @@ class Soak:
     async def step(self, physics: bool = True) -> None:
         if physics:
             self.sim.step(STEP)
+            self._track_uncommanded()
             if self.sim.reading is not self._last_reading:
                 self._last_reading = self.sim.reading
                 self.publish_meter()
@@ -543,6 +547,30 @@ class Soak:
             self._last_rise = self.sim.elapsed
         self._other_a = other
 
+    def _track_uncommanded(self) -> None:
+        """Record when a charger the group has paused draws anyway.
+
+        The demo chargers start a session on plug-in (the manual's "Auto charging init after
+        connect", object 26) whatever Stop was written before; the car then draws at the
+        charger's own limit until the group's Stop (sent again at once, see the balancing core's
+        paused-draw rule) takes effect. Like a house-load step, that draw is not the group's to
+        prevent, only to answer.
+        """
+        if self.entry.state is not ConfigEntryState.LOADED:
+            return
+        group = self.entry.runtime_data.groups.get(GROUP_ID)
+        if group is None or group.decision is None:
+            return
+        for member in group.members:
+            if group.decision.limits[member.index] > 0:
+                continue
+            charger = self.sim.chargers.get(member.coordinator.name)
+            if charger is None:
+                continue
+            connectors = [c for c in charger.connectors if member.connector in (0, c.index)]
+            if any(c.current > 1.0 for c in connectors):
+                self._last_uncommanded = self.sim.elapsed
+
     def _control_blocked(self, now: float) -> bool:
         """True while a fault keeps Home Assistant from commanding a charger (bus down, charger deaf, reload)."""
         for fault in self.faults:
@@ -580,6 +608,8 @@ class Soak:
                 figures.over_house_s[k] += STEP
             elif self._control_blocked(now):
                 figures.over_fault_s[k] += STEP
+            elif now - self._last_uncommanded <= RISE_WINDOW:
+                figures.over_uncommanded_s[k] += STEP
             else:
                 figures.over_controller_s[k] += STEP
                 figures.over_controller_as[k] += (amps - self.budget) * STEP
@@ -776,6 +806,7 @@ class Soak:
             "first_round_s": self._first_round,
             "over_budget_house_s": f.over_house_s,
             "over_budget_fault_s": f.over_fault_s,
+            "over_budget_uncommanded_s": f.over_uncommanded_s,
             "over_budget_controller_s": f.over_controller_s,
             "over_budget_controller_as": [round(x, 1) for x in f.over_controller_as],
             "over_budget_controller_at": f.controller_events,
