@@ -22,6 +22,8 @@ class KnxEvseEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    _status_link: int | None = None
+    """The linked status object that ``_link_status`` kept, also listened to."""
     entity_description: KnxEvseEntityDescription
 
     def __init__(self, coordinator: ChargerCoordinator, description: KnxEvseEntityDescription) -> None:
@@ -38,13 +40,18 @@ class KnxEvseEntity(Entity):
 
     @property
     def listened_objects(self) -> tuple[int, ...]:
-        """Objects whose changes update this entity (the object itself, plus status objects)."""
-        return (self.entity_description.object_number,)
+        """Objects whose changes update this entity (the object itself, plus its linked status object)."""
+        number = self.entity_description.object_number
+        return (number,) if self._status_link is None else (number, self._status_link)
 
     def _link_status(self, status_number: int | None) -> int | None:
-        """Keep ``status_number`` when the charger has it (enabled and linked); else assume state."""
+        """Keep ``status_number`` when the charger has it (enabled and linked); else assume state.
+
+        The kept number is also listened to (``listened_objects``).
+        """
         linked = status_number if status_number is not None and self.coordinator.has_object(status_number) else None
         self._attr_assumed_state = linked is None
+        self._status_link = linked
         return linked
 
     def _command_value(self, status_number: int | None) -> Any:

@@ -55,11 +55,6 @@ class KnxEvseNumber(KnxEvseEntity, RestoreNumber):
         self._restored: float | None = None
 
     @property
-    def listened_objects(self) -> tuple[int, ...]:
-        """The command object and, if linked, its status object."""
-        return (self.object_number,) if self.status_number is None else (self.object_number, self.status_number)
-
-    @property
     def native_value(self) -> float | None:
         """Status object if known, else the last value written/seen, else the restored value."""
         if (value := self._command_value(self.status_number)) is not None:

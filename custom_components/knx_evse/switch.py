@@ -56,11 +56,6 @@ class KnxEvseSwitch(KnxEvseEntity, SwitchEntity, RestoreEntity):
         self._restored: bool | None = None
 
     @property
-    def listened_objects(self) -> tuple[int, ...]:
-        """The command object and, if linked, its status object."""
-        return (self.object_number,) if self.state_number is None else (self.object_number, self.state_number)
-
-    @property
     def is_on(self) -> bool | None:
         """Status object if known, else the last value written/seen, else the restored state."""
         if (value := self._command_value(self.state_number)) is not None:
