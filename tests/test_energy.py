@@ -268,8 +268,8 @@ def test_session_time_restart_after_the_held_reading_ends_its_session() -> None:
     energy = LifetimeEnergy()
     energy.session_time(3600, 0.0)
     energy.session_energy(895, 0.0)
-    energy.session_time(100, 10.0)
-    energy.session_energy(300, 10.0)  # B, 100 s into it
+    energy.session_energy(300, 10.0)  # B
+    energy.session_time(100, 10.0)  # B, 100 s into it (a time seen before the drop is A's)
     energy.session_time(50, 20.0)  # C started
     energy.session_energy(400, 20.0)
     assert energy.total_wh == 895 + 300 + 400

@@ -60,7 +60,9 @@ class _Drop:
     at: float | None
     """Monotonic s when seen; None when restored after a restart."""
     session_time: int | None = None
-    """Session time (s) known when the drop was seen."""
+    """The first session time (s) received after the drop was seen (its own session's)."""
+    restarted: bool = False
+    """A later session time went below ``session_time``: another session began."""
     unplugged: bool = False
     """The vehicle was unplugged after the drop was seen."""
     replugged: bool = False
@@ -68,9 +70,8 @@ class _Drop:
 
     def ended(self, latest_time: int | None) -> bool:
         """Return True when there is evidence that the held reading's session ended after it was seen."""
-        if self.replugged:
-            return True
-        return latest_time is not None and self.session_time is not None and latest_time < self.session_time
+        del latest_time
+        return self.replugged or self.restarted
 
 
 class LifetimeEnergy:
@@ -136,6 +137,12 @@ class LifetimeEnergy:
         del now
         if seconds >= 0:
             self._latest_time = int(seconds)
+            drop = self._drop
+            if drop is not None:
+                if drop.session_time is None:
+                    drop.session_time = int(seconds)
+                elif seconds < drop.session_time:
+                    drop.restarted = True
 
     def vehicle_connected(self, connected: bool, now: float) -> None:
         """Record the vehicle-connected state (objects 36/85).
@@ -184,7 +191,7 @@ class LifetimeEnergy:
             if value > last:
                 added = value if self._new_session_evidence() else value - last
                 return self._accept(value, added)
-            self._drop = _Drop(value, now, self._latest_time)
+            self._drop = _Drop(value, now)
             return False
         if value == drop.value:
             return False
