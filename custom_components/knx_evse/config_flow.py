@@ -474,10 +474,14 @@ class KnxEvseConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"hub": self._get_reauth_entry().title},
         )
 
-    async def _async_reauth_keyring(
+    async def _async_store_keyring(
         self, user_input: dict[str, Any], errors: dict[str, str]
-    ) -> dict[str, Any] | None:
-        """Validate and store an uploaded keyring for reauthentication; the entry data to change, or None."""
+    ) -> tuple[Keyring, str] | None:
+        """Decrypt the uploaded ``.knxkeys`` and store it (executor); (keyring, stored file) or None.
+
+        A wrong password or an unreadable file is put into ``errors`` and gives None. A keyring
+        stored by an earlier attempt of this flow is deleted; the new one becomes ``_new_keyfile``.
+        """
         try:
             keyring, stored = await self.hass.async_add_executor_job(
                 _load_and_store_keyfile,
@@ -491,8 +495,17 @@ class KnxEvseConfigFlow(ConfigFlow, domain=DOMAIN):
         except (ValueError, OSError, SyntaxError, SAXException):
             errors[CONF_KEYRING_FILE] = "invalid_keyfile"
             return None
-        self.async_remove()  # a keyring stored by an earlier attempt of this flow
+        self.async_remove()
         self._new_keyfile = stored
+        return keyring, stored
+
+    async def _async_reauth_keyring(
+        self, user_input: dict[str, Any], errors: dict[str, str]
+    ) -> dict[str, Any] | None:
+        """Validate and store an uploaded keyring for reauthentication; the entry data to change, or None."""
+        if (loaded := await self._async_store_keyring(user_input, errors)) is None:
+            return None
+        keyring, stored = loaded
         update: dict[str, Any] = {
             CONF_KNX_KNXKEY_FILENAME: stored,
             CONF_KNX_KNXKEY_PASSWORD: user_input[CONF_KNX_KNXKEY_PASSWORD],
@@ -735,35 +748,23 @@ class KnxEvseConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_secure_knxkeys(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Upload the ETS keyring (.knxkeys) and its password."""
         errors: dict[str, str] = {}
-        if user_input is not None:
-            try:
-                keyring, stored = await self.hass.async_add_executor_job(
-                    _load_and_store_keyfile,
-                    self.hass,
-                    user_input[CONF_KEYRING_FILE],
-                    user_input[CONF_KNX_KNXKEY_PASSWORD],
-                )
-            except InvalidSecureConfiguration:
-                errors[CONF_KNX_KNXKEY_PASSWORD] = "invalid_keyfile_password"
-            except (ValueError, OSError, SyntaxError, SAXException):
-                errors[CONF_KEYRING_FILE] = "invalid_keyfile"
-            else:
-                self.async_remove()  # a keyring stored earlier in this flow
-                self._keyring, self._new_keyfile = keyring, stored
-                self._data |= {
-                    CONF_KNX_KNXKEY_FILENAME: stored,
-                    CONF_KNX_KNXKEY_PASSWORD: user_input[CONF_KNX_KNXKEY_PASSWORD],
-                    CONF_KNX_ROUTING_BACKBONE_KEY: None,
-                    CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE: None,
-                }
-                if self._connection_type not in _ROUTING_TYPES:
-                    return await self.async_step_knxkeys_tunnel_select()
-                if self._connection_type == CONF_KNX_ROUTING_SECURE and (
-                    keyring.backbone is None or keyring.backbone.decrypted_key is None
-                ):
-                    errors[CONF_KEYRING_FILE] = "keyfile_no_backbone_key"
-                elif (result := await self._async_finish(errors)) is not None:
-                    return result
+        if user_input is not None and (loaded := await self._async_store_keyring(user_input, errors)):
+            keyring, stored = loaded
+            self._keyring = keyring
+            self._data |= {
+                CONF_KNX_KNXKEY_FILENAME: stored,
+                CONF_KNX_KNXKEY_PASSWORD: user_input[CONF_KNX_KNXKEY_PASSWORD],
+                CONF_KNX_ROUTING_BACKBONE_KEY: None,
+                CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE: None,
+            }
+            if self._connection_type not in _ROUTING_TYPES:
+                return await self.async_step_knxkeys_tunnel_select()
+            if self._connection_type == CONF_KNX_ROUTING_SECURE and (
+                keyring.backbone is None or keyring.backbone.decrypted_key is None
+            ):
+                errors[CONF_KEYRING_FILE] = "keyfile_no_backbone_key"
+            elif (result := await self._async_finish(errors)) is not None:
+                return result
         fields = {
             vol.Required(CONF_KEYRING_FILE): selector.FileSelector(
                 selector.FileSelectorConfig(accept=".knxkeys")
