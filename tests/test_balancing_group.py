@@ -47,18 +47,19 @@ async def test_meter_in_watts_starts_members_in_priority_order_and_shares_the_bu
     assert await sent(knx) == []  # waits for the chargers' currents
     await plug(knx, 1, 1, 0.0)
     await plug(knx, 1, 2, 0.0)
-    # one start per round: EVSE1 first at its maximum, EVSE2 waits (Stop written once)
-    assert await sent(knx) == [("1/0/82", False), ("1/0/31", 16.0), ("1/0/33", True)]
-    assert state(hass, "sensor.garage_connector_1_assigned_limit") == "16.0"
+    # one start per round: EVSE1 first, at its share of the 20.65 A with EVSE2 (which waits and
+    # gets its Stop once): (20.65 - 2 x 0.5 raise margin) / 2 = 9.8 -> 9 A
+    assert await sent(knx) == [("1/0/82", False), ("1/0/31", 9.0), ("1/0/33", True)]
+    assert state(hass, "sensor.garage_connector_1_assigned_limit") == "9.0"
     assert state(hass, "sensor.garage_connector_2_balancing_reason") == "start_queue"
     assert state(hass, "sensor.house_available_current") == "20.65"
     set_meter(hass, 1001)
-    # next round: EVSE2 starts and both share the 20.6 A; the decrease is sent first
+    # next round: EVSE2 starts at the same share; EVSE1's limit stands, so it gets no telegram
     telegrams = await sent(knx)
     decision = group.decision
-    assert decision is not None and decision.limits[0] < 16 and decision.limits[1] >= 6
+    assert decision is not None and decision.limits == (9.0, 9.0)
     assert sum(decision.limits) <= decision.available <= 20.65
-    assert telegrams == [("1/0/31", decision.limits[0]), ("1/0/80", decision.limits[1]), ("1/0/82", True)]
+    assert telegrams == [("1/0/80", 9.0), ("1/0/82", True)]
     set_meter(hass, 1002)
     assert await sent(knx) == []  # nothing changed: no repeated identical writes
     assert state(hass, "sensor.house_state") == "balancing"

@@ -19,7 +19,8 @@ def test_manual_worked_example_two_evses_share_56_7a() -> None:
     drv = Driver(config(evse(32.0), evse(32.0)))
     d = drv.step()
     assert d.available == pytest.approx(56.7)
-    assert d.limits == (32.0, 0.0)  # one start per round
+    # One start per round; EVSE1 is not given the share that EVSE2 waits for.
+    assert d.limits == (28.0, 0.0)
     d = drv.step()
     assert d.available == pytest.approx(56.7)
     assert d.limits == (28.0, 28.0)  # 56.7 / 2 = 28.35, rounded down to 1 A

@@ -86,9 +86,9 @@ def test_margin_is_per_charging_evse() -> None:
     # Two EVSEs share 21 A: each may rise to 10 A only with 0.5 A each to spare (21 = 2 × 10.5).
     drv = Driver(config(evse(), evse(), limit=25.0, raise_margin=0.5))
     drv.run(4, house=room(drv, 19.0))
-    assert drv.limits == [10.0, 9.0]  # EVSE1 kept 10 A of its head start: it fits
+    assert drv.limits == [9.0, 9.0]  # (19 - 2 × 0.5) / 2
     drv.run(3, house=room(drv, 20.9))
-    assert drv.limits == [10.0, 9.0]
+    assert drv.limits == [9.0, 9.0]  # (20.9 - 1) / 2 = 9.95
     assert drv.step(house=room(drv, 21.0)).limits == (10.0, 10.0)
     d = drv.step(house=room(drv, 20.0))
     assert (d.limits, d.writes) == ((10.0, 10.0), ())

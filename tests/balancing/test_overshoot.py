@@ -57,8 +57,8 @@ def test_a_raise_does_not_count_on_a_report_above_the_settled_limit() -> None:
 
 def test_a_car_still_slowing_down_does_not_hold_back_a_raise_of_another() -> None:
     # EVSE1 is cut from 21 A to make room for EVSE2's start; its current falls over a few seconds.
-    # Within SETTLE_TIME that current is the car's lag, not a stale report: EVSE2 rises from 6 A
-    # to its share in one step, not stepwise as the lag decays.
+    # Within SETTLE_TIME that current is the car's lag, not a stale report: EVSE2 starts at its
+    # share (the share it waited for), not at 6 A and then stepwise as the lag decays.
     drv = Driver(config(evse(), evse(), limit=25.0, raise_margin=0.5, timing=True, min_on_time=0.0,
                         min_off_time=0.0))
     drv.connected = [True, False]
@@ -71,5 +71,6 @@ def test_a_car_still_slowing_down_does_not_hold_back_a_raise_of_another() -> Non
         lag = drv.limits[0] + (lag - drv.limits[0]) * 0.6  # a first-order car, time constant ~2 s
         seen.append(drv.step(house=BUDGET - 22.0, draw=[lag, drv.limits[1]]).limits)
     ev2 = [lim[1] for lim in seen if lim[1] > 0]
-    assert sorted(set(ev2)) == [6.0, 10.0], seen  # 6 A at the start, then the share at once
-    assert seen[-1] == (10.0, 10.0)
+    assert sorted(set(ev2)) == [10.0], seen
+    # EVSE2's share is (22 - 2 × 0.5) / 2 → 10 A; EVSE1 keeps the 11 A it was cut to (it fits).
+    assert seen[-1] == (11.0, 10.0)

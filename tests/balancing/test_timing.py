@@ -12,6 +12,9 @@ from custom_components.knx_evse.balancing import Balancer, EvseReading, MeterRea
 
 from .helpers import Driver, config, evse
 
+BUDGET_63 = 63.0 * 0.9
+"""A: the budget of the helpers' default group (63 A, 10 % margin)."""
+
 
 def test_lower_at_once_even_with_long_timers() -> None:
     drv = Driver(config(evse(), timing=True, ramp_up_delay=10.0))
@@ -62,17 +65,32 @@ def test_small_decreases_do_not_restart_the_clock_forever() -> None:
     assert max(seen) == 30.0
 
 
-def test_start_waits_for_sustained_headroom_then_ramps_from_min_current() -> None:
+def test_start_waits_for_sustained_headroom_then_starts_at_its_share() -> None:
     drv = Driver(config(evse(), ramp_up_delay=10.0))
     decisions = [drv.step() for _ in range(25)]
     reasons = [d.reason[0] for d in decisions]
     limits = [d.limits[0] for d in decisions]
-    start = limits.index(6.0)
+    start = next(k for k, lim in enumerate(limits) if lim > 0)
     assert set(reasons[:start]) == {"ramp_wait"}
     assert set(limits[:start]) == {0.0}
     assert start == 10  # fits from the first round; starts 10 s later
-    assert limits[start:start + 10] == [6.0] * 10
-    assert limits[start + 10] == 32.0
+    assert limits[start:] == [32.0] * (25 - start)  # one telegram: no 6 A first
+    assert [k for k, d in enumerate(decisions) if d.writes] == [0, start]  # the first Stop, the start
+
+
+def test_start_limit_is_the_smallest_share_of_the_wait() -> None:
+    # 20 A of room, but for 3 s of the 10 s wait only 12 A: the start is at 12 A (what was
+    # sustained), and the raise to 20 A comes once 20 A has lasted ramp_up_delay.
+    drv = Driver(config(evse(), ramp_up_delay=10.0))
+    free = BUDGET_63 - 20.0
+    drv.run(4, house=free)
+    drv.run(3, house=BUDGET_63 - 12.0)
+    limits = [drv.step(house=free).limits[0] for _ in range(15)]
+    start = next(k for k, lim in enumerate(limits) if lim > 0)
+    assert limits[start] == 12.0
+    assert 20.0 in limits[start:]
+    assert max(limits) == 20.0
+
 
 
 def test_min_on_time_protects_a_lower_priority_evse_from_preemption() -> None:

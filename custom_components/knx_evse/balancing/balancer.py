@@ -470,6 +470,8 @@ class Balancer:
     # ------------------------------------------------------------------ state changes
 
     def _start(self, i: int, t: float) -> None:
+        # The share recorded while waiting (see _allocate) is kept: the start limit is its
+        # minimum over the last ramp_up_delay, so the car starts at its sustained share.
         st = self._state[i]
         st.on = True
         st.on_since = t
@@ -477,7 +479,6 @@ class Balancer:
         st.deficit_since = None
         st.limit = 0.0
         st.limit_since = t
-        st.hist.clear()
 
     def _stop(self, i: int, t: float) -> None:
         st = self._state[i]
@@ -652,8 +653,17 @@ class Balancer:
             else:
                 st.reason = "wait_preempt"
 
-        # 5. Limits.
-        self._allocate(t, caps, surplus, upper)
+        # 5. Limits. Off EVSEs that fit the plan (timers running) share the targets too.
+        waiting = []
+        for i in range(n):
+            st = states[i]
+            if st.on:
+                continue
+            if st.fit_since is None:
+                st.hist.clear()
+            else:
+                waiting.append(i)
+        self._allocate(t, caps, surplus, upper, waiting)
 
     def _grid_draw(self, caps: list[float], group: list[int], upper: list[float]) -> float:
         """Phase-amperes the grid-budget EVSEs would draw now, at their full fair share."""
@@ -721,7 +731,8 @@ class Balancer:
         return x, pool
 
     def _allocate(
-        self, t: float, caps: list[float], surplus: float, upper: list[float]
+        self, t: float, caps: list[float], surplus: float, upper: list[float],
+        waiting: Sequence[int] = (),
     ) -> None:
         """Targets without ramp caps (recorded), then limits with them, rounded to ``step``.
 
@@ -734,17 +745,23 @@ class Balancer:
         the limits themselves on the full room, each capped by ``max(its limit, window
         minimum)``. So a limit rises only with the margin to spare, stays while it fits without
         it, and is lowered in the round it no longer fits.
+
+        ``waiting`` (off EVSEs that fit the plan, their start timers running) are shared out with
+        the charging ones in the targets, and their targets are recorded too: a start then begins
+        at the smallest share it had over the last ``ramp_up_delay`` (not at ``min_current`` and a
+        raise one ``ramp_up_delay`` later, a telegram more), and no charging EVSE is raised into
+        room that a waiting one is about to take.
         """
         cfg = self._config
         minc = cfg.min_current
         delay = cfg.ramp_up_delay
         states = self._state
         on = [i for i in range(self._n) if states[i].on]
-        target, _ = self._fill(self._raise_caps, self._raise_surplus, on, upper, None,
-                               margin=cfg.raise_margin)
+        target, _ = self._fill(self._raise_caps, self._raise_surplus, [*on, *waiting], upper,
+                               None, margin=cfg.raise_margin)
         ramp = [0.0] * self._n
         start = t - delay
-        for i in on:
+        for i in [*on, *waiting]:
             st = states[i]
             hist = st.hist
             tgt = target[i]
