@@ -302,7 +302,9 @@ class HaBalancer:
     ``Decision.writes`` documents: the limit when not paused, plus Start/Stop on a switch; a paused
     EVSE's write (switch or keep-alive) is one Stop. The demo's chargers have Fail-safe off (the
     ETS default), so they need no keep-alive (``keepalive=None``); everything else is the core's
-    default, including ``raise_margin``.
+    default, including ``raise_margin``. A start at the limit the charger already has is the Start
+    alone: the demo's connectors send their "Current limit Status" (61/110, individual status on),
+    so the integration knows it (``BalancingGroup._limit_in_force``).
     """
 
     def __init__(self, mode: str, step: float | None = None) -> None:
@@ -328,7 +330,8 @@ class HaBalancer:
             if d.paused[i]:
                 ch.write_run(i, False)
             else:
-                ch.write_limit(i, d.limits[i])
+                if i not in d.switches or ch.limit[i] != d.limits[i]:
+                    ch.write_limit(i, d.limits[i])
                 if i in d.switches:
                     ch.write_run(i, True)
 

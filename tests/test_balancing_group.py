@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from unittest.mock import patch
 
 import pytest
@@ -27,6 +28,7 @@ from tests.group_harness import (
     advance,
     chargers,
     current,
+    f4,
     group_subentry,
     keep_alive_while,
     no_idle_probe,
@@ -36,7 +38,7 @@ from tests.group_harness import (
     setup_group,
     state,
 )
-from tests.knx_harness import KnxTestKit, charger_subentry, hub_entry
+from tests.knx_harness import KnxTestKit, charger_subentry, ga, hub_entry
 
 
 async def test_meter_in_watts_starts_members_in_priority_order_and_shares_the_budget(
@@ -91,6 +93,56 @@ async def test_units_are_converted_also_when_they_change(hass: HomeAssistant, kn
     assert await sent(knx) == []
     set_meter(hass, 0.00468, "MW")
     assert await sent(knx) == [("1/0/31", 15.0)]
+
+
+async def _pause_and_resume(hass: HomeAssistant, knx: KnxTestKit, group: BalancingGroup) -> list[tuple[str, Any]]:
+    """Pause member 0 (mode off), let the car stop, resume it (fast); return the resume's telegrams."""
+    group.async_set_mode(0, "off")
+    assert await sent(knx) == [("1/0/33", False)]
+    await current(knx, 1, 1, 0.0)
+    set_meter(hass, 1000)  # 4.35 A of other load on the 20 A supply: 15 A again on resuming
+    await sent(knx)
+    group.async_set_mode(0, "fast")
+    return await sent(knx)
+
+
+async def test_resume_at_the_limit_the_charger_reports_sends_only_start(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    group = await _one_member_at(hass, knx, 4680, 16.0)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    freezer.tick(0.5)
+    await knx.receive_write(ga(61), f4(15.0))  # [Conn1] Current limit Status, after the write
+    assert await _pause_and_resume(hass, knx, group) == [("1/0/33", True)]
+    assert group.members[0].written == 15.0
+
+
+@pytest.mark.parametrize("status", [None, 16.0, "stale"])
+async def test_resume_writes_the_limit_unless_the_charger_confirms_it(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, status: float | str | None
+) -> None:
+    # No status, a different one, or one older than the last limit written: limit, then Start.
+    group = await _one_member_at(hass, knx, 4680, 16.0)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    freezer.tick(0.5)
+    if isinstance(status, float):
+        await knx.receive_write(ga(61), f4(status))
+    elif status == "stale":
+        await knx.receive_write(ga(61), f4(15.0))
+        freezer.tick(0.5)
+        set_meter(hass, 6000)  # 10.09 A of other load: lowered to 9 A, not yet confirmed
+        assert await sent(knx) == [("1/0/31", 9.0)]
+    assert await _pause_and_resume(hass, knx, group) == [("1/0/31", 15.0), ("1/0/33", True)]
+
+
+async def test_resume_with_a_keep_alive_always_writes_the_limit(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    group = await _one_member_at(hass, knx, 4680, 16.0, keepalive=60)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    freezer.tick(0.5)
+    await knx.receive_write(ga(61), f4(15.0))
+    assert await _pause_and_resume(hass, knx, group) == [("1/0/31", 15.0), ("1/0/33", True)]
 
 
 async def test_inverted_meter(hass: HomeAssistant, knx: KnxTestKit) -> None:

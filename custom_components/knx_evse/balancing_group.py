@@ -853,11 +853,13 @@ class BalancingGroup:
                 if decision.paused[index]:
                     await self._async_pause(member)
                 else:
-                    await member.coordinator.async_set_current_limit(
-                        member.connector_or_none, decision.limits[index]
-                    )
+                    starting = index in decision.switches or not member.started
+                    if not (starting and self._limit_in_force(member, decision.limits[index])):
+                        await member.coordinator.async_set_current_limit(
+                            member.connector_or_none, decision.limits[index]
+                        )
                     member.written = decision.limits[index]
-                    if index in decision.switches or not member.started:
+                    if starting:
                         for number in member.stop_numbers:
                             await member.coordinator.async_write_object(number, True)
                         member.started = True
@@ -868,6 +870,26 @@ class BalancingGroup:
                 log("%s: could not write to %s (retried next round): %s", self.name, member.name, err)
             else:
                 member.failures = 0
+
+    def _limit_in_force(self, member: Member, amps: float) -> bool:
+        """Return True when a resumed ``member`` needs only its Start: the charger has ``amps``.
+
+        That is when the pause was a Stop (33/82; the limit object was left alone), the member has
+        no keep-alive (a limit write is what keeps a Fail-safe charger alive), and the charger's
+        "Current limit Status" (object 3, or 61/110 for a connector) reports ``amps`` in a telegram
+        received after this coordinator's last write of the limit object. Otherwise the limit is
+        written before the Start, as always. Saves one telegram per resume at an unchanged limit.
+        """
+        if not member.stop_numbers or self.balancer.config.evse_keepalive(member.index) is not None:
+            return False
+        coordinator = member.coordinator
+        connector = member.connector_or_none
+        status_number = 3 if connector is None else connector_object(61, connector).number
+        status = coordinator.state(status_number)
+        if status is None or coordinator.current_limit_status(connector) != amps:
+            return False
+        written = coordinator.last_written(member.limit_number)
+        return status.source == "bus" and (written is None or status.monotonic > written.monotonic)
 
     async def _async_pause(self, member: Member) -> None:
         """Stop on the member's start/stop objects, or a 0 A limit when none is linked."""
