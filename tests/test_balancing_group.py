@@ -49,9 +49,9 @@ async def test_meter_in_watts_starts_members_in_priority_order_and_shares_the_bu
     assert await sent(knx) == []  # waits for the chargers' currents
     await plug(knx, 1, 1, 0.0)
     await plug(knx, 1, 2, 0.0)
-    # one start per round: EVSE1 first, at its share of the 20.65 A with EVSE2 (which waits and
-    # gets its Stop once): (20.65 - 2 x 0.5 raise margin) / 2 = 9.8 -> 9 A
-    assert await sent(knx) == [("1/0/82", False), ("1/0/31", 9.0), ("1/0/33", True)]
+    # one start per round: EVSE1 first, at its share of the 20.65 A with EVSE2, which waits for
+    # the next round (no Stop before that start): (20.65 - 2 x 0.5 raise margin) / 2 = 9.8 -> 9 A
+    assert await sent(knx) == [("1/0/31", 9.0), ("1/0/33", True)]
     assert state(hass, "sensor.garage_connector_1_assigned_limit") == "9.0"
     assert state(hass, "sensor.garage_connector_2_balancing_reason") == "start_queue"
     assert state(hass, "sensor.house_available_current") == "20.65"

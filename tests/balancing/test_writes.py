@@ -9,12 +9,41 @@ import pytest
 from .helpers import Driver, config, evse
 
 
-def test_first_round_writes_every_charger() -> None:
+def test_first_round_writes_every_charger_but_one_about_to_start() -> None:
     drv = Driver(config(evse(), evse(), evse(), limit=100.0))
     drv.connected = [True, False, True]
     d = drv.step()
-    assert d.writes == (0, 1, 2)
-    assert d.switches == (0, 1, 2)
+    # EVSE1 starts, EVSE2 (no vehicle) gets its Stop; EVSE3 waits for the next round's start,
+    # so a Stop now would be undone by a Start one round later.
+    assert d.writes == (0, 1)
+    assert d.switches == (0, 1)
+    assert d.paused[2] and d.reason[2] == "start_queue"
+    d = drv.step()
+    assert (d.writes, d.switches) == ((2,), (2,))
+    assert not d.paused[2]
+
+
+def test_the_first_stop_is_not_held_for_an_evse_that_does_not_fit() -> None:
+    drv = Driver(config(evse(), evse(), limit=10.0, margin=0.0))  # room for one car only
+    d = drv.step()
+    assert (d.writes, d.limits, d.reason[1]) == ((0, 1), (10.0, 0.0), "paused_priority")
+
+
+def test_a_held_first_stop_is_sent_when_the_hold_ends() -> None:
+    # Fifteen EVSEs start one per round; the hold lasts ramp_up_delay + SETTLE_TIME (0 + 10 s)
+    # from the first round, so those still queued then get their Stop, and start later.
+    drv = Driver(config(*[evse(6.0)] * 15, limit=200.0))
+    stops: dict[int, float] = {}
+    starts: dict[int, float] = {}
+    t0 = drv.t + 1.0
+    for _ in range(20):
+        d = drv.step()
+        for i in d.switches:
+            (stops if d.paused[i] else starts)[i] = drv.t - t0
+    assert sorted(starts) == list(range(15))
+    assert all(starts[i] == float(i) for i in range(15))
+    assert sorted(stops) == list(range(11, 15))
+    assert set(stops.values()) == {10.0}
 
 
 def test_no_writes_while_nothing_changes_then_keepalive() -> None:

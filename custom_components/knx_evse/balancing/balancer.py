@@ -127,6 +127,7 @@ class Balancer:
         self._setup()
         self._state = [_Evse() for _ in config.evses]
         self._last_t: float | None = None
+        self._first_t = 0.0
         self._over: list[bool] = []
         self._raise_caps: list[float] = []
         self._raise_surplus = 0.0
@@ -265,6 +266,8 @@ class Balancer:
         t = now if self._last_t is None else max(now, self._last_t)
         first = self._last_t is None
         self._last_t = t
+        if first:
+            self._first_t = t
 
         measured = [self._measured(i, r) for i, r in enumerate(evses)]
         group, upper = self._demands(evses)
@@ -844,18 +847,29 @@ class Balancer:
         A charger is written when its limit or pause state changed, on ``force_write``, and, only
         when it has a keep-alive (``BalancingConfig.evse_keepalive``), once that many seconds
         have passed since its last write.
+
+        The first Stop of an EVSE that is idle and about to start (its start timers running) is
+        held for up to ``ramp_up_delay + SETTLE_TIME`` after the first round: when it starts in
+        that time, a Stop and a Start 10 s later would be two telegrams for nothing (a Home
+        Assistant restart while cars wait). Meanwhile a draw is other load and gets its Stop at
+        once (see :meth:`update`); an EVSE that does not fit, is off or not connected gets its
+        Stop in the first round, as before.
         """
         limits: list[float] = []
         paused: list[bool] = []
         reasons: list[str] = []
         writes: list[int] = []
         switches: list[int] = []
+        hold_first_stop = t - self._first_t < self._config.ramp_up_delay + SETTLE_TIME
         for i, st in enumerate(self._state):
             lim = st.limit if st.on else 0.0
             p = lim == 0.0
             limits.append(lim)
             paused.append(p)
             reasons.append(st.reason)
+            if (st.last_paused is None and p and hold_first_stop and not st.force
+                    and st.fit_since is not None):
+                continue
             switch = st.last_paused is None or p != st.last_paused
             keepalive = self._keepalive[i]
             if (switch or st.force or st.last_written is None or abs(lim - st.last_written) > EPS
