@@ -632,6 +632,7 @@ def metrics(inp: DayInput, tr: Trace, step_w: float) -> dict[str, float]:
         "bud_as": float(over_bud.sum()),
         "ctl_s": float(((over_bud > 0) & ~rising[:n]).sum()),
         "blind_s": float(((over_bud > 0) & blind[:n]).sum()),
+        "brk_blind_s": float(((over_brk > 0) & blind[:n]).sum()),
         "ev_kwh": ev_kwh,
         "solar_kwh": solar_kwh,
         "solar_pct": 100.0 * solar_kwh / ev_kwh if ev_kwh > 0 else 0.0,
@@ -752,7 +753,8 @@ def evaluate_goals(days: Sequence[str], names: Sequence[str],
         for name in (x for x in names if x.startswith("HA ")):
             r = rows[(day, name)]
             goals.append((f"{day}: {name}: 0 s above the breaker rating ({BREAKER:.0f} A, trip risk)",
-                          r["brk_s"] == 0, f"{r['brk_s']:.0f} s, {r['brk_as']:.1f} As"))
+                          r["brk_s"] == 0, f"{r['brk_s']:.0f} s, {r['brk_as']:.1f} As; {r['brk_blind_s']:.0f} s "
+                          f"of them in the first {BLIND_WINDOW} s after a rise of the house load"))
             goals.append((f"{day}: {name}: 0 s above the budget ({BUDGET:.1f} A)", r["bud_s"] == 0,
                           f"{r['bud_s']:.0f} s, {r['bud_as']:.1f} As; {r['blind_s']:.0f} s of them in the "
                           f"first {BLIND_WINDOW} s after a rise of the house load (before any controller's "
