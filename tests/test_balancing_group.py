@@ -358,6 +358,25 @@ async def test_a_paused_member_that_draws_anyway_gets_its_stop_again(
         assert float(state(hass, "sensor.house_available_current")) == 14.0
 
 
+async def test_a_member_drawing_over_its_limit_gets_the_limit_again(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    # The charger does not apply the lower limit (it lost the telegram, or restarted at its
+    # Initial current limit): the car keeps drawing 16 A on a 9 A limit.
+    with no_idle_probe():
+        group = await _one_member_at(hass, knx, 4680, 16.0)
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        set_meter(hass, 6000)  # 10.09 A of other load besides the car's 16 A: 9 A
+        assert await sent(knx) == [("1/0/31", 9.0)]
+        await advance(hass, freezer, 5)
+        assert await sent(knx) == []  # within 10 s of the lowering: the car may still follow
+        await advance(hass, freezer, 6)
+        assert await sent(knx) == [("1/0/31", 9.0)]  # the same limit, written again
+        await advance(hass, freezer, 5)
+        assert await sent(knx) == []  # at most once per 10 s
+        assert group.members[0].limit == 9.0
+
+
 async def test_connection_loss_holds_the_fallback_and_rewrites_everyone_after_reconnect(
     hass: HomeAssistant, knx: KnxTestKit
 ) -> None:

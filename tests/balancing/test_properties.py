@@ -35,7 +35,7 @@ from custom_components.knx_evse.balancing import (
     MeterReading,
     water_fill,
 )
-from custom_components.knx_evse.balancing.balancer import ADOPT_CURRENT, SETTLE_TIME
+from custom_components.knx_evse.balancing.balancer import ADOPT_CURRENT, OVER_LIMIT_TOLERANCE, SETTLE_TIME
 
 TOL = 1e-6
 # More examples for a deep search: KNX_EVSE_HYPOTHESIS_EXAMPLES=20000 pytest tests/balancing
@@ -296,6 +296,7 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
     written: list[float | None] = [None] * n
     written_at = [0.0] * n
     paused_since = [-math.inf] * n  # when each EVSE was last paused (never on: -inf)
+    changed_at = [-math.inf] * n  # when each EVSE's decided limit last changed
     first = True
     t_first = None
     for r in script:
@@ -327,6 +328,11 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
         meas = [max_measured(cfg, i, draws[i]) for i in range(n)]
         on_before = ([wanting[i] and meas[i] >= ADOPT_CURRENT for i in range(n)] if first
                      else [lim > 0 for lim in limits])
+        # A charging EVSE drawing over its limit SETTLE_TIME after it was set: the limit again
+        # (at most once per SETTLE_TIME). The first round writes everyone anyway.
+        over_limit = [not first and on_before[i] and meas[i] > limits[i] + OVER_LIMIT_TOLERANCE
+                      and t - changed_at[i] >= SETTLE_TIME
+                      and (written[i] is None or t - written_at[i] >= SETTLE_TIME) for i in range(n)]
         first = False
         # A paused EVSE drawing SETTLE_TIME after its pause: its draw is other load, and its
         # Stop is sent again (at most once per SETTLE_TIME).
@@ -338,6 +344,8 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
         for i in range(n):
             if on_before[i] and d.limits[i] == 0.0:
                 paused_since[i] = t
+            if d.limits[i] != limits[i]:
+                changed_at[i] = t
         # Writes: exactly the chargers whose limit changed, plus keep-alives of the chargers
         # that have one (their own keepalive, else the group's; none when both are None).
         keepalives = [cfg.evses[i].keepalive if cfg.evses[i].keepalive is not None
@@ -350,7 +358,7 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
         expected = tuple(
             i for i in range(n)
             if not held[i] and (
-                written[i] is None or d.limits[i] != written[i] or resend[i]
+                written[i] is None or d.limits[i] != written[i] or resend[i] or over_limit[i]
                 or (keepalives[i] is not None and t - written_at[i] >= keepalives[i]))
         )
         assert d.writes == expected, (d.writes, expected)

@@ -47,6 +47,10 @@ SETTLE_TIME: Final = 10.0
 """s after a limit change before a reported current above the limit counts as stale, not as a car
 still slowing down (cars follow a new pilot within a few seconds; IEC 61851-1 allows 5 s)."""
 
+OVER_LIMIT_TOLERANCE: Final = 1.0
+"""A a charging EVSE may report above its limit before the limit is written to it again (the
+chargers' and cars' measurement tolerance; a real excess of a lost limit is amperes, not tenths)."""
+
 _GRID, _SOLAR, _NONE = 0, 1, 2  # demand groups
 
 
@@ -279,6 +283,12 @@ class Balancer:
             if (not st.on and max(measured[i]) >= ADOPT_CURRENT
                     and t - st.limit_since >= SETTLE_TIME and t - st.last_write >= SETTLE_TIME):
                 st.force = True
+            # A charging EVSE drawing more than its limit SETTLE_TIME after it was set gets the
+            # limit again, at most once per SETTLE_TIME (a charger that lost it, e.g. restarted
+            # at its "Initial current limit"; meanwhile the excess is load, see _budget).
+            if (st.on and max(measured[i]) > st.limit + OVER_LIMIT_TOLERANCE
+                    and t - st.limit_since >= SETTLE_TIME and t - st.last_write >= SETTLE_TIME):
+                st.force = True
         for i in range(n):
             if group[i] == _NONE:
                 # User intent: paused at once, whatever min_on_time.
@@ -355,6 +365,7 @@ class Balancer:
             if group[i] != _NONE and amps >= ADOPT_CURRENT:
                 st.on = True
                 st.on_since = -math.inf
+                st.limit_since = t
                 st.limit = min(upper[i], round_down(max(amps, cfg.min_current), cfg.step,
                                                     cfg.min_current))
                 st.hist.clear()
@@ -834,6 +845,8 @@ class Balancer:
                 started = True
             if st.on:
                 reserve(caps, self._usage[i], amps)
+                if st.limit != amps:
+                    st.limit_since = t
                 st.limit = amps
                 st.hist.clear()  # after recovery, raising waits a full ramp_up_delay
 
@@ -894,4 +907,4 @@ class Balancer:
         )
 
 
-__all__ = ["ADOPT_CURRENT", "Balancer"]
+__all__ = ["ADOPT_CURRENT", "OVER_LIMIT_TOLERANCE", "SETTLE_TIME", "Balancer"]
