@@ -173,6 +173,32 @@ async def test_solar_surplus_starts_follows_and_stops(
     assert await writes(knx) == []  # stopped: no more adjustments
 
 
+async def test_solar_surplus_does_not_follow_within_20_s_of_the_start(
+    hass: HomeAssistant, knx: KnxTestKit, blueprint_dir: Path, freezer: FrozenDateTimeFactory
+) -> None:
+    # Started at 12:05:50: the grid reading does not show the car yet, so the minute pattern at
+    # 12:06:00 must not raise the limit on it; the one at 12:07:00 follows the surplus.
+    freezer.move_to("2026-06-01 12:00:50+00:00")
+    entities = await charger(hass, knx)
+    hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
+    await automation(
+        hass,
+        "knx_evse/solar_surplus_charging.yaml",
+        {"grid_power": GRID, "charge_switch": entities["switch"], "current_limit": entities["number"],
+         "start_export": 1400, "start_delay": 5, "min_current": 6, "max_current": 16},
+    )
+    minutes = clock(hass, freezer, knx)
+    await grid(hass, "-2530")  # 2530 W export from 12:00:50: the start is due at 12:05:50
+    await minutes(5)
+    assert await writes(knx) == [(CURRENT_LIMIT, amps(11.0)), (CHARGE, 1)]
+    freezer.tick(timedelta(seconds=15))  # 12:06:05, past the 12:06:00 pattern
+    async_fire_time_changed(hass)
+    await knx.flush()
+    assert await writes(knx) == []
+    await minutes(1)  # 12:07:05, past the 12:07:00 pattern: 11 A + 2531 W / 230 V, capped at 16 A
+    assert await writes(knx) == [(CURRENT_LIMIT, amps(16.0))]
+
+
 async def test_cheap_tariff_starts_when_cheap_and_plugged_stops_when_expensive(
     hass: HomeAssistant, knx: KnxTestKit, blueprint_dir: Path
 ) -> None:
