@@ -123,10 +123,15 @@ async def test_every_blueprint_loads(hass: HomeAssistant, blueprint_dir: Path) -
         assert blueprint.metadata["input"], path
 
 
-async def test_solar_surplus_starts_follows_and_stops(
-    hass: HomeAssistant, knx: KnxTestKit, blueprint_dir: Path, freezer: FrozenDateTimeFactory
-) -> None:
-    freezer.move_to("2026-06-01 12:00:30+00:00")
+async def _solar_surplus(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, start: str, **inputs: Any
+) -> tuple[dict[str, str], Callable[[int], Any]]:
+    """The solar-surplus blueprint on a charger from ``start`` (UTC, HH:MM:SS), grid at 0 W.
+
+    Inputs: start at 1400 W export for 5 min, 6-16 A, plus ``inputs``. Returns the charger's
+    entities and the minute clock.
+    """
+    freezer.move_to(f"2026-06-01 {start}+00:00")
     entities = await charger(hass, knx)
     hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
     await automation(
@@ -138,13 +143,18 @@ async def test_solar_surplus_starts_follows_and_stops(
             "current_limit": entities["number"],
             "start_export": 1400,
             "start_delay": 5,
-            "stop_import": 500,
-            "stop_delay": 3,
             "min_current": 6,
             "max_current": 16,
+            **inputs,
         },
     )
-    minutes = clock(hass, freezer, knx)
+    return entities, clock(hass, freezer, knx)
+
+
+async def test_solar_surplus_starts_follows_and_stops(
+    hass: HomeAssistant, knx: KnxTestKit, blueprint_dir: Path, freezer: FrozenDateTimeFactory
+) -> None:
+    entities, minutes = await _solar_surplus(hass, knx, freezer, "12:00:30", stop_import=500, stop_delay=3)
 
     await grid(hass, "-2530")  # 2530 W export
     await minutes(4)
@@ -178,16 +188,7 @@ async def test_solar_surplus_does_not_follow_within_20_s_of_the_start(
 ) -> None:
     # Started at 12:05:50: the grid reading does not show the car yet, so the minute pattern at
     # 12:06:00 must not raise the limit on it; the one at 12:07:00 follows the surplus.
-    freezer.move_to("2026-06-01 12:00:50+00:00")
-    entities = await charger(hass, knx)
-    hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
-    await automation(
-        hass,
-        "knx_evse/solar_surplus_charging.yaml",
-        {"grid_power": GRID, "charge_switch": entities["switch"], "current_limit": entities["number"],
-         "start_export": 1400, "start_delay": 5, "min_current": 6, "max_current": 16},
-    )
-    minutes = clock(hass, freezer, knx)
+    _, minutes = await _solar_surplus(hass, knx, freezer, "12:00:50")
     await grid(hass, "-2530")  # 2530 W export from 12:00:50: the start is due at 12:05:50
     await minutes(5)
     assert await writes(knx) == [(CURRENT_LIMIT, amps(11.0)), (CHARGE, 1)]
