@@ -71,10 +71,11 @@ Metrics (:func:`metrics`; A per phase, W, kWh, s):
   4-byte float limits (DPT 14.019), so whole amperes are the balancer's ``step``, not physics.
 
 Goals: see :func:`evaluate_goals`. Sensitivity: ``--report-change`` (chargers' send-on-change),
-``--meter-period``, ``--limit-step`` (the HA balancer's ``step``).
+``--meter-period``, ``--limit-step`` (the HA balancer's ``step``), ``--ha-margin`` (its reserve margin, %:
+headroom for the house's own steps, against energy; the goals keep the 22.5 A budget).
 
 Usage: scripts/bench [--days summer,winter] [--start HH:MM] [--duration S] [--meter-period S]
-[--load-step W] [--report-change A] [--limit-step A] [--controllers NAME,...]
+[--load-step W] [--report-change A] [--limit-step A] [--ha-margin PCT] [--controllers NAME,...]
 """
 
 from __future__ import annotations
@@ -313,14 +314,15 @@ class HaBalancer:
     so the integration knows it (``BalancingGroup._limit_in_force``).
     """
 
-    def __init__(self, mode: str, step: float | None = None) -> None:
+    def __init__(self, mode: str, step: float | None = None, margin: float | None = None) -> None:
         self.name = f"HA {mode}"
         self.mode = mode
         evses = tuple(EvseConfig(max_current=EVSE_MAX, phases=1, phase=p, mode=mode,  # type: ignore[arg-type]
                                  name=f"EVSE{i + 1}") for i, p in enumerate(EVSE_PHASE))
         extra: dict[str, Any] = {} if step is None else {"step": step}
-        self.balancer = Balancer(BalancingConfig(limit=BREAKER, reserve_margin=MARGIN, phases=3,
-                                                 evses=evses, keepalive=None, **extra))
+        self.balancer = Balancer(BalancingConfig(
+            limit=BREAKER, reserve_margin=MARGIN if margin is None else margin, phases=3, evses=evses,
+            keepalive=None, **extra))
         self.last = -math.inf
 
     def act(self, k: int, obs: Obs, ch: Chargers) -> None:
@@ -468,17 +470,18 @@ class EvccLike:
 
 
 Controller = HaBalancer | Builtin | EvccLike
-CONTROLLERS: dict[str, Callable[[float | None], Controller]] = {
-    "HA fast": lambda step: HaBalancer("fast", step),
-    "HA solar": lambda step: HaBalancer("solar", step),
-    "HA min_solar": lambda step: HaBalancer("min_solar", step),
-    f"built-in {MASTER_PERIOD} s": lambda _step: Builtin(),
-    "evcc-like now": lambda _step: EvccLike("now"),
-    "evcc-like pv": lambda _step: EvccLike("pv"),
-    "evcc-like minpv": lambda _step: EvccLike("minpv"),
+CONTROLLERS: dict[str, Callable[[float | None, float | None], Controller]] = {
+    "HA fast": lambda step, margin: HaBalancer("fast", step, margin),
+    "HA solar": lambda step, margin: HaBalancer("solar", step, margin),
+    "HA min_solar": lambda step, margin: HaBalancer("min_solar", step, margin),
+    f"built-in {MASTER_PERIOD} s": lambda _step, _margin: Builtin(),
+    "evcc-like now": lambda _step, _margin: EvccLike("now"),
+    "evcc-like pv": lambda _step, _margin: EvccLike("pv"),
+    "evcc-like minpv": lambda _step, _margin: EvccLike("minpv"),
 }
-"""Every controller of the table, by row name: a factory taking the HA balancer's ``step`` (A, None
-for its default; the others ignore it). Each run starts from scratch."""
+"""Every controller of the table, by row name: a factory taking the HA balancer's ``step`` (A) and
+reserve margin (%), None for the defaults (1 A, the bench's 10 %); the others ignore both. Each run
+starts from scratch."""
 
 
 # ---------------------------------------------------------------------------- the physical loop
@@ -809,12 +812,15 @@ def core_version() -> str:
 
 def run_bench(days: Sequence[str] = ("summer", "winter"), start: int = 0, duration: int = 86400,
               names: Sequence[str] | None = None, meter_period: int = 1, load_step: float = 1000.0,
-              report_change: float = REPORT_CHANGE, limit_step: float | None = None) -> BenchResult:
+              report_change: float = REPORT_CHANGE, limit_step: float | None = None,
+              ha_margin: float | None = None) -> BenchResult:
     """Simulate every controller on every day window and build the report.
 
     ``start``/``duration``: the window in s since midnight; ``names``: rows (default all);
     ``meter_period``: s; ``load_step``: W of a load rise that counts as a step; ``report_change``:
-    A of the chargers' send-on-change; ``limit_step``: the HA balancer's ``step`` (None: default).
+    A of the chargers' send-on-change; ``limit_step``: the HA balancer's ``step`` (None: default);
+    ``ha_margin``: the HA balancer's reserve margin in % (None: the bench's; the goals' budget stays
+    ``BUDGET``), to measure headroom for the house's steps against energy.
     """
     t0 = time.perf_counter()
     names = list(names or CONTROLLERS)
@@ -831,6 +837,7 @@ def run_bench(days: Sequence[str] = ("summer", "winter"), start: int = 0, durati
         f"House {HOUSE.annual_kwh:.0f} kWh/a, {HOUSE.kwp:.0f} kWp; meter every {meter_period} s, "
         f"measurements {LATENCY} s late; chargers send their current on a change > {report_change:g} A "
         f"or every {REPORT_PERIOD} s; HA step {'default' if limit_step is None else f'{limit_step:g} A'}; "
+        f"HA margin {MARGIN if ha_margin is None else ha_margin:g} %; "
         f"load steps >= {load_step:.0f} W; window {start // 3600:02d}:{start % 3600 // 60:02d}-"
         f"{end // 3600:02d}:{end % 3600 // 60:02d}; balancing core {core_version()}",
     ]
@@ -839,7 +846,7 @@ def run_bench(days: Sequence[str] = ("summer", "winter"), start: int = 0, durati
         ideal[day] = ideal_solar(inp)
         ideal_grid[day] = ideal_solar(inp, 1.0)
         for name in names:
-            trace = simulate(inp, CONTROLLERS[name](limit_step), meter_period, report_change)
+            trace = simulate(inp, CONTROLLERS[name](limit_step, ha_margin), meter_period, report_change)
             rows[(day, name)] = metrics(inp, trace, load_step)
         out.append("")
         out.append(f"== {day} {inp.day.isoformat()}: house {inp.load.sum() / 3.6e6:.1f} kWh, "
@@ -876,6 +883,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"A: chargers send their current on a larger change (default {REPORT_CHANGE})")
     parser.add_argument("--limit-step", type=float, default=None,
                         help="A: the HA balancer's limit resolution (default: its own default)")
+    parser.add_argument("--ha-margin", type=float, default=None,
+                        help=f"%%: the HA balancer's reserve margin (default {MARGIN:g}, the budget's); "
+                             "more keeps headroom for the house's steps, at the cost of energy")
     parser.add_argument("--controllers", default=",".join(CONTROLLERS),
                         help="comma-separated row names (default: all)")
     args = parser.parse_args(argv)
@@ -890,7 +900,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 0 <= hm(args.start) < 86400 or args.duration < 2:
         parser.error("the window must start within the day and last at least 2 s")
     result = run_bench(days, hm(args.start), args.duration, names, args.meter_period, args.load_step,
-                       args.report_change, args.limit_step)
+                       args.report_change, args.limit_step, args.ha_margin)
     print(result.text)
     return 0
 

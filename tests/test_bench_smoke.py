@@ -98,3 +98,15 @@ def test_this_balancer_neither_hunts_nor_repeats(bench: ModuleType, result: Any)
             row = result.rows[(day, name)]
             assert row["hunts"] == 0, (day, name, row)
             assert row["rep_h"] * 600 / 3600 <= len(bench.CARS) + 1e-9, (day, name, row)
+
+
+def test_a_larger_ha_margin_trades_energy_for_headroom(bench: ModuleType, result: Any) -> None:
+    # The same window with the HA balancer keeping 26 % instead of the budget's 10 %: the goals
+    # still measure against the 22.5 A budget, so the excess can only fall, and so can the energy.
+    wide = bench.run_bench(("summer",), start=bench.hm("19:25"), duration=600, names=["HA fast"],
+                           ha_margin=26.0)
+    assert "HA margin 26 %" in wide.text and "HA margin 10 %" in result.text
+    base, more = result.rows[("summer", "HA fast")], wide.rows[("summer", "HA fast")]
+    assert base["bud_s"] > 0  # the 2 kW step at 19:28:57 goes over the 10 % budget
+    assert more["bud_s"] == 0
+    assert 0 < more["ev_kwh"] < base["ev_kwh"]
