@@ -17,12 +17,15 @@ A round, in order:
    ``min_off_time``, ``ramp_up_delay`` of sustained room, one start per round, EVSE1 first).
 5. Limits by water-filling, raised no faster than the sustained room allows and only with
    ``raise_margin`` to spare per charging EVSE, kept while they fit, rounded down to ``step``.
+   EVSEs waiting to start share the targets, so a start begins at the share sustained over
+   ``ramp_up_delay`` and no charging EVSE is raised into the room it is about to take.
    A limit that must come down while the meter shows the budget really exceeded goes to where a
    raise would have put it (``raise_margin`` below the room), so the car's lag in following the
    pilot does not keep the supply over budget; and the room a raise counts on treats a reported
    current above an EVSE's limit, ``SETTLE_TIME`` after that limit was set, as other load (a
    stale send-on-change report, not a car still slowing down).
-6. Which chargers need a telegram (changes, and keep-alives only where configured).
+6. Which chargers need a telegram (changes, keep-alives only where configured, the limit again to
+   an EVSE drawing over it, and a Stop again to a paused one drawing anyway).
 
 The raise hysteresis (``BalancingConfig.raise_margin``) absorbs the chargers' send-on-change
 reporting: without it, the unreported part of a car's ramp-up after a raise looked like other load
