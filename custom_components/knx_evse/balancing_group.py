@@ -853,8 +853,9 @@ class BalancingGroup:
                 if decision.paused[index]:
                     await self._async_pause(member)
                 else:
-                    starting = index in decision.switches or not member.started
-                    if not (starting and self._limit_in_force(member, decision.limits[index])):
+                    resume = index in decision.switches
+                    starting = resume or not member.started
+                    if not (resume and self._limit_in_force(member, decision.limits[index])):
                         await member.coordinator.async_set_current_limit(
                             member.connector_or_none, decision.limits[index]
                         )
@@ -886,7 +887,8 @@ class BalancingGroup:
         connector = member.connector_or_none
         status_number = 3 if connector is None else connector_object(61, connector).number
         status = coordinator.state(status_number)
-        if status is None or coordinator.current_limit_status(connector) != amps:
+        reported = coordinator.current_limit_status(connector)
+        if status is None or reported is None or abs(reported - amps) > 1e-6:
             return False
         written = coordinator.last_written(member.limit_number)
         return status.source == "bus" and (written is None or status.monotonic > written.monotonic)
