@@ -502,6 +502,10 @@ class Soak:
                 self._last_reading = self.sim.reading
                 self.publish_meter()
                 self._track_rise()
+        else:
+            # Physics stopped for the final sync, but a real meter keeps reporting: the same value
+            # again (only last_reported advances), or the 30 s of the final sync make it stale.
+            self.publish_meter()
         await self.advance(STEP)
         if physics:
             self._account()
