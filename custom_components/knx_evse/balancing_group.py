@@ -883,15 +883,8 @@ class BalancingGroup:
         """
         if not member.stop_numbers or self.balancer.config.evse_keepalive(member.index) is not None:
             return False
-        coordinator = member.coordinator
-        connector = member.connector_or_none
-        status_number = 3 if connector is None else connector_object(61, connector).number
-        status = coordinator.state(status_number)
-        reported = coordinator.current_limit_status(connector)
-        if status is None or reported is None or abs(reported - amps) > 1e-6:
-            return False
-        written = coordinator.last_written(member.limit_number)
-        return status.source == "bus" and (written is None or status.monotonic > written.monotonic)
+        reported = member.coordinator.confirmed_current_limit(member.connector_or_none)
+        return reported is not None and abs(reported - amps) <= 1e-6
 
     async def _async_pause(self, member: Member) -> None:
         """Stop on the member's start/stop objects, or a 0 A limit when none is linked."""

@@ -686,6 +686,20 @@ class ChargerCoordinator:
         value = self.value(self._scope_number(3, 61, connector))
         return None if value is None else float(value)
 
+    def confirmed_current_limit(self, connector: int | None = None) -> float | None:
+        """Return the charger's reported current limit (A), when it is newer than our last write.
+
+        Object 3 (61/110 for a connector), received after this coordinator's last write of the
+        limit object 1 (31/80); None when unknown or not newer than that write.
+        """
+        status = self.state(self._scope_number(3, 61, connector))
+        if status is None or status.source != SOURCE_BUS:
+            return None
+        written = self.last_written(self._scope_number(1, 31, connector))
+        if written is not None and status.monotonic <= written.monotonic:
+            return None
+        return float(status.value)
+
     def last_written_current_limit(self, connector: int | None = None) -> float | None:
         """Return the current limit (A) this coordinator last wrote (1, or 31/80), None if never."""
         written = self.last_written(self._scope_number(1, 31, connector))

@@ -775,11 +775,12 @@ class Balancer:
         delay = cfg.ramp_up_delay
         states = self._state
         on = [i for i in range(self._n) if states[i].on]
-        target, _ = self._fill(self._raise_caps, self._raise_surplus, [*on, *waiting], upper,
-                               None, margin=cfg.raise_margin)
+        sharing = [*on, *waiting]
+        target, _ = self._fill(self._raise_caps, self._raise_surplus, sharing, upper, None,
+                               margin=cfg.raise_margin)
         ramp = [0.0] * self._n
         start = t - delay
-        for i in [*on, *waiting]:
+        for i in sharing:
             st = states[i]
             hist = st.hist
             tgt = target[i]
