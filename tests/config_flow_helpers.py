@@ -14,7 +14,6 @@ from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
-import voluptuous as vol
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from homeassistant.config_entries import ConfigEntriesFlowManager, ConfigSubentryFlowManager
 from homeassistant.core import HomeAssistant
@@ -22,6 +21,7 @@ from homeassistant.data_entry_flow import FlowManager, FlowResultType, section
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from xknx.secure.keyring import KeyringSAXContentHandler, hash_keyring_password, sha256_hash
 
+from custom_components.knx_evse.compat import vol
 from custom_components.knx_evse.config_flow import hub_title, hub_unique_id
 from custom_components.knx_evse.const import (
     CONF_HOST,

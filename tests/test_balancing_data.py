@@ -6,7 +6,6 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
-import voluptuous as vol
 from homeassistant.config_entries import ConfigSubentry
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -18,6 +17,7 @@ from custom_components.knx_evse.balancing_data import (
     member_problem,
     validate_group,
 )
+from custom_components.knx_evse.compat import vol
 from tests.group_harness import CARPORT, GARAGE
 from tests.knx_harness import charger_subentry
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import voluptuous as vol
 
+from custom_components.knx_evse.compat import vol
 from custom_components.knx_evse.const import MODEL_DEFAULTS
 from custom_components.knx_evse.objects import OBJECTS, Scope
 from custom_components.knx_evse.parameters import PARAMETERS_SCHEMA, ChargerParameters

@@ -44,14 +44,14 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
-import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 
 from .balancing import MODES, BalancingConfig, EvseConfig, Mode
+from .compat import vol
 from .const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, SUBENTRY_BALANCING, SUBENTRY_CHARGER
 from .objects import connector_object
 from .parameters import MAX_CURRENT, MIN_CURRENT, VOLTAGE, ChargerParameters
@@ -121,7 +121,7 @@ def _connector(value: Any) -> int:
     return int(number)
 
 
-def _seconds(name: str) -> vol.All:
+def _seconds(name: str) -> Callable[[Any], Any]:
     _default, lo, hi = TIMING[name]
     return vol.All(vol.Coerce(float), vol.Range(min=lo, max=hi))
 
@@ -176,30 +176,25 @@ def _check_group(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-GROUP_SCHEMA: Final = vol.Schema(
-    vol.All(
-        {
-            vol.Required("name"): vol.All(str, vol.Strip, vol.Length(min=1)),
-            vol.Optional(CONF_GROUP_MODE, default=GROUP_MODE_BALANCE): vol.In(GROUP_MODES),
-            vol.Required(CONF_METER_ENTITIES): vol.All(
-                lambda v: [v] if isinstance(v, str) else v, [vol.All(str, vol.Length(min=3))]
-            ),
-            vol.Optional(CONF_INVERT, default=False): bool,
-            vol.Optional(CONF_LIMIT_MODE, default="current"): vol.In(LIMIT_MODES),
-            vol.Optional(CONF_LIMIT, default=25.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
-            vol.Optional(CONF_PHASES, default=1): vol.All(vol.Coerce(int), vol.In((1, 3))),
-            vol.Optional(CONF_RESERVE_MARGIN, default=10.0): vol.All(
-                vol.Coerce(float), vol.Range(min=0, max=MAX_MARGIN)
-            ),
-            vol.Optional(CONF_FALLBACK_CURRENT, default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
-            vol.Optional(CONF_MEMBERS, default=list): [MEMBER_SCHEMA],
-            vol.Optional(CONF_BRIDGE_CHARGER, default=None): vol.Any(None, vol.All(str, vol.Length(min=1))),
-            **{vol.Optional(name, default=spec[0]): _seconds(name) for name, spec in TIMING.items()},
-        },
-        _check_group,
+_GROUP_FIELDS: Final[dict[Any, Any]] = {
+    vol.Required("name"): vol.All(str, vol.Strip, vol.Length(min=1)),
+    vol.Optional(CONF_GROUP_MODE, default=GROUP_MODE_BALANCE): vol.In(GROUP_MODES),
+    vol.Required(CONF_METER_ENTITIES): vol.All(
+        lambda v: [v] if isinstance(v, str) else v, [vol.All(str, vol.Length(min=3))]
     ),
-    extra=vol.REMOVE_EXTRA,
-)
+    vol.Optional(CONF_INVERT, default=False): bool,
+    vol.Optional(CONF_LIMIT_MODE, default="current"): vol.In(LIMIT_MODES),
+    vol.Optional(CONF_LIMIT, default=25.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
+    vol.Optional(CONF_PHASES, default=1): vol.All(vol.Coerce(int), vol.In((1, 3))),
+    vol.Optional(CONF_RESERVE_MARGIN, default=10.0): vol.All(
+        vol.Coerce(float), vol.Range(min=0, max=MAX_MARGIN)
+    ),
+    vol.Optional(CONF_FALLBACK_CURRENT, default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
+    vol.Optional(CONF_MEMBERS, default=list): [MEMBER_SCHEMA],
+    vol.Optional(CONF_BRIDGE_CHARGER, default=None): vol.Any(None, vol.All(str, vol.Length(min=1))),
+    **{vol.Optional(name, default=spec[0]): _seconds(name) for name, spec in TIMING.items()},
+}
+GROUP_SCHEMA: Final = vol.Schema(vol.All(_GROUP_FIELDS, _check_group), extra=vol.REMOVE_EXTRA)
 """Voluptuous schema of a balancing group's data; fills the defaults (see the module docstring)."""
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import voluptuous as vol
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigSubentry,
@@ -69,6 +68,7 @@ from .balancing_data import (
     overlaps,
     validate_group,
 )
+from .compat import vol
 from .const import CONF_NAME, SUBENTRY_BALANCING
 from .parameters import MIN_CURRENT
 

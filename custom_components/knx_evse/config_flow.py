@@ -31,13 +31,12 @@ import logging
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 from xml.sax import SAXException
 
-import voluptuous as vol
 from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
@@ -64,6 +63,7 @@ from xknx.secure.keyring import InterfaceType, Keyring, sync_load_keyring
 from xknx.telegram.address import IndividualAddress
 
 from .balancing_flow import BalancingGroupSubentryFlow
+from .compat import vol
 from .connection import authentication_failed, connection_config
 from .const import (
     CONF_CHARGER_IA,
@@ -173,7 +173,7 @@ def _number(unit: str | None = None, step: float = 1) -> selector.NumberSelector
     return selector.NumberSelector(config)
 
 
-def _int(lo: int, hi: int, unit: str | None = None) -> vol.All:
+def _int(lo: int, hi: int, unit: str | None = None) -> Callable[[Any], Any]:
     config = selector.NumberSelectorConfig(min=lo, max=hi, mode=selector.NumberSelectorMode.BOX)
     if unit:
         config["unit_of_measurement"] = unit

@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
-from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntityDescription
-from homeassistant.components.button import ButtonDeviceClass, ButtonEntityDescription
+from homeassistant.components.binary_sensor import BinarySensorEntityDescription
+from homeassistant.components.button import ButtonEntityDescription
 from homeassistant.components.number import NumberDeviceClass, NumberEntityDescription, NumberMode
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntityDescription, SensorStateClass
 from homeassistant.components.switch import SwitchEntityDescription
@@ -38,6 +38,7 @@ from homeassistant.const import (
 )
 from homeassistant.helpers.entity import EntityDescription
 
+from .compat import BinarySensorDeviceClass, ButtonDeviceClass
 from .dpt import RESERVED_RAW, ControlPilotState, EvseErrorCode, OcppState
 from .objects import CONN2_OFFSET, OBJECTS, CommObject, Platform, Scope
 

@@ -11,12 +11,11 @@ applies it and raises ``vol.Invalid`` (with ``path`` naming the field) on bad in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Final, Literal
 
-import voluptuous as vol
-
+from .compat import vol
 from .objects import MAX_BALANCED_EVSES, OBJECTS, CommObject, Enabler, Scope
 
 MIN_CURRENT: Final = 6
@@ -45,11 +44,11 @@ STATUS_GROUPS: Final = (
 )
 
 
-def _range(lo: float, hi: float) -> vol.All:
+def _range(lo: float, hi: float) -> Callable[[Any], Any]:
     return vol.All(vol.Coerce(float), vol.Range(min=lo, max=hi))
 
 
-def _int_range(lo: int, hi: int) -> vol.All:
+def _int_range(lo: int, hi: int) -> Callable[[Any], Any]:
     return vol.All(vol.Coerce(int), vol.Range(min=lo, max=hi))
 
 

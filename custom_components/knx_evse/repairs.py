@@ -39,15 +39,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-import voluptuous as vol
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.data_entry_flow import FlowResult
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 
+from .compat import RepairsFlowResult, vol
 from .const import CONF_GROUP_ADDRESSES, DOMAIN
 from .coordinator import SOURCE_BUS
 from .dpt import EvseErrorCode
@@ -448,7 +447,7 @@ class UnansweredStatusRepairFlow(RepairsFlow):
     def _charger(self) -> ChargerCoordinator | None:
         return _coordinator(self.hass, self._data)
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
         """Offer the two fixes (a menu; the input the repairs manager passes here is ignored)."""
         coordinator = self._charger()
         if coordinator is None:
@@ -467,7 +466,7 @@ class UnansweredStatusRepairFlow(RepairsFlow):
     def _objects(self, coordinator: ChargerCoordinator) -> str:
         return "\n".join(f"- {_object_label(coordinator, n)}" for n in self._unanswered(coordinator))
 
-    async def async_step_retry(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+    async def async_step_retry(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
         """Send the reads again; the issue comes back if they stay unanswered."""
         coordinator = self._charger()
         if coordinator is None:
@@ -477,7 +476,7 @@ class UnansweredStatusRepairFlow(RepairsFlow):
         coordinator.async_request_reads(self._unanswered(coordinator))
         return self.async_create_entry(data={})
 
-    async def async_step_unlink(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+    async def async_step_unlink(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
         """Remove the objects' group addresses from the charger; the hub reloads."""
         coordinator = self._charger()
         if coordinator is None:
@@ -503,11 +502,11 @@ class ChargerResetRepairFlow(RepairsFlow):
         """Keep the issue data (hub entry and charger subentry)."""
         self._data = data
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
         """Start with the confirmation (the repairs manager passes the issue id as input here)."""
         return await self.async_step_confirm()
 
-    async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+    async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
         """Confirm, then write 1 to the reset object."""
         coordinator = _coordinator(self.hass, self._data)
         if coordinator is None:

@@ -24,7 +24,6 @@ import math
 from collections.abc import Iterable
 from typing import Any, Final
 
-import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_AREA_ID, ATTR_DEVICE_ID, ATTR_ENTITY_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID
 from homeassistant.core import HomeAssistant, ServiceCall, callback
@@ -35,6 +34,7 @@ from homeassistant.helpers import entity_registry as er
 
 from .balancing import MODES
 from .balancing_group import BalancingGroup, Member, groups_of
+from .compat import vol
 from .const import DOMAIN
 
 SERVICE_SET_CHARGE_MODE: Final = "set_charge_mode"
