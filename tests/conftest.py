@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Generator
 
 import pytest
@@ -26,3 +27,31 @@ async def knx(hass: HomeAssistant) -> AsyncGenerator[KnxTestKit]:
     with kit.patched():
         yield kit
         await kit.assert_no_telegram()
+
+
+class DeprecationReports(logging.Handler):
+    """Collects Home Assistant's deprecation and frame reports that name this integration."""
+
+    def __init__(self) -> None:
+        """Start with no report."""
+        super().__init__(logging.DEBUG)
+        self.reports: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep a record of ``homeassistant.helpers.frame`` (or another reporter) about knx_evse."""
+        message = record.getMessage()
+        if "knx_evse" in message and ("Detected that" in message or "deprecated" in message):
+            self.reports.append(message)
+
+
+@pytest.fixture(autouse=True)
+def no_deprecation_reports() -> Generator[DeprecationReports]:
+    """Fail the test when Home Assistant reported a deprecated use by custom_components.knx_evse."""
+    handler = DeprecationReports()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+    assert handler.reports == [], "Home Assistant reported deprecated use by knx_evse"

@@ -19,6 +19,7 @@ from unittest.mock import AsyncMock, Mock, patch
 
 from homeassistant.config_entries import ConfigSubentryDataWithId
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from xknx import XKNX
@@ -283,3 +284,28 @@ async def enable_all_entities(hass: HomeAssistant, kit: KnxTestKit, entry: MockC
     await hass.config_entries.async_reload(entry.entry_id)
     await kit.flush()
     await kit.drain_reads()
+
+
+def registered_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """Return the knx_evse device registered with ``(DOMAIN, identifier)``, or None.
+
+    Looked up through its config entry, which works on every supported Home Assistant version
+    (``async_get_device`` is deprecated since 2026.9 and raises inside tests).
+    """
+    registry = dr.async_get(hass)
+    for config_entry in hass.config_entries.async_entries(DOMAIN):
+        for found in dr.async_entries_for_config_entry(registry, config_entry.entry_id):
+            if (DOMAIN, identifier) in found.identifiers:
+                return found
+    return None
+
+
+def device_subentries(device: dr.DeviceEntry, entry_id: str) -> set[str | None]:
+    """Return the subentries of ``entry_id`` that ``device`` belongs to, on every supported version.
+
+    Since Home Assistant 2026.8 a device belongs to exactly one subentry (``config_subentry_id``);
+    before, to a set (``config_entries_subentries``).
+    """
+    if hasattr(device, "config_subentry_id"):
+        return {device.config_subentry_id} if device.config_entry_id == entry_id else set()
+    return set(device.config_entries_subentries.get(entry_id, set()))

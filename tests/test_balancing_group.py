@@ -9,7 +9,6 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
@@ -38,7 +37,7 @@ from tests.group_harness import (
     setup_group,
     state,
 )
-from tests.knx_harness import KnxTestKit, charger_subentry, ga, hub_entry
+from tests.knx_harness import KnxTestKit, charger_subentry, ga, hub_entry, registered_device
 
 
 async def test_meter_in_watts_starts_members_in_priority_order_and_shares_the_budget(
@@ -512,7 +511,7 @@ async def test_removing_a_member_charger_at_runtime(hass: HomeAssistant, knx: Kn
     assert found is not None and (found.translation_placeholders or {})["charger"] == "Carport"
     # the group's entities of the removed member and the charger's device are gone
     assert entities.async_get(carport_select) is None
-    assert dr.async_get(hass).async_get_device({(DOMAIN, "CHG2")}) is None
+    assert registered_device(hass, "CHG2") is None
     assert entities.async_get_entity_id("select", DOMAIN, f"{GROUP_ID}_CHG1_1_charge_mode") is not None
     # reconfigured without it: the issue is deleted
     subentry = entry.subentries[GROUP_ID]

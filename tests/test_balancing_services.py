@@ -11,13 +11,12 @@ from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
 
 from custom_components.knx_evse.balancing_group import BalancingGroup
 from custom_components.knx_evse.const import DOMAIN
 from tests.group_harness import CARPORT_MEMBER, CONN1, CONN2, FAST, plug, sent, set_meter, setup_group, state
-from tests.knx_harness import KnxTestKit
+from tests.knx_harness import KnxTestKit, registered_device
 
 MODE_1 = "select.garage_connector_1_charge_mode"
 MODE_2 = "select.garage_connector_2_charge_mode"
@@ -41,7 +40,7 @@ async def _call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> None
 
 
 def _device(hass: HomeAssistant, identifier: str) -> str:
-    device = dr.async_get(hass).async_get_device({(DOMAIN, identifier)})
+    device = registered_device(hass, identifier)
     assert device is not None
     return device.id
 

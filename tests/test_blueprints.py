@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import struct
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,14 @@ async def charger(hass: HomeAssistant, knx: KnxTestKit) -> dict[str, str]:
         "plug": entity_id(hass, "binary_sensor", "CHG1_conn1_vehicle_connected"),
         "energy": entity_id(hass, "sensor", "CHG1_conn1_session_energy"),
     }
+
+
+@pytest.fixture(autouse=True)
+async def turn_off_automations(hass: HomeAssistant) -> AsyncGenerator[None]:
+    """Turn the test's automations off at the end, so that no time-pattern timer outlives the test."""
+    yield
+    if hass.services.has_service("automation", "turn_off"):
+        await hass.services.async_call("automation", "turn_off", {"entity_id": "all"}, blocking=True)
 
 
 async def automation(hass: HomeAssistant, path: str, inputs: dict[str, Any]) -> None:

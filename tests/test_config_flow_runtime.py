@@ -30,7 +30,7 @@ from custom_components.knx_evse.objects import OBJECTS, OBJECTS_BY_KEY
 from custom_components.knx_evse.parameters import ChargerParameters
 from tests.config_flow_helpers import check_translations, config_dir, form_values, suggested, upload
 from tests.fixtures import make_charger_knxproj as gen
-from tests.knx_harness import KnxTestKit, hub_entry
+from tests.knx_harness import KnxTestKit, hub_entry, registered_device
 
 pytestmark = pytest.mark.usefixtures("check_translations", "config_dir")
 __all__ = ["check_translations", "config_dir"]
@@ -130,7 +130,7 @@ async def test_created_charger_drives_the_coordinator_and_its_entities(
     await kit.assert_write("4/1/1", 1)
 
     # Reconfigure: one connector (VE 741), no individual status. The device stays, stale entities go.
-    device = dr.async_get(hass).async_get_device(identifiers={coordinator.device_identifier})
+    device = registered_device(hass, coordinator.subentry_id)
     assert device is not None
     result = await entry.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
     result = await _configure(hass, result, form_values(result, **{CONF_MODEL: "VE 741"}))
@@ -147,7 +147,7 @@ async def test_created_charger_drives_the_coordinator_and_its_entities(
     entities = _object_entities(hass, entry, subentry.subentry_id)
     assert set(entities) == expected_unique_ids(coordinator)
     assert _objects_of(set(entities), subentry.subentry_id) == {1, 3, 33, 46, 47}
-    assert dr.async_get(hass).async_get_device(identifiers={coordinator.device_identifier}).id == device.id
+    assert registered_device(hass, coordinator.subentry_id).id == device.id
     assert entry.subentries[subentry.subentry_id].data[CONF_GROUP_ADDRESSES] == {
         str(n): [addresses[n]] for n in (1, 3, 33, 46, 47)
     }

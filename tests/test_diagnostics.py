@@ -32,7 +32,14 @@ from custom_components.knx_evse.const import (
     CONF_PORT,
     DOMAIN,
 )
-from tests.knx_harness import SINGLE_PHASE_FULL, KnxTestKit, charger_subentry, ga, hub_entry
+from tests.knx_harness import (
+    SINGLE_PHASE_FULL,
+    KnxTestKit,
+    charger_subentry,
+    ga,
+    hub_entry,
+    registered_device,
+)
 
 SECRETS = {
     CONF_KNX_SECURE_USER_PASSWORD: "UserPw-7c1e",
@@ -187,8 +194,8 @@ async def test_device_diagnostics_of_connector_charger_and_group(
     entry = await knx.setup(secure_hub(charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL)))
     await knx.receive_write(ga(67), text(RFID_TAGS[0]))
     devices = dr.async_get(hass)
-    connector = devices.async_get_device({(DOMAIN, "CHG1_connector_2")})
-    charger = devices.async_get_device({(DOMAIN, "CHG1")})
+    connector = registered_device(hass, "CHG1_connector_2")
+    charger = registered_device(hass, "CHG1")
     assert connector is not None and charger is not None
 
     result = await get_diagnostics_for_device(hass, hass_client, entry, connector)

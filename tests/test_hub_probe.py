@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from unittest.mock import patch
 
 import pytest
@@ -66,17 +67,23 @@ async def test_quiet_connection_is_probed_with_a_status_read(hass: HomeAssistant
 
 
 async def test_busy_bus_is_not_probed(hass: HomeAssistant, knx: KnxTestKit) -> None:
-    entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", BASIC)]))
-    hub: KnxEvseHub = entry.runtime_data.hub
-    for _ in range(8):  # a telegram from the charger every IDLE/2 s for 4 IDLE
-        await knx.receive_write(ga(3), (0x0C, 0x80))
-        await asyncio.sleep(IDLE / 2)
-    assert hub.probes_sent == 0
-    assert knx.outgoing.empty()
-    probe = await _next_sent(knx, 5 * IDLE)  # silence again: probed
-    assert probe is not None and isinstance(probe.payload, GroupValueRead)
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    # The hub's clock is a fake one, so how long the loop really takes (a loaded machine) does not
+    # matter: a telegram every IDLE/2 s of the hub's time keeps the bus busy.
+    clock = {"now": 1000.0}
+    with patch("custom_components.knx_evse.hub.time", SimpleNamespace(monotonic=lambda: clock["now"])):
+        entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", BASIC)]))
+        hub: KnxEvseHub = entry.runtime_data.hub
+        for _ in range(8):  # a telegram from the charger every IDLE/2 s for 4 IDLE
+            await knx.receive_write(ga(3), (0x0C, 0x80))
+            clock["now"] += IDLE / 2
+            await asyncio.sleep(IDLE / 2)  # the probe timer runs meanwhile
+        assert hub.probes_sent == 0
+        assert knx.outgoing.empty()
+        clock["now"] += IDLE  # silence again: probed
+        probe = await _next_sent(knx, 50 * IDLE)
+        assert probe is not None and isinstance(probe.payload, GroupValueRead)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
 
 
 async def test_no_probe_while_disconnected_or_without_status_objects(

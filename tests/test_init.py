@@ -8,11 +8,10 @@ import logging
 import pytest
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from xknx.exceptions import CommunicationError
 
-from custom_components.knx_evse.const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, DOMAIN
+from custom_components.knx_evse.const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS
 from custom_components.knx_evse.coordinator import MAX_STARTUP_READS
 from custom_components.knx_evse.runtime import KnxEvseRuntime
 from tests.knx_harness import (
@@ -20,9 +19,11 @@ from tests.knx_harness import (
     THREE_PHASE_FULL,
     KnxTestKit,
     charger_subentry,
+    device_subentries,
     entity_id,
     ga,
     hub_entry,
+    registered_device,
 )
 
 BASIC = {"phases": 1, "connectors": 1}
@@ -39,13 +40,12 @@ async def test_setup_creates_runtime_devices_and_unload_closes_connection(
     assert runtime.groups == {}
     assert runtime.hub.connected
 
-    devices = dr.async_get(hass)
-    charger = devices.async_get_device({(DOMAIN, "CHG1")})
-    conn2 = devices.async_get_device({(DOMAIN, "CHG1_connector_2")})
+    charger = registered_device(hass, "CHG1")
+    conn2 = registered_device(hass, "CHG1_connector_2")
     assert charger is not None and charger.name == "Garage"
     assert conn2 is not None and conn2.via_device_id == charger.id
     assert conn2.name == "Garage connector 2"
-    assert conn2.config_entries_subentries == {entry.entry_id: {"CHG1"}}
+    assert device_subentries(conn2, entry.entry_id) == {"CHG1"}
 
     xknx = knx.xknx
     assert xknx is not None
@@ -115,9 +115,8 @@ async def test_subentry_change_reloads_and_removes_stale_devices_and_entities(
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data is not old_runtime
     assert entry.runtime_data.chargers["CHG1"].connectors == (1,)
-    devices = dr.async_get(hass)
-    assert devices.async_get_device({(DOMAIN, "CHG1_connector_2")}) is None
-    assert devices.async_get_device({(DOMAIN, "CHG1_connector_1")}) is not None
+    assert registered_device(hass, "CHG1_connector_2") is None
+    assert registered_device(hass, "CHG1_connector_1") is not None
     assert er.async_get(hass).async_get(conn2_power) is None
     assert hass.states.get(entity_id(hass, "sensor", "CHG1_conn1_active_power")) is not None
 

@@ -163,19 +163,32 @@ async def _async_update_listener(hass: HomeAssistant, entry: ConfigEntry) -> Non
 
 
 def _async_register_devices(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
-    """Create each charger's device before its connector sub-devices point at it (``via_device``)."""
+    """Create each charger's device and its connector sub-devices, linked by ``via_device_id``.
+
+    Every device belongs to its charger's subentry, and so do all entities on it (the balancing
+    group's member entities included; see ``balancing_entity.async_add_group_entities``).
+    """
     device_registry = dr.async_get(hass)
     for subentry_id, coordinator in entry.runtime_data.chargers.items():
-        for connector in (None, *coordinator.connectors):
-            device_registry.async_get_or_create(
+        charger = device_registry.async_get_or_create(
+            config_entry_id=entry.entry_id, config_subentry_id=subentry_id, **coordinator.device_info()
+        )
+        for connector in coordinator.connectors:
+            device = device_registry.async_get_or_create(
                 config_entry_id=entry.entry_id,
                 config_subentry_id=subentry_id,
                 **coordinator.device_info(connector),
             )
+            if device.via_device_id != charger.id:
+                device_registry.async_update_device(device.id, via_device_id=charger.id)
 
 
 def _async_remove_stale(entry: KnxEvseConfigEntry) -> None:
-    """Remove connector devices and object entities that the chargers' configuration no longer has."""
+    """Remove connector devices and object entities that the chargers' configuration no longer has.
+
+    Entities of a removed subentry that sit under another subentry (a removed group's member
+    entities on a charger's device) are removed too.
+    """
     runtime = entry.runtime_data
     chargers = runtime.chargers
     keep_devices = {
@@ -200,7 +213,8 @@ def _async_remove_stale(entry: KnxEvseConfigEntry) -> None:
         )
 
     def entity_owned(unique_id: str) -> bool:
-        return _charger_key(unique_id) in ENTITY_KEYS
+        """Return True for a charger's object entity and for an entity of a removed subentry."""
+        return _charger_key(unique_id) in ENTITY_KEYS or unique_id.split("_", 1)[0] not in entry.subentries
 
     keep_entities = set().union(*(expected_unique_ids(c) for c in chargers.values()))
     hub = runtime.hub

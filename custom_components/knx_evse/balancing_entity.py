@@ -27,17 +27,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Self
 
-from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
+from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.components.select import SelectEntity
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
 from homeassistant.components.switch import SwitchEntity
 from homeassistant.const import STATE_OFF, EntityCategory, UnitOfElectricCurrent
 from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
 from .balancing import MODES, PAUSED_REASONS, RUNNING_REASONS
 from .balancing_group import EXTRA_REASONS, GROUP_STATES, BalancingGroup, Member
+from .compat import BinarySensorDeviceClass
 
 REASONS: tuple[str, ...] = tuple(sorted(RUNNING_REASONS | PAUSED_REASONS | set(EXTRA_REASONS)))
 """Options of the reason sensor."""
@@ -51,7 +53,7 @@ class BalancingEntity(Entity):
 
     def __init__(self, group: BalancingGroup, key: str, member: Member | None = None) -> None:
         """Attach to ``group`` (and ``member``): unique id, device and translation key ``key``."""
-        self.group = group
+        self.balancing_group = group
         self.member = member
         self._attr_unique_id = group.unique_id(key, member)
         self._attr_device_info = group.device_info if member is None else member.device_info()
@@ -59,7 +61,7 @@ class BalancingEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Follow the group's rounds."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.group.async_add_listener(self._group_updated))
+        self.async_on_remove(self.balancing_group.async_add_listener(self._group_updated))
 
     @callback
     def _group_updated(self) -> None:
@@ -102,7 +104,7 @@ class ChargeModeSelect(BalancingEntity, SelectEntity, RestoreEntity):
     def current_option(self) -> str:
         """The member's mode in the group's balancer."""
         assert self.member is not None
-        return self.group.mode_of(self.member.index)
+        return self.balancing_group.mode_of(self.member.index)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
@@ -122,12 +124,12 @@ class ChargeModeSelect(BalancingEntity, SelectEntity, RestoreEntity):
         index = self.member.index
         last = await self.async_get_last_state()
         if last is not None and last.state in MODES:
-            self.group.balancer.set_mode(index, last.state)
+            self.balancing_group.balancer.set_mode(index, last.state)
         extra = await self.async_get_last_extra_data()
         restored = ChargeModeExtraData.from_dict(extra.as_dict()) if extra is not None else None
         if restored is not None and restored.override is not None:
             try:
-                self.group.async_set_override(index, restored.override)
+                self.balancing_group.async_set_override(index, restored.override)
             except ValueError:
                 restored = None  # the member's maximum changed since: drop the stale override
         await super().async_added_to_hass()
@@ -135,7 +137,7 @@ class ChargeModeSelect(BalancingEntity, SelectEntity, RestoreEntity):
     async def async_select_option(self, option: str) -> None:
         """Set the member's mode (ends its override)."""
         assert self.member is not None
-        self.group.async_set_mode(self.member.index, option)
+        self.balancing_group.async_set_mode(self.member.index, option)
 
 
 class AssignedLimitSensor(BalancingEntity, SensorEntity):
@@ -194,7 +196,7 @@ class AvailableCurrentSensor(BalancingEntity, SensorEntity):
     @property
     def native_value(self) -> float | None:
         """A per phase (negative when the other loads alone exceed the budget)."""
-        return self.group.available
+        return self.balancing_group.available
 
 
 class GroupStateSensor(BalancingEntity, SensorEntity):
@@ -211,7 +213,7 @@ class GroupStateSensor(BalancingEntity, SensorEntity):
     @property
     def native_value(self) -> str | None:
         """The state; unknown before the first round."""
-        return self.group.state
+        return self.balancing_group.state
 
 
 class MeterProblemBinarySensor(BalancingEntity, BinarySensorEntity):
@@ -228,13 +230,13 @@ class MeterProblemBinarySensor(BalancingEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool | None:
         """Meter unusable; unknown before the first round."""
-        state = self.group.meter.state
+        state = self.balancing_group.meter.state
         return None if state is None else state != "ok"
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """The core's verdict: ok, stale, unavailable, invalid or absurd (missing: no entity)."""
-        meter = self.group.meter
+        meter = self.balancing_group.meter
         return {"meter_state": "missing" if meter.missing else meter.state}
 
 
@@ -249,37 +251,54 @@ class GroupEnabledSwitch(BalancingEntity, SwitchEntity, RestoreEntity):
     @property
     def is_on(self) -> bool:
         """True while the group balances (or bridges)."""
-        return self.group.enabled
+        return self.balancing_group.enabled
 
     async def async_added_to_hass(self) -> None:
         """Restore the switch before the group's first round."""
         last = await self.async_get_last_state()
         if last is not None and last.state == STATE_OFF:
-            self.group.enabled = False
+            self.balancing_group.enabled = False
         await super().async_added_to_hass()
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Balance again; every member is written on the next round."""
-        self.group.async_set_enabled(True)
+        self.balancing_group.async_set_enabled(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop balancing; the chargers keep their last limits."""
-        self.group.async_set_enabled(False)
+        self.balancing_group.async_set_enabled(False)
 
 
-def member_entities(group: BalancingGroup, platform: str) -> list[Entity]:
-    """Return the entities of ``platform`` ("select", "sensor", "binary_sensor", "switch") of ``group``."""
-    entities: list[Entity] = []
+def _group_entities(group: BalancingGroup, platform: str) -> list[Entity]:
+    """Return the group-wide entities of ``platform`` (on the group's own device)."""
+    if platform == "sensor":
+        return [GroupStateSensor(group)] + ([] if group.bridge else [AvailableCurrentSensor(group)])
+    if platform == "binary_sensor":
+        return [MeterProblemBinarySensor(group)]
+    if platform == "switch":
+        return [GroupEnabledSwitch(group)]
+    return []
+
+
+def _member_entities(group: BalancingGroup, member: Member, platform: str) -> list[Entity]:
+    """Return the entities of ``platform`` of one member (on its charger's or connector's device)."""
     if platform == "select":
-        entities += [ChargeModeSelect(group, m) for m in group.members]
-    elif platform == "sensor":
-        entities.append(GroupStateSensor(group))
-        if not group.bridge:
-            entities.append(AvailableCurrentSensor(group))
-        for member in group.members:
-            entities += [AssignedLimitSensor(group, member), BalancingReasonSensor(group, member)]
-    elif platform == "binary_sensor":
-        entities.append(MeterProblemBinarySensor(group))
-    elif platform == "switch":
-        entities.append(GroupEnabledSwitch(group))
-    return entities
+        return [ChargeModeSelect(group, member)]
+    if platform == "sensor":
+        return [AssignedLimitSensor(group, member), BalancingReasonSensor(group, member)]
+    return []
+
+
+@callback
+def async_add_group_entities(
+    async_add_entities: AddConfigEntryEntitiesCallback, group: BalancingGroup, platform: str
+) -> None:
+    """Add ``group``'s entities of ``platform``, each under the subentry that owns its device.
+
+    A device belongs to exactly one subentry, so a member's entities, which sit on its charger's
+    device, are added under the charger's subentry; the group-wide ones under the group's.
+    """
+    async_add_entities(_group_entities(group, platform), config_subentry_id=group.subentry_id)
+    for member in group.members:
+        if entities := _member_entities(group, member, platform):
+            async_add_entities(entities, config_subentry_id=member.coordinator.subentry_id)

@@ -64,7 +64,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-import voluptuous as vol
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import (
@@ -76,7 +75,6 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import (
@@ -114,6 +112,7 @@ from .balancing_data import (
     member_problem,
     validate_group,
 )
+from .compat import vol
 from .const import DOMAIN, MANUFACTURER, SUBENTRY_BALANCING
 from .coordinator import ChargerCoordinator
 from .objects import connector_object
@@ -409,28 +408,10 @@ class BalancingGroup:
 
     @callback
     def async_cleanup_registry(self) -> None:
-        """Remove this group's entities of members that are gone and detach it from their devices.
-
-        A member entity sits on its charger's device, so the group's subentry is on that device
-        too; when the charger is removed, the device would otherwise stay behind with nothing but
-        the group's stale entities.
-        """
+        """Remove this group's entities that it no longer creates (members gone, bridge mode)."""
         keep = self.expected_unique_ids()
         prefix = f"{self.subentry_id}_"
         self.hub.async_remove_stale_entities(keep, lambda unique_id: unique_id.startswith(prefix))
-        devices = {self.device_identifier} | {
-            identifier for m in self.members for identifier in m.device_info()["identifiers"]
-        }
-        device_registry = dr.async_get(self.hass)
-        entry_id = self.entry.entry_id
-        for device in dr.async_entries_for_config_entry(device_registry, entry_id):
-            if self.subentry_id not in device.config_entries_subentries.get(entry_id, set()):
-                continue
-            if device.identifiers & devices:
-                continue
-            device_registry.async_update_device(
-                device.id, remove_config_entry_id=entry_id, remove_config_subentry_id=self.subentry_id
-            )
 
     # -- lifecycle -------------------------------------------------------------------------------
 

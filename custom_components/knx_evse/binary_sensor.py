@@ -14,7 +14,7 @@ from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .balancing_entity import member_entities
+from .balancing_entity import async_add_group_entities
 from .balancing_group import groups_of
 from .entity import KnxEvseEntity
 from .entity_descriptions import BINARY_SENSORS, KnxEvseBinarySensorEntityDescription, descriptions_for
@@ -38,7 +38,7 @@ async def async_setup_entry(
             config_subentry_id=subentry_id,
         )
     for group in groups_of(entry):
-        async_add_entities(member_entities(group, "binary_sensor"), config_subentry_id=group.subentry_id)
+        async_add_group_entities(async_add_entities, group, "binary_sensor")
 
 
 class KnxEvseBinarySensor(KnxEvseEntity, BinarySensorEntity):

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -54,6 +53,7 @@ from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
+from .compat import vol
 from .const import (
     CONF_CHARGER_IA,
     CONF_GROUP_ADDRESSES,
@@ -340,7 +340,11 @@ class ChargerCoordinator:
         return (DOMAIN, f"{self.subentry_id}_connector_{connector}")
 
     def device_info(self, connector: int | None = None) -> DeviceInfo:
-        """DeviceInfo of the charger (``connector`` None) or of one of its connectors (a sub-device)."""
+        """DeviceInfo of the charger (``connector`` None) or of one of its connectors.
+
+        A connector is a sub-device of its charger: ``__init__._async_register_devices`` links it
+        to the charger's device (``via_device_id``) when the hub is set up.
+        """
         if connector is None:
             return DeviceInfo(
                 identifiers={self.device_identifier},
@@ -353,7 +357,6 @@ class ChargerCoordinator:
             name=f"{self.name} connector {connector}",
             manufacturer=MANUFACTURER,
             model=self.model,
-            via_device=self.device_identifier,
         )
 
     # -- incoming ---------------------------------------------------------------------------

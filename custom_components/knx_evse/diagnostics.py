@@ -207,7 +207,7 @@ async def async_get_device_diagnostics(
             result["connector"] = min(connectors) if connectors else None
             return result
     for subentry_id, group in runtime.groups.items():
-        if subentry_id in identifiers or subentry_id in device.config_entries_subentries.get(entry.entry_id, set()):
+        if subentry_id in identifiers:
             result["group"] = group_diagnostics(group)
             return result
     return result

@@ -327,12 +327,11 @@ class KnxEvseHub:
         keep: Collection[tuple[str, str]],
         owned: Callable[[tuple[str, str]], bool] | None = None,
     ) -> int:
-        """Detach this entry from its devices that are no longer configured; return how many.
+        """Remove this entry's devices that are no longer configured; return how many.
 
         A device of this entry is stale when it has an identifier the caller owns (``owned``, by
-        default any ``(DOMAIN, ...)`` identifier) and none of its identifiers is in ``keep``. The
-        device loses this config entry and is deleted when no other entry uses it. Devices of
-        other runtimes (e.g. balancing groups) are left alone by passing a narrower ``owned``.
+        default any ``(DOMAIN, ...)`` identifier) and none of its identifiers is in ``keep``; it is
+        removed with its entities. Devices of other runtimes (e.g. balancing groups) are left alone by passing a narrower ``owned``.
         """
         is_owned = owned or (lambda identifier: identifier[0] == DOMAIN)
         removed = 0
@@ -342,7 +341,7 @@ class KnxEvseHub:
                 continue
             if any(identifier in keep for identifier in device.identifiers):
                 continue
-            device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+            device_registry.async_remove_device(device.id)
             removed += 1
         return removed
 

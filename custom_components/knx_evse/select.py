@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .balancing_entity import member_entities
+from .balancing_entity import async_add_group_entities
 from .balancing_group import groups_of
 from .runtime import KnxEvseConfigEntry
 
@@ -19,4 +19,4 @@ async def async_setup_entry(
 ) -> None:
     """Add the charge-mode selects of every balancing group, each under its group subentry."""
     for group in groups_of(entry):
-        async_add_entities(member_entities(group, "select"), config_subentry_id=group.subentry_id)
+        async_add_group_entities(async_add_entities, group, "select")

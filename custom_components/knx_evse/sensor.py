@@ -23,7 +23,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from xknx.dpt.dpt import DPTEnumData
 
-from .balancing_entity import member_entities
+from .balancing_entity import async_add_group_entities
 from .balancing_group import groups_of
 from .coordinator import ChargerCoordinator
 from .energy import LifetimeEnergy
@@ -58,7 +58,7 @@ async def async_setup_entry(
         ]
         async_add_entities(entities, config_subentry_id=subentry_id)
     for group in groups_of(entry):
-        async_add_entities(member_entities(group, "sensor"), config_subentry_id=group.subentry_id)
+        async_add_group_entities(async_add_entities, group, "sensor")
 
 
 class KnxEvseSensor(KnxEvseEntity, SensorEntity):

@@ -19,7 +19,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
-from .balancing_entity import member_entities
+from .balancing_entity import async_add_group_entities
 from .balancing_group import groups_of
 from .coordinator import ChargerCoordinator
 from .entity import KnxEvseEntity
@@ -41,7 +41,7 @@ async def async_setup_entry(
             config_subentry_id=subentry_id,
         )
     for group in groups_of(entry):
-        async_add_entities(member_entities(group, "switch"), config_subentry_id=group.subentry_id)
+        async_add_group_entities(async_add_entities, group, "switch")
 
 
 class KnxEvseSwitch(KnxEvseEntity, SwitchEntity, RestoreEntity):
