@@ -105,7 +105,7 @@ from custom_components.knx_evse.balancing import (  # noqa: E402
     EvseReading,
     MeterReading,
 )
-from custom_components.knx_evse.parameters import ChargerParameters  # noqa: E402
+from custom_components.knx_evse.knx.parameters import ChargerParameters  # noqa: E402
 from simulator.ev import ElectricVehicle, EvSpec  # noqa: E402
 from simulator.house import SUMMER_DAY, WINTER_DAY, HouseConfig, HouseModel  # noqa: E402
 from simulator.master import BuiltinMaster  # noqa: E402

@@ -17,7 +17,7 @@ from custom_components.knx_evse.entity_descriptions import (  # noqa: E402
     ALL_DESCRIPTIONS,
     KnxEvseEntityDescription,
 )
-from custom_components.knx_evse.objects import OBJECTS  # noqa: E402
+from custom_components.knx_evse.knx.objects import OBJECTS  # noqa: E402
 
 PLATFORM_OF = {
     "KnxEvseSensorEntityDescription": "sensor",

@@ -11,7 +11,7 @@ Bus model
     on the *first* (sending) address of a status object. A telegram it sends is also delivered to its
     own writable objects linked to the same address (as on a real device, where the built-in master's
     outputs reach the charger's own inputs). Payloads are encoded and decoded with
-    ``custom_components.knx_evse.dpt`` by object; a payload of the wrong length is ignored and counted
+    ``custom_components.knx_evse.knx.dpt`` by object; a payload of the wrong length is ignored and counted
     in ``rejected``.
 
     Sending goes through a ``send(telegram)`` callable: inject one to capture telegrams in tests, or
@@ -88,7 +88,6 @@ from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress, IndividualAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
-from custom_components.knx_evse import dpt
 from custom_components.knx_evse.const import (
     CONF_CHARGER_IA,
     CONF_GROUP_ADDRESSES,
@@ -96,10 +95,11 @@ from custom_components.knx_evse.const import (
     CONF_NAME,
     CONF_PARAMETERS,
 )
-from custom_components.knx_evse.dpt import ControlPilotState, EvseErrorCode, OcppState
-from custom_components.knx_evse.group_addresses import validate_group_addresses
-from custom_components.knx_evse.objects import CONN2_OFFSET, OBJECTS, CommObject, Scope
-from custom_components.knx_evse.parameters import VOLTAGE, ChargerParameters
+from custom_components.knx_evse.knx import dpt
+from custom_components.knx_evse.knx.dpt import ControlPilotState, EvseErrorCode, OcppState
+from custom_components.knx_evse.knx.group_addresses import validate_group_addresses
+from custom_components.knx_evse.knx.objects import CONN2_OFFSET, OBJECTS, CommObject, Scope
+from custom_components.knx_evse.knx.parameters import VOLTAGE, ChargerParameters
 
 from .ev import MIN_PILOT_CURRENT, ElectricVehicle
 from .master import BuiltinMaster

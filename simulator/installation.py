@@ -47,13 +47,13 @@ from custom_components.knx_evse.const import (
     CONF_PARAMETERS,
     MODEL_DEFAULTS,
 )
-from custom_components.knx_evse.group_addresses import (
+from custom_components.knx_evse.knx.group_addresses import (
     GroupAddressError,
     parse_group_address,
     validate_group_addresses,
 )
-from custom_components.knx_evse.objects import OBJECTS
-from custom_components.knx_evse.parameters import ChargerParameters
+from custom_components.knx_evse.knx.objects import OBJECTS
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 
 from .charger import ChargingWindow
 from .ev import EvSpec

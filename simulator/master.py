@@ -37,8 +37,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from custom_components.knx_evse.objects import BALANCING_EVSE_STRIDE
-from custom_components.knx_evse.parameters import MIN_CURRENT, VOLTAGE, ChargerParameters
+from custom_components.knx_evse.knx.objects import BALANCING_EVSE_STRIDE
+from custom_components.knx_evse.knx.parameters import MIN_CURRENT, VOLTAGE, ChargerParameters
 
 OBJ_CURRENT_MEASURED: Final = 130
 OBJ_POWER_MEASURED: Final = 131

@@ -23,7 +23,7 @@ from xknx.telegram.apci import GroupValueRead, GroupValueWrite
 
 from custom_components.knx_evse.balancing_group import BalancingGroup
 from custom_components.knx_evse.const import SUBENTRY_BALANCING
-from custom_components.knx_evse.hub import KnxEvseHub
+from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import KnxTestKit, charger_subentry, ga, hub_entry
 
 GARAGE: dict[str, Any] = {

@@ -41,8 +41,8 @@ from custom_components.knx_evse.const import (
     DOMAIN,
     SUBENTRY_CHARGER,
 )
-from custom_components.knx_evse.hub import KnxEvseHub
-from custom_components.knx_evse.parameters import ChargerParameters
+from custom_components.knx_evse.knx.hub import KnxEvseHub
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 
 Payload = int | tuple[int, ...]
 """An int is a 1-bit/6-bit DPTBinary payload, a tuple a DPTArray (as in core's KNX tests)."""

@@ -14,8 +14,8 @@ from homeassistant.helpers import issue_registry as ir
 
 from custom_components.knx_evse import repairs
 from custom_components.knx_evse.balancing_group import ISSUE_METER_UNUSABLE, BalancingGroup
+from custom_components.knx_evse.charger.coordinator import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
 from custom_components.knx_evse.const import DOMAIN
-from custom_components.knx_evse.coordinator import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
 from tests.group_harness import (
     CARPORT_MEMBER,
     CONN1,

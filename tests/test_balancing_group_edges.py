@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import get_dia
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.knx_evse.balancing_entity import ChargeModeExtraData
-from custom_components.knx_evse.coordinator import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
+from custom_components.knx_evse.charger.coordinator import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
 from tests.group_harness import (
     CARPORT,
     CARPORT_MEMBER,

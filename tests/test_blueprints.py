@@ -24,8 +24,8 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_fire_time_changed, async_mock_service
 from xknx.telegram.apci import GroupValueWrite
 
-from custom_components.knx_evse.coordinator import ChargerCoordinator
-from custom_components.knx_evse.hub import KnxEvseHub
+from custom_components.knx_evse.charger.coordinator import ChargerCoordinator
+from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import SINGLE_PHASE_FULL, KnxTestKit, charger_subentry, entity_id, ga, hub_entry
 
 ROOT = Path(__file__).parent.parent

@@ -21,8 +21,8 @@ from custom_components.knx_evse.const import (
     CONF_PARAMETERS,
     SUBENTRY_CHARGER,
 )
-from custom_components.knx_evse.objects import OBJECTS
-from custom_components.knx_evse.parameters import ChargerParameters
+from custom_components.knx_evse.knx.objects import OBJECTS
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 from tests.config_flow_helpers import (
     check_translations,
     config_dir,
@@ -595,7 +595,11 @@ async def test_reconfigure_opens_a_charger_with_invalid_stored_parameters(
 
 def test_every_select_option_is_translated() -> None:
     from custom_components.knx_evse.const import CONNECTION_TYPES, MODELS
-    from custom_components.knx_evse.parameters import BALANCING_AFTER_INIT, PHASE_CONNECTIONS, SENDING_MODES
+    from custom_components.knx_evse.knx.parameters import (
+        BALANCING_AFTER_INIT,
+        PHASE_CONNECTIONS,
+        SENDING_MODES,
+    )
 
     selectors = strings()["selector"]
     expected = {

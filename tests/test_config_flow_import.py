@@ -29,9 +29,9 @@ from custom_components.knx_evse.const import (
     CONF_PARAMETERS,
     SUBENTRY_CHARGER,
 )
-from custom_components.knx_evse.knxproj import SEARCHED_FOR
-from custom_components.knx_evse.objects import OBJECTS
-from custom_components.knx_evse.parameters import ChargerParameters
+from custom_components.knx_evse.knx.knxproj import SEARCHED_FOR
+from custom_components.knx_evse.knx.objects import OBJECTS
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 from tests.config_flow_helpers import (
     check_translations,
     config_dir,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.knx_evse.knxproj import (
+from custom_components.knx_evse.knx.knxproj import (
     SEARCHED_FOR,
     ProjectError,
     derive_model,
@@ -19,7 +19,7 @@ from custom_components.knx_evse.knxproj import (
     project_dpts,
     summarize,
 )
-from custom_components.knx_evse.parameters import ChargerParameters
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 from tests.fixtures import make_charger_knxproj as gen
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -23,7 +23,6 @@ from xknx.exceptions import CommunicationError, IPSecureError
 
 from custom_components.knx_evse import config_flow
 from custom_components.knx_evse.config_flow import CONF_KEYRING_FILE, async_test_connection
-from custom_components.knx_evse.connection import authentication_failed
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_CONNECTION_TYPE,
@@ -43,6 +42,7 @@ from custom_components.knx_evse.const import (
     CONF_KNX_TUNNELING_TCP_SECURE,
     CONF_PORT,
 )
+from custom_components.knx_evse.knx.connection import authentication_failed
 from tests.config_flow_helpers import (
     check_translations,
     config_dir,

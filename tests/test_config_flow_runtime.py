@@ -26,8 +26,8 @@ from custom_components.knx_evse.const import (
     SUBENTRY_CHARGER,
 )
 from custom_components.knx_evse.entity_descriptions import expected_unique_ids
-from custom_components.knx_evse.objects import OBJECTS, OBJECTS_BY_KEY
-from custom_components.knx_evse.parameters import ChargerParameters
+from custom_components.knx_evse.knx.objects import OBJECTS, OBJECTS_BY_KEY
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 from tests.config_flow_helpers import check_translations, config_dir, form_values, suggested, upload
 from tests.fixtures import make_charger_knxproj as gen
 from tests.knx_harness import KnxTestKit, hub_entry, registered_device

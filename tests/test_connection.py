@@ -7,7 +7,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from xknx.io import ConnectionType
 
-from custom_components.knx_evse.connection import connection_config
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_AUTOMATIC,
@@ -28,6 +27,7 @@ from custom_components.knx_evse.const import (
     DEFAULT_MCAST_PORT,
     DEFAULT_ROUTING_IA,
 )
+from custom_components.knx_evse.knx.connection import connection_config
 from tests.knx_harness import KnxTestKit, hub_entry
 
 

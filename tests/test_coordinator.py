@@ -6,8 +6,8 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
-from custom_components.knx_evse.coordinator import SOURCE_BUS, SOURCE_WRITTEN, ChargerCoordinator
-from custom_components.knx_evse.dpt import ControlPilotState, OcppState
+from custom_components.knx_evse.charger.coordinator import SOURCE_BUS, SOURCE_WRITTEN, ChargerCoordinator
+from custom_components.knx_evse.knx.dpt import ControlPilotState, OcppState
 from tests.knx_harness import (
     SINGLE_PHASE_FULL,
     THREE_PHASE_FULL,

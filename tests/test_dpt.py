@@ -10,7 +10,7 @@ import pytest
 from xknx.dpt import DPTArray, DPTBase, DPTBinary
 from xknx.dpt.dpt_20 import DPTHVACMode
 
-from custom_components.knx_evse.dpt import (
+from custom_components.knx_evse.knx.dpt import (
     ControlPilotState,
     DecodeError,
     DPTControlPilotState,
@@ -25,7 +25,7 @@ from custom_components.knx_evse.dpt import (
     encode,
     transcoder,
 )
-from custom_components.knx_evse.objects import OBJECTS, CommObject
+from custom_components.knx_evse.knx.objects import OBJECTS, CommObject
 
 
 def _first(dpt: str) -> CommObject:

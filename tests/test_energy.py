@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from custom_components.knx_evse.energy import DROPOUT_WINDOW_S, MAX_SESSION_WH, LifetimeEnergy
+from custom_components.knx_evse.charger.energy import DROPOUT_WINDOW_S, MAX_SESSION_WH, LifetimeEnergy
 
 
 def feed(energy: LifetimeEnergy, readings: list[float], start: float = 0.0, step: float = 10.0) -> list[float]:

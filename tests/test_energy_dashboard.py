@@ -24,8 +24,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from custom_components.knx_evse.coordinator import ChargerCoordinator
-from custom_components.knx_evse.hub import KnxEvseHub
+from custom_components.knx_evse.charger.coordinator import ChargerCoordinator
+from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import KnxTestKit, charger_subentry, entity_id, ga, hub_entry
 
 PARAMETERS = {"phases": 1, "connectors": 1, "conn1_pilot_state": True, "conn1_individual_status": True}

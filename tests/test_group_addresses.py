@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from custom_components.knx_evse.group_addresses import (
+from custom_components.knx_evse.knx.group_addresses import (
     GroupAddressError,
     parse_group_address,
     split_addresses,
     validate_group_addresses,
 )
-from custom_components.knx_evse.parameters import ChargerParameters
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 
 # The worked balancing example's master: single-phase, 1 connector, 2 EVSEs under current control.
 MASTER = ChargerParameters.from_dict(

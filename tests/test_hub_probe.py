@@ -20,7 +20,7 @@ from homeassistant.core import HomeAssistant
 from xknx.telegram import Telegram
 from xknx.telegram.apci import GroupValueRead
 
-from custom_components.knx_evse.hub import DEFAULT_IDLE_PROBE_AFTER, KnxEvseHub
+from custom_components.knx_evse.knx.hub import DEFAULT_IDLE_PROBE_AFTER, KnxEvseHub
 from tests.knx_harness import KnxTestKit, charger_subentry, ga, hub_entry
 
 IDLE = 0.1
@@ -70,7 +70,7 @@ async def test_busy_bus_is_not_probed(hass: HomeAssistant, knx: KnxTestKit) -> N
     # The hub's clock is a fake one, so how long the loop really takes (a loaded machine) does not
     # matter: a telegram every IDLE/2 s of the hub's time keeps the bus busy.
     clock = {"now": 1000.0}
-    with patch("custom_components.knx_evse.hub.time", SimpleNamespace(monotonic=lambda: clock["now"])):
+    with patch("custom_components.knx_evse.knx.hub.time", SimpleNamespace(monotonic=lambda: clock["now"])):
         entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", BASIC)]))
         hub: KnxEvseHub = entry.runtime_data.hub
         for _ in range(8):  # a telegram from the charger every IDLE/2 s for 4 IDLE

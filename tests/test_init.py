@@ -11,8 +11,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from xknx.exceptions import CommunicationError
 
+from custom_components.knx_evse.charger.coordinator import MAX_STARTUP_READS
 from custom_components.knx_evse.const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS
-from custom_components.knx_evse.coordinator import MAX_STARTUP_READS
 from custom_components.knx_evse.runtime import KnxEvseRuntime
 from tests.knx_harness import (
     SINGLE_PHASE_FULL,
@@ -158,7 +158,7 @@ async def test_invalid_charger_is_skipped_others_work(
 
 
 async def test_knxkeys_path_is_under_storage(hass: HomeAssistant) -> None:
-    from custom_components.knx_evse.hub import knxkeys_path
+    from custom_components.knx_evse.knx.hub import knxkeys_path
 
     expected = hass.config.path(".storage", "knx_evse", "site.knxkeys")
     assert knxkeys_path(hass, "site.knxkeys") == expected
@@ -169,7 +169,7 @@ async def test_knxkeys_path_is_under_storage(hass: HomeAssistant) -> None:
 async def test_reads_are_paced_hub_wide_and_unload_cancels_them(
     hass: HomeAssistant, knx: KnxTestKit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from custom_components.knx_evse.hub import KnxEvseHub
+    from custom_components.knx_evse.knx.hub import KnxEvseHub
 
     monkeypatch.setattr(KnxEvseHub, "read_interval", 3600)
     entry = hub_entry(

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from xknx.dpt import DPTArray, DPTBinary
 
-from custom_components.knx_evse import dpt as dpt_module
-from custom_components.knx_evse.objects import (
+from custom_components.knx_evse.knx import dpt as dpt_module
+from custom_components.knx_evse.knx.objects import (
     OBJECTS,
     OBJECTS_BY_KEY,
     Enabler,

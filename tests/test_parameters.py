@@ -8,8 +8,8 @@ import pytest
 
 from custom_components.knx_evse.compat import vol
 from custom_components.knx_evse.const import MODEL_DEFAULTS
-from custom_components.knx_evse.objects import OBJECTS, Scope
-from custom_components.knx_evse.parameters import PARAMETERS_SCHEMA, ChargerParameters
+from custom_components.knx_evse.knx.objects import OBJECTS, Scope
+from custom_components.knx_evse.knx.parameters import PARAMETERS_SCHEMA, ChargerParameters
 
 
 def params(model: str = "VE 741", **overrides: Any) -> ChargerParameters:

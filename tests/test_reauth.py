@@ -33,7 +33,7 @@ from custom_components.knx_evse.const import (
     CONF_PORT,
     DOMAIN,
 )
-from custom_components.knx_evse.hub import knxkeys_path
+from custom_components.knx_evse.knx.hub import knxkeys_path
 from tests.config_flow_helpers import config_dir, make_knxkeys, upload
 from tests.knx_harness import KnxTestKit, charger_subentry, hub_entry
 

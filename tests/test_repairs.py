@@ -25,7 +25,7 @@ from custom_components.knx_evse.const import (
     CONF_GROUP_ADDRESSES,
     DOMAIN,
 )
-from custom_components.knx_evse.hub import KnxEvseHub
+from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import SINGLE_PHASE_FULL, KnxTestKit, charger_subentry, ga, hub_entry
 
 BASIC = {"phases": 1, "connectors": 1}

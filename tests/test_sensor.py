@@ -12,7 +12,7 @@ from homeassistant.helpers import entity_registry as er
 
 from custom_components.knx_evse.const import DOMAIN
 from custom_components.knx_evse.entity_descriptions import SENSORS
-from custom_components.knx_evse.objects import OBJECTS
+from custom_components.knx_evse.knx.objects import OBJECTS
 from tests.knx_harness import (
     SINGLE_PHASE_FULL,
     THREE_PHASE_FULL,

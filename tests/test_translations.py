@@ -12,9 +12,10 @@ from custom_components.knx_evse import entity_descriptions as ed
 PACKAGE = Path(__file__).parent.parent / "custom_components" / "knx_evse"
 EN = json.loads((PACKAGE / "translations" / "en.json").read_text())
 ICONS = json.loads((PACKAGE / "icons.json").read_text())
-RUNTIME_MODULES = (
-    "__init__.py", "hub.py", "coordinator.py", "runtime.py", "entity.py", "sensor.py", "binary_sensor.py",
-    "switch.py", "number.py", "button.py", "text.py",
+RUNTIME_MODULES = tuple(
+    str(path.relative_to(PACKAGE))
+    for path in sorted(PACKAGE.rglob("*.py"))
+    if "flow" not in path.name and "config_flow" not in path.parts
 )
 """The runtime's modules (the config flow checks its own keys)."""
 PLATFORMS = {

@@ -23,10 +23,10 @@ from xknx.exceptions import InvalidSecureConfiguration, XKNXException
 
 from . import repairs
 from .balancing_group import async_start_groups, groups_of
-from .connection import authentication_failed
 from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
-from .hub import KnxEvseHub, knxkeys_path
+from .knx.connection import authentication_failed
+from .knx.hub import KnxEvseHub, knxkeys_path
 from .runtime import (
     KnxEvseConfigEntry,
     KnxEvseRuntime,

@@ -70,7 +70,7 @@ from .balancing_data import (
 )
 from .compat import vol
 from .const import CONF_NAME, SUBENTRY_BALANCING
-from .parameters import MIN_CURRENT
+from .knx.parameters import MIN_CURRENT
 
 CONF_PRIORITY: Final = "priority"
 TIMING_FIELDS: Final = (

@@ -112,11 +112,11 @@ from .balancing_data import (
     member_problem,
     validate_group,
 )
+from .charger.coordinator import ChargerCoordinator
 from .compat import vol
 from .const import DOMAIN, MANUFACTURER, SUBENTRY_BALANCING
-from .coordinator import ChargerCoordinator
-from .objects import connector_object
-from .parameters import VOLTAGE
+from .knx.objects import connector_object
+from .knx.parameters import VOLTAGE
 from .runtime import KnxEvseConfigEntry, register_subentry_runtime
 
 _LOGGER = logging.getLogger(__name__)

@@ -64,7 +64,6 @@ from xknx.telegram.address import IndividualAddress
 
 from .balancing_flow import BalancingGroupSubentryFlow
 from .compat import vol
-from .connection import authentication_failed, connection_config
 from .const import (
     CONF_CHARGER_IA,
     CONF_GROUP_ADDRESSES,
@@ -103,8 +102,9 @@ from .const import (
     SUBENTRY_BALANCING,
     SUBENTRY_CHARGER,
 )
-from .group_addresses import GroupAddressError, status_address_clashes, validate_group_addresses
-from .knxproj import (
+from .knx.connection import authentication_failed, connection_config
+from .knx.group_addresses import GroupAddressError, status_address_clashes, validate_group_addresses
+from .knx.knxproj import (
     SEARCHED_FOR,
     ProjectCharger,
     ProjectError,
@@ -115,8 +115,8 @@ from .knxproj import (
     project_dpts,
     summarize,
 )
-from .objects import MAX_BALANCED_EVSES, OBJECTS, OBJECTS_BY_KEY
-from .parameters import (
+from .knx.objects import MAX_BALANCED_EVSES, OBJECTS, OBJECTS_BY_KEY
+from .knx.parameters import (
     BALANCING_AFTER_INIT,
     PHASE_CONNECTIONS,
     SENDING_MODES,

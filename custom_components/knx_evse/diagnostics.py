@@ -34,6 +34,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from xknx.dpt.dpt import DPTEnumData
 
+from .charger.coordinator import ChargerCoordinator
 from .const import (
     CONF_KNX_CONNECTION_TYPE,
     CONF_KNX_KNXKEY_PASSWORD,
@@ -42,8 +43,7 @@ from .const import (
     CONF_KNX_SECURE_USER_PASSWORD,
     DOMAIN,
 )
-from .coordinator import ChargerCoordinator
-from .objects import OBJECTS
+from .knx.objects import OBJECTS
 from .runtime import KnxEvseConfigEntry, KnxEvseRuntime
 
 TO_REDACT: Final = frozenset(

@@ -13,7 +13,7 @@ from typing import Any
 from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity
 
-from .coordinator import ChargerCoordinator
+from .charger.coordinator import ChargerCoordinator
 from .entity_descriptions import KnxEvseEntityDescription, unique_id
 
 

@@ -39,11 +39,11 @@ from homeassistant.const import (
 from homeassistant.helpers.entity import EntityDescription
 
 from .compat import BinarySensorDeviceClass, ButtonDeviceClass
-from .dpt import RESERVED_RAW, ControlPilotState, EvseErrorCode, OcppState
-from .objects import CONN2_OFFSET, OBJECTS, CommObject, Platform, Scope
+from .knx.dpt import RESERVED_RAW, ControlPilotState, EvseErrorCode, OcppState
+from .knx.objects import CONN2_OFFSET, OBJECTS, CommObject, Platform, Scope
 
 if TYPE_CHECKING:
-    from .coordinator import ChargerCoordinator
+    from .charger.coordinator import ChargerCoordinator
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -46,15 +46,15 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 
+from .charger.coordinator import SOURCE_BUS
 from .compat import RepairsFlowResult, vol
 from .const import CONF_GROUP_ADDRESSES, DOMAIN
-from .coordinator import SOURCE_BUS
-from .dpt import EvseErrorCode
-from .group_addresses import status_address_clashes
-from .objects import OBJECTS
+from .knx.dpt import EvseErrorCode
+from .knx.group_addresses import status_address_clashes
+from .knx.objects import OBJECTS
 
 if TYPE_CHECKING:
-    from .coordinator import ChargerCoordinator
+    from .charger.coordinator import ChargerCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from typing import Any, Protocol, runtime_checkable
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant
 
+from .charger.coordinator import ChargerCoordinator, InvalidChargerConfigError
 from .const import SUBENTRY_BALANCING, SUBENTRY_CHARGER
-from .coordinator import ChargerCoordinator, InvalidChargerConfigError
-from .hub import KnxEvseHub
+from .knx.hub import KnxEvseHub
 
 _LOGGER = logging.getLogger(__name__)
 

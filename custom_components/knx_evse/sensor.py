@@ -25,8 +25,8 @@ from xknx.dpt.dpt import DPTEnumData
 
 from .balancing_entity import async_add_group_entities
 from .balancing_group import groups_of
-from .coordinator import ChargerCoordinator
-from .energy import LifetimeEnergy
+from .charger.coordinator import ChargerCoordinator
+from .charger.energy import LifetimeEnergy
 from .entity import KnxEvseEntity
 from .entity_descriptions import (
     LIFETIME_ENERGY,

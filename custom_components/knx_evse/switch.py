@@ -21,7 +21,7 @@ from homeassistant.helpers.restore_state import RestoreEntity
 
 from .balancing_entity import async_add_group_entities
 from .balancing_group import groups_of
-from .coordinator import ChargerCoordinator
+from .charger.coordinator import ChargerCoordinator
 from .entity import KnxEvseEntity
 from .entity_descriptions import SWITCHES, KnxEvseSwitchEntityDescription, descriptions_for
 from .runtime import KnxEvseConfigEntry

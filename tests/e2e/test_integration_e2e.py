@@ -39,6 +39,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from xknx.telegram import Telegram
 from xknx.telegram.apci import GroupValueResponse
 
+from custom_components.knx_evse.charger.coordinator import ChargerCoordinator
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_CONNECTION_TYPE,
@@ -48,8 +49,7 @@ from custom_components.knx_evse.const import (
     DOMAIN,
     SUBENTRY_CHARGER,
 )
-from custom_components.knx_evse.coordinator import ChargerCoordinator
-from custom_components.knx_evse.hub import KnxEvseHub
+from custom_components.knx_evse.knx.hub import KnxEvseHub
 from simulator.bus import KnxdBus
 from simulator.charger import Connector, KnxHost, SimulatedCharger
 from simulator.ev import ElectricVehicle, EvSpec

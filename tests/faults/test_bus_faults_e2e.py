@@ -41,6 +41,7 @@ from xknx.telegram import Telegram
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueWrite, MemoryRead
 
+from custom_components.knx_evse.charger.coordinator import ChargerCoordinator
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_CONNECTION_TYPE,
@@ -50,8 +51,7 @@ from custom_components.knx_evse.const import (
     DOMAIN,
     SUBENTRY_CHARGER,
 )
-from custom_components.knx_evse.coordinator import ChargerCoordinator
-from custom_components.knx_evse.hub import KnxEvseHub
+from custom_components.knx_evse.knx.hub import KnxEvseHub
 from simulator.bus import KnxdBus, forward_tcp
 from simulator.charger import KnxHost, SimulatedCharger
 from simulator.installation import load_installation

@@ -32,9 +32,9 @@ from xknx.telegram.apci import (
     PropertyValueRead,
 )
 
-from custom_components.knx_evse.coordinator import ChargerCoordinator
-from custom_components.knx_evse.dpt import ControlPilotState, EvseErrorCode, OcppState, encode
-from custom_components.knx_evse.objects import OBJECTS, CommObject
+from custom_components.knx_evse.charger.coordinator import ChargerCoordinator
+from custom_components.knx_evse.knx.dpt import ControlPilotState, EvseErrorCode, OcppState, encode
+from custom_components.knx_evse.knx.objects import OBJECTS, CommObject
 from tests.knx_harness import SINGLE_PHASE_FULL, THREE_PHASE_FULL, KnxTestKit, charger_subentry, ga, hub_entry
 
 _GA_IN_LOG = re.compile(r"group address (\d+/\d+/\d+)\b")

@@ -32,8 +32,8 @@ from custom_components.knx_evse.const import (
     DOMAIN,
     SUBENTRY_CHARGER,
 )
-from custom_components.knx_evse.group_addresses import status_address_clashes
-from custom_components.knx_evse.objects import OBJECTS
+from custom_components.knx_evse.knx.group_addresses import status_address_clashes
+from custom_components.knx_evse.knx.objects import OBJECTS
 from tests.config_flow_helpers import (
     check_translations,
     config_dir,

@@ -8,10 +8,10 @@ from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
-from custom_components.knx_evse import dpt
 from custom_components.knx_evse.const import MODEL_DEFAULTS
-from custom_components.knx_evse.objects import OBJECTS
-from custom_components.knx_evse.parameters import ChargerParameters
+from custom_components.knx_evse.knx import dpt
+from custom_components.knx_evse.knx.objects import OBJECTS
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 from simulator.charger import SimulatedCharger
 from simulator.installation import default_group_addresses
 

@@ -9,9 +9,9 @@ from simhelpers import Capture, incoming, make_entry, read, run, started, write
 from xknx.dpt.payload import DPTArray, DPTBinary
 from xknx.telegram.apci import GroupValueRead, GroupValueWrite
 
-from custom_components.knx_evse import dpt
-from custom_components.knx_evse.dpt import ControlPilotState, EvseErrorCode, OcppState
-from custom_components.knx_evse.objects import OBJECTS
+from custom_components.knx_evse.knx import dpt
+from custom_components.knx_evse.knx.dpt import ControlPilotState, EvseErrorCode, OcppState
+from custom_components.knx_evse.knx.objects import OBJECTS
 from simulator.charger import ChargingWindow, ConnectorState, SimulatedCharger
 from simulator.ev import ElectricVehicle, EvSpec
 

@@ -22,8 +22,8 @@ from xknx.io import ConnectionConfig, ConnectionType
 from xknx.telegram import GroupAddress, IndividualAddress, Telegram
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
-from custom_components.knx_evse import dpt
-from custom_components.knx_evse.objects import OBJECTS
+from custom_components.knx_evse.knx import dpt
+from custom_components.knx_evse.knx.objects import OBJECTS
 from simulator.bus import KnxdBus, unavailable_reason
 from simulator.charger import DeviceTunnel, KnxHost
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from custom_components.knx_evse.const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS
-from custom_components.knx_evse.group_addresses import validate_group_addresses
-from custom_components.knx_evse.parameters import ChargerParameters
+from custom_components.knx_evse.knx.group_addresses import validate_group_addresses
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 from simulator.installation import (
     INSTALLATIONS_DIR,
     InstallationError,

@@ -9,7 +9,7 @@ import pytest
 from simhelpers import Capture
 from xknx import XKNX
 
-from custom_components.knx_evse.parameters import ChargerParameters
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 from simulator.charger import ConnectorState, KnxHost, SimulatedCharger
 from simulator.ev import ElectricVehicle, EvSpec
 from simulator.house import meter_reading

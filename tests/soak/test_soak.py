@@ -50,7 +50,7 @@ from custom_components.knx_evse.const import (
     SUBENTRY_BALANCING,
     SUBENTRY_CHARGER,
 )
-from custom_components.knx_evse.parameters import VOLTAGE
+from custom_components.knx_evse.knx.parameters import VOLTAGE
 from simulator.bus import KnxdBus
 from simulator.charger import KnxHost, encode_value
 from simulator.house import HouseModel
@@ -150,16 +150,16 @@ EXPLAINED: dict[str, list[tuple[str, str]]] = {
     # fault kind -> (logger name prefix, message regex) of the warnings and errors it explains
     "knxd_restart": [
         ("xknx", r""),
-        ("custom_components.knx_evse.hub", r"connection|KNX"),
-        ("custom_components.knx_evse.coordinator", r"sent nothing for"),
+        ("custom_components.knx_evse.knx.hub", r"connection|KNX"),
+        ("custom_components.knx_evse.charger.coordinator", r"sent nothing for"),
         ("custom_components.knx_evse.balancing_group", r"could not|not sent|failed|does not answer; its limit"),
     ],
     "charger_mute": [
-        ("custom_components.knx_evse.coordinator", r"sent nothing for"),
+        ("custom_components.knx_evse.charger.coordinator", r"sent nothing for"),
         ("custom_components.knx_evse.balancing_group", r"does not answer; its limit"),
     ],
     "charger_kill": [
-        ("custom_components.knx_evse.coordinator", r"sent nothing for"),
+        ("custom_components.knx_evse.charger.coordinator", r"sent nothing for"),
         ("custom_components.knx_evse.balancing_group", r"does not answer; its limit"),
         ("xknx", r"Tunnel disconnect failed"),
     ],
@@ -168,7 +168,7 @@ EXPLAINED: dict[str, list[tuple[str, str]]] = {
     "meter_non_numeric": [("custom_components.knx_evse.balancing_group", r"meter .* is invalid; fallback")],
     "meter_stale": [("custom_components.knx_evse.balancing_group", r"meter .* is stale; fallback")],
     "washing_machine": [],
-    "malformed": [("custom_components.knx_evse.coordinator", r"ignoring telegram to group address")],
+    "malformed": [("custom_components.knx_evse.charger.coordinator", r"ignoring telegram to group address")],
     "ha_reload": [("custom_components.knx_evse.balancing_group", r"has not reported its current; its limit")],
 }
 GRACE = 300.0

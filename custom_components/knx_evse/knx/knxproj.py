@@ -31,8 +31,8 @@ from xknxproject.exceptions import InvalidPasswordException
 from xknxproject.models.knxproject import KNXProject
 from xknxproject.xknxproj import XKNXProj
 
+from ..const import MANUFACTURER, MODEL_DEFAULTS, MODELS
 from . import dpt as _dpt  # noqa: F401  (registers the manufacturer DPTs 20.1219-20.1221 with xknx)
-from .const import MANUFACTURER, MODEL_DEFAULTS, MODELS
 from .objects import OBJECTS, Enabler, Scope
 from .parameters import ChargerParameters
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Final, Literal
 
-from .compat import vol
+from ..compat import vol
 from .objects import MAX_BALANCED_EVSES, OBJECTS, CommObject, Enabler, Scope
 
 MIN_CURRENT: Final = 6

@@ -53,8 +53,8 @@ from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
-from .compat import vol
-from .const import (
+from ..compat import vol
+from ..const import (
     CONF_CHARGER_IA,
     CONF_GROUP_ADDRESSES,
     CONF_MODEL,
@@ -63,7 +63,7 @@ from .const import (
     DOMAIN,
     MANUFACTURER,
 )
-from .dpt import (
+from ..knx.dpt import (
     RESERVED_RAW,
     ControlPilotState,
     DecodeError,
@@ -73,9 +73,9 @@ from .dpt import (
     decode,
     encode,
 )
-from .group_addresses import GroupAddressMap, validate_group_addresses
-from .hub import KnxEvseHub
-from .objects import (
+from ..knx.group_addresses import GroupAddressMap, validate_group_addresses
+from ..knx.hub import KnxEvseHub
+from ..knx.objects import (
     CONN2_OFFSET,
     OBJECTS,
     CommObject,
@@ -84,7 +84,7 @@ from .objects import (
     connector_object,
     get_object,
 )
-from .parameters import MAX_CURRENT, MIN_CURRENT, ChargerParameters
+from ..knx.parameters import MAX_CURRENT, MIN_CURRENT, ChargerParameters
 
 _LOGGER = logging.getLogger(__name__)
 

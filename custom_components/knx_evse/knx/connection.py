@@ -17,7 +17,7 @@ from typing import Any
 from xknx.exceptions import IPSecureError
 from xknx.io import ConnectionConfig, ConnectionType, SecureConfig
 
-from .const import (
+from ..const import (
     CONF_HOST,
     CONF_KNX_AUTOMATIC,
     CONF_KNX_CONNECTION_TYPE,

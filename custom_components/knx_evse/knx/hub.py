@@ -45,8 +45,8 @@ from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueWrite
 
+from ..const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, KNXKEYS_STORAGE_DIR
 from .connection import connection_config
-from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, KNXKEYS_STORAGE_DIR
 
 _LOGGER = logging.getLogger(__name__)
 

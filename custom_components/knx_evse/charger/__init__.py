@@ -1,0 +1,1 @@
+"""charger: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""knx: see docs/architecture.md."""
