@@ -153,6 +153,12 @@ def _summary(states: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _deprecation_reports(log: Path) -> list[str]:
+    """Lines of Home Assistant's log that report a deprecated use by this integration."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [line for line in lines if "knx_evse" in line and ("Detected that" in line or "deprecated" in line)]
+
+
 class Stack:
     """The running processes; ``stop`` ends them in reverse order and removes the bus."""
 
@@ -284,11 +290,13 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
         summary = _summary(states)
         missing = sorted(set(dashboard_entities(dashboard_config)) - {s["entity_id"] for s in states})
         summary["dashboard"] = {"tiles": len(dashboard_entities(dashboard_config)), "missing": missing}
+        summary["deprecation_reports"] = _deprecation_reports(logs / "homeassistant.log")
         _log("state: " + json.dumps(summary, indent=2))
         if args.headless:
             ok = summary["entities"] > 0 and summary["with_value"] > 0 and not summary["unavailable"]
             ok = ok and summary["grid_power"] not in (None, "unknown", "unavailable")
             ok = ok and summary["dashboard"]["tiles"] > 0 and not missing
+            ok = ok and not summary["deprecation_reports"]
             _log("headless check " + ("passed" if ok else "FAILED"))
             return 0 if ok else 1
         return 0
