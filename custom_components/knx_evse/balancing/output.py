@@ -1,0 +1,112 @@
+"""The balancer's fallback without a usable meter, and the Decision with its telegram bookkeeping."""
+
+from __future__ import annotations
+
+from .allocation import EPS, fits, reserve, round_down
+from .readings import Decision, MeterState
+from .state import _NONE, SETTLE_TIME, BalancerBase
+
+
+class Output(BalancerBase):
+    """The fallback and output part of :class:`~.balancer.Balancer`."""
+
+    # ------------------------------------------------------------------ fallback
+
+    def _fallback(self, t: float, state: MeterState, group: list[int], upper: list[float]) -> None:
+        """No usable meter: pause all, or give the fixed fallback current in priority order.
+
+        Issue 6: "A meter reading older than meter_timeout, unavailable, non-numeric or absurd
+        triggers the fallback." With a fixed current, ``fast`` and override EVSEs get it (capped
+        by their maximum), ``min_solar`` gets ``min_current`` and ``solar`` pauses, as long as
+        the sum fits ``limit × (1 − margin)`` with no other load assumed; new starts respect
+        ``min_off_time`` and happen one per round.
+        """
+        cfg = self._config
+        reason = "fallback_meter_stale" if state == "stale" else "fallback_meter_invalid"
+        fixed = cfg.fallback_current
+        minc = cfg.min_current
+        caps = [cfg.budget] * self._m if cfg.current_control else [cfg.budget / cfg.voltage]
+        started = False
+        for i in range(self._n):
+            st = self._state[i]
+            if group[i] == _NONE:
+                continue
+            st.reason = reason
+            st.fit_since = None
+            mode = "fast" if st.override is not None else cfg.evses[i].mode
+            if fixed is None or mode == "solar":
+                if st.on:
+                    self._stop(i, t)
+                continue
+            amps = minc if mode == "min_solar" else min(
+                upper[i], round_down(fixed, cfg.step, minc))
+            ok = fits(caps, self._usage[i], amps)
+            if st.on and not ok:
+                self._stop(i, t)
+            elif not st.on and ok and not started and (
+                st.off_since is None or t - st.off_since >= cfg.min_off_time
+            ):
+                self._start(i, t)
+                started = True
+            if st.on:
+                reserve(caps, self._usage[i], amps)
+                if st.limit != amps:
+                    st.limit_since = t
+                st.limit = amps
+                st.hist.clear()  # after recovery, raising waits a full ramp_up_delay
+
+    # ------------------------------------------------------------------ output
+
+    def _finish(
+        self, t: float, state: MeterState, available: float | None, surplus: float | None
+    ) -> Decision:
+        """Build the Decision and the telegram bookkeeping (issue 6, "Writes").
+
+        A charger is written when its limit or pause state changed, on ``force_write``, and, only
+        when it has a keep-alive (``BalancingConfig.evse_keepalive``), once that many seconds
+        have passed since its last write.
+
+        The first Stop of an EVSE that is idle and about to start (its start timers running) is
+        held for up to ``ramp_up_delay + SETTLE_TIME`` after the first round: when it starts in
+        that time, a Stop and a Start 10 s later would be two telegrams for nothing (a Home
+        Assistant restart while cars wait). Meanwhile a draw is other load and gets its Stop at
+        once (see :meth:`update`); an EVSE that does not fit, is off or not connected gets its
+        Stop in the first round, as before.
+        """
+        limits: list[float] = []
+        paused: list[bool] = []
+        reasons: list[str] = []
+        writes: list[int] = []
+        switches: list[int] = []
+        hold_first_stop = t - self._first_t < self._config.ramp_up_delay + SETTLE_TIME
+        for i, st in enumerate(self._state):
+            lim = st.limit if st.on else 0.0
+            p = lim == 0.0
+            limits.append(lim)
+            paused.append(p)
+            reasons.append(st.reason)
+            if (st.last_paused is None and p and hold_first_stop and not st.force
+                    and st.fit_since is not None):
+                continue
+            switch = st.last_paused is None or p != st.last_paused
+            keepalive = self._keepalive[i]
+            if (switch or st.force or st.last_written is None or abs(lim - st.last_written) > EPS
+                    or (keepalive is not None and t - st.last_write >= keepalive)):
+                writes.append(i)
+                if switch:
+                    switches.append(i)
+                st.last_written = lim
+                st.last_paused = p
+                st.last_write = t
+                st.force = False
+        return Decision(
+            limits=tuple(limits),
+            paused=tuple(paused),
+            available=available,
+            surplus=surplus,
+            reason=tuple(reasons),
+            fallback=state != "ok",
+            meter_state=state,
+            writes=tuple(writes),
+            switches=tuple(switches),
+        )

@@ -1,0 +1,310 @@
+"""Normal operation of the balancer: who charges, who waits, and at what limit (water-filling)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .allocation import EPS, fits, reserve, round_down, water_fill
+from .state import _GRID, _NONE, _SOLAR, BalancerBase
+
+
+class Planning(BalancerBase):
+    """The planning part of :class:`~.balancer.Balancer` (see its module docstring for the round)."""
+
+    # ------------------------------------------------------------------ normal operation
+
+    def _pending(self, i: int, t: float, fits_now: bool) -> bool:
+        """Timers of an off EVSE that fits the plan; True when it may start now."""
+        cfg = self._config
+        st = self._state[i]
+        if not fits_now:
+            st.fit_since = None
+            return False
+        if st.fit_since is None:
+            st.fit_since = t
+        if st.off_since is not None and t - st.off_since < cfg.min_off_time:
+            st.reason = "paused_min_off"
+            return False
+        if t - st.fit_since < cfg.ramp_up_delay:
+            st.reason = "ramp_wait"
+            return False
+        return True
+
+    def _balance(
+        self, t: float, caps: list[float], surplus: float, group: list[int], upper: list[float]
+    ) -> None:
+        cfg = self._config
+        minc = cfg.min_current
+        start_amps = minc + cfg.raise_margin  # a start is a raise from 0 (see _allocate)
+        usage = self._usage
+        states = self._state
+        n = self._n
+
+        # 1. Safety: charging EVSEs at min_current, priority order; what does not fit is cut.
+        cap_real = list(caps)
+        for i in range(n):
+            st = states[i]
+            if st.on:
+                if fits(cap_real, usage[i], minc):
+                    reserve(cap_real, usage[i], minc)
+                else:
+                    self._stop(i, t)
+                    st.reason = "over_budget_cut"
+                    group[i] = _NONE
+
+        # 2. Plan on the grid budget: fast / min_solar / override first, then solar runners.
+        cap_plan = list(caps)  # on + every pending start of higher priority
+        cap_keep = list(caps)  # on + starts ready now: decides who keeps charging
+        ready: list[int] = []
+        for i in range(n):
+            if group[i] != _GRID:
+                continue
+            st = states[i]
+            if st.on:
+                if fits(cap_keep, usage[i], minc):
+                    st.reason = self._mode_reason(i)
+                elif t - st.on_since < cfg.min_on_time:
+                    st.reason = "min_on_hold"
+                else:
+                    self._stop(i, t)
+                    st.reason = "paused_priority"
+                    reserve(cap_real, usage[i], -minc)
+                    continue
+                reserve(cap_keep, usage[i], minc)
+                reserve(cap_plan, usage[i], minc)
+            else:
+                ok = fits(cap_plan, usage[i], start_amps)
+                if ok:
+                    reserve(cap_plan, usage[i], minc)
+                if self._pending(i, t, ok):
+                    ready.append(i)
+                    reserve(cap_keep, usage[i], minc)
+                elif not ok:
+                    st.reason = "paused_priority"
+        for i in range(n):
+            st = states[i]
+            if group[i] == _SOLAR and st.on:
+                # Solar draws yield the grid budget to fast EVSEs (after min_on_time).
+                if not fits(cap_keep, usage[i], minc) and t - st.on_since >= cfg.min_on_time:
+                    self._stop(i, t)
+                    st.reason = "paused_priority"
+                    reserve(cap_real, usage[i], -minc)
+                    group[i] = _NONE
+                    continue
+                reserve(cap_keep, usage[i], minc)
+                reserve(cap_plan, usage[i], minc)
+
+        # 3. Starts: one per round, highest priority first, only when it really fits.
+        started = False
+        for i in ready:
+            st = states[i]
+            if started:
+                st.reason = "start_queue"
+            elif fits(cap_real, usage[i], start_amps):
+                self._start(i, t)
+                reserve(cap_real, usage[i], minc)
+                st.reason = self._mode_reason(i)
+                started = True
+            else:
+                st.reason = "wait_preempt"
+
+        # 4. Solar: the export left after the grid-budget EVSEs, in priority order.
+        pool = surplus - self._grid_draw(caps, group, upper)
+        pool_keep = pool
+        pool_plan = pool
+        ready = []
+        for i in range(n):
+            if group[i] != _SOLAR:
+                continue
+            st = states[i]
+            need = self._k[i] * minc
+            if st.on:
+                if pool_keep >= need - EPS:
+                    st.deficit_since = None
+                    st.reason = "solar"
+                else:
+                    # The import this EVSE causes: its min_current less the export that covers
+                    # part of it. The pause comes once that import adds up to solar_stop_delay
+                    # seconds of min_current (a cloud that leaves some export is ridden longer).
+                    rate = need - min(need, max(0.0, pool_keep))
+                    if st.deficit_since is None:
+                        st.deficit_since = t
+                        st.deficit = 0.0
+                    else:
+                        st.deficit += st.deficit_rate * (t - st.deficit_t)
+                    st.deficit_rate = rate
+                    st.deficit_t = t
+                    if t - st.on_since < cfg.min_on_time:
+                        st.reason = "min_on_hold"
+                    elif st.deficit < need * cfg.solar_stop_delay - EPS:
+                        st.reason = "no_surplus_hold"
+                    else:
+                        self._stop(i, t)
+                        st.reason = "paused_no_surplus"
+                        reserve(cap_real, usage[i], -minc)
+                        continue
+                pool_keep -= need
+                pool_plan -= need
+            else:
+                grid_ok = fits(cap_plan, usage[i], start_amps)
+                ok = grid_ok and pool_plan >= need - EPS
+                if ok:
+                    pool_plan -= need
+                    reserve(cap_plan, usage[i], minc)
+                if self._pending(i, t, ok):
+                    ready.append(i)
+                elif not ok:
+                    st.reason = "paused_no_surplus" if grid_ok else "paused_priority"
+        for i in ready:
+            st = states[i]
+            need = self._k[i] * minc
+            if started:
+                st.reason = "start_queue"
+            elif fits(cap_real, usage[i], start_amps) and pool_keep >= need - EPS:
+                self._start(i, t)
+                reserve(cap_real, usage[i], minc)
+                pool_keep -= need
+                st.reason = "solar"
+                started = True
+            else:
+                st.reason = "wait_preempt"
+
+        # 5. Limits. Off EVSEs that fit the plan (timers running) share the targets too.
+        waiting = []
+        for i in range(n):
+            st = states[i]
+            if st.on:
+                continue
+            if st.fit_since is None:
+                st.hist.clear()
+            else:
+                waiting.append(i)
+        self._allocate(t, caps, surplus, upper, waiting)
+
+    def _grid_draw(self, caps: list[float], group: list[int], upper: list[float]) -> float:
+        """Phase-amperes the grid-budget EVSEs would draw now, at their full fair share."""
+        on = [i for i in range(self._n) if self._state[i].on]
+        x = self._fill(caps, 0.0, on, upper, None)[0]
+        return sum(self._k[i] * x[i] for i in on if group[i] == _GRID)
+
+    def _fill(
+        self,
+        caps: list[float],
+        surplus: float,
+        on: list[int],
+        upper: list[float],
+        ramp: list[float] | None,
+        *,
+        margin: float = 0.0,
+    ) -> tuple[list[float], float]:
+        """Water-fill the charging EVSEs: ``fast`` extras first, then solar extras.
+
+        Every charging EVSE first gets ``min_current``. ``fast`` and override EVSEs share the
+        rest of the grid budget; ``solar`` and ``min_solar`` EVSEs then share what is left of
+        both the grid budget and the export (issue 6: "solar uses only export ... min_solar
+        gives min_current plus the surplus. Both stay within the breaker budget").
+
+        ``margin`` (A per phase) is set aside for every charging EVSE, on each constraint it
+        uses and from the export, before sharing: the result is then the most each may be
+        raised to while keeping ``raise_margin`` of headroom (see :meth:`_allocate`).
+
+        Returns (amps per EVSE index, export left in phase-amperes). ``ramp`` caps each EVSE.
+        """
+        cfg = self._config
+        minc = cfg.min_current
+        states = self._state
+        x = [0.0] * self._n
+        free = list(caps)
+        for i in on:
+            reserve(free, self._usage[i], minc + margin)
+            x[i] = minc
+        fast: list[int] = []
+        sol: list[int] = []
+        for i in on:
+            if states[i].override is not None or cfg.evses[i].mode == "fast":
+                fast.append(i)
+            else:
+                sol.append(i)
+        if ramp is None:
+            ups = [upper[i] - minc for i in fast]
+        else:
+            ups = [min(upper[i], ramp[i]) - minc for i in fast]
+        extra = water_fill(free, [self._usage[i] for i in fast], ups)
+        for i, e in zip(fast, extra, strict=True):
+            x[i] += e
+            reserve(free, self._usage[i], e)
+        pool = surplus - sum(self._k[i] * (x[i] + margin) for i in on)
+        if sol:
+            if ramp is None:
+                ups = [upper[i] - minc for i in sol]
+            else:
+                ups = [min(upper[i], ramp[i]) - minc for i in sol]
+            extra = water_fill([*free, max(0.0, pool)],
+                               [self._solar_usage[i] for i in sol], ups)
+            for i, e in zip(sol, extra, strict=True):
+                x[i] += e
+                pool -= self._k[i] * e
+        return x, pool
+
+    def _allocate(
+        self, t: float, caps: list[float], surplus: float, upper: list[float],
+        waiting: Sequence[int] = (),
+    ) -> None:
+        """Targets without ramp caps (recorded), then limits with them, rounded to ``step``.
+
+        Issue 6: "Lower at once. Raise only after ramp_up_delay of sustained headroom. Small
+        decreases must not restart that clock forever." Each EVSE may rise to the smallest
+        target it had over the last ``ramp_up_delay`` seconds, so a dip only delays the raise
+        by at most ``ramp_up_delay`` and the limit follows the window's minimum.
+
+        The recorded targets are shared out with ``raise_margin`` set aside per charging EVSE;
+        the limits themselves on the full room, each capped by ``max(its limit, window
+        minimum)``. So a limit rises only with the margin to spare, stays while it fits without
+        it, and is lowered in the round it no longer fits.
+
+        ``waiting`` (off EVSEs that fit the plan, their start timers running) are shared out with
+        the charging ones in the targets, and their targets are recorded too: a start then begins
+        at the smallest share it had over the last ``ramp_up_delay`` (not at ``min_current`` and a
+        raise one ``ramp_up_delay`` later, a telegram more), and no charging EVSE is raised into
+        room that a waiting one is about to take.
+        """
+        cfg = self._config
+        minc = cfg.min_current
+        delay = cfg.ramp_up_delay
+        states = self._state
+        on = [i for i in range(self._n) if states[i].on]
+        sharing = [*on, *waiting]
+        target, _ = self._fill(self._raise_caps, self._raise_surplus, sharing, upper, None,
+                               margin=cfg.raise_margin)
+        ramp = [0.0] * self._n
+        start = t - delay
+        for i in sharing:
+            st = states[i]
+            hist = st.hist
+            tgt = target[i]
+            # Sliding-window minimum of a piecewise-constant target: entries are
+            # [since, target, until]; a later, smaller target makes older larger ones irrelevant.
+            if hist:
+                hist[-1][2] = t
+            else:
+                st.hist_start = t  # the window only counts from the first recorded target
+            while hist and hist[-1][1] >= tgt:
+                hist.pop()
+            hist.append([t, tgt, math.inf])
+            while hist[0][2] <= start:
+                hist.popleft()
+            window_min = hist[0][1] if start >= st.hist_start else min(minc, hist[0][1])
+            ramp[i] = max(st.limit, window_min)
+        final, _ = self._fill(caps, surplus, on, upper, ramp)
+        over = self._over
+        for i in on:
+            st = states[i]
+            limit = round_down(final[i], cfg.step, minc)
+            if limit < st.limit and any(over[c] for c, _w in self._usage[i]):
+                # The supply is over budget now: cut to where a raise would have put the limit,
+                # raise_margin below the room, so the car's lag does not hold it over the budget.
+                limit = round_down(min(final[i], target[i]), cfg.step, minc)
+            if limit != st.limit:
+                st.limit_since = t
+            st.limit = limit

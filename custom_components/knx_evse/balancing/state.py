@@ -1,0 +1,132 @@
+"""Per-EVSE state of the balancer, and the base that its parts (round, planning, output) share.
+
+The :class:`Balancer` is split by job: ``balancer.py`` (configuration and the round),
+``planning.py`` (who charges and at what limit), ``output.py`` (the fallback and the Decision with
+its telegram bookkeeping). They share the attributes declared on :class:`BalancerBase`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Final
+
+from .allocation import Usage
+from .config import BalancingConfig
+
+ADOPT_CURRENT: Final = 1.0
+"""A at or above which an EVSE is taken to be charging already on the first round."""
+SETTLE_TIME: Final = 10.0
+"""s after a limit change before a reported current above the limit counts as stale, not as a car
+still slowing down (cars follow a new pilot within a few seconds; IEC 61851-1 allows 5 s)."""
+
+OVER_LIMIT_TOLERANCE: Final = 2.0
+"""A a charging EVSE may report above its limit before the limit is written to it again. It covers
+the measurement tolerance and a send-on-change report that lags by up to its threshold (``scripts/
+bench --report-change 2``: 1 A rewrote stale reports, +0.5 telegrams/h); a lost limit is many A."""
+
+_GRID, _SOLAR, _NONE = 0, 1, 2  # demand groups
+
+
+def _clean(x: object, cap: float) -> float:
+    """Return a measured current in [0, cap]; None, NaN, inf and non-numbers count as 0."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        return 0.0
+    return min(cap, max(0.0, float(x)))
+
+
+class _Evse:
+    """Mutable per-EVSE state (private)."""
+
+    __slots__ = (
+        "deficit",
+        "deficit_rate",
+        "deficit_since",
+        "deficit_t",
+        "fit_since",
+        "force",
+        "hist",
+        "hist_start",
+        "last_paused",
+        "last_write",
+        "last_written",
+        "limit",
+        "limit_since",
+        "off_since",
+        "on",
+        "on_since",
+        "override",
+        "reason",
+    )
+
+    def __init__(self) -> None:
+        self.on = False
+        self.on_since = -math.inf
+        self.off_since: float | None = None
+        self.fit_since: float | None = None
+        self.deficit_since: float | None = None
+        self.deficit = 0.0  # phase-ampere-seconds imported since deficit_since (solar)
+        self.deficit_rate = 0.0  # phase-amperes imported at the last round (solar)
+        self.deficit_t = 0.0  # time of the last round that added to deficit
+        self.limit = 0.0
+        self.limit_since = -math.inf
+        self.hist: deque[list[float]] = deque()  # [since, target, until], see _allocate
+        self.hist_start = 0.0
+        self.last_written: float | None = None
+        self.last_paused: bool | None = None
+        self.last_write = -math.inf
+        self.force = False
+        self.override: float | None = None
+        self.reason = ""
+
+
+class BalancerBase:
+    """The attributes the balancer's parts share, and the start/stop state changes.
+
+    ``_n`` EVSEs; ``_m`` constraints (phases, or 1 for a power limit); ``_usage[i]``: the
+    constraints EVSE ``i`` loads and by how much per ampere; ``_state[i]``: its :class:`_Evse`.
+    """
+
+    _config: BalancingConfig
+    _state: list[_Evse]
+    _n: int
+    _m: int
+    _usage: list[Usage]
+    _solar_usage: list[Usage]
+    _k: list[float]
+    _max_raw: list[float]
+    _max: list[float]
+    _keepalive: list[float | None]
+    _last_t: float | None
+    _first_t: float
+    _over: list[bool]
+    _raise_caps: list[float]
+    _raise_surplus: float
+
+    # ------------------------------------------------------------------ state changes
+
+    def _start(self, i: int, t: float) -> None:
+        # The share recorded while waiting (see _allocate) is kept: the start limit is its
+        # minimum over the last ramp_up_delay, so the car starts at its sustained share.
+        st = self._state[i]
+        st.on = True
+        st.on_since = t
+        st.fit_since = None
+        st.deficit_since = None
+        st.limit = 0.0
+        st.limit_since = t
+
+    def _stop(self, i: int, t: float) -> None:
+        st = self._state[i]
+        st.on = False
+        st.off_since = t
+        st.fit_since = None
+        st.deficit_since = None
+        st.limit = 0.0
+        st.limit_since = t
+        st.hist.clear()
+
+    def _mode_reason(self, i: int) -> str:
+        if self._state[i].override is not None:
+            return "override"
+        return self._config.evses[i].mode
