@@ -2,8 +2,8 @@
 
 Home Assistant acts as the HEMS of the manual's "Dynamic Load Balancing" section: it reads a
 meter and assigns every charger its current limit. This package is the algorithm only, so the
-benchmark, the simulator and anyone replaying meter history can script against it (issue 6,
-"The pure core").
+benchmark, the simulator and anyone replaying meter history can script against it
+(design and rules: docs/balancing.md).
 
 Public API:
     - :class:`BalancingConfig`, :class:`EvseConfig`: frozen, validated configuration.

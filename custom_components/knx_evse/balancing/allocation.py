@@ -35,7 +35,7 @@ def reserve(caps: list[float], usage: Usage, amps: float) -> None:
 def round_down(amps: float, step: float, floor: float) -> float:
     """``amps`` rounded down to the grid ``floor + k × step`` (k ≥ 0), never below ``floor``.
 
-    Issue 6: "Round down to step"; "A limit is always 0 or between min_current and the EVSE
+    Rule: "Round down to step"; "A limit is always 0 or between min_current and the EVSE
     maximum". The grid starts at ``floor`` (``min_current``), so with the defaults (6 A, 1 A)
     limits are whole amperes, and any two limits differ by a whole number of steps: a change is
     never smaller than ``step``. The caller guarantees ``amps ≥ floor`` up to float noise.
@@ -52,7 +52,7 @@ def water_fill(
 ) -> list[float]:
     """Max-min fair (progressive) filling from 0: everyone rises together until capped.
 
-    Issue 6: "Every connected EVSE in fast gets an equal share (water-filling), capped by its
+    Rule: "Every connected EVSE in fast gets an equal share (water-filling), capped by its
     own maximum. What one cannot take goes to the others." With several constraints (phases)
     this is progressive filling: all unfrozen EVSEs rise at one level; an EVSE freezes when it
     reaches its ``upper`` bound or when a constraint it uses becomes full.

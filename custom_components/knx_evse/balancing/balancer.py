@@ -1,35 +1,8 @@
-"""The stateful balancer: priorities, timers, solar modes, fallback and telegram bookkeeping.
+"""The stateful balancer: configuration, user controls and one balancing round.
 
-Source: the manual's "Dynamic Load Balancing" section (budget with reserve margin, EVSE1 → EVSE6
-priority, per-EVSE maximum) and the "Rules" of issue 6. One call to :meth:`Balancer.update` is one
-round; it never blocks and does no I/O.
-
-A round, in order:
-
-1. The meter is checked (:data:`MeterState`); an unusable one applies the fallback instead of the
-   steps below.
-2. The room per constraint is computed: ``limit × (1 − margin) − (meter − Σ EVSE currents)``.
-3. Safety: charging EVSEs are given ``min_current`` in priority order; any that no longer fits is
-   cut at once (``over_budget_cut``), whatever its ``min_on_time``.
-4. Plan, in priority order, first the ``fast``/``min_solar``/override EVSEs on the grid budget,
-   then the ``solar`` EVSEs on the export left after them: who keeps charging, who is paused
-   (respecting ``min_on_time``), who may start (``min_current + raise_margin`` of room,
-   ``min_off_time``, ``ramp_up_delay`` of sustained room, one start per round, EVSE1 first).
-5. Limits by water-filling, raised no faster than the sustained room allows and only with
-   ``raise_margin`` to spare per charging EVSE, kept while they fit, rounded down to ``step``.
-   EVSEs waiting to start share the targets, so a start begins at the share sustained over
-   ``ramp_up_delay`` and no charging EVSE is raised into the room it is about to take.
-   A limit that must come down while the meter shows the budget really exceeded goes to where a
-   raise would have put it (``raise_margin`` below the room), so the car's lag in following the
-   pilot does not keep the supply over budget; and the room a raise counts on treats a reported
-   current above an EVSE's limit, ``SETTLE_TIME`` after that limit was set, as other load (a
-   stale send-on-change report, not a car still slowing down).
-6. Which chargers need a telegram (changes, keep-alives only where configured, the limit again to
-   an EVSE drawing over it, and a Stop again to a paused one drawing anyway).
-
-The raise hysteresis (``BalancingConfig.raise_margin``) absorbs the chargers' send-on-change
-reporting: without it, the unreported part of a car's ramp-up after a raise looked like other load
-and the limit was lowered at once and raised again ``ramp_up_delay`` later (``scripts/bench``).
+One call to :meth:`Balancer.update` is one round (the manual's "Dynamic Load Balancing": budget
+with reserve margin, EVSE1 → EVSE6 priority, per-EVSE maximum); it never blocks and does no I/O.
+The round's steps and the reasons behind its rules are in docs/balancing.md.
 """
 
 
@@ -51,7 +24,8 @@ class Balancer(Planning, Output):
     """Assigns every EVSE of one balancing group its current limit, round by round.
 
     Create one per group and call :meth:`update` on every meter update and at least every few
-    seconds, with a monotonic clock. State (timers, ramp history, what was written) lives in the
+    seconds, all with one clock in seconds (the group passes wall time; the meter reading's
+    timestamp must use the same clock). State (timers, ramp history, what was written) lives in the
     instance; everything else is in the immutable :class:`BalancingConfig`.
 
     Args:
@@ -142,7 +116,7 @@ class Balancer(Planning, Output):
         While set, the EVSE behaves like ``fast`` with ``amps`` as its maximum (``amps`` above
         the EVSE maximum is capped to it), whatever its mode; ``0`` pauses it. The override ends
         with ``set_override(index, None)``, :meth:`set_mode`, or when the vehicle disconnects.
-        Source: issue 6, service ``knx_evse.set_current_limit``.
+        It backs the service ``knx_evse.set_current_limit``.
 
         Raises:
             IndexError: for an unknown index.
@@ -316,7 +290,7 @@ class Balancer(Planning, Output):
     ) -> tuple[MeterState, list[float], float]:
         """Check the meter; return its state, the room per constraint, and the export.
 
-        Issue 6: "Available for EVSEs = limit × (1 − margin) − (meter − Σ measured EVSE
+        Rule: "Available for EVSEs = limit × (1 − margin) − (meter − Σ measured EVSE
         currents)"; per-phase meters give one constraint per phase, so a three-phase EVSE is
         held by its most loaded phase and a single-phase EVSE only by its own.
 

@@ -5,7 +5,8 @@ watts (W), volts (V) and seconds (s).
 
 Sources: the manual's "Dynamic Load Balancing" section (``limit``, ``current_control``,
 ``reserve_margin``, the EVSE1 → EVSE6 priority order and the per-EVSE maximum current or power)
-and issue 6, "The pure core" (timing, fallback, modes, phases, ``step``).
+and the project's balancing rules in docs/balancing.md (timing, fallback, modes, phases,
+``step``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ FallbackMode = Literal["pause"] | float
 """What the balancer does without a usable meter: ``"pause"``, or a fixed current in A."""
 
 ABSURD_POWER: Final = 200_000.0
-"""W; a house meter beyond this is absurd (issue 6: "absurd (for example above 200 kW)")."""
+"""W; a house meter beyond this is absurd (rule: "absurd (for example above 200 kW)")."""
 
 IEC_MIN_CURRENT: Final = 6.0
 """The lowest current an EVSE may signal to a vehicle (IEC 61851-1); the manual's minimum, 6 A."""
@@ -122,7 +123,7 @@ class BalancingConfig:
         voltage: phase-to-neutral voltage in V, used to convert W to A.
         step: resolution in A. Every limit is rounded down to ``min_current + k × step``, so
             with the defaults (6 A, 1 A) to whole amperes, and any change of a limit is at least
-            one step (issue 6: "limits only change when they change by at least step").
+            one step (rule: "limits only change when they change by at least step").
         ramp_up_delay: seconds of sustained headroom before a limit is raised or a paused EVSE
             starts (default 10 s). Lowering is always immediate.
         min_on_time: seconds an EVSE keeps charging after a start before it may be paused for
@@ -155,7 +156,7 @@ class BalancingConfig:
             long as their sum fits ``limit × (1 − margin)`` with no other load assumed.
         max_meter_power: readings whose magnitude exceeds this many W, or the equivalent
             current ``max_meter_power / (voltage × phases)`` A per phase, are treated as absurd
-            and trigger the fallback. None (default) means the larger of 200 kW (issue 6) and
+            and trigger the fallback. None (default) means the larger of 200 kW  and
             four times the supply's limit in W, so large car parks are not flagged; see
             :attr:`meter_power_bound`.
         raise_margin: A per phase, ≥ 0 (default 0.5 A): the headroom every charging EVSE keeps
@@ -293,7 +294,7 @@ class BalancingConfig:
     def evse_max_current(self, index: int) -> float:
         """Return the maximum of EVSE ``index`` (0-based) in A per phase.
 
-        ``max_current`` as given, or ``max_power / (voltage × phases)`` (issue 6: "convert to
+        ``max_current`` as given, or ``max_power / (voltage × phases)`` (rule: "convert to
         A with voltage and the phases"). Not rounded to ``step``.
 
         Raises:

@@ -15,7 +15,7 @@ class Output(BalancerBase):
     def _fallback(self, t: float, state: MeterState, group: list[int], upper: list[float]) -> None:
         """No usable meter: pause all, or give the fixed fallback current in priority order.
 
-        Issue 6: "A meter reading older than meter_timeout, unavailable, non-numeric or absurd
+        Rule: "A meter reading older than meter_timeout, unavailable, non-numeric or absurd
         triggers the fallback." With a fixed current, ``fast`` and override EVSEs get it (capped
         by their maximum), ``min_solar`` gets ``min_current`` and ``solar`` pauses, as long as
         the sum fits ``limit × (1 − margin)`` with no other load assumed; new starts respect
@@ -60,7 +60,7 @@ class Output(BalancerBase):
     def _finish(
         self, t: float, state: MeterState, available: float | None, surplus: float | None
     ) -> Decision:
-        """Build the Decision and the telegram bookkeeping (issue 6, "Writes").
+        """Build the Decision and the telegram bookkeeping (docs/balancing.md, "Writes").
 
         A charger is written when its limit or pause state changed, on ``force_write``, and, only
         when it has a keep-alive (``BalancingConfig.evse_keepalive``), once that many seconds

@@ -202,7 +202,7 @@ class Planning(BalancerBase):
 
         Every charging EVSE first gets ``min_current``. ``fast`` and override EVSEs share the
         rest of the grid budget; ``solar`` and ``min_solar`` EVSEs then share what is left of
-        both the grid budget and the export (issue 6: "solar uses only export ... min_solar
+        both the grid budget and the export (rule: "solar uses only export ... min_solar
         gives min_current plus the surplus. Both stay within the breaker budget").
 
         ``margin`` (A per phase) is set aside for every charging EVSE, on each constraint it
@@ -253,7 +253,7 @@ class Planning(BalancerBase):
     ) -> None:
         """Targets without ramp caps (recorded), then limits with them, rounded to ``step``.
 
-        Issue 6: "Lower at once. Raise only after ramp_up_delay of sustained headroom. Small
+        Rule: "Lower at once. Raise only after ramp_up_delay of sustained headroom. Small
         decreases must not restart that clock forever." Each EVSE may rise to the smallest
         target it had over the last ``ramp_up_delay`` seconds, so a dip only delays the raise
         by at most ``ramp_up_delay`` and the limit follows the window's minimum.

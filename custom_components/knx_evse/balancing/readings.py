@@ -1,6 +1,6 @@
 """Inputs and output of one balancing round: meter and EVSE readings, and the Decision.
 
-Source: issue 6, "The pure core" (``MeterReading``, ``EvseReading``, ``Decision``).
+The rules behind them: docs/balancing.md.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class MeterReading:
               as the current of every phase, which is conservative when it is the most loaded
               phase;
             - a float total power in W (``unit`` ``"W"``), spread evenly over the supply phases
-              (issue 6: "convert to A with voltage and the phases");
+              (rule: "convert to A with voltage and the phases");
             - a tuple of per-phase currents in A, L1 first: 3 values on a three-phase supply, 1
               on a single-phase one;
             - None, NaN or inf when unavailable (→ fallback).
@@ -75,7 +75,7 @@ class Decision:
         limits: assigned limit in A per phase; 0.0 where paused, otherwise within
             [min_current, EVSE maximum] and on the grid ``min_current + k × step``.
         paused: True where the limit is 0.
-        available: A per phase left for the EVSEs after the margin and the non-EV load (issue 6:
+        available: A per phase left for the EVSEs after the margin and the non-EV load (rule:
             ``limit × (1 − margin) − (meter − Σ EVSE currents)``; with per-phase meters the
             smallest phase). Negative when the other loads alone exceed the budget. None in
             fallback.
