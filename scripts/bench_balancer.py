@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print the time per Balancer.update for 6, 100 and 1000 EVSEs (issue 6: "Scales to at least 100
+"""Print the time per Balancer.update for 6, 100 and 1000 EVSEs (rule: "Scales to at least 100
 EVSEs ... in well under 10 ms per update"). A measurement to read, not a timed test.
 
 The scenario is deliberately busy: a three-phase supply with a per-phase meter, a mix of single- and

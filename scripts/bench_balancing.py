@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of load balancing on a real-data house (issue 6, "Benchmark"): a table, not a timed test.
+"""Benchmark of load balancing on a real-data house: a table, not a timed test.
 
 One summer and one winter day at 1 s resolution, the same input for every controller:
 

@@ -9,7 +9,7 @@ whole way: xknx's telegram queue → hub dispatch by group address → ``dpt.dec
   written is measured;
 - latency: one telegram at a time, from queueing it to its ``state_changed`` event; p50/p99.
 
-Target (issue 3): ≥ 2,000 telegrams/s and p99 < 2 ms. A KNX twisted-pair line carries about 50/s.
+Target: ≥ 2,000 telegrams/s and p99 < 2 ms. A KNX twisted-pair line carries about 50/s.
 
 Usage: .venv/bin/python scripts/bench_coordinator.py [--telegrams N]
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Soak benchmark (issue 8, "Soak"): a headless, time-compressed simulated day of the two-charger demo
+"""Soak benchmark: a headless, time-compressed simulated day of the two-charger demo
 house with the balancer in solar modes and random faults from the matrix injected.
 
 Usage::

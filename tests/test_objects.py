@@ -2,7 +2,7 @@
 
 ``fixtures/manual_objects.tsv`` is transcribed row for row from the manual's "Communication Objects"
 table (not from objects.py). ``expected_flags`` is set only where the manual contradicts itself and the
-worked balancing example wins (issue 2); ``note`` says why.
+worked balancing example wins; ``note`` says why.
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def test_scope_counts() -> None:
 
 def test_status_links_point_at_readable_objects_of_the_same_type() -> None:
     links = {n: obj.status for n, obj in OBJECTS.items() if obj.status is not None}
-    # The manual's command/status pairs (issue 2 names 1 → 3, 31 → 61, 33 → 37) and connector 2's copies.
+    # The manual's command/status pairs (1 → 3, 31 → 61, 33 → 37) and connector 2's copies.
     assert links == {1: 3, 2: 4, 31: 61, 32: 63, 33: 37, 80: 110, 81: 112, 82: 86}
     for command, status in links.items():
         cmd, st = OBJECTS[command], OBJECTS[status]

@@ -1,6 +1,6 @@
 """Budget rules: the manual's formula and worked example, power mode, per-phase meters.
 
-Issue 6, Rules: "Available for EVSEs = limit × (1 − margin) − (meter − Σ measured EVSE currents)";
+Rule (docs/balancing.md): "Available for EVSEs = limit × (1 − margin) − (meter − Σ measured EVSE currents)";
 "Per-phase meters: a three-phase EVSE is limited by its most loaded phase; a single-phase EVSE only
 by its own phase". Manual, "Dynamic Load Balancing" → "Limits" (63 A, 10 % → 56.7 A).
 """

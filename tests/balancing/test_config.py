@@ -1,4 +1,4 @@
-"""Validation of BalancingConfig / EvseConfig (issue 6, "The pure core")."""
+"""Validation of BalancingConfig / EvseConfig (docs/balancing.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_defaults_are_documented_values() -> None:
     assert timing == (10.0, 60.0, 60.0, 180.0, 30.0, None)  # no keep-alive unless asked for
     assert cfg.evses[0].keepalive is None and cfg.evse_keepalive(0) is None
     assert cfg.max_meter_power is None
-    assert cfg.meter_power_bound == 200_000.0  # a 63 A house: 200 kW (issue 6)
+    assert cfg.meter_power_bound == 200_000.0  # a 63 A house: 200 kW
 
 
 def test_absurd_bound_scales_with_large_supplies() -> None:

@@ -1,4 +1,4 @@
-"""Meter validation and fallback (issue 6, Rules: "A meter reading older than meter_timeout,
+"""Meter validation and fallback (rule, docs/balancing.md: "A meter reading older than meter_timeout,
 unavailable, non-numeric or absurd (for example above 200 kW) triggers the fallback. The Decision
 says so").
 """

@@ -3,7 +3,7 @@
 Source: ``scripts/bench`` found the fast mode flipping "raise, then lower within 5 s" thousands of
 times a day. A charger sends its measured current only on a change larger than its "Current value
 change" (ETS; 0.5 A in the demo installation) or every "Current transmission period" (30 s), so
-after a raise up to 0.5 A of the car's ramp-up is unreported and counts as other load (issue 6:
+after a raise up to 0.5 A of the car's ramp-up is unreported and counts as other load (rule:
 "meter − Σ measured EVSE currents"); the balancer lowered at once and raised again after
 ``ramp_up_delay``. With ``raise_margin`` a limit is raised only when it fits with that much to
 spare per charging EVSE, and kept while it fits without it.

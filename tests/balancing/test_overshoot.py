@@ -1,6 +1,6 @@
 """Lowering when the supply is really over budget, and raises that do not count on stale reports.
 
-Source: ``scripts/bench`` (issue 6, "seconds and ampere-seconds above the budget"). A car follows a
+Source: ``scripts/bench`` (goal: "seconds and ampere-seconds above the budget"). A car follows a
 lower pilot with a lag of seconds, so a limit cut to exactly the room leaves the supply over budget
 for that lag and a tail after it; when the meter shows the budget exceeded, the cut goes to where
 a raise would have put the limit (``raise_margin`` below the room). And a charger reports its

@@ -1,6 +1,6 @@
 """A paused EVSE that draws anyway: its draw is other load, and its Stop is sent again.
 
-Source: the soak benchmark (issue 8). The manual's "Auto charging init after connect" (object 26)
+Source: the soak benchmark. The manual's "Auto charging init after connect" (object 26)
 starts a session when a vehicle is plugged in, whatever Stop was written before; the simulated
 charger did so and a car drew 29 A for an hour on an EVSE the balancer believed paused, while its
 draw was subtracted from the meter as "EVSE current" and the room it took was handed out again.

@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis) of the balancing core.
 
-Issue 6, Tests: "Σ limits never exceed the budget, each limit is 0 or within [min, max], paused
+Property (docs/balancing.md): "Σ limits never exceed the budget, each limit is 0 or within [min, max], paused
 EVSEs are always the lowest priority, and no budget is wasted beyond one step per EVSE".
 
 With the raise hysteresis (``BalancingConfig.raise_margin``, drawn here from 0, the default 0.5 A
@@ -9,7 +9,7 @@ an EVSE starts only when ``min_current + raise_margin`` fits. So the waste bound
 plus ``raise_margin`` per EVSE, and an EVSE may stay paused while less than ``min_current +
 raise_margin`` is left for it. "Σ limits never exceed the budget" is unchanged.
 
-The budget is recomputed here from the documented formulas (manual, "Load reserve margin"; issue 6,
+The budget is recomputed here from the documented formulas (manual, "Load reserve margin";
 "Available for EVSEs = limit × (1 − margin) − (meter − Σ measured EVSE currents)"), independently
 of the implementation.
 """

@@ -1,4 +1,4 @@
-"""The core is pure: stdlib only, no Home Assistant, no xknx (issue 6, "The pure core ... with no
+"""The core is pure: stdlib only, no Home Assistant, no xknx (docs/balancing.md, "The pure core ... with no
 Home Assistant import").
 """
 

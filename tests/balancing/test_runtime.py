@@ -1,4 +1,4 @@
-"""Runtime API: set_mode, set_override, reconfigure, argument errors (issue 6: the charge-mode
+"""Runtime API: set_mode, set_override, reconfigure, argument errors (the charge-mode
 select and the set_current_limit one-shot override that "still respects the breaker").
 """
 

@@ -1,6 +1,6 @@
 """Sharing rules: water-filling, priority, limit range, rounding, starts one at a time.
 
-Issue 6, Rules: "Every connected EVSE in fast gets an equal share (water-filling), capped by its own
+Rule (docs/balancing.md): "Every connected EVSE in fast gets an equal share (water-filling), capped by its own
 maximum. What one cannot take goes to the others. ... EVSE6 pauses first, then EVSE5"; "A limit is
 always 0 or between min_current and the EVSE maximum"; "EVSEs start one at a time in priority
 order". Manual, "Dynamic balancing between multiple units".

@@ -1,4 +1,4 @@
-"""Solar modes (issue 6, Rules: "solar uses only export: the EVSE may draw what the house would
+"""Solar modes (rule, docs/balancing.md: "solar uses only export: the EVSE may draw what the house would
 otherwise feed into the grid. min_solar gives min_current plus the surplus. Both stay within the
 breaker budget"; manual, "Dynamic load balancing with solar generation").
 """
@@ -134,7 +134,7 @@ def test_solar_yields_the_grid_budget_to_a_fast_evse() -> None:
 
 def test_solar_thin_cloud_is_ridden_as_long_as_its_import_allows() -> None:
     # Export of 3 A against a 6 A minimum: the EVSE imports 3 A, half of min_current, so the
-    # solar_stop_delay of 20 s of min_current lasts 40 s of this cloud (issue 6: solar uses
+    # solar_stop_delay of 20 s of min_current lasts 40 s of this cloud (rule: solar uses
     # export; the import a cloud may cost is bounded, not its length).
     cfg = config(evse(16.0, mode="solar"), timing=True, ramp_up_delay=0.0, min_on_time=0.0,
                  solar_stop_delay=20.0)

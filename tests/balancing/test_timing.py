@@ -1,6 +1,6 @@
 """Timing rules: lower at once, raise after sustained headroom, min on/off time, pre-emption.
 
-Issue 6, Rules: "Lower at once. Raise only after ramp_up_delay of sustained headroom. Small
+Rule (docs/balancing.md): "Lower at once. Raise only after ramp_up_delay of sustained headroom. Small
 decreases must not restart that clock forever"; "Start and stop respect min_on_time and
 min_off_time, except when the budget is exceeded, which cuts at once"; "A higher priority pre-empts
 a lower one".

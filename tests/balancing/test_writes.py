@@ -1,4 +1,4 @@
-"""Telegram bookkeeping (issue 6, Rules: "Writes: limits only change when they change by at least
+"""Telegram bookkeeping (rule, docs/balancing.md: "Writes: limits only change when they change by at least
 step. No repeated identical writes except a keep-alive inside the chargers' fail-safe timeout").
 """
 

@@ -1,1 +1,1 @@
-"""Fault-injection tests of issue 8: bad telegrams, silent chargers, restarts, bursts, clashes, secrets."""
+"""Fault-injection tests: bad telegrams, silent chargers, restarts, bursts, clashes, secrets."""
