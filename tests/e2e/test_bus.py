@@ -18,17 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.bus import (
-    NETNS_DIR,
-    KnxdBus,
-    bus_status,
-    cleanup_stale,
-    forward_tcp,
-    list_namespaces,
-    pid_alive,
-    socket_in_netns,
-    unavailable_reason,
-)
+from knxbus.forward import forward_tcp
+from knxbus.knxd import KnxdBus
+from knxbus.netns import NETNS_DIR, list_namespaces, pid_alive, socket_in_netns, unavailable_reason
+from knxbus.state import bus_status, cleanup_stale
 
 BUS_UNAVAILABLE = unavailable_reason()
 
@@ -88,8 +81,8 @@ def test_stop_leaves_nothing_behind(sockets_enabled: None) -> None:
 
 
 def test_cli_start_status_stop(sockets_enabled: None) -> None:
-    """``python -m simulator.bus start|status|stop`` print JSON and manage a bus owned by another process."""
-    cli = [sys.executable, "-m", "simulator.bus"]
+    """``python -m knxbus start|status|stop`` print JSON and manage a bus owned by another process."""
+    cli = [sys.executable, "-m", "knxbus"]
     owner = subprocess.Popen(["sleep", "60"])
     try:
         started = subprocess.run(
@@ -125,7 +118,7 @@ def test_cleanup_stale_removes_a_crashed_run_only(knxd_bus: KnxdBus, sockets_ena
     """A bus whose owner died is torn down by cleanup_stale(); a live bus (this module's) is untouched."""
     owner = subprocess.Popen(["sleep", "60"])
     started = subprocess.run(
-        [sys.executable, "-m", "simulator.bus", "start", "--owner-pid", str(owner.pid)],
+        [sys.executable, "-m", "knxbus", "start", "--owner-pid", str(owner.pid)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -193,7 +186,7 @@ def test_cli_forward_serves_http_from_namespace(
         stderr=subprocess.DEVNULL,
     )
     fwd = subprocess.Popen(
-        [sys.executable, "-m", "simulator.bus", "forward", knxd_bus.ns, "0", str(port)],
+        [sys.executable, "-m", "knxbus", "forward", knxd_bus.ns, "0", str(port)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
