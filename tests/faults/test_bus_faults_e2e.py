@@ -1,7 +1,7 @@
 """Faults on the real knxd bus: malformed telegrams, a charger that goes silent, a burst of 2,000.
 
 Home Assistant's hub tunnels to knxd in the bus's namespace (knxbus/), the simulated demo
-"Garage" charger (simulator/charger.py) has a tunnel of its own, and other senders use their own
+"Garage" charger (simulator/charger/) has a tunnel of its own, and other senders use their own
 tunnels: every telegram crosses knxd. The coordinator's liveness timing is shortened for this module
 (class attributes, see coordinator.py "Staleness"); polling with short timeouts, no fixed sleeps.
 
