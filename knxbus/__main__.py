@@ -9,10 +9,8 @@ Command line (prints JSON on stdout; exit status 0 ok, 1 error, 2 bus unavailabl
     python -m knxbus cleanup
     python -m knxbus forward NS HOST_PORT [NS_PORT] [--host 127.0.0.1]   # runs until SIGTERM
 
-The owner of a bus started from the command line defaults to the *parent* process (the calling
-shell script). Pass ``--owner-pid $$`` from bash to be explicit: a bus whose owner exits is fair game
-for anybody's ``cleanup``. ``--field ns`` prints just that value (``NS=$(... start --field ns
---owner-pid $$)``).
+A started bus is owned by the parent process unless ``--owner-pid`` says otherwise (see
+docs/test-bus.md).
 """
 
 from __future__ import annotations

@@ -34,7 +34,11 @@ _NS_OWNER_RE = re.compile(r"^knxevse-(\d+)-")
 
 
 def default_state_dir() -> Path:
-    """Directory holding one sub-directory per bus (see module docstring for the order of choices)."""
+    """Directory of one sub-directory per bus.
+
+    ``$KNXEVSE_STATE_DIR``, else ``/run/knxevse`` as root, else ``$XDG_RUNTIME_DIR/knxevse``, else
+    ``/tmp/knxevse-<uid>``.
+    """
     if env := os.environ.get("KNXEVSE_STATE_DIR"):
         return Path(env)
     if os.geteuid() == 0:

@@ -1,4 +1,4 @@
-"""Fixtures for end-to-end tests on a real knxd bus in a private network namespace (see knxbus/).
+"""Fixtures for end-to-end tests on a real knxd bus in a private network namespace (docs/test-bus.md).
 
 How the test process reaches the bus: `bus_netns` moves the *main thread* into the bus's namespace
 for one test (``os.setns``; Linux keeps the network namespace per thread) and back afterwards.
