@@ -15,21 +15,8 @@ from xknx.telegram import Telegram, TelegramDirection
 class DeviceTunnel(UDPTunnel):
     """xknx's UDP tunnel, except that a reconnect does not first disconnect the old channel.
 
-    knxd (0.14) numbers tunnel channels from 1 again after a restart (the lowest free id) and acts
-    on CONNECTIONSTATE_REQUEST, DISCONNECT_REQUEST and TUNNELLING_REQUEST by channel id alone,
-    whoever sends them. A client that has not noticed the restart yet may hold an id that knxd has
-    meanwhile given to a client that did reconnect: its heartbeat still succeeds, it receives
-    nothing, and it notices only when a send goes unacknowledged (knxd acknowledges to the id's
-    owner). xknx's reconnect then sends a DISCONNECT_REQUEST for that id, which closes the *other*
-    client's new tunnel; the victim reconnects to the same lowest free id, and two xknx clients
-    keep closing each other's tunnel for as long as both send (the soak's endless "KNX connection
-    of KNX bus lost" loop after a knxd restart).
-
-    A simulated charger stands for a device on the twisted pair, which has no tunnel that could
-    close anyone else's: its tunnel reconnects without that DISCONNECT_REQUEST. A collision with
-    Home Assistant's tunnel then ends after at most one round, the way it would with any client
-    that does not disconnect stale channels. The old channel, if knxd still had it (acknowledgements
-    lost without a restart), is dropped by knxd after its next unacknowledged send.
+    After a knxd restart the old channel id may be another client's: disconnecting it would close
+    that client's tunnel (docs/simulator.md, "A device's tunnel after a knxd restart").
     """
 
     __slots__ = ()

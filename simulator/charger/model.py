@@ -291,7 +291,7 @@ class ChargerModel:
         )
 
     def connector_state(self, conn: Connector) -> ConnectorState:
-        """Return the connector's state (see the module docstring for the mapping)."""
+        """Return the connector's state (mapping to pilot and OCPP: docs/simulator.md, "States")."""
         if self.error_code is not EvseErrorCode.NO_ERROR:
             return ConnectorState.FAULTED
         if conn.ev is None:

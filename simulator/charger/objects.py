@@ -1,4 +1,4 @@
-"""Objects and telegrams of the simulated charger: which object answers what, encoding, reads, writes, sending."""
+"""The simulated charger's objects and telegrams: which object answers what, encoding, sending."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def _changed(value: Any, last: Any, threshold: float) -> bool:
 
 
 class SimulatedCharger(ChargerModel):
-    """A KNX EV charger configured from a charger subentry's data (see the module docstring).
+    """A KNX EV charger configured from a charger subentry's data (behaviour: docs/simulator.md).
 
     ``entry``: ``{"name", "individual_address", "model", "parameters", "group_addresses"}``;
     ``parameters`` goes through ``ChargerParameters.from_dict`` and ``group_addresses`` through

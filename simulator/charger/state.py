@@ -1,4 +1,4 @@
-"""Runtime state of a simulated charger: connector states, charging-time windows, connectors, status reporters."""
+"""Runtime state of a simulated charger: connector states, charging windows, connectors, reporters."""
 
 from __future__ import annotations
 
