@@ -1,7 +1,7 @@
 """The product's main job, end to end: Home Assistant driving simulated chargers over a real KNX/IP bus.
 
 Started by ``scripts/develop`` (which runs set-up first). Steps:
-1. a private network namespace with knxd serving KNX/IP tunnelling on its 127.0.0.1 (simulator/bus.py);
+1. a private network namespace with knxd serving KNX/IP tunnelling on its 127.0.0.1 (knxbus/);
 2. the simulator in that namespace: the installation's chargers, EVs and house (real load profile and
    PV data), writing the grid meter to a JSON file;
 3. Home Assistant in the namespace, with the knx_evse hub and charger subentries already configured
@@ -46,7 +46,8 @@ from demo_dashboard import dashboard_entities, install_dashboard  # noqa: E402
 from demo_homeassistant import DEMO_PASSWORD, DEMO_USER, onboard_tokens, write_config  # noqa: E402
 from homeassistant.config_entries import ConfigSubentryData  # noqa: E402
 
-from simulator.bus import KnxdBus, cleanup_stale  # noqa: E402
+from knxbus.knxd import KnxdBus  # noqa: E402
+from knxbus.state import cleanup_stale  # noqa: E402
 from simulator.installation import load_installation  # noqa: E402
 
 PY = sys.executable
@@ -261,7 +262,7 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
         stack.spawn("home assistant", stack.bus.exec_args(ha_argv), logs / "homeassistant.log")
         stack.spawn(
             "forwarder",
-            [PY, "-m", "simulator.bus", "forward", ns, str(HA_PORT)],
+            [PY, "-m", "knxbus", "forward", ns, str(HA_PORT)],
             logs / "forwarder.log",
         )
         base = f"http://127.0.0.1:{HA_PORT}"

@@ -18,7 +18,7 @@ What runs (all real, nothing faked between the pieces)
     Carport fast, Garage connector 1 solar, Garage connector 2 Min+Solar. The simulator
     (``simulator.runner.Simulation`` on ``installations/demo.yaml``: richardsonpy house load, pvlib PV
     of 8 kWp, four cars on their daily schedule, seeded) drives both chargers, each on a KNX/IP tunnel
-    of its own, through knxd in a private network namespace (``simulator/bus.py``, the e2e fixtures).
+    of its own, through knxd in a private network namespace (``knxbus/``, the e2e fixtures).
     The meter entity is set from the simulator's meter (its net power, every 2 simulated s), as a
     meter integration would. The module that does it is ``tests/soak/test_soak.py``; this script runs
     it with pytest (the ``hass`` fixture) and the options below as environment variables.

@@ -2,7 +2,7 @@
 
 ``python -m simulator run --installation FILE --gateway 127.0.0.1 [--speed 1]`` connects to a KNX/IP
 tunnelling server (inside the bus's network namespace: run it with ``ip netns exec NS``, see
-``simulator/bus.py``) and runs the installation's chargers, EVs and house until SIGINT/SIGTERM or
+``knxbus/``) and runs the installation's chargers, EVs and house until SIGINT/SIGTERM or
 ``--duration`` real seconds; it prints a status line every ``--status-every`` s and exits 0.
 ``--no-bus`` runs the same model without KNX (e.g. to produce a meter file only).
 

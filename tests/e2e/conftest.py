@@ -1,4 +1,4 @@
-"""Fixtures for end-to-end tests on a real knxd bus in a private network namespace (see simulator/bus.py).
+"""Fixtures for end-to-end tests on a real knxd bus in a private network namespace (docs/test-bus.md).
 
 How the test process reaches the bus: `bus_netns` moves the *main thread* into the bus's namespace
 for one test (``os.setns``; Linux keeps the network namespace per thread) and back afterwards.
@@ -24,7 +24,8 @@ import pytest
 from xknx import XKNX
 from xknx.io import ConnectionConfig, ConnectionType
 
-from simulator.bus import KnxdBus, unavailable_reason
+from knxbus.knxd import KnxdBus
+from knxbus.netns import unavailable_reason
 
 BUS_UNAVAILABLE = unavailable_reason()
 """None if this machine can run the bus, else why not (used for skip reasons)."""

@@ -1,6 +1,6 @@
 """Home Assistant with knx_evse against the charger simulator, over a real knxd bus.
 
-Three tunnel clients meet on knxd (simulator/bus.py) inside the bus's network namespace: the
+Three tunnel clients meet on knxd (knxbus/) inside the bus's network namespace: the
 integration's hub (a hub config entry, tunnelling to 127.0.0.1:3671, with the demo's "Garage"
 charger as its subentry), and the simulated charger on a tunnel of its own
 (``SimulatedCharger.connect``), configured from the very same subentry data. Nothing is faked
@@ -50,7 +50,7 @@ from custom_components.knx_evse.const import (
     SUBENTRY_CHARGER,
 )
 from custom_components.knx_evse.knx.hub import KnxEvseHub
-from simulator.bus import KnxdBus
+from knxbus.knxd import KnxdBus
 from simulator.charger import Connector, KnxHost, SimulatedCharger
 from simulator.ev import ElectricVehicle, EvSpec
 from simulator.installation import load_installation

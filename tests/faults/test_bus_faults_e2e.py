@@ -1,7 +1,7 @@
 """Faults on the real knxd bus: malformed telegrams, a charger that goes silent, a burst of 2,000.
 
-Home Assistant's hub tunnels to knxd in the bus's namespace (simulator/bus.py), the simulated demo
-"Garage" charger (simulator/charger.py) has a tunnel of its own, and other senders use their own
+Home Assistant's hub tunnels to knxd in the bus's namespace (knxbus/), the simulated demo
+"Garage" charger (simulator/charger/) has a tunnel of its own, and other senders use their own
 tunnels: every telegram crosses knxd. The coordinator's liveness timing is shortened for this module
 (class attributes, see coordinator.py "Staleness"); polling with short timeouts, no fixed sleeps.
 
@@ -52,7 +52,8 @@ from custom_components.knx_evse.const import (
     SUBENTRY_CHARGER,
 )
 from custom_components.knx_evse.knx.hub import KnxEvseHub
-from simulator.bus import KnxdBus, forward_tcp
+from knxbus.forward import forward_tcp
+from knxbus.knxd import KnxdBus
 from simulator.charger import KnxHost, SimulatedCharger
 from simulator.installation import load_installation
 

@@ -452,12 +452,12 @@ def test_demo_home_assistant_listens_on_loopback_only(tmp_path: Path) -> None:
 
 
 async def test_forwarder_refuses_to_listen_beyond_loopback() -> None:
-    """simulator.bus.forward_tcp (the demo's way in to Home Assistant) binds loopback addresses only.
+    """knxbus.forward.forward_tcp (the demo's way in to Home Assistant) binds loopback addresses only.
 
     Refused before anything is opened, so no namespace is needed here; tests/faults/
     test_bus_faults_e2e.py checks the listening socket of a real forwarder.
     """
-    from simulator.bus import forward_tcp
+    from knxbus.forward import forward_tcp
 
     for host in ("0.0.0.0", "::", "192.168.1.10", "localhost", ""):
         with pytest.raises(ValueError, match="loopback"):

@@ -13,6 +13,7 @@ from custom_components.knx_evse.knx import dpt
 from custom_components.knx_evse.knx.objects import OBJECTS
 from custom_components.knx_evse.knx.parameters import ChargerParameters
 from simulator.charger import SimulatedCharger
+from simulator.ev import ElectricVehicle, EvSpec
 from simulator.installation import default_group_addresses
 
 ALL_OBJECTS: dict[str, Any] = {
@@ -147,3 +148,11 @@ def run(charger: SimulatedCharger, seconds: float, dt: float = 1.0) -> None:
     steps = round(seconds / dt)
     for _ in range(steps):
         charger.step(dt)
+
+
+def car(
+    name: str = "car", phases: int = 1, max_current: float = 32.0, soc: float = 0.3, **kw: float
+) -> ElectricVehicle:
+    return ElectricVehicle(
+        name, EvSpec(phases=phases, max_current=max_current, response_time=0.0, **kw), soc=soc
+    )

@@ -24,7 +24,8 @@ from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWri
 
 from custom_components.knx_evse.knx import dpt
 from custom_components.knx_evse.knx.objects import OBJECTS
-from simulator.bus import KnxdBus, unavailable_reason
+from knxbus.knxd import KnxdBus
+from knxbus.netns import unavailable_reason
 from simulator.charger import DeviceTunnel, KnxHost
 
 BUS_UNAVAILABLE = unavailable_reason()

@@ -51,7 +51,7 @@ from custom_components.knx_evse.const import (
     SUBENTRY_CHARGER,
 )
 from custom_components.knx_evse.knx.parameters import VOLTAGE
-from simulator.bus import KnxdBus
+from knxbus.knxd import KnxdBus
 from simulator.charger import KnxHost, encode_value
 from simulator.house import HouseModel
 from simulator.installation import Installation, load_installation

@@ -24,7 +24,8 @@ from xknx.telegram import GroupAddress, IndividualAddress, Telegram
 from xknx.telegram.apci import GroupValueWrite
 from xknx.tools import group_value_write
 
-from simulator.bus import NETNS_DIR, KnxdBus, pid_alive, unavailable_reason
+from knxbus.knxd import KnxdBus
+from knxbus.netns import NETNS_DIR, pid_alive, unavailable_reason
 
 BUS_UNAVAILABLE = unavailable_reason()
 TunnelClient = Callable[..., contextlib.AbstractAsyncContextManager[XKNX]]  # the `tunnel_client` fixture
