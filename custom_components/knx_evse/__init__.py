@@ -2,7 +2,7 @@
 
 A hub config entry owns one KNX connection (``hub.KnxEvseHub``); each charger is a config subentry
 with a push ``coordinator.ChargerCoordinator``; balancing groups are subentries too (their runtime is
-registered in ``runtime.SUBENTRY_RUNTIME_FACTORIES``; ``balancing_group.py``). Adding, removing or editing
+registered in ``runtime.SUBENTRY_RUNTIME_FACTORIES``; ``group/group.py``). Adding, removing or editing
 a subentry reloads the hub entry (update listener). The services (``services.py``) are registered once
 in ``async_setup``.
 """
@@ -22,9 +22,9 @@ from homeassistant.helpers.typing import ConfigType
 from xknx.exceptions import InvalidSecureConfiguration, XKNXException
 
 from . import repairs
-from .balancing_group import async_start_groups, groups_of
 from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
+from .group.group import async_start_groups, groups_of
 from .knx.connection import authentication_failed
 from .knx.hub import KnxEvseHub, knxkeys_path
 from .runtime import (
@@ -166,7 +166,7 @@ def _async_register_devices(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> N
     """Create each charger's device and its connector sub-devices, linked by ``via_device_id``.
 
     Every device belongs to its charger's subentry, and so do all entities on it (the balancing
-    group's member entities included; see ``balancing_entity.async_add_group_entities``).
+    group's member entities included; see ``group.entities.async_add_group_entities``).
     """
     device_registry = dr.async_get(hass)
     for subentry_id, coordinator in entry.runtime_data.chargers.items():

@@ -1,12 +1,12 @@
-"""Selects: the charge mode of every balancing-group member (see balancing_entity.py)."""
+"""Selects: the charge mode of every balancing-group member (see group/entities.py)."""
 
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .balancing_entity import async_add_group_entities
-from .balancing_group import groups_of
+from .group.entities import async_add_group_entities
+from .group.group import groups_of
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 0

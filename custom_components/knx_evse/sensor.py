@@ -7,7 +7,7 @@ Source: manual, "Communication Objects" 3, 4, 11-17, 19, 34/35, 45-51, 61-64, 67
 copies (+49), and the balancing master's 130-136 (+15 per EVSE). The lifetime-energy sensor is
 ``device_class: energy``, ``state_class: total_increasing`` in Wh (shown in kWh), restored across
 restarts and built by ``energy.LifetimeEnergy`` from objects 46/95 (with 45/94, 36/85, 37/86,
-34/83, 35/84 as session evidence). The balancing groups add theirs (balancing_entity.py): assigned
+34/83, 35/84 as session evidence). The balancing groups add theirs (group/entities.py): assigned
 limit and reason per member, available current and state per group.
 """
 
@@ -23,8 +23,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from xknx.dpt.dpt import DPTEnumData
 
-from .balancing_entity import async_add_group_entities
-from .balancing_group import groups_of
 from .charger.coordinator import ChargerCoordinator
 from .charger.energy import LifetimeEnergy
 from .entity import KnxEvseEntity
@@ -35,6 +33,8 @@ from .entity_descriptions import (
     KnxEvseSensorEntityDescription,
     descriptions_for,
 )
+from .group.entities import async_add_group_entities
+from .group.group import groups_of
 from .runtime import KnxEvseConfigEntry
 
 _LOGGER = logging.getLogger(__name__)

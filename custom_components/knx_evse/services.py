@@ -33,9 +33,9 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
 from .balancing import MODES
-from .balancing_group import BalancingGroup, Member, groups_of
 from .compat import vol
 from .const import DOMAIN
+from .group.group import BalancingGroup, Member, groups_of
 
 SERVICE_SET_CHARGE_MODE: Final = "set_charge_mode"
 SERVICE_SET_CURRENT_LIMIT: Final = "set_current_limit"

@@ -13,10 +13,10 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
 from custom_components.knx_evse import repairs
-from custom_components.knx_evse.balancing_group import ISSUE_METER_UNUSABLE, BalancingGroup
 from custom_components.knx_evse.charger.coordinator import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
 from custom_components.knx_evse.const import DOMAIN
-from tests.group_harness import (
+from custom_components.knx_evse.group.group import ISSUE_METER_UNUSABLE, BalancingGroup
+from tests.group.harness import (
     CARPORT_MEMBER,
     CONN1,
     CONN2,

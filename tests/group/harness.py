@@ -21,8 +21,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from xknx.dpt.payload import DPTArray, DPTBinary
 from xknx.telegram.apci import GroupValueRead, GroupValueWrite
 
-from custom_components.knx_evse.balancing_group import BalancingGroup
 from custom_components.knx_evse.const import SUBENTRY_BALANCING
+from custom_components.knx_evse.group.group import BalancingGroup
 from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import KnxTestKit, charger_subentry, ga, hub_entry
 

@@ -84,10 +84,25 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.util import dt as dt_util
 
-from . import repairs
-from .balancing import MODES, Balancer, BalancingConfig, Decision, EvseConfig, EvseReading, MeterReading, Mode
-from .balancing.readings import MeterState
-from .balancing_data import (
+from .. import repairs
+from ..balancing import (
+    MODES,
+    Balancer,
+    BalancingConfig,
+    Decision,
+    EvseConfig,
+    EvseReading,
+    MeterReading,
+    Mode,
+)
+from ..balancing.readings import MeterState
+from ..charger.coordinator import ChargerCoordinator
+from ..compat import vol
+from ..const import DOMAIN, MANUFACTURER, SUBENTRY_BALANCING
+from ..knx.objects import connector_object
+from ..knx.parameters import VOLTAGE
+from ..runtime import KnxEvseConfigEntry, register_subentry_runtime
+from .data import (
     CONF_BRIDGE_CHARGER,
     CONF_BRIDGE_PERIOD,
     CONF_CHARGER,
@@ -112,12 +127,6 @@ from .balancing_data import (
     member_problem,
     validate_group,
 )
-from .charger.coordinator import ChargerCoordinator
-from .compat import vol
-from .const import DOMAIN, MANUFACTURER, SUBENTRY_BALANCING
-from .knx.objects import connector_object
-from .knx.parameters import VOLTAGE
-from .runtime import KnxEvseConfigEntry, register_subentry_runtime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -291,7 +300,7 @@ class BalancingGroup:
     def _resolve_members(self) -> None:
         """Build ``members`` in priority order; members whose charger is gone go to ``missing``.
 
-        A member the charger cannot serve (see ``balancing_data.member_problem``) or that another
+        A member the charger cannot serve (see ``data.member_problem``) or that another
         group already balances is left out with an error in the log.
         """
         chargers = self.entry.runtime_data.chargers
@@ -391,7 +400,7 @@ class BalancingGroup:
         return f"{self.subentry_id}_{key}" if member is None else f"{self.subentry_id}_{member.key}_{key}"
 
     def expected_unique_ids(self) -> set[str]:
-        """Return the unique ids of every entity this group creates (see balancing_entity.py)."""
+        """Return the unique ids of every entity this group creates (see entities.py)."""
         ids = {self.unique_id(key) for key in ("state", "meter_problem", "enabled")}
         if not self.bridge:
             ids.add(self.unique_id("available_current"))

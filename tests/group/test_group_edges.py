@@ -13,9 +13,9 @@ from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.knx_evse.balancing_entity import ChargeModeExtraData
 from custom_components.knx_evse.charger.coordinator import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
-from tests.group_harness import (
+from custom_components.knx_evse.group.entities import ChargeModeExtraData
+from tests.group.harness import (
     CARPORT,
     CARPORT_MEMBER,
     CONN1,
@@ -223,7 +223,7 @@ async def test_group_controls_refuse_bad_values(hass: HomeAssistant, knx: KnxTes
 async def test_core_refusing_the_configuration(
     hass: HomeAssistant, knx: KnxTestKit, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with patch("custom_components.knx_evse.balancing_group.balancing_config", side_effect=ValueError("no")):
+    with patch("custom_components.knx_evse.group.group.balancing_config", side_effect=ValueError("no")):
         entry = await knx.setup(hub_entry([*chargers(), group_subentry([CONN1])]))
     assert entry.runtime_data.groups == {}
     assert "Balancing group House is not set up: balancing group 'House': no" in caplog.text

@@ -37,9 +37,9 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
-from .balancing import MODES, PAUSED_REASONS, RUNNING_REASONS
-from .balancing_group import EXTRA_REASONS, GROUP_STATES, BalancingGroup, Member
-from .compat import BinarySensorDeviceClass
+from ..balancing import MODES, PAUSED_REASONS, RUNNING_REASONS
+from ..compat import BinarySensorDeviceClass
+from .group import EXTRA_REASONS, GROUP_STATES, BalancingGroup, Member
 
 REASONS: tuple[str, ...] = tuple(sorted(RUNNING_REASONS | PAUSED_REASONS | set(EXTRA_REASONS)))
 """Options of the reason sensor."""

@@ -50,11 +50,11 @@ from typing import Any, Final, Literal, cast
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 
-from .balancing import MODES, BalancingConfig, EvseConfig, Mode
-from .compat import vol
-from .const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, SUBENTRY_BALANCING, SUBENTRY_CHARGER
-from .knx.objects import connector_object
-from .knx.parameters import MAX_CURRENT, MIN_CURRENT, VOLTAGE, ChargerParameters
+from ..balancing import MODES, BalancingConfig, EvseConfig, Mode
+from ..compat import vol
+from ..const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, SUBENTRY_BALANCING, SUBENTRY_CHARGER
+from ..knx.objects import connector_object
+from ..knx.parameters import MAX_CURRENT, MIN_CURRENT, VOLTAGE, ChargerParameters
 
 CONF_GROUP_MODE: Final = "mode"
 CONF_METER_ENTITIES: Final = "meter_entities"
