@@ -13,7 +13,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
 from custom_components.knx_evse import repairs
-from custom_components.knx_evse.charger.coordinator import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
+from custom_components.knx_evse.charger.liveness import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
 from custom_components.knx_evse.const import DOMAIN
 from custom_components.knx_evse.group.group import ISSUE_METER_UNUSABLE, BalancingGroup
 from tests.group.harness import (

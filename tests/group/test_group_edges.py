@@ -13,7 +13,7 @@ from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.knx_evse.charger.coordinator import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
+from custom_components.knx_evse.charger.liveness import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
 from custom_components.knx_evse.group.entities import ChargeModeExtraData
 from tests.group.harness import (
     CARPORT,
