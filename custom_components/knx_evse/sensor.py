@@ -25,6 +25,7 @@ from xknx.dpt.dpt import DPTEnumData
 
 from .charger.coordinator import ChargerCoordinator
 from .charger.energy import LifetimeEnergy
+from .charger.interface import ChargerInterface
 from .entity import KnxEvseEntity
 from .entity_descriptions import (
     LIFETIME_ENERGY,
@@ -175,10 +176,11 @@ class KnxEvseLifetimeEnergySensor(KnxEvseEntity, RestoreSensor):
         if number == d.session_time_number:
             self.lifetime.session_time(int(state.value), state.monotonic)
             return False
-        connected = self.coordinator.vehicle_connected(connector)
+        plug = ChargerInterface(self.coordinator, connector)
+        connected = plug.vehicle_connected()
         if connected is not None:
             self.lifetime.vehicle_connected(connected, state.monotonic)
-        charging = self.coordinator.is_charging(connector)
+        charging = plug.charging()
         if charging is not None:
             self.lifetime.charging(charging, state.monotonic)
         return False

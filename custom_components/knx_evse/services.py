@@ -124,7 +124,7 @@ def resolve_members(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[Bal
                 (g, m)
                 for g in groups
                 for m in g.members
-                if m.coordinator.device_identifier in identifiers or m.device_info()["identifiers"] & identifiers
+                if m.charger.coordinator.device_identifier in identifiers or m.device_info()["identifiers"] & identifiers
             ),
             str(label),
         )

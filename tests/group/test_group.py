@@ -399,7 +399,7 @@ async def test_connection_loss_holds_the_fallback_and_rewrites_everyone_after_re
 async def test_failed_write_is_retried_on_the_next_round(hass: HomeAssistant, knx: KnxTestKit) -> None:
     set_meter(hass, 1000)
     _, group = await setup_group(hass, knx, [CONN1], limit=20, **FAST)
-    coordinator = group.members[0].coordinator
+    coordinator = group.members[0].charger.coordinator
     with patch.object(
         coordinator, "async_set_current_limit", side_effect=HomeAssistantError("bus busy")
     ):

@@ -70,14 +70,14 @@ async def test_pause_by_object_18_or_by_a_zero_limit(hass: HomeAssistant, knx: K
     group_data = group_subentry([CARPORT_MEMBER], limit=20, **FAST)
     entry = await knx.setup(hub_entry([_carport(addresses), group_data]))
     group = entry.runtime_data.groups[GROUP_ID]
-    assert group.members[0].stop_numbers == (18,)  # "[EVSE] Pause / Restart any charging"
+    assert group.members[0].charger.stop_objects == (18,)  # "[EVSE] Pause / Restart any charging"
     await plug(knx, 2, 1, 0.0)
     assert await sent(knx) == [("2/0/1", 15.0), ("2/0/18", True)]
     await hass.config_entries.async_unload(entry.entry_id)
     without = {k: v for k, v in addresses.items() if k != "18"}
     entry = await knx.setup(hub_entry([_carport(without), group_data]))
     group = entry.runtime_data.groups[GROUP_ID]
-    assert group.members[0].stop_numbers == ()
+    assert group.members[0].charger.stop_objects == ()
     await plug(knx, 2, 1, 0.0, connected=False)
     assert await sent(knx) == [("2/0/1", 0.0)]  # paused with a 0 A limit
 
@@ -257,7 +257,7 @@ async def test_bridge_repeats_only_after_the_period_and_logs_write_errors(
         assert ("1/0/130", 12.0) in await sent(knx)
         master = group.bridge_master
         assert master is not None
-        with patch.object(master, "async_write_object", side_effect=HomeAssistantError("busy")):
+        with patch.object(master.coordinator, "async_write_object", side_effect=HomeAssistantError("busy")):
             set_meter(hass, 13.0, "A", "sensor.l2")
             await knx.flush()
         assert "could not feed the meter to Master" in caplog.text

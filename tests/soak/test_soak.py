@@ -568,7 +568,7 @@ class Soak:
         for member in group.members:
             if group.decision.limits[member.index] > 0:
                 continue
-            charger = self.sim.chargers.get(member.coordinator.name)
+            charger = self.sim.chargers.get(member.charger.name)
             if charger is None:
                 continue
             connectors = [c for c in charger.connectors if member.connector in (0, c.index)]

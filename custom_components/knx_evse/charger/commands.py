@@ -18,7 +18,7 @@ from ..const import DOMAIN
 from ..knx.dpt import EncodeError, encode
 from ..knx.group_addresses import GroupAddressMap
 from ..knx.hub import KnxEvseHub
-from ..knx.objects import CommObject, Scope, UnknownObjectError, connector_object, get_object
+from ..knx.objects import CommObject, Scope, UnknownObjectError, get_object, scoped_object
 from ..knx.parameters import MAX_CURRENT, MIN_CURRENT, ChargerParameters
 
 MAX_SESSION_SECONDS: Final = 65535
@@ -50,9 +50,6 @@ class ChargerCommands:
     telegrams_sent: int
 
     def _record_written(self, number: int, value: Any) -> None:
-        raise NotImplementedError
-
-    def _scope_number(self, evse_number: int, conn1_number: int, connector: int | None) -> int:
         raise NotImplementedError
 
     def max_power(self, connector: int | None = None) -> float:
@@ -180,7 +177,7 @@ class ChargerCommands:
         before sending for anything else, or for a connector the model does not have.
         """
         self._check_connector(connector)
-        await self.async_write_object(self._scope_number(1, 31, connector), amps)
+        await self.async_write_object(scoped_object("current_limit", connector).number, amps)
 
     async def async_set_power_limit(self, connector: int | None, watts: float) -> None:
         """Write an active-power limit (W): charger total (object 2) or connector 1/2 (32/81).
@@ -188,7 +185,7 @@ class ChargerCommands:
         0 up to ``max_power(connector)``; raises ServiceValidationError before sending otherwise.
         """
         self._check_connector(connector)
-        await self.async_write_object(self._scope_number(2, 32, connector), watts)
+        await self.async_write_object(scoped_object("active_power_limit", connector).number, watts)
 
     async def async_start_stop(self, connector: int | None, start: bool) -> None:
         """Start (True) or stop (False) charging.
@@ -197,7 +194,8 @@ class ChargerCommands:
         charger (object 18).
         """
         self._check_connector(connector)
-        await self.async_write_object(18 if connector is None else connector_object(33, connector).number, start)
+        key = "pause_restart" if connector is None else "start_stop"
+        await self.async_write_object(scoped_object(key, connector).number, start)
 
     async def async_set_max_session_time(self, seconds: float) -> None:
         """Write the maximum charging session (object 6, whole seconds 0-65535)."""

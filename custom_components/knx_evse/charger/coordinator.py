@@ -43,10 +43,8 @@ from ..const import (
 )
 from ..knx.dpt import (
     RESERVED_RAW,
-    ControlPilotState,
     DecodeError,
     ObjectValueError,
-    OcppState,
     decode,
 )
 from ..knx.group_addresses import GroupAddressMap, validate_group_addresses
@@ -54,7 +52,6 @@ from ..knx.hub import KnxEvseHub
 from ..knx.objects import (
     OBJECTS,
     CommObject,
-    connector_object,
 )
 from ..knx.parameters import ChargerParameters
 from .commands import ChargerCommands
@@ -67,27 +64,6 @@ SOURCE_WRITTEN: Final = "written"
 
 ObjectListener = Callable[[int | None], None]
 """Called with the number of the object that changed, or None when availability changed."""
-
-_PILOT_CONNECTED: Final[dict[ControlPilotState, bool]] = {
-    ControlPilotState.STANDBY: False,
-    ControlPilotState.VEHICLE_DETECTED: True,
-    ControlPilotState.READY_CHARGING: True,
-    ControlPilotState.CHARGING_WITH_VENTILATION: True,
-    ControlPilotState.FINISHED: True,
-    ControlPilotState.SUSPENDED_EV_SE: True,
-    ControlPilotState.SUSPENDED_EV: True,
-}
-_OCPP_CONNECTED: Final[dict[OcppState, bool]] = {
-    OcppState.CHARGING: True,
-    OcppState.EV_CONNECTED: True,
-    OcppState.SUSPENDED_EV: True,
-    OcppState.SUSPENDED_EVSE: True,
-    OcppState.OCCUPIED: True,
-    OcppState.IDLE: False,
-    OcppState.AVAILABLE: False,
-}
-_PILOT_CHARGING: Final = frozenset({ControlPilotState.READY_CHARGING, ControlPilotState.CHARGING_WITH_VENTILATION})
-
 
 class InvalidChargerConfigError(ValueError):
     """The data of a charger subentry does not validate (parameters or group addresses)."""
@@ -111,9 +87,8 @@ class ObjectState:
 class ChargerCoordinator(ChargerLiveness, ChargerCommands):
     """State and commands of one charger, fed by telegrams from the hub.
 
-    Read side: ``has_object``, ``state``, ``value``, ``age``, ``last_written``, and the balancing
-    helpers ``measured_power``, ``phase_currents``, ``measured_current``, ``vehicle_connected``,
-    ``is_charging``, ``current_limit_status``, ``last_written_current_limit``. Changes:
+    Read side: ``has_object``, ``state``, ``value``, ``age``, ``last_written`` (what the objects
+    mean to the balancing: ``interface.ChargerInterface``). Changes:
     ``async_add_listener(listener, numbers)``. Write side: ``async_set_current_limit``,
     ``async_set_power_limit``, ``async_start_stop``, ``async_set_max_session_time``,
     ``async_add_rfid_tag``, ``async_write_object`` and ``validate_write``. Liveness: ``is_stale``,
@@ -370,87 +345,4 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
     def last_written(self, number: int) -> ObjectState | None:
         """Return what this coordinator last wrote to object ``number`` (and when), None if never."""
         return self._written.get(number)
-
-    def _scope_number(self, evse_number: int, conn1_number: int, connector: int | None) -> int:
-        if connector is None:
-            return evse_number
-        return connector_object(conn1_number, connector).number
-
-    def measured_power(self, connector: int | None = None) -> float | None:
-        """W: instantaneous active power of the charger (13) or a connector (47/96)."""
-        value = self.value(self._scope_number(13, 47, connector))
-        return None if value is None else float(value)
-
-    def phase_currents(self, connector: int | None = None) -> tuple[float | None, ...]:
-        """Return the instantaneous currents in A of the charger or a connector.
-
-        ``(I,)`` on single-phase (14/48/97), ``(L1, L2, L3)`` on three-phase (15-17/49-51/98-100).
-        Unknown phases are None.
-        """
-        if self.params.phases == 1:
-            numbers = [self._scope_number(14, 48, connector)]
-        else:
-            numbers = [self._scope_number(e, c, connector) for e, c in ((15, 49), (16, 50), (17, 51))]
-        return tuple(None if (v := self.value(n)) is None else float(v) for n in numbers)
-
-    def measured_current(self, connector: int | None = None) -> float | None:
-        """Return the highest known phase current (A) of the charger or a connector, None if none is known."""
-        known = [c for c in self.phase_currents(connector) if c is not None]
-        return max(known) if known else None
-
-    def vehicle_connected(self, connector: int) -> bool | None:
-        """Return whether a vehicle is plugged into ``connector``, None when unknown.
-
-        Object 36/85, else derived from the pilot (34/83) or OCPP (35/84) state.
-        """
-        direct = self.value(connector_object(36, connector).number)
-        if direct is not None:
-            return bool(direct)
-        pilot = self.value(connector_object(34, connector).number)
-        if pilot is not None and pilot in _PILOT_CONNECTED:
-            return _PILOT_CONNECTED[pilot]
-        ocpp = self.value(connector_object(35, connector).number)
-        if ocpp is not None and ocpp in _OCPP_CONNECTED:
-            return _OCPP_CONNECTED[ocpp]
-        return None
-
-    def is_charging(self, connector: int) -> bool | None:
-        """Return whether ``connector`` is charging, None when unknown.
-
-        Object 37/86, else derived from the pilot (34/83) or OCPP (35/84) state.
-        """
-        direct = self.value(connector_object(37, connector).number)
-        if direct is not None:
-            return bool(direct)
-        pilot = self.value(connector_object(34, connector).number)
-        if pilot is not None:
-            return pilot in _PILOT_CHARGING
-        ocpp = self.value(connector_object(35, connector).number)
-        if ocpp is not None:
-            return bool(ocpp is OcppState.CHARGING)
-        return None
-
-    def current_limit_status(self, connector: int | None = None) -> float | None:
-        """Return the current limit (A) the charger reports (3, or 61/110 for a connector), None if unknown."""
-        value = self.value(self._scope_number(3, 61, connector))
-        return None if value is None else float(value)
-
-    def confirmed_current_limit(self, connector: int | None = None) -> float | None:
-        """Return the charger's reported current limit (A), when it is newer than our last write.
-
-        Object 3 (61/110 for a connector), received after this coordinator's last write of the
-        limit object 1 (31/80); None when unknown or not newer than that write.
-        """
-        status = self.state(self._scope_number(3, 61, connector))
-        if status is None or status.source != SOURCE_BUS:
-            return None
-        written = self.last_written(self._scope_number(1, 31, connector))
-        if written is not None and status.monotonic <= written.monotonic:
-            return None
-        return float(status.value)
-
-    def last_written_current_limit(self, connector: int | None = None) -> float | None:
-        """Return the current limit (A) this coordinator last wrote (1, or 31/80), None if never."""
-        written = self.last_written(self._scope_number(1, 31, connector))
-        return None if written is None else float(written.value)
 

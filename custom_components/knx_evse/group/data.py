@@ -1,15 +1,15 @@
 """The data of a balancing-group subentry: format, voluptuous schema, defaults, member look-up.
 
-Source: issue 6, "In Home Assistant" (meter, limit mode and value, margin, members in priority order
-with their maximums, timing, fallback, bridge mode) and the manual's "Dynamic Load Balancing" section
+Source: the balancing design (meter, limit mode and value, margin, members in priority order with
+their maximums, timing, fallback, bridge mode) and the manual's "Dynamic Load Balancing" section
 (priority EVSE1 → EVSE6, per-EVSE maximum current, reserve margin) and "Advanced" (Fail-safe timeout).
 
 A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fills the defaults)::
 
     {
       "name": "House",                  # title of the subentry and of the group's device
-      "mode": "balance",                # "balance": Home Assistant balances (objects 1/31/80, 33/82);
-                                        # "bridge": only feeds the meter into a built-in master (130/131)
+      "mode": "balance",                # "balance": Home Assistant sets the members' limits and starts/stops them;
+                                        # "bridge": only feeds the meter into a built-in master
       "meter_entities": ["sensor.grid_power"],   # one sensor in W, kW or A (signed, + = import),
                                         # or three per-phase current sensors L1, L2, L3 in A
       "invert": false,                  # true: the meter counts export as positive
@@ -20,8 +20,8 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
       "fallback_current": 0.0,          # A per member without a usable meter; 0 = pause all
       "members": [                      # EVSE1 (highest priority) first
         {"charger": "<charger subentry id or individual address>",
-         "connector": 1,                # 1 or 2: that connector (objects 31/80, 33/82); 0: whole
-                                        # charger (object 1, and 33/82 of its connectors)
+         "connector": 1,                # 1 or 2: that connector; 0: the whole charger (its total
+                                        # limit, and the start/stop of its connectors)
          "max_current": 16.0,           # A per phase, 6-32 and ≤ the charger's Maximum User Current
          "phase": 1,                    # supply phase of a single-phase member on a 3-phase supply
          "mode": "fast",                # initial charge mode: off, fast, solar, min_solar
@@ -51,9 +51,9 @@ from typing import Any, Final, Literal, cast
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 
 from ..balancing import MODES, BalancingConfig, EvseConfig, Mode
+from ..charger.interface import limit_object, measurement_objects
 from ..compat import vol
 from ..const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, SUBENTRY_BALANCING, SUBENTRY_CHARGER
-from ..knx.objects import connector_object
 from ..knx.parameters import MAX_CURRENT, MIN_CURRENT, VOLTAGE, ChargerParameters
 
 CONF_GROUP_MODE: Final = "mode"
@@ -80,7 +80,7 @@ GROUP_MODE_BRIDGE: Final = "bridge"
 GROUP_MODES: Final = (GROUP_MODE_BALANCE, GROUP_MODE_BRIDGE)
 LIMIT_MODES: Final = ("current", "power")
 WHOLE_CHARGER: Final = 0
-"""``connector`` of a member that is the whole charger (object 1)."""
+"""``connector`` of a member that is the whole charger."""
 
 MIN_KEEPALIVE: Final = 1.0
 """s: the shortest keep-alive the runtime uses, whatever the fail-safe timeout."""
@@ -239,26 +239,12 @@ def linked_objects(subentry: ConfigSubentry) -> set[int]:
     return {int(n) for n, gas in (subentry.data.get(CONF_GROUP_ADDRESSES) or {}).items() if gas}
 
 
-def limit_object(connector: int) -> int:
-    """Return the current-limit object of a member: 1 (whole charger) or 31/80 (connector 1/2)."""
-    return 1 if connector == WHOLE_CHARGER else connector_object(31, connector).number
-
-
-def measurement_objects(params: ChargerParameters, connector: int) -> tuple[int, ...]:
-    """Objects giving a member's measured current (14/48/97, or L1-L3) or power (13/47/96)."""
-    if connector == WHOLE_CHARGER:
-        currents = (14,) if params.phases == 1 else (15, 16, 17)
-        return (*currents, 13)
-    currents = (48,) if params.phases == 1 else (49, 50, 51)
-    return (*(connector_object(n, connector).number for n in currents), connector_object(47, connector).number)
-
-
 def member_problem(entry: ConfigEntry, member: Mapping[str, Any], supply_phases: int) -> str | None:
     """Why a member cannot be balanced, as a translation key; None when it can.
 
     ``charger_missing``; ``connector_missing`` (the model has fewer connectors);
-    ``three_phase_member_on_single_phase``; ``member_limit_not_linked`` (object 1/31/80 has no
-    group address); ``member_no_measurement`` (none of its current or power objects is linked);
+    ``three_phase_member_on_single_phase``; ``member_limit_not_linked`` (its current-limit object has
+    no group address); ``member_no_measurement`` (none of its current or power objects is linked);
     ``max_above_user_current`` (the member's maximum exceeds the charger's Maximum User Current).
     """
     subentry = find_charger(entry, member[CONF_CHARGER])
@@ -271,9 +257,10 @@ def member_problem(entry: ConfigEntry, member: Mapping[str, Any], supply_phases:
     if params.phases == 3 and supply_phases == 1:
         return "three_phase_member_on_single_phase"
     linked = linked_objects(subentry)
-    if limit_object(connector) not in linked:
+    scope = None if connector == WHOLE_CHARGER else connector
+    if limit_object(scope) not in linked:
         return "member_limit_not_linked"
-    if not linked.intersection(measurement_objects(params, connector)):
+    if not linked.intersection(measurement_objects(params, scope)):
         return "member_no_measurement"
     if member[CONF_MAX_CURRENT] > params.max_user_current:
         return "max_above_user_current"

@@ -301,4 +301,4 @@ def async_add_group_entities(
     async_add_entities(_group_entities(group, platform), config_subentry_id=group.subentry_id)
     for member in group.members:
         if entities := _member_entities(group, member, platform):
-            async_add_entities(entities, config_subentry_id=member.coordinator.subentry_id)
+            async_add_entities(entities, config_subentry_id=member.charger.subentry_id)

@@ -96,10 +96,9 @@ from ..balancing import (
     Mode,
 )
 from ..balancing.readings import MeterState
-from ..charger.coordinator import ChargerCoordinator
+from ..charger.interface import ChargerInterface
 from ..compat import vol
 from ..const import DOMAIN, MANUFACTURER, SUBENTRY_BALANCING
-from ..knx.objects import connector_object
 from ..knx.parameters import VOLTAGE
 from ..runtime import KnxEvseConfigEntry, register_subentry_runtime
 from .data import (
@@ -121,7 +120,6 @@ from .data import (
     evse_config,
     find_charger,
     finite,
-    limit_object,
     member_keepalive,
     member_name,
     member_problem,
@@ -134,8 +132,6 @@ ISSUE_METER_UNUSABLE: Final = "meter_unusable"
 """Repair issue (translation key) of this module: the meter entity exists but gives no usable value."""
 STARTUP_GRACE: Final = 15.0
 """s after start during which rounds wait for every member's first telegram (start-up reads)."""
-BRIDGE_OBJECT_CURRENT: Final = 130
-BRIDGE_OBJECT_POWER: Final = 131
 BRIDGE_MIN_CHANGE: Final = 0.01
 """A or W: a bridged meter value that changed less than this is not sent again before the period."""
 
@@ -154,10 +150,6 @@ EXTRA_REASONS: Final = (REASON_STALE, REASON_DISABLED, REASON_CONNECTION)
 
 MEMBER_ENTITY_KEYS: Final = ("charge_mode", "assigned_limit", "balancing_reason")
 """Keys of the per-member entities (their unique ids end with them)."""
-
-_CONNECTED_OBJECTS: Final = (36, 34, 35)
-_START_STOP: Final = 33
-_PAUSE_ALL: Final = 18
 
 RECENT_DECISIONS: Final = 20
 """Rounds with telegrams (or a new meter verdict) kept for the diagnostics."""
@@ -184,11 +176,9 @@ class Member:
     index: int
     key: str
     name: str
-    coordinator: ChargerCoordinator
+    charger: ChargerInterface
     connector: int
     evse: EvseConfig
-    limit_number: int
-    stop_numbers: tuple[int, ...]
     limit: float = 0.0
     paused: bool = True
     reason: str = ""
@@ -204,14 +194,9 @@ class Member:
         """A per phase: the most this member may be given (its maximum, capped by the charger's)."""
         return float(self.evse.max_current or 0.0)
 
-    @property
-    def connector_or_none(self) -> int | None:
-        """The connector for the coordinator's helpers (None for the whole charger)."""
-        return None if self.connector == WHOLE_CHARGER else self.connector
-
     def device_info(self) -> DeviceInfo:
         """Return the device of the member's entities: the charger, or its connector sub-device."""
-        return self.coordinator.device_info(self.connector_or_none)
+        return self.charger.device_info()
 
 
 @dataclass(slots=True)
@@ -257,12 +242,13 @@ class BalancingGroup:
         self.sign = -1.0 if self.data[CONF_INVERT] else 1.0
         self.members: list[Member] = []
         self.missing: list[str] = []
-        self.bridge_master: ChargerCoordinator | None = None
+        self.bridge_master: ChargerInterface | None = None
         chargers = entry.runtime_data.chargers
         if self.bridge:
             reference = str(self.data[CONF_BRIDGE_CHARGER])
             master = find_charger(entry, reference)
-            self.bridge_master = chargers.get(master.subentry_id) if master is not None else None
+            coordinator = chargers.get(master.subentry_id) if master is not None else None
+            self.bridge_master = None if coordinator is None else ChargerInterface(coordinator)
             if self.bridge_master is None:
                 self.missing.append(master.title if master is not None else reference)
         else:
@@ -305,7 +291,7 @@ class BalancingGroup:
         """
         chargers = self.entry.runtime_data.chargers
         claimed = {
-            (m.coordinator.subentry_id, m.connector)
+            (m.charger.subentry_id, m.connector)
             for group in self.entry.runtime_data.groups.values()
             if isinstance(group, BalancingGroup)
             for m in group.members
@@ -340,26 +326,11 @@ class BalancingGroup:
                     index=len(self.members),
                     key=f"{coordinator.subentry_id}_{connector}",
                     name=name,
-                    coordinator=coordinator,
+                    charger=ChargerInterface(coordinator, None if connector == WHOLE_CHARGER else connector),
                     connector=connector,
                     evse=evse_config(member, params, supply, name, keepalive),
-                    limit_number=limit_object(connector),
-                    stop_numbers=self._stop_numbers(coordinator, connector),
                 )
             )
-
-    @staticmethod
-    def _stop_numbers(coordinator: ChargerCoordinator, connector: int) -> tuple[int, ...]:
-        """Objects that pause/resume a member: 33/82 of its connector(s), else 18; () if none is linked."""
-        connectors = coordinator.connectors if connector == WHOLE_CHARGER else (connector,)
-        numbers = tuple(
-            n for c in connectors if coordinator.has_object(n := connector_object(_START_STOP, c).number)
-        )
-        if numbers:
-            return numbers
-        if connector == WHOLE_CHARGER and coordinator.has_object(_PAUSE_ALL):
-            return (_PAUSE_ALL,)
-        return ()
 
     def _config(self) -> BalancingConfig:
         if not self.bridge:
@@ -441,10 +412,7 @@ class BalancingGroup:
         )
         self._unsubs.append(self.hub.async_add_connection_listener(self._connection_changed))
         for member in self.members:
-            coordinator = member.coordinator
-            numbers = [connector_object(n, c).number for n in _CONNECTED_OBJECTS for c in coordinator.connectors]
-            numbers += self._measure_numbers(member)
-            self._unsubs.append(coordinator.async_add_listener(self._member_changed, numbers))
+            self._unsubs.append(member.charger.async_add_listener(self.async_request_round))
         self._update_member_issue()
         self.async_request_round()
 
@@ -494,10 +462,6 @@ class BalancingGroup:
 
     @callback
     def _timer(self, _now: datetime) -> None:
-        self.async_request_round()
-
-    @callback
-    def _member_changed(self, number: int | None) -> None:
         self.async_request_round()
 
     @callback
@@ -601,7 +565,7 @@ class BalancingGroup:
             and state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
             for entity_id in self.meter_entities
         )
-        self._is_ready = meter_known and all(self._measured(m) is not None for m in self.members)
+        self._is_ready = meter_known and all(m.charger.currents() is not None for m in self.members)
         return self._is_ready
 
     async def async_run_round(self) -> None:
@@ -738,10 +702,10 @@ class BalancingGroup:
 
     def _evse_reading(self, member: Member) -> EvseReading:
         """Return what ``member`` reports; a stale member's last limit is held (see module)."""
-        coordinator = member.coordinator
-        connected = self._vehicle_connected(member)
-        current = self._measured(member)
-        stale = coordinator.is_stale or current is None
+        charger = member.charger
+        connected = charger.vehicle_connected()
+        current = charger.currents()
+        stale = charger.is_stale or current is None
         if stale != member.stale:
             member.stale = stale
             if stale:
@@ -750,7 +714,7 @@ class BalancingGroup:
                     "%s: %s %s; its limit of %g A stays reserved and nothing is sent to it",
                     self.name,
                     member.name,
-                    "does not answer" if coordinator.is_stale else "has not reported its current",
+                    "does not answer" if charger.is_stale else "has not reported its current",
                     member.pin,
                 )
             else:
@@ -780,49 +744,6 @@ class BalancingGroup:
         extra = sum(m.pin * VOLTAGE * m.evse.phases for m in stale)
         return MeterReading(value + extra, meter.timestamp, meter.unit)
 
-    @staticmethod
-    def _measure_numbers(member: Member) -> list[int]:
-        coordinator = member.coordinator
-        connectors = coordinator.connectors if member.connector == WHOLE_CHARGER else (member.connector,)
-        numbers = [14, 15, 16, 17, 13] if member.connector == WHOLE_CHARGER else []
-        for c in connectors:
-            numbers += [connector_object(n, c).number for n in (48, 49, 50, 51, 47)]
-        return [n for n in numbers if coordinator.has_object(n)]
-
-    @staticmethod
-    def _vehicle_connected(member: Member) -> bool | None:
-        coordinator = member.coordinator
-        if member.connector != WHOLE_CHARGER:
-            return coordinator.vehicle_connected(member.connector)
-        states = [coordinator.vehicle_connected(c) for c in coordinator.connectors]
-        if any(states):
-            return True
-        return None if any(s is None for s in states) else False
-
-    @staticmethod
-    def _measured(member: Member) -> float | tuple[float, ...] | None:
-        """Return the A the member's charger measures: a float (single-phase) or L1-L3; None if unknown."""
-        coordinator = member.coordinator
-        phases = coordinator.params.phases
-        connector = member.connector_or_none
-        values = list(coordinator.phase_currents(connector))
-        if connector is None and all(v is None for v in values):
-            per_connector = [coordinator.phase_currents(c) for c in coordinator.connectors]
-            if any(v is not None for currents in per_connector for v in currents):
-                values = [sum(v or 0.0 for v in phase) for phase in zip(*per_connector, strict=True)]
-        if all(v is None for v in values):
-            power = coordinator.measured_power(connector)
-            if power is None and connector is None:
-                powers = [p for c in coordinator.connectors if (p := coordinator.measured_power(c)) is not None]
-                power = sum(powers) if powers else None
-            if power is None or not math.isfinite(power):
-                return None
-            values = [max(0.0, power) / (VOLTAGE * phases)] * len(values)
-        known = [v for v in values if v is not None]
-        if phases == 1:
-            return known[0]
-        return tuple(max(known) if v is None else v for v in values)
-
     # -- sending ---------------------------------------------------------------------------------
 
     async def _async_send(self, decision: Decision) -> None:
@@ -846,13 +767,10 @@ class BalancingGroup:
                     resume = index in decision.switches
                     starting = resume or not member.started
                     if not (resume and self._limit_in_force(member, decision.limits[index])):
-                        await member.coordinator.async_set_current_limit(
-                            member.connector_or_none, decision.limits[index]
-                        )
+                        await member.charger.async_apply_limit(decision.limits[index])
                     member.written = decision.limits[index]
                     if starting:
-                        for number in member.stop_numbers:
-                            await member.coordinator.async_write_object(number, True)
+                        await member.charger.async_resume()
                         member.started = True
             except HomeAssistantError as err:
                 self.balancer.force_write(index)
@@ -871,19 +789,15 @@ class BalancingGroup:
         received after this coordinator's last write of the limit object. Otherwise the limit is
         written before the Start, as always. Saves one telegram per resume at an unchanged limit.
         """
-        if not member.stop_numbers or self.balancer.config.evse_keepalive(member.index) is not None:
+        if not member.charger.has_start_stop or self.balancer.config.evse_keepalive(member.index) is not None:
             return False
-        reported = member.coordinator.confirmed_current_limit(member.connector_or_none)
+        reported = member.charger.confirmed_limit()
         return reported is not None and abs(reported - amps) <= 1e-6
 
     async def _async_pause(self, member: Member) -> None:
         """Stop on the member's start/stop objects, or a 0 A limit when none is linked."""
         member.started = False
-        if member.stop_numbers:
-            for number in member.stop_numbers:
-                await member.coordinator.async_write_object(number, False)
-        else:
-            await member.coordinator.async_set_current_limit(member.connector_or_none, 0)
+        await member.charger.async_pause()
         member.written = 0.0
 
     # -- bridge mode -----------------------------------------------------------------------------
@@ -898,7 +812,6 @@ class BalancingGroup:
         decision = self.balancer.update(now, reading, [])
         self._update_meter_status(decision.meter_state, now)
         current = master.params.balancing_current_control
-        number = BRIDGE_OBJECT_CURRENT if current else BRIDGE_OBJECT_POWER
         phases = int(self.data[CONF_PHASES])
         if decision.meter_state == "ok" and reading is not None and reading.value is not None:
             value = _bridge_value(reading, current, phases)
@@ -912,7 +825,7 @@ class BalancingGroup:
         if not changed and now - self._bridge_sent_at < float(self.data[CONF_BRIDGE_PERIOD]):
             return
         try:
-            await master.async_write_object(number, round(value, 2))
+            await master.async_feed_meter(value)
         except HomeAssistantError as err:
             _LOGGER.warning("%s: could not feed the meter to %s: %s", self.name, master.name, err)
             return
@@ -943,7 +856,7 @@ class BalancingGroup:
             "members": [
                 {
                     "name": m.name,
-                    "charger": m.coordinator.subentry_id,
+                    "charger": m.charger.subentry_id,
                     "connector": m.connector,
                     "mode": self.mode_of(m.index),
                     "max_current": m.max_current,
