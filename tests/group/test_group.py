@@ -15,7 +15,8 @@ from homeassistant.helpers import issue_registry as ir
 from custom_components.knx_evse import repairs
 from custom_components.knx_evse.charger.liveness import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
 from custom_components.knx_evse.const import DOMAIN
-from custom_components.knx_evse.group.group import ISSUE_METER_UNUSABLE, BalancingGroup
+from custom_components.knx_evse.group.group import BalancingGroup
+from custom_components.knx_evse.group.meter import ISSUE_METER_UNUSABLE
 from tests.group.harness import (
     CARPORT_MEMBER,
     CONN1,

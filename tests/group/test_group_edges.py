@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.knx_evse.charger.liveness import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
 from custom_components.knx_evse.group.entities import ChargeModeExtraData
+from custom_components.knx_evse.group.members import reserve_stale
 from tests.group.harness import (
     CARPORT,
     CARPORT_MEMBER,
@@ -142,7 +143,7 @@ async def test_stale_member_is_reserved_on_per_phase_and_current_meters(
         assert group.available == pytest.approx(40 - 10 - held)
         # a single current for the supply: the held limit is added to it
         flat.members[0].stale, flat.members[0].pin = True, 6.0
-        reading = flat._reserve_stale(flat._meter_reading())
+        reading = reserve_stale(flat.members, flat.meter.read())
         assert reading is not None and reading.value == 16.0
 
 
@@ -159,7 +160,7 @@ async def test_send_errors_listener_errors_and_round_errors_are_logged(
     await plug(knx, 1, 1, 0.0)
     assert "error in listener" in caplog.text
     await sent(knx)
-    with patch.object(group, "_meter_reading", side_effect=RuntimeError("meter broke")):
+    with patch.object(group.meter, "read", side_effect=RuntimeError("meter broke")):
         set_meter(hass, 1001)
         await knx.flush()
     assert "balancing round failed" in caplog.text
