@@ -402,7 +402,7 @@ async def test_failed_write_is_retried_on_the_next_round(hass: HomeAssistant, kn
     _, group = await setup_group(hass, knx, [CONN1], limit=20, **FAST)
     coordinator = group.members[0].charger.coordinator
     with patch.object(
-        coordinator, "async_set_current_limit", side_effect=HomeAssistantError("bus busy")
+        coordinator, "async_write_object", side_effect=HomeAssistantError("bus busy")
     ):
         await plug(knx, 1, 1, 0.0)
         assert await sent(knx) == []

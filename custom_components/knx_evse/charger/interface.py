@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Final
+from functools import cache
+from typing import Final
 
 from homeassistant.core import CALLBACK_TYPE
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -56,7 +57,9 @@ Currents = float | tuple[float, ...]
 """A a member draws: a float on a single-phase charger, L1-L3 on a three-phase one."""
 
 
+@cache
 def _number(key: str, connector: int | None) -> int:
+    """Return the number of object ``key`` of the charger (None) or of connector 1/2 (looked up once)."""
     return scoped_object(key, connector).number
 
 
@@ -91,10 +94,13 @@ class ChargerInterface:
         """Wrap ``coordinator``'s ``connector`` (None: the whole charger)."""
         self.coordinator = coordinator
         self.connector = connector
+        self.params: ChargerParameters = coordinator.params
+        """The charger's ETS parameters."""
         self._connectors: tuple[int, ...] = coordinator.connectors if connector is None else (connector,)
         starts = tuple(n for c in self._connectors if coordinator.has_object(n := _number("start_stop", c)))
         if not starts and connector is None and coordinator.has_object(pause := _number("pause_restart", None)):
             starts = (pause,)
+        self._limit = limit_object(connector)
         self.stop_objects: tuple[int, ...] = starts
         """Objects that pause/resume the member; () when none is linked (a pause is then a 0 A limit)."""
 
@@ -111,11 +117,6 @@ class ChargerInterface:
         return self.coordinator.subentry_id
 
     @property
-    def params(self) -> ChargerParameters:
-        """The charger's ETS parameters."""
-        return self.coordinator.params
-
-    @property
     def is_stale(self) -> bool:
         """True while the charger does not answer (``ChargerCoordinator.is_stale``)."""
         return self.coordinator.is_stale
@@ -126,15 +127,12 @@ class ChargerInterface:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def _value(self, key: str, connector: int | None) -> Any:
-        return self.coordinator.value(_number(key, connector))
-
     def _phases(self, scope: int | None) -> tuple[float | None, ...]:
         keys = _PHASE_KEYS[self.params.phases]
-        return tuple(None if (v := self._value(key, scope)) is None else float(v) for key in keys)
+        return tuple(None if (v := self.coordinator.value(_number(key, scope))) is None else float(v) for key in keys)
 
     def _power(self, scope: int | None) -> float | None:
-        value = self._value("active_power", scope)
+        value = self.coordinator.value(_number("active_power", scope))
         return None if value is None else float(value)
 
     def phase_currents(self) -> tuple[float | None, ...]:
@@ -156,7 +154,7 @@ class ChargerInterface:
         A whole charger without its own totals sums its connectors; an unknown phase next to known
         ones counts as the highest known one.
         """
-        values = list(self.phase_currents())
+        values = list(self._phases(self.connector))
         if self.connector is None and all(v is None for v in values):
             per_connector = [self._phases(c) for c in self._connectors]
             if any(v is not None for currents in per_connector for v in currents):
@@ -175,40 +173,44 @@ class ChargerInterface:
         return tuple(max(known) if v is None else v for v in values)
 
     def _plugged(self, connector: int) -> bool | None:
-        direct = self._value("vehicle_connected", connector)
+        direct = self.coordinator.value(_number("vehicle_connected", connector))
         if direct is not None:
             return bool(direct)
-        pilot = self._value("pilot_state", connector)
+        pilot = self.coordinator.value(_number("pilot_state", connector))
         if pilot is not None and pilot in _PILOT_CONNECTED:
             return _PILOT_CONNECTED[pilot]
-        ocpp = self._value("ocpp_state", connector)
+        ocpp = self.coordinator.value(_number("ocpp_state", connector))
         if ocpp is not None and ocpp in _OCPP_CONNECTED:
             return _OCPP_CONNECTED[ocpp]
         return None
 
     def _charging(self, connector: int) -> bool | None:
-        direct = self._value("charging", connector)
+        direct = self.coordinator.value(_number("charging", connector))
         if direct is not None:
             return bool(direct)
-        pilot = self._value("pilot_state", connector)
+        pilot = self.coordinator.value(_number("pilot_state", connector))
         if pilot is not None:
             return pilot in _PILOT_CHARGING
-        ocpp = self._value("ocpp_state", connector)
+        ocpp = self.coordinator.value(_number("ocpp_state", connector))
         if ocpp is not None:
             return bool(ocpp is OcppState.CHARGING)
         return None
 
     def vehicle_connected(self) -> bool | None:
         """Whether a vehicle is plugged in (a whole charger: into any connector), None when unknown."""
+        if self.connector is not None:
+            return self._plugged(self.connector)
         return _either([self._plugged(c) for c in self._connectors])
 
     def charging(self) -> bool | None:
         """Whether the member charges (a whole charger: any connector), None when unknown."""
+        if self.connector is not None:
+            return self._charging(self.connector)
         return _either([self._charging(c) for c in self._connectors])
 
     def limit_status(self) -> float | None:
         """Return the current limit (A) the charger reports for the member, None when unknown."""
-        value = self._value("current_limit_status", self.connector)
+        value = self.coordinator.value(_number("current_limit_status", self.connector))
         return None if value is None else float(value)
 
     def confirmed_limit(self) -> float | None:
@@ -216,14 +218,14 @@ class ChargerInterface:
         status = self.coordinator.state(_number("current_limit_status", self.connector))
         if status is None or status.source != SOURCE_BUS:
             return None
-        written = self.coordinator.last_written(limit_object(self.connector))
+        written = self.coordinator.last_written(self._limit)
         if written is not None and status.monotonic <= written.monotonic:
             return None
         return float(status.value)
 
     def last_written_limit(self) -> float | None:
         """Return the current limit (A) last written for the member, None if never."""
-        written = self.coordinator.last_written(limit_object(self.connector))
+        written = self.coordinator.last_written(self._limit)
         return None if written is None else float(written.value)
 
     @property
@@ -243,7 +245,7 @@ class ChargerInterface:
 
     async def async_apply_limit(self, amps: float) -> None:
         """Write the member's current limit (A; 0 pauses)."""
-        await self.coordinator.async_set_current_limit(self.connector, amps)
+        await self.coordinator.async_write_object(self._limit, amps)
 
     async def async_resume(self) -> None:
         """Send Start on every start/stop object of the member (none linked: nothing to send)."""

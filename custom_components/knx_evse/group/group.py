@@ -410,12 +410,12 @@ class BalancingGroup:
         elif self.bridge:
             usable = await self.bridging.async_round(now, self.meter, self.balancer, connected)
             self.state = STATE_BRIDGE if usable else STATE_FALLBACK
-        elif not self._ready(now):
+        elif not (self._is_ready or self._ready(now)):
             return
         else:
             readings = [m.read(self.name) for m in self.members]
             for member in self.members:
-                self.balancer.set_override(member.index, member.core_override)
+                self.balancer.set_override(member.index, None if member.stale else member.override)
             meter = reserve_stale(self.members, self.meter.read())
             decision = self.balancer.update(now, meter if connected else None, readings)
             self._record(decision, now_dt, connected)

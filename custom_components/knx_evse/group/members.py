@@ -77,11 +77,6 @@ class Member:
         """Return the device of the member's entities: the charger, or its connector sub-device."""
         return self.charger.device_info()
 
-    @property
-    def core_override(self) -> float | None:
-        """The override the core applies: none while stale."""
-        return None if self.stale else self.override
-
     def read(self, group: str) -> EvseReading:
         """Return what the member reports for the core; a stale member's last limit is held (module)."""
         charger = self.charger

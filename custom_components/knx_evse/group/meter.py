@@ -126,7 +126,8 @@ class Meter:
             self.problem_since = None
             if previous not in (None, "ok"):
                 _LOGGER.info("%s: meter usable again, balancing resumes", self.group)
-            self._set_issue(None)
+            if self.issue is not None or self.issue_problem is not None:
+                self._set_issue(None)
             return
         if self.problem_since is None:
             self.problem_since = now
