@@ -1,8 +1,9 @@
 """KNX EV Charger: Home Assistant integration for KNX wallboxes VE 741/742/221/222.
 
 A hub config entry owns one KNX connection (``hub.KnxEvseHub``); each charger is a config subentry
-with a push ``coordinator.ChargerCoordinator``; balancing groups are subentries too (their runtime is
-registered in ``runtime.SUBENTRY_RUNTIME_FACTORIES``; ``group/group.py``). Adding, removing or editing
+with a push ``charger.coordinator.ChargerCoordinator``; balancing groups are subentries too
+(``group.group.BalancingGroup``). ``async_setup_entry`` builds the ``runtime.KnxEvseRuntime`` in plain
+order: hub, chargers, groups, platforms. Adding, removing or editing
 a subentry reloads the hub entry (update listener). The services (``services.py``) are registered once
 in ``async_setup``.
 """
@@ -22,17 +23,13 @@ from homeassistant.helpers.typing import ConfigType
 from xknx.exceptions import InvalidSecureConfiguration, XKNXException
 
 from . import repairs
-from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN
+from .charger.coordinator import ChargerCoordinator, InvalidChargerConfigError
+from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, SUBENTRY_BALANCING, SUBENTRY_CHARGER
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
-from .group.group import async_start_groups, groups_of
+from .group.group import BalancingGroup, InvalidGroupConfigError
 from .knx.connection import authentication_failed
 from .knx.hub import KnxEvseHub, knxkeys_path
-from .runtime import (
-    KnxEvseConfigEntry,
-    KnxEvseRuntime,
-    async_setup_subentry_runtimes,
-    async_stop_subentry_runtimes,
-)
+from .runtime import KnxEvseConfigEntry, KnxEvseRuntime
 from .services import async_setup_services
 
 __all__ = [
@@ -98,15 +95,53 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
     entry.runtime_data = KnxEvseRuntime(hub=hub)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, hub.async_stop))
     repairs.async_cleanup_issues(hass, entry)
-    await async_setup_subentry_runtimes(hass, entry)
+    _setup_chargers(hass, entry)
     repairs.async_check_shared_status_addresses(hass, entry.entry_id, entry.runtime_data.chargers)
     entry.async_on_unload(repairs.async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
+    _setup_groups(hass, entry)
     _async_register_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    async_start_groups(entry)  # after the platforms: restored modes and switches are in place
+    for group in entry.runtime_data.groups.values():
+        group.async_start()  # after the platforms: restored modes and switches are in place
     _async_remove_stale(entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
+
+
+def _setup_chargers(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
+    """Create and start the ``ChargerCoordinator`` of every charger subentry.
+
+    A charger whose stored data does not validate is logged and skipped (no entities); the other
+    chargers of the hub keep working.
+    """
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type != SUBENTRY_CHARGER:
+            continue
+        try:
+            coordinator = ChargerCoordinator(hass, entry.runtime_data.hub, entry, subentry)
+        except InvalidChargerConfigError as err:
+            _LOGGER.error("Charger %s is not set up: %s", subentry.title, err)
+            continue
+        entry.runtime_data.chargers[subentry.subentry_id] = coordinator
+        coordinator.async_start()
+
+
+def _setup_groups(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
+    """Create every balancing group (started after the platforms) and drop the entities it no longer has.
+
+    A group whose data does not validate is logged and skipped; the other groups and the chargers
+    keep working.
+    """
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type != SUBENTRY_BALANCING:
+            continue
+        try:
+            group = BalancingGroup(hass, entry, subentry)
+        except InvalidGroupConfigError as err:
+            _LOGGER.error("Balancing group %s is not set up: %s", subentry.title, err)
+            continue
+        entry.runtime_data.groups[subentry.subentry_id] = group
+        group.async_cleanup_registry()
 
 
 def _auth_failure(entry: KnxEvseConfigEntry, err: BaseException) -> ConfigEntryAuthFailed | None:
@@ -144,8 +179,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> 
     """Unload the platforms, stop groups and chargers, and close the KNX connection."""
     if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         return False
-    entry.runtime_data.hub.async_prepare_stop()
-    await async_stop_subentry_runtimes(entry.runtime_data)
+    runtime = entry.runtime_data
+    runtime.hub.async_prepare_stop()
+    for group in runtime.groups.values():
+        await group.async_stop()
+    for coordinator in runtime.chargers.values():
+        await coordinator.async_stop()
     await entry.runtime_data.hub.async_stop()
     return True
 
@@ -236,5 +275,5 @@ async def async_remove_config_entry_device(
             coordinator.device_identifier,
             *(coordinator.connector_identifier(c) for c in coordinator.connectors),
         )
-    } | {group.device_identifier for group in groups_of(entry)}
+    } | {group.device_identifier for group in entry.runtime_data.groups.values()}
     return not any(identifier in current for identifier in device.identifiers)

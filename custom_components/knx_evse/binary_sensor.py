@@ -17,7 +17,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .entity import KnxEvseEntity
 from .entity_descriptions import BINARY_SENSORS, KnxEvseBinarySensorEntityDescription, descriptions_for
 from .group.entities import async_add_group_entities
-from .group.group import groups_of
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -37,7 +36,7 @@ async def async_setup_entry(
             ],
             config_subentry_id=subentry_id,
         )
-    for group in groups_of(entry):
+    for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "binary_sensor")
 
 

@@ -6,7 +6,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .group.entities import async_add_group_entities
-from .group.group import groups_of
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -18,5 +17,5 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the charge-mode selects of every balancing group, each under its group subentry."""
-    for group in groups_of(entry):
+    for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "select")

@@ -35,7 +35,6 @@ from .entity_descriptions import (
     descriptions_for,
 )
 from .group.entities import async_add_group_entities
-from .group.group import groups_of
 from .runtime import KnxEvseConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ async def async_setup_entry(
             for description in descriptions_for(coordinator, LIFETIME_ENERGY)
         ]
         async_add_entities(entities, config_subentry_id=subentry_id)
-    for group in groups_of(entry):
+    for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "sensor")
 
 

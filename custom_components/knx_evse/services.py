@@ -35,7 +35,7 @@ from homeassistant.helpers import entity_registry as er
 from .balancing import MODES
 from .compat import vol
 from .const import DOMAIN
-from .group.group import BalancingGroup, Member, groups_of
+from .group.group import BalancingGroup, Member
 
 SERVICE_SET_CHARGE_MODE: Final = "set_charge_mode"
 SERVICE_SET_CURRENT_LIMIT: Final = "set_current_limit"
@@ -71,7 +71,7 @@ def _loaded_groups(hass: HomeAssistant) -> list[BalancingGroup]:
         group
         for entry in hass.config_entries.async_entries(DOMAIN)
         if entry.state is ConfigEntryState.LOADED
-        for group in groups_of(entry)
+        for group in entry.runtime_data.groups.values()
     ]
 
 

@@ -23,7 +23,6 @@ from .charger.coordinator import ChargerCoordinator
 from .entity import KnxEvseEntity
 from .entity_descriptions import SWITCHES, KnxEvseSwitchEntityDescription, descriptions_for
 from .group.entities import async_add_group_entities
-from .group.group import groups_of
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -40,7 +39,7 @@ async def async_setup_entry(
             [KnxEvseSwitch(coordinator, description) for description in descriptions_for(coordinator, SWITCHES)],
             config_subentry_id=subentry_id,
         )
-    for group in groups_of(entry):
+    for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "switch")
 
 

@@ -48,8 +48,8 @@ from .. import repairs
 from ..balancing import MODES, Balancer, BalancingConfig, Decision, Mode
 from ..charger.interface import ChargerInterface
 from ..compat import vol
-from ..const import DOMAIN, MANUFACTURER, SUBENTRY_BALANCING
-from ..runtime import KnxEvseConfigEntry, register_subentry_runtime
+from ..const import DOMAIN, MANUFACTURER
+from ..runtime import KnxEvseConfigEntry
 from .actuator import async_apply
 from .bridge import Bridge
 from .data import (
@@ -140,7 +140,7 @@ class BalancingGroup:
         if self.bridge:
             master = self._resolve_master()
         else:
-            others = [m for group in entry.runtime_data.groups.values() if isinstance(group, BalancingGroup) for m in group.members]
+            others = [m for group in entry.runtime_data.groups.values() for m in group.members]
             self.members, self.missing = resolve_members(self.name, entry, self.data, others)
         self.bridging = Bridge(self.name, master, int(self.data[CONF_PHASES]), float(self.data[CONF_BRIDGE_PERIOD]))
         keepalives = [m.evse.keepalive for m in self.members if m.evse.keepalive is not None]
@@ -482,46 +482,4 @@ class BalancingGroup:
         )
 
 
-
-async def async_setup_balancing_group_runtime(
-    hass: HomeAssistant, entry: KnxEvseConfigEntry, subentry: ConfigSubentry
-) -> None:
-    """Subentry runtime factory: build the group and store it in ``entry.runtime_data.groups``.
-
-    The group starts (``async_start``) after the entity platforms are set up, so restored modes
-    and switches are in place before its first round. A group whose data does not validate is
-    logged and skipped; the other groups and the chargers keep working.
-    """
-    try:
-        group = BalancingGroup(hass, entry, subentry)
-    except InvalidGroupConfigError as err:
-        _LOGGER.error("Balancing group %s is not set up: %s", subentry.title, err)
-        return
-    entry.runtime_data.groups[subentry.subentry_id] = group
-    group.async_cleanup_registry()
-
-
-@callback
-def async_start_groups(entry: KnxEvseConfigEntry) -> None:
-    """Start every balancing group of a loaded hub entry (after its platforms are set up)."""
-    for group in entry.runtime_data.groups.values():
-        if isinstance(group, BalancingGroup):
-            group.async_start()
-
-
-def groups_of(entry: KnxEvseConfigEntry) -> list[BalancingGroup]:
-    """Return the balancing groups of a loaded hub entry."""
-    return [g for g in entry.runtime_data.groups.values() if isinstance(g, BalancingGroup)]
-
-
-register_subentry_runtime(SUBENTRY_BALANCING, async_setup_balancing_group_runtime)
-
-__all__ = [
-    "EXTRA_REASONS",
-    "GROUP_STATES",
-    "BalancingGroup",
-    "Member",
-    "async_setup_balancing_group_runtime",
-    "async_start_groups",
-    "groups_of",
-]
+__all__ = ["EXTRA_REASONS", "GROUP_STATES", "BalancingGroup", "InvalidGroupConfigError", "Member"]
