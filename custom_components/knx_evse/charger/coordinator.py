@@ -54,6 +54,7 @@ from ..knx.objects import (
     CommObject,
 )
 from ..knx.parameters import ChargerParameters
+from ..listeners import Listeners
 from .commands import ChargerCommands
 from .liveness import ChargerLiveness
 
@@ -137,8 +138,8 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         )
         self._states: dict[int, ObjectState] = {}
         self._written: dict[int, ObjectState] = {}
-        self._listeners: dict[int, list[ObjectListener]] = {}
-        self._all_listeners: list[ObjectListener] = []
+        self._listeners: dict[int | None, Listeners[int | None]] = {}
+        """Object number (None: availability) → its listeners."""
         self._warned_gas: set[int] = set()
         self._unsubs: list[CALLBACK_TYPE] = []
         self.telegrams_received = 0
@@ -277,14 +278,8 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         )
 
     def _notify(self, number: int | None) -> None:
-        listeners = self._all_listeners if number is None else self._listeners.get(number)
-        if not listeners:
-            return
-        for listener in tuple(listeners):
-            try:
-                listener(number)
-            except Exception:
-                _LOGGER.exception("%s: error in listener of object %s", self.name, number)
+        if listeners := self._listeners.get(number):
+            listeners.notify(number)
 
     def _record_written(self, number: int, value: Any) -> None:
         """Keep ``value`` as written to ``number`` (``last_written`` and ``state``) and notify."""
@@ -300,19 +295,15 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         ``listener(None)`` is called when the connection (availability) changes. Returns the function
         removing the listener.
         """
-        wanted = tuple(dict.fromkeys(numbers))
-        for number in wanted:
-            self._listeners.setdefault(number, []).append(listener)
-        self._all_listeners.append(listener)
+        removers = [
+            self._listeners.setdefault(n, Listeners(_LOGGER, self.name, f"listener of object {n}")).add(listener)
+            for n in (*dict.fromkeys(numbers), None)
+        ]
 
         @callback
         def remove() -> None:
-            for number in wanted:
-                listeners = self._listeners.get(number)
-                if listeners and listener in listeners:
-                    listeners.remove(listener)
-            if listener in self._all_listeners:
-                self._all_listeners.remove(listener)
+            for remover in removers:
+                remover()
 
         return remove
 

@@ -35,6 +35,7 @@ from ..knx.group_addresses import GroupAddressMap
 from ..knx.hub import KnxEvseHub
 from ..knx.objects import CONN2_OFFSET, OBJECTS, CommObject, Scope
 from ..knx.parameters import ChargerParameters
+from ..listeners import Listeners
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class ChargerLiveness:
         self._last_read_at = 0.0
         self._stale = False
         self._liveness_task: asyncio.Task[None] | None = None
-        self._reads_done_listeners: list[Callable[[list[int]], None]] = []
+        self._reads_done_listeners: Listeners[list[int]] = Listeners(_LOGGER, self.name, "start-up reads listener")
         self.last_read_plan: list[int] = []
         """The objects of the last read plan whose reads were all sent (empty before)."""
         self._read_task: asyncio.Task[None] | None = None
@@ -231,14 +232,7 @@ class ChargerLiveness:
 
         Used by the repairs (``repairs.ChargerRepairs``) to find status objects that never answer.
         """
-        self._reads_done_listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            if listener in self._reads_done_listeners:
-                self._reads_done_listeners.remove(listener)
-
-        return remove
+        return self._reads_done_listeners.add(listener)
 
     @callback
     def async_request_reads(self, numbers: Iterable[int]) -> None:
@@ -272,11 +266,7 @@ class ChargerLiveness:
             self.reads_sent += 1
             self._read_sent(sent_at, index == 0, heard_before)
         self.last_read_plan = plan
-        for listener in tuple(self._reads_done_listeners):
-            try:
-                listener(plan)
-            except Exception:
-                _LOGGER.exception("%s: error in start-up reads listener", self.name)
+        self._reads_done_listeners.notify(plan)
 
     async def _cancel_reads(self) -> None:
         task, self._read_task = self._read_task, None

@@ -49,6 +49,7 @@ from ..balancing import MODES, Balancer, BalancingConfig, Decision, Mode
 from ..charger.interface import ChargerInterface
 from ..compat import vol
 from ..const import DOMAIN, MANUFACTURER
+from ..listeners import Listeners
 from ..runtime import KnxEvseConfigEntry
 from .actuator import async_apply
 from .bridge import Bridge
@@ -165,7 +166,7 @@ class BalancingGroup:
         self.available: float | None = None
         self.decision: Decision | None = None
         self.recent_decisions: deque[dict[str, Any]] = deque(maxlen=RECENT_DECISIONS)
-        self._listeners: list[GroupListener] = []
+        self._listeners: Listeners[()] = Listeners(_LOGGER, self.name)
         self._unsubs: list[CALLBACK_TYPE] = []
         self._task: asyncio.Task[None] | None = None
         self._again = False
@@ -273,21 +274,10 @@ class BalancingGroup:
     @callback
     def async_add_listener(self, listener: GroupListener) -> CALLBACK_TYPE:
         """Call ``listener()`` after every round and every change of mode, override or switch."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def _notify(self) -> None:
-        for listener in tuple(self._listeners):
-            try:
-                listener()
-            except Exception:
-                _LOGGER.exception("%s: error in listener", self.name)
+        self._listeners.notify()
 
     # -- triggers --------------------------------------------------------------------------------
 
