@@ -22,8 +22,9 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 from xknx.exceptions import InvalidSecureConfiguration, XKNXException
 
-from . import repairs
+from . import issues
 from .charger.coordinator import ChargerCoordinator, InvalidChargerConfigError
+from .charger.repairs import async_check_shared_status_addresses, async_setup_charger_repairs
 from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, SUBENTRY_BALANCING, SUBENTRY_CHARGER
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
 from .group.group import BalancingGroup, InvalidGroupConfigError
@@ -94,10 +95,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
         ) from err
     entry.runtime_data = KnxEvseRuntime(hub=hub)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, hub.async_stop))
-    repairs.async_cleanup_issues(hass, entry)
+    issues.async_cleanup_issues(hass, entry)
     _setup_chargers(hass, entry)
-    repairs.async_check_shared_status_addresses(hass, entry.entry_id, entry.runtime_data.chargers)
-    entry.async_on_unload(repairs.async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
+    async_check_shared_status_addresses(hass, entry.entry_id, entry.runtime_data.chargers)
+    entry.async_on_unload(async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
     _setup_groups(hass, entry)
     _async_register_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -191,7 +192,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> 
 
 async def async_remove_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
     """Delete the repair issues of a removed hub and its stored keyring (a secret) if it has one."""
-    repairs.async_delete_entry_issues(hass, entry.entry_id)
+    issues.async_delete_entry_issues(hass, entry.entry_id)
     if (keyring := knxkeys_path(hass, entry.data.get(CONF_KNX_KNXKEY_FILENAME))) is not None:
         await hass.async_add_executor_job(Path(keyring).unlink, True)
 

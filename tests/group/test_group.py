@@ -12,11 +12,11 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
-from custom_components.knx_evse import repairs
+from custom_components.knx_evse import issues
 from custom_components.knx_evse.charger.liveness import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
 from custom_components.knx_evse.const import DOMAIN
 from custom_components.knx_evse.group.group import BalancingGroup
-from custom_components.knx_evse.group.meter import ISSUE_METER_UNUSABLE
+from custom_components.knx_evse.issues import ISSUE_METER_UNUSABLE
 from tests.group.harness import (
     CARPORT_MEMBER,
     CONN1,
@@ -159,7 +159,7 @@ FAULTS = {
     "unknown_unit": ("1000", "VA", "invalid", ISSUE_METER_UNUSABLE),
     "no_unit": ("1000", None, "invalid", ISSUE_METER_UNUSABLE),
     "absurd": ("250000", "W", "absurd", ISSUE_METER_UNUSABLE),
-    "missing": (None, None, "unavailable", repairs.ISSUE_METER_ENTITY_MISSING),
+    "missing": (None, None, "unavailable", issues.ISSUE_METER_ENTITY_MISSING),
 }
 
 
@@ -208,7 +208,7 @@ async def test_meter_fault_falls_back_raises_issue_and_recovers(
 
 
 def _issue(hass: HomeAssistant, group: BalancingGroup, key: str) -> ir.IssueEntry | None:
-    return ir.async_get(hass).async_get_issue(DOMAIN, repairs.issue_id(key, group.entry.entry_id, GROUP_ID))
+    return ir.async_get(hass).async_get_issue(DOMAIN, issues.issue_id(key, group.entry.entry_id, GROUP_ID))
 
 
 async def test_stale_meter_falls_back_but_a_reported_unchanged_value_is_not_stale(
@@ -491,7 +491,7 @@ async def test_member_whose_charger_is_gone_raises_an_issue_and_the_rest_is_bala
     gone = {"charger": "1.1.9", "connector": 0, "max_current": 16, "name": "Shed"}
     _, group = await setup_group(hass, knx, [gone, CONN1], limit=20, **FAST)
     assert [m.name for m in group.members] == ["Garage connector 1"] and group.missing == ["Shed"]
-    found = _issue(hass, group, repairs.ISSUE_BALANCING_MEMBER_REMOVED)
+    found = _issue(hass, group, issues.ISSUE_BALANCING_MEMBER_REMOVED)
     assert found is not None and found.translation_placeholders == {"group": "House", "charger": "Shed"}
     await plug(knx, 1, 1, 0.0)
     assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
@@ -508,7 +508,7 @@ async def test_removing_a_member_charger_at_runtime(hass: HomeAssistant, knx: Kn
     await knx.drain_reads()
     group = entry.runtime_data.groups[GROUP_ID]
     assert group.missing == ["Carport"] and [m.name for m in group.members] == ["Garage connector 1"]
-    found = _issue(hass, group, repairs.ISSUE_BALANCING_MEMBER_REMOVED)
+    found = _issue(hass, group, issues.ISSUE_BALANCING_MEMBER_REMOVED)
     assert found is not None and (found.translation_placeholders or {})["charger"] == "Carport"
     # the group's entities of the removed member and the charger's device are gone
     assert entities.async_get(carport_select) is None
@@ -519,7 +519,7 @@ async def test_removing_a_member_charger_at_runtime(hass: HomeAssistant, knx: Kn
     hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, "members": [CONN1]})
     await knx.flush()
     await knx.drain_reads()
-    assert _issue(hass, entry.runtime_data.groups[GROUP_ID], repairs.ISSUE_BALANCING_MEMBER_REMOVED) is None
+    assert _issue(hass, entry.runtime_data.groups[GROUP_ID], issues.ISSUE_BALANCING_MEMBER_REMOVED) is None
 
 
 MASTER = {"connectors": 1, "load_balancing": True, "balancing_evse_count": 2}
@@ -564,7 +564,7 @@ async def test_bridge_without_its_master_is_in_fallback(hass: HomeAssistant, knx
     entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", MASTER), bridge]))
     group = entry.runtime_data.groups[GROUP_ID]
     assert group.missing == ["GONE"] and state(hass, "sensor.house_state") == "fallback"
-    assert _issue(hass, group, repairs.ISSUE_BALANCING_MEMBER_REMOVED) is not None
+    assert _issue(hass, group, issues.ISSUE_BALANCING_MEMBER_REMOVED) is not None
     assert await sent(knx) == []
 
 

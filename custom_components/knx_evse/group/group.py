@@ -44,7 +44,7 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.util import dt as dt_util
 
-from .. import repairs
+from .. import issues
 from ..balancing import MODES, Balancer, BalancingConfig, Decision, Mode
 from ..charger.interface import ChargerInterface
 from ..compat import vol
@@ -462,12 +462,12 @@ class BalancingGroup:
     def _update_member_issue(self) -> None:
         entry_id = self.entry.entry_id
         if not self.missing:
-            repairs.async_delete_issue(
-                self.hass, repairs.ISSUE_BALANCING_MEMBER_REMOVED, entry_id=entry_id, subentry_id=self.subentry_id
+            issues.async_delete_issue(
+                self.hass, issues.ISSUE_BALANCING_MEMBER_REMOVED, entry_id=entry_id, subentry_id=self.subentry_id
             )
             return
         _LOGGER.warning("%s: member charger(s) %s no longer exist", self.name, ", ".join(self.missing))
-        repairs.async_create_balancing_member_removed_issue(
+        issues.async_create_balancing_member_removed_issue(
             self.hass, entry_id, self.subentry_id, self.name, ", ".join(self.missing)
         )
 

@@ -15,23 +15,18 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Final
+from typing import Any
 
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.core import HomeAssistant
 from homeassistant.util.unit_conversion import ElectricCurrentConverter, PowerConverter
 
-from .. import repairs
+from .. import issues
 from ..balancing import MeterReading
 from ..balancing.readings import MeterState
-from ..const import DOMAIN
 from .data import METER_UNITS
 
 _LOGGER = logging.getLogger(__name__)
-
-ISSUE_METER_UNUSABLE: Final = "meter_unusable"
-"""Repair issue (translation key) of this module: the meter entity exists but gives no usable value."""
 
 _UNUSABLE = (STATE_UNAVAILABLE, STATE_UNKNOWN)
 
@@ -140,21 +135,21 @@ class Meter:
 
     def _set_issue(self, problem: str | None) -> None:
         wanted = None if problem is None else (
-            repairs.ISSUE_METER_ENTITY_MISSING if problem == "missing" else ISSUE_METER_UNUSABLE
+            issues.ISSUE_METER_ENTITY_MISSING if problem == "missing" else issues.ISSUE_METER_UNUSABLE
         )
         if self.issue == wanted and self.issue_problem == problem:
             return
-        for key in (repairs.ISSUE_METER_ENTITY_MISSING, ISSUE_METER_UNUSABLE):
+        for key in (issues.ISSUE_METER_ENTITY_MISSING, issues.ISSUE_METER_UNUSABLE):
             if key != wanted:
-                repairs.async_delete_issue(self.hass, key, entry_id=self.entry_id, subentry_id=self.subentry_id)
+                issues.async_delete_issue(self.hass, key, entry_id=self.entry_id, subentry_id=self.subentry_id)
         self.issue, self.issue_problem = wanted, problem
         entities = ", ".join(self.entity_ids)
-        if wanted == repairs.ISSUE_METER_ENTITY_MISSING:
-            repairs.async_create_meter_entity_missing_issue(
+        if wanted == issues.ISSUE_METER_ENTITY_MISSING:
+            issues.async_create_meter_entity_missing_issue(
                 self.hass, self.entry_id, self.subentry_id, self.group, entities
             )
-        elif wanted == ISSUE_METER_UNUSABLE:
-            async_create_meter_unusable_issue(
+        elif wanted == issues.ISSUE_METER_UNUSABLE:
+            issues.async_create_meter_unusable_issue(
                 self.hass, self.entry_id, self.subentry_id, group=self.group, entity_id=entities, problem=str(problem)
             )
 
@@ -168,27 +163,3 @@ class Meter:
             "issue": self.issue,
         }
 
-
-@callback
-def async_create_meter_unusable_issue(
-    hass: HomeAssistant, entry_id: str, group_subentry_id: str, *, group: str, entity_id: str, problem: str
-) -> str:
-    """Raise ``meter_unusable``: the meter entity of ``group`` exists but gives no usable value.
-
-    Created with the same data layout as ``repairs.async_create_issue`` (so the hub's clean-up of
-    removed subentries covers it); ``problem`` is the core's meter state (stale, unavailable,
-    invalid, absurd).
-    """
-    identifier = repairs.issue_id(ISSUE_METER_UNUSABLE, entry_id, group_subentry_id)
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        identifier,
-        is_fixable=False,
-        is_persistent=False,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key=ISSUE_METER_UNUSABLE,
-        translation_placeholders={"group": group, "entity_id": entity_id, "problem": problem},
-        data={"translation_key": ISSUE_METER_UNUSABLE, "entry_id": entry_id, "subentry_id": group_subentry_id},
-    )
-    return identifier
