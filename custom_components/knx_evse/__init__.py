@@ -27,6 +27,7 @@ from .charger.coordinator import ChargerCoordinator, InvalidChargerConfigError
 from .charger.repairs import async_check_shared_status_addresses, async_setup_charger_repairs
 from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, SUBENTRY_BALANCING, SUBENTRY_CHARGER
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
+from .group.entities import async_cleanup_registry
 from .group.group import BalancingGroup, InvalidGroupConfigError
 from .knx.connection import authentication_failed
 from .knx.hub import KnxEvseHub, knxkeys_path
@@ -142,7 +143,7 @@ def _setup_groups(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
             _LOGGER.error("Balancing group %s is not set up: %s", subentry.title, err)
             continue
         entry.runtime_data.groups[subentry.subentry_id] = group
-        group.async_cleanup_registry()
+        async_cleanup_registry(group)
 
 
 def _auth_failure(entry: KnxEvseConfigEntry, err: BaseException) -> ConfigEntryAuthFailed | None:

@@ -35,6 +35,7 @@ from homeassistant.helpers import entity_registry as er
 from .balancing import MODES
 from .compat import vol
 from .const import DOMAIN
+from .group.entities import member_for_unique_id
 from .group.group import BalancingGroup, Member
 
 SERVICE_SET_CHARGE_MODE: Final = "set_charge_mode"
@@ -111,7 +112,7 @@ def resolve_members(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[Bal
         registered = entity_registry.async_get(entity_id)
         unique_id = registered.unique_id if registered is not None and registered.platform == DOMAIN else None
         add(
-            ((g, m) for g in groups for m in g.members if unique_id is not None and g.member_for_unique_id(unique_id) is m),
+            ((g, m) for g in groups for m in g.members if unique_id is not None and member_for_unique_id(g, unique_id) is m),
             entity_id,
         )
     device_registry = dr.async_get(hass)

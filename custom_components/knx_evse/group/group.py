@@ -88,9 +88,6 @@ REASON_CONNECTION: Final = "connection_lost"
 EXTRA_REASONS: Final = (REASON_STALE, REASON_DISABLED, REASON_CONNECTION)
 """Member reasons this layer adds to the core's ``Decision.reason`` words."""
 
-MEMBER_ENTITY_KEYS: Final = ("charge_mode", "assigned_limit", "balancing_reason")
-"""Keys of the per-member entities (their unique ids end with them)."""
-
 RECENT_DECISIONS: Final = 20
 """Rounds with telegrams (or a new meter verdict) kept for the diagnostics."""
 
@@ -207,33 +204,6 @@ class BalancingGroup:
             manufacturer=MANUFACTURER,
             model="Balancing group (bridge)" if self.bridge else "Balancing group",
         )
-
-    def unique_id(self, key: str, member: Member | None = None) -> str:
-        """Return the unique id of a group entity (``<group>_<key>``) or member entity (``<group>_<member>_<key>``)."""
-        return f"{self.subentry_id}_{key}" if member is None else f"{self.subentry_id}_{member.key}_{key}"
-
-    def expected_unique_ids(self) -> set[str]:
-        """Return the unique ids of every entity this group creates (see entities.py)."""
-        ids = {self.unique_id(key) for key in ("state", "meter_problem", "enabled")}
-        if not self.bridge:
-            ids.add(self.unique_id("available_current"))
-            for member in self.members:
-                ids |= {self.unique_id(key, member) for key in MEMBER_ENTITY_KEYS}
-        return ids
-
-    def member_for_unique_id(self, unique_id: str) -> Member | None:
-        """Return the member owning the entity with ``unique_id``, None for other entities."""
-        for member in self.members:
-            if unique_id in {self.unique_id(key, member) for key in MEMBER_ENTITY_KEYS}:
-                return member
-        return None
-
-    @callback
-    def async_cleanup_registry(self) -> None:
-        """Remove this group's entities that it no longer creates (members gone, bridge mode)."""
-        keep = self.expected_unique_ids()
-        prefix = f"{self.subentry_id}_"
-        self.hub.async_remove_stale_entities(keep, lambda unique_id: unique_id.startswith(prefix))
 
     # -- lifecycle -------------------------------------------------------------------------------
 
