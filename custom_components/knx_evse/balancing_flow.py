@@ -58,6 +58,9 @@ from .group.data import (
     TIMING,
     WHOLE_CHARGER,
     GroupDataError,
+    validate_group,
+)
+from .group.members import (
     charger_parameters,
     charger_subentries,
     fail_safe_timeouts,
@@ -68,7 +71,6 @@ from .group.data import (
     member_problem,
     members_elsewhere,
     overlaps,
-    validate_group,
 )
 from .knx.parameters import MIN_CURRENT
 

@@ -10,13 +10,12 @@ from homeassistant.config_entries import ConfigSubentry
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.knx_evse.compat import vol
-from custom_components.knx_evse.group.data import (
-    GroupDataError,
+from custom_components.knx_evse.group.data import GroupDataError, validate_group
+from custom_components.knx_evse.group.members import (
     charger_parameters,
     keepalive_conflict,
     member_keepalive,
     member_problem,
-    validate_group,
 )
 from tests.group.harness import CARPORT, GARAGE
 from tests.knx_harness import charger_subentry

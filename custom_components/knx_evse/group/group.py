@@ -63,11 +63,10 @@ from .data import (
     CONF_UPDATE_INTERVAL,
     GROUP_MODE_BRIDGE,
     balancing_config,
-    find_charger,
     finite,
     validate_group,
 )
-from .members import Member, reserve_stale, resolve_members
+from .members import Member, find_charger, reserve_stale, resolve_members
 from .meter import Meter
 
 _LOGGER = logging.getLogger(__name__)

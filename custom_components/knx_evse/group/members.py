@@ -12,29 +12,32 @@ core sees it as unplugged. When it answers again, the core restarts it under the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from ..balancing import EvseConfig, EvseReading, MeterReading
+from ..balancing import EvseConfig, EvseReading, MeterReading, Mode
 from ..charger.coordinator import ChargerCoordinator
-from ..charger.interface import ChargerInterface
-from ..knx.parameters import VOLTAGE
+from ..charger.interface import ChargerInterface, limit_object, measurement_objects
+from ..compat import vol
+from ..const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, SUBENTRY_BALANCING, SUBENTRY_CHARGER
+from ..knx.parameters import VOLTAGE, ChargerParameters
 from ..runtime import KnxEvseConfigEntry
 from .data import (
     CONF_CHARGER,
     CONF_CONNECTOR,
     CONF_KEEPALIVE,
+    CONF_MAX_CURRENT,
     CONF_MEMBERS,
+    CONF_MODE,
+    CONF_PHASE,
     CONF_PHASES,
+    MIN_KEEPALIVE,
     WHOLE_CHARGER,
-    evse_config,
-    find_charger,
-    member_keepalive,
-    member_name,
-    member_problem,
+    connector_number,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -188,3 +191,146 @@ def reserve_stale(members: Iterable[Member], meter: MeterReading | None) -> Mete
         return MeterReading(value + sum(m.pin for m in stale), meter.timestamp, "A")
     extra = sum(m.pin * VOLTAGE * m.evse.phases for m in stale)
     return MeterReading(value + extra, meter.timestamp, meter.unit)
+
+
+# -- look-ups in the stored data (also used by the subentry flow) -------------------------------------
+
+
+def charger_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
+    """Return the charger subentries of a hub entry, in the entry's order."""
+    return [sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_CHARGER]
+
+
+def find_charger(entry: ConfigEntry, reference: str) -> ConfigSubentry | None:
+    """Return the charger subentry a member refers to: by subentry id, else by individual address.
+
+    The flow stores subentry ids; hand-written data (the demo's installation file) may use the
+    charger's individual address, its subentry's unique id.
+    """
+    subentry = entry.subentries.get(reference)
+    if subentry is not None and subentry.subentry_type == SUBENTRY_CHARGER:
+        return subentry
+    for sub in charger_subentries(entry):
+        if sub.unique_id == reference:
+            return sub
+    return None
+
+
+def charger_parameters(subentry: ConfigSubentry) -> ChargerParameters | None:
+    """Return the validated ETS parameters of a charger subentry, None when they do not validate."""
+    try:
+        return ChargerParameters.from_dict(subentry.data.get(CONF_PARAMETERS) or {})
+    except (vol.Invalid, ValueError):
+        return None
+
+
+def linked_objects(subentry: ConfigSubentry) -> set[int]:
+    """Object numbers linked to a group address in a charger subentry."""
+    return {int(n) for n, gas in (subentry.data.get(CONF_GROUP_ADDRESSES) or {}).items() if gas}
+
+
+def member_problem(entry: ConfigEntry, member: Mapping[str, Any], supply_phases: int) -> str | None:
+    """Why a member cannot be balanced, as a translation key; None when it can.
+
+    ``charger_missing``; ``connector_missing`` (the model has fewer connectors);
+    ``three_phase_member_on_single_phase``; ``member_limit_not_linked`` (its current-limit object has
+    no group address); ``member_no_measurement`` (none of its current or power objects is linked);
+    ``max_above_user_current`` (the member's maximum exceeds the charger's Maximum User Current).
+    """
+    subentry = find_charger(entry, member[CONF_CHARGER])
+    params = None if subentry is None else charger_parameters(subentry)
+    if subentry is None or params is None:
+        return "charger_missing"
+    connector = member[CONF_CONNECTOR]
+    if connector > params.connectors:
+        return "connector_missing"
+    if params.phases == 3 and supply_phases == 1:
+        return "three_phase_member_on_single_phase"
+    linked = linked_objects(subentry)
+    scope = None if connector == WHOLE_CHARGER else connector
+    if limit_object(scope) not in linked:
+        return "member_limit_not_linked"
+    if not linked.intersection(measurement_objects(params, scope)):
+        return "member_no_measurement"
+    if member[CONF_MAX_CURRENT] > params.max_user_current:
+        return "max_above_user_current"
+    return None
+
+
+def members_elsewhere(entry: ConfigEntry, own_subentry_id: str | None) -> set[tuple[str, int]]:
+    """(charger subentry id, connector) of the members of the hub's other balancing groups."""
+    taken: set[tuple[str, int]] = set()
+    for sub in entry.subentries.values():
+        if sub.subentry_type != SUBENTRY_BALANCING or sub.subentry_id == own_subentry_id:
+            continue
+        for member in sub.data.get(CONF_MEMBERS) or []:
+            charger = find_charger(entry, str(member.get(CONF_CHARGER, "")))
+            if charger is not None:
+                taken.add((charger.subentry_id, connector_number(member.get(CONF_CONNECTOR))))
+    return taken
+
+
+def overlaps(member: tuple[str, int], taken: set[tuple[str, int]]) -> bool:
+    """Return True when ``member`` (charger, connector) is, contains or is within one of ``taken``."""
+    charger, connector = member
+    return any(
+        c == charger and (n == connector or WHOLE_CHARGER in (n, connector)) for c, n in taken
+    )
+
+
+def fail_safe_timeouts(entry: ConfigEntry, members: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Charger name → its Fail-safe Timeout (s) for the members whose charger has fail-safe enabled."""
+    found: dict[str, int] = {}
+    for member in members:
+        subentry = find_charger(entry, member[CONF_CHARGER])
+        params = None if subentry is None else charger_parameters(subentry)
+        if subentry is not None and params is not None and params.fail_safe:
+            found[subentry.title] = params.fail_safe_timeout
+    return found
+
+
+def member_keepalive(configured: float, fail_safe_timeout: int | None) -> float | None:
+    """Return a member's keep-alive in seconds (unchanged limits written again), None for none.
+
+    ``configured`` > 0 applies to every member; 0 (automatic) means none, except for a charger with
+    "Enable Fail-safe" (``fail_safe_timeout`` in s, None without fail-safe; manual, "Advanced": after
+    that many seconds without a signal the charger applies its fail-safe values). Such a member
+    gets at most half its timeout, so a lost telegram or a late round still lands in time; never
+    below ``MIN_KEEPALIVE``. Issue 6: "No repeated identical writes except a keep-alive inside the
+    chargers' fail-safe timeout".
+    """
+    keepalive = configured if configured > 0 else None
+    if fail_safe_timeout is not None:
+        half = max(MIN_KEEPALIVE, fail_safe_timeout / 2.0)
+        keepalive = half if keepalive is None else min(keepalive, half)
+    return keepalive
+
+
+def keepalive_conflict(configured: float, fail_safe: Mapping[str, int]) -> tuple[str, int] | None:
+    """(charger, timeout) when an explicit keep-alive is not below a member's Fail-safe Timeout."""
+    if configured <= 0:
+        return None
+    for name, timeout in sorted(fail_safe.items(), key=lambda item: item[1]):
+        if configured >= timeout:
+            return name, timeout
+    return None
+
+
+def evse_config(
+    member: Mapping[str, Any], params: ChargerParameters, supply_phases: int, name: str, keepalive: float | None
+) -> EvseConfig:
+    """Build the core's ``EvseConfig`` of a member: maximum capped by Maximum User Current, phases, mode."""
+    phases = params.phases
+    return EvseConfig(
+        max_current=float(min(member[CONF_MAX_CURRENT], params.max_user_current)),
+        phases=phases,
+        phase=int(member[CONF_PHASE]) if supply_phases == 3 and phases == 1 else 1,
+        mode=cast("Mode", member[CONF_MODE]),
+        name=name,
+        keepalive=keepalive,
+    )
+
+
+def member_name(charger: str, connector: int) -> str:
+    """Human name of a member: ``Garage`` or ``Garage connector 1``."""
+    return charger if connector == WHOLE_CHARGER else f"{charger} connector {connector}"
