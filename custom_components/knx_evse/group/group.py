@@ -1,7 +1,6 @@
 """Home Assistant runtime of one balancing-group subentry: meter entity → Balancer → charger intents.
 
-Source: the manual's "Dynamic Load Balancing" section and its "Advanced" → "Enable Fail-safe";
-the design notes in ``docs/balancing.md``.
+Source: the manual's "Dynamic Load Balancing" section and its "Advanced" → "Enable Fail-safe".
 
 Balance mode, one round on every meter state change, every vehicle plug event or current a member
 reports, and every ``update_interval`` seconds (shorter when the keep-alive needs it): the meter
