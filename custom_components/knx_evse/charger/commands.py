@@ -9,6 +9,7 @@ group address is refused.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Final
 
 from homeassistant.exceptions import ServiceValidationError
@@ -48,9 +49,8 @@ class ChargerCommands:
     enabled_objects: frozenset[int]
     group_addresses: GroupAddressMap
     telegrams_sent: int
-
-    def _record_written(self, number: int, value: Any) -> None:
-        raise NotImplementedError
+    _record_written: Callable[[int, Any], None]
+    """Keeps a written value as the object's state (``ChargerCoordinator``)."""
 
     def max_power(self, connector: int | None = None) -> float:
         """Return the highest power limit (W) that may be written for the charger or a connector.

@@ -119,8 +119,8 @@ class ChargerLiveness:
         """The objects of the last read plan whose reads were all sent (empty before)."""
         self._read_task: asyncio.Task[None] | None = None
 
-    def _notify(self, number: int | None) -> None:
-        raise NotImplementedError
+    _notify: Callable[[int | None], None]
+    """Calls the listeners of an object, or of availability for None (``ChargerCoordinator``)."""
 
     @property
     def is_stale(self) -> bool:
