@@ -186,6 +186,7 @@ async def test_group_with_own_diagnostics_is_redacted(
     assert diagnostics["groups"]["GRP1"]["meter"] == "sensor.grid"  # anything else as text
     assert diagnostics["groups"]["GRP2"] == {"runtime": "object"}
     assert diagnostics["chargers"] == {}
+    entry.runtime_data.groups.clear()  # stand-ins, not groups: nothing to stop at unload
 
 
 async def test_device_diagnostics_of_connector_charger_and_group(
@@ -224,3 +225,4 @@ async def test_device_diagnostics_of_connector_charger_and_group(
     other = devices.async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, "elsewhere")})
     result = await get_diagnostics_for_device(hass, hass_client, entry, other)
     assert set(result) == {"connection"}
+    entry.runtime_data.groups.clear()  # stand-ins, not groups: nothing to stop at unload

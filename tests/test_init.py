@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from xknx.exceptions import CommunicationError
 
-from custom_components.knx_evse.charger.coordinator import MAX_STARTUP_READS
+from custom_components.knx_evse.charger.liveness import MAX_STARTUP_READS
 from custom_components.knx_evse.const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS
 from custom_components.knx_evse.runtime import KnxEvseRuntime
 from tests.knx_harness import (

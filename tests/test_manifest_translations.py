@@ -8,7 +8,7 @@ Translation keys are collected from the code itself:
   ``self._error("…")`` of the coordinator;
 - config flow and charger subentry flow: step ids, menu options, error keys (literal, from the
   ``_ERROR_KEYS`` table, the connection test, group-address and project errors) and abort reasons;
-- repair issues (``repairs.ISSUE_KEYS``) with their fix flows' steps, menu options, errors and aborts,
+- repair issues (``issues.ISSUE_KEYS``) with their fix flows' steps, menu options, errors and aborts,
   and the placeholders each issue is raised with;
 - selectors' ``translation_key``; services and their fields from ``services.yaml`` when it exists.
 
@@ -40,7 +40,7 @@ from homeassistant.const import Platform
 from homeassistant.const import __version__ as HA_VERSION
 from packaging.requirements import Requirement
 
-from custom_components.knx_evse import config_flow, repairs
+from custom_components.knx_evse import config_flow, issues, repairs
 from custom_components.knx_evse import entity_descriptions as ed
 from custom_components.knx_evse.const import DOMAIN
 
@@ -268,7 +268,7 @@ def _module(path: Path) -> Any:
 def issue_calls() -> list[tuple[str, set[str] | None, bool]]:
     """(issue key, placeholder names or None when built at run time, fixable) of every issue raised.
 
-    Both ``repairs.async_create_issue(hass, KEY, …)`` (and its wrappers) and a direct
+    Both ``issues.async_create_issue(hass, KEY, …)`` (and its wrappers) and a direct
     ``ir.async_create_issue(hass, DOMAIN, issue_id, translation_key=KEY, …)`` count.
     """
     found = []
@@ -288,7 +288,7 @@ def issue_calls() -> list[tuple[str, set[str] | None, bool]]:
 
 def raised_issue_keys() -> set[str]:
     """Issue keys of the repairs module and of every other module that raises issues itself."""
-    return set(repairs.ISSUE_KEYS) | {key for key, _, _ in issue_calls()}
+    return set(issues.ISSUE_KEYS) | {key for key, _, _ in issue_calls()}
 
 
 def issue_keys() -> set[Path_]:

@@ -19,7 +19,7 @@ from homeassistant.helpers import entity_registry as er
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.group_harness import FAST, GROUP_ID, group_subentry, set_meter
+from tests.group.harness import FAST, GROUP_ID, group_subentry, set_meter
 from tests.knx_harness import SINGLE_PHASE_FULL, THREE_PHASE_FULL, KnxTestKit, charger_subentry, hub_entry
 
 PLATFORMS = ("binary_sensor", "button", "number", "select", "sensor", "switch", "text")

@@ -20,7 +20,8 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.knx_evse import repairs
+from custom_components.knx_evse import issues, repairs
+from custom_components.knx_evse.charger import repairs as charger_repairs
 from custom_components.knx_evse.const import (
     CONF_GROUP_ADDRESSES,
     DOMAIN,
@@ -29,7 +30,7 @@ from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import SINGLE_PHASE_FULL, KnxTestKit, charger_subentry, ga, hub_entry
 
 BASIC = {"phases": 1, "connectors": 1}
-LATER = timedelta(seconds=repairs.READ_ANSWER_TIMEOUT + 1)
+LATER = timedelta(seconds=charger_repairs.READ_ANSWER_TIMEOUT + 1)
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +40,7 @@ def no_idle_probe(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def issue(hass: HomeAssistant, key: str, entry: MockConfigEntry, subentry_id: str | None = None) -> ir.IssueEntry | None:
-    return ir.async_get(hass).async_get_issue(DOMAIN, repairs.issue_id(key, entry.entry_id, subentry_id))
+    return ir.async_get(hass).async_get_issue(DOMAIN, issues.issue_id(key, entry.entry_id, subentry_id))
 
 
 async def start_fix_flow(hass: HomeAssistant, issue_id: str) -> dict[str, Any]:
@@ -67,13 +68,13 @@ async def test_unanswered_status_reads_raise_an_issue_after_the_timeout(
 ) -> None:
     entry = await setup_three_status(hass, knx)
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))  # 16 A
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=repairs.READ_ANSWER_TIMEOUT - 5))
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=charger_repairs.READ_ANSWER_TIMEOUT - 5))
     await knx.flush()
-    assert issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None  # not yet
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None  # not yet
 
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
-    found = issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
+    found = issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
     assert found is not None and found.is_fixable
     assert found.translation_key == "status_address_unanswered"
     placeholders = found.translation_placeholders or {}
@@ -84,10 +85,10 @@ async def test_unanswered_status_reads_raise_an_issue_after_the_timeout(
 
     # a value arriving later takes the object out of the issue; the last one clears it
     await knx.receive_write("1/0/13", (0x45, 0x3B, 0x80, 0x00))
-    found = issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
+    found = issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
     assert found is not None and "1/0/13" not in (found.translation_placeholders or {})["objects"]
     await knx.receive_write("1/0/46", (0x00, 0x00, 0x00, 0x10))
-    assert issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
 
 
 async def test_answered_reads_raise_nothing(hass: HomeAssistant, knx: KnxTestKit) -> None:
@@ -96,7 +97,7 @@ async def test_answered_reads_raise_nothing(hass: HomeAssistant, knx: KnxTestKit
         await knx.receive_response(ga(number), (0, 0, 0, 0))
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
-    assert issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
 
 
 async def test_a_charger_that_answers_nothing_raises_no_link_issue(hass: HomeAssistant, knx: KnxTestKit) -> None:
@@ -104,7 +105,7 @@ async def test_a_charger_that_answers_nothing_raises_no_link_issue(hass: HomeAss
     entry = await setup_three_status(hass, knx)
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
-    assert issue(hass, repairs.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
 
 
 async def test_unanswered_fix_flow_retry_reads_again(hass: HomeAssistant, knx: KnxTestKit) -> None:
@@ -112,7 +113,7 @@ async def test_unanswered_fix_flow_retry_reads_again(hass: HomeAssistant, knx: K
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
-    issue_id = repairs.issue_id(repairs.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
+    issue_id = issues.issue_id(issues.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
 
     result = await start_fix_flow(hass, issue_id)
     assert result["type"] is FlowResultType.MENU
@@ -135,7 +136,7 @@ async def test_unanswered_fix_flow_unlink_removes_the_objects(hass: HomeAssistan
     await knx.receive_response("1/0/13", (0x45, 0x3B, 0x80, 0x00))
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
-    issue_id = repairs.issue_id(repairs.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
+    issue_id = issues.issue_id(issues.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
 
     result = await start_fix_flow(hass, issue_id)
     result = await configure(hass, result["flow_id"], {"next_step_id": "unlink"})
@@ -154,7 +155,7 @@ async def test_unanswered_fix_flow_aborts_when_the_hub_is_not_loaded(
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
-    issue_id = repairs.issue_id(repairs.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
+    issue_id = issues.issue_id(issues.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
     knx.set_connected(False)
     result = await start_fix_flow(hass, issue_id)
@@ -174,16 +175,16 @@ async def test_unanswered_fix_flow_aborts_when_the_hub_is_not_loaded(
 
 async def test_error_code_raises_an_issue_with_a_reset_fix(hass: HomeAssistant, knx: KnxTestKit) -> None:
     entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL)]))
-    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
+    assert issue(hass, issues.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
     await knx.receive_write(ga(19), (3,))  # ground failure
-    found = issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1")
+    found = issue(hass, issues.ISSUE_CHARGER_ERROR, entry, "CHG1")
     assert found is not None
     assert found.translation_key == "charger_error_reset" and found.is_fixable
     assert found.severity is ir.IssueSeverity.ERROR
     assert (found.translation_placeholders or {})["error"] == "error code 3 (ground failure)"
 
     await knx.receive_write(ga(20), 1)
-    found = issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1")
+    found = issue(hass, issues.ISSUE_CHARGER_ERROR, entry, "CHG1")
     assert found is not None
     assert (found.translation_placeholders or {})["error"] == (
         "error code 3 (ground failure); communication error with the EVSE"
@@ -195,32 +196,32 @@ async def test_error_code_raises_an_issue_with_a_reset_fix(hass: HomeAssistant, 
     result = await configure(hass, result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await knx.assert_write(ga(5), 1)
-    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
+    assert issue(hass, issues.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
 
     # the charger still reports the communication error: the issue is back, then clears
     await knx.receive_write(ga(20), 1)
-    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is not None
+    assert issue(hass, issues.ISSUE_CHARGER_ERROR, entry, "CHG1") is not None
     await knx.receive_write(ga(19), (7,))
     await knx.receive_write(ga(20), 0)
-    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
+    assert issue(hass, issues.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
 
 
 async def test_error_without_reset_object_is_not_fixable(hass: HomeAssistant, knx: KnxTestKit) -> None:
     options = {**BASIC, "error_objects": True}
     entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", options, {"19": ["1/0/19"]})]))
     await knx.receive_write("1/0/19", (5,))
-    found = issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1")
+    found = issue(hass, issues.ISSUE_CHARGER_ERROR, entry, "CHG1")
     assert found is not None
     assert found.translation_key == "charger_error" and not found.is_fixable
     assert (found.translation_placeholders or {})["error"] == "error code 5 (internal error)"
     await knx.receive_write("1/0/19", (7,))
-    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
+    assert issue(hass, issues.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
 
 
 async def test_reset_fix_flow_aborts_when_disconnected(hass: HomeAssistant, knx: KnxTestKit) -> None:
     entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL)]))
     await knx.receive_write(ga(19), (1,))
-    issue_id = repairs.issue_id(repairs.ISSUE_CHARGER_ERROR, entry.entry_id, "CHG1")
+    issue_id = issues.issue_id(issues.ISSUE_CHARGER_ERROR, entry.entry_id, "CHG1")
     result = await start_fix_flow(hass, issue_id)
     knx.set_connected(False)
     result = await configure(hass, result["flow_id"], {})
@@ -237,62 +238,25 @@ async def test_error_reported_before_setup_is_raised_on_next_value(hass: HomeAss
     assert await hass.config_entries.async_reload(entry.entry_id)
     await knx.flush()
     await knx.drain_reads()
-    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is not None  # not cleared by a reload
+    assert issue(hass, issues.ISSUE_CHARGER_ERROR, entry, "CHG1") is not None  # not cleared by a reload
     await knx.receive_response(ga(19), (7,))
-    assert issue(hass, repairs.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
+    assert issue(hass, issues.ISSUE_CHARGER_ERROR, entry, "CHG1") is None
 
 
-# -- hooks for the balancing group, clean-up ---------------------------------------------------------
-
-
-async def test_balancing_hooks_create_translated_issues(hass: HomeAssistant) -> None:
-    meter = repairs.async_create_meter_entity_missing_issue(hass, "E1", "GRP1", "House", "sensor.grid")
-    member = repairs.async_create_balancing_member_removed_issue(hass, "E1", "GRP1", "House", "Carport")
-    registry = ir.async_get(hass)
-    found = registry.async_get_issue(DOMAIN, meter)
-    assert found is not None and found.translation_key == "meter_entity_missing"
-    assert found.translation_placeholders == {"group": "House", "entity_id": "sensor.grid"}
-    assert found.severity is ir.IssueSeverity.ERROR and not found.is_fixable
-    assert found.data == {"translation_key": "meter_entity_missing", "entry_id": "E1", "subentry_id": "GRP1"}
-    found = registry.async_get_issue(DOMAIN, member)
-    assert found is not None and found.translation_placeholders == {"group": "House", "charger": "Carport"}
-    repairs.async_delete_issue(hass, repairs.ISSUE_METER_ENTITY_MISSING, entry_id="E1", subentry_id="GRP1")
-    assert registry.async_get_issue(DOMAIN, meter) is None
-    with pytest.raises(ValueError, match="unknown knx_evse issue"):
-        repairs.async_create_issue(hass, "no_such_issue", entry_id="E1")
+# -- fix flows registered at run time ---------------------------------------------------------------
 
 
 async def test_registered_fix_flow_is_used_and_default_is_confirm(hass: HomeAssistant) -> None:
-    data: repairs.IssueData = {"translation_key": repairs.ISSUE_METER_ENTITY_MISSING, "entry_id": "E1"}
+    data: issues.IssueData = {"translation_key": issues.ISSUE_METER_ENTITY_MISSING, "entry_id": "E1"}
     assert isinstance(await repairs.async_create_fix_flow(hass, "x", data), ConfirmRepairFlow)
 
     class PickMeter(ConfirmRepairFlow):
         """A stand-in for the balancing group's flow."""
 
-    repairs.register_fix_flow(repairs.ISSUE_METER_ENTITY_MISSING, lambda hass, issue_id, data: PickMeter())
+    repairs.register_fix_flow(issues.ISSUE_METER_ENTITY_MISSING, lambda hass, issue_id, data: PickMeter())
     try:
         assert isinstance(await repairs.async_create_fix_flow(hass, "x", data), PickMeter)
     finally:
-        repairs._FIX_FLOWS.pop(repairs.ISSUE_METER_ENTITY_MISSING)
+        repairs._FIX_FLOWS.pop(issues.ISSUE_METER_ENTITY_MISSING)
     with pytest.raises(ValueError, match="unknown knx_evse issue"):
         repairs.register_fix_flow("nope", lambda hass, issue_id, data: PickMeter())
-
-
-async def test_issues_of_removed_subentries_and_hubs_are_deleted(hass: HomeAssistant, knx: KnxTestKit) -> None:
-    entry = hub_entry([charger_subentry("CHG1", "Garage", BASIC, {"13": ["1/0/13"]})])
-    entry.add_to_hass(hass)
-    gone = repairs.async_create_balancing_member_removed_issue(hass, entry.entry_id, "GONE", "House", "Carport")
-    kept = repairs.async_create_issue(
-        hass, repairs.ISSUE_CHARGER_ERROR, entry_id=entry.entry_id, subentry_id="CHG1", placeholders={}
-    )
-    other = repairs.async_create_meter_entity_missing_issue(hass, "OTHER", "GONE", "G", "sensor.x")
-    await knx.setup(entry)
-    registry = ir.async_get(hass)
-    assert registry.async_get_issue(DOMAIN, gone) is None
-    assert registry.async_get_issue(DOMAIN, kept) is not None
-    assert registry.async_get_issue(DOMAIN, other) is not None  # another hub's issue
-
-    await hass.config_entries.async_remove(entry.entry_id)
-    await hass.async_block_till_done()
-    assert registry.async_get_issue(DOMAIN, kept) is None
-    assert registry.async_get_issue(DOMAIN, other) is not None

@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from tests.group_harness import (
+from tests.group.harness import (
     CARPORT_MEMBER,
     CONN1,
     CONN2,

@@ -1,8 +1,9 @@
 """KNX EV Charger: Home Assistant integration for KNX wallboxes VE 741/742/221/222.
 
 A hub config entry owns one KNX connection (``hub.KnxEvseHub``); each charger is a config subentry
-with a push ``coordinator.ChargerCoordinator``; balancing groups are subentries too (their runtime is
-registered in ``runtime.SUBENTRY_RUNTIME_FACTORIES``; ``balancing_group.py``). Adding, removing or editing
+with a push ``charger.coordinator.ChargerCoordinator``; balancing groups are subentries too
+(``group.group.BalancingGroup``). ``async_setup_entry`` builds the ``runtime.KnxEvseRuntime`` in plain
+order: hub, chargers, groups, platforms. Adding, removing or editing
 a subentry reloads the hub entry (update listener). The services (``services.py``) are registered once
 in ``async_setup``.
 """
@@ -21,18 +22,16 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 from xknx.exceptions import InvalidSecureConfiguration, XKNXException
 
-from . import repairs
-from .balancing_group import async_start_groups, groups_of
-from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN
+from . import issues
+from .charger.coordinator import ChargerCoordinator, InvalidChargerConfigError
+from .charger.repairs import async_check_shared_status_addresses, async_setup_charger_repairs
+from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, SUBENTRY_BALANCING, SUBENTRY_CHARGER
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
+from .group.entities import async_cleanup_registry
+from .group.group import BalancingGroup, InvalidGroupConfigError
 from .knx.connection import authentication_failed
 from .knx.hub import KnxEvseHub, knxkeys_path
-from .runtime import (
-    KnxEvseConfigEntry,
-    KnxEvseRuntime,
-    async_setup_subentry_runtimes,
-    async_stop_subentry_runtimes,
-)
+from .runtime import KnxEvseConfigEntry, KnxEvseRuntime
 from .services import async_setup_services
 
 __all__ = [
@@ -97,16 +96,54 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
         ) from err
     entry.runtime_data = KnxEvseRuntime(hub=hub)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, hub.async_stop))
-    repairs.async_cleanup_issues(hass, entry)
-    await async_setup_subentry_runtimes(hass, entry)
-    repairs.async_check_shared_status_addresses(hass, entry.entry_id, entry.runtime_data.chargers)
-    entry.async_on_unload(repairs.async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
+    issues.async_cleanup_issues(hass, entry)
+    _setup_chargers(hass, entry)
+    async_check_shared_status_addresses(hass, entry.entry_id, entry.runtime_data.chargers)
+    entry.async_on_unload(async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
+    _setup_groups(hass, entry)
     _async_register_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    async_start_groups(entry)  # after the platforms: restored modes and switches are in place
+    for group in entry.runtime_data.groups.values():
+        group.async_start()  # after the platforms: restored modes and switches are in place
     _async_remove_stale(entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
+
+
+def _setup_chargers(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
+    """Create and start the ``ChargerCoordinator`` of every charger subentry.
+
+    A charger whose stored data does not validate is logged and skipped (no entities); the other
+    chargers of the hub keep working.
+    """
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type != SUBENTRY_CHARGER:
+            continue
+        try:
+            coordinator = ChargerCoordinator(hass, entry.runtime_data.hub, entry, subentry)
+        except InvalidChargerConfigError as err:
+            _LOGGER.error("Charger %s is not set up: %s", subentry.title, err)
+            continue
+        entry.runtime_data.chargers[subentry.subentry_id] = coordinator
+        coordinator.async_start()
+
+
+def _setup_groups(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
+    """Create every balancing group (started after the platforms) and drop the entities it no longer has.
+
+    A group whose data does not validate is logged and skipped; the other groups and the chargers
+    keep working.
+    """
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type != SUBENTRY_BALANCING:
+            continue
+        try:
+            group = BalancingGroup(hass, entry, subentry)
+        except InvalidGroupConfigError as err:
+            _LOGGER.error("Balancing group %s is not set up: %s", subentry.title, err)
+            continue
+        entry.runtime_data.groups[subentry.subentry_id] = group
+        async_cleanup_registry(group)
 
 
 def _auth_failure(entry: KnxEvseConfigEntry, err: BaseException) -> ConfigEntryAuthFailed | None:
@@ -144,15 +181,19 @@ async def async_unload_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> 
     """Unload the platforms, stop groups and chargers, and close the KNX connection."""
     if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         return False
-    entry.runtime_data.hub.async_prepare_stop()
-    await async_stop_subentry_runtimes(entry.runtime_data)
+    runtime = entry.runtime_data
+    runtime.hub.async_prepare_stop()
+    for group in runtime.groups.values():
+        await group.async_stop()
+    for coordinator in runtime.chargers.values():
+        await coordinator.async_stop()
     await entry.runtime_data.hub.async_stop()
     return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
     """Delete the repair issues of a removed hub and its stored keyring (a secret) if it has one."""
-    repairs.async_delete_entry_issues(hass, entry.entry_id)
+    issues.async_delete_entry_issues(hass, entry.entry_id)
     if (keyring := knxkeys_path(hass, entry.data.get(CONF_KNX_KNXKEY_FILENAME))) is not None:
         await hass.async_add_executor_job(Path(keyring).unlink, True)
 
@@ -166,7 +207,7 @@ def _async_register_devices(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> N
     """Create each charger's device and its connector sub-devices, linked by ``via_device_id``.
 
     Every device belongs to its charger's subentry, and so do all entities on it (the balancing
-    group's member entities included; see ``balancing_entity.async_add_group_entities``).
+    group's member entities included; see ``group.entities.async_add_group_entities``).
     """
     device_registry = dr.async_get(hass)
     for subentry_id, coordinator in entry.runtime_data.chargers.items():
@@ -236,5 +277,5 @@ async def async_remove_config_entry_device(
             coordinator.device_identifier,
             *(coordinator.connector_identifier(c) for c in coordinator.connectors),
         )
-    } | {group.device_identifier for group in groups_of(entry)}
+    } | {group.device_identifier for group in entry.runtime_data.groups.values()}
     return not any(identifier in current for identifier in device.identifiers)

@@ -27,7 +27,9 @@ from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.helpers import selector
 
 from .balancing import MODES
-from .balancing_data import (
+from .compat import vol
+from .const import CONF_NAME, SUBENTRY_BALANCING
+from .group.data import (
     CONF_BRIDGE_CHARGER,
     CONF_BRIDGE_PERIOD,
     CONF_CHARGER,
@@ -56,6 +58,9 @@ from .balancing_data import (
     TIMING,
     WHOLE_CHARGER,
     GroupDataError,
+    validate_group,
+)
+from .group.members import (
     charger_parameters,
     charger_subentries,
     fail_safe_timeouts,
@@ -66,10 +71,7 @@ from .balancing_data import (
     member_problem,
     members_elsewhere,
     overlaps,
-    validate_group,
 )
-from .compat import vol
-from .const import CONF_NAME, SUBENTRY_BALANCING
 from .knx.parameters import MIN_CURRENT
 
 CONF_PRIORITY: Final = "priority"

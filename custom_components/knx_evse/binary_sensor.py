@@ -5,7 +5,7 @@ objects (36-44, 85-93) and the balancing master's pause/restart outputs (137 + 1
 
 Source: manual, "Communication Objects". Device classes: plug (36/85), battery charging (37/86),
 problem (10, 20, 44/93), running (137…). The balancing groups add their "Meter problem" sensor
-(balancing_entity.py).
+(group/entities.py).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .balancing_entity import async_add_group_entities
-from .balancing_group import groups_of
 from .entity import KnxEvseEntity
 from .entity_descriptions import BINARY_SENSORS, KnxEvseBinarySensorEntityDescription, descriptions_for
+from .group.entities import async_add_group_entities
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -37,7 +36,7 @@ async def async_setup_entry(
             ],
             config_subentry_id=subentry_id,
         )
-    for group in groups_of(entry):
+    for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "binary_sensor")
 
 

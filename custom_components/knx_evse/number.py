@@ -15,7 +15,8 @@ from homeassistant.components.number import RestoreNumber
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .charger.coordinator import MAX_SESSION_SECONDS, ChargerCoordinator
+from .charger.commands import MAX_SESSION_SECONDS
+from .charger.coordinator import ChargerCoordinator
 from .entity import KnxEvseEntity
 from .entity_descriptions import NUMBERS, KnxEvseNumberEntityDescription, descriptions_for
 from .runtime import KnxEvseConfigEntry

@@ -1,12 +1,11 @@
-"""Selects: the charge mode of every balancing-group member (see balancing_entity.py)."""
+"""Selects: the charge mode of every balancing-group member (see group/entities.py)."""
 
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .balancing_entity import async_add_group_entities
-from .balancing_group import groups_of
+from .group.entities import async_add_group_entities
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -18,5 +17,5 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the charge-mode selects of every balancing group, each under its group subentry."""
-    for group in groups_of(entry):
+    for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "select")

@@ -7,7 +7,7 @@ Source: manual, "Communication Objects" 3, 4, 11-17, 19, 34/35, 45-51, 61-64, 67
 copies (+49), and the balancing master's 130-136 (+15 per EVSE). The lifetime-energy sensor is
 ``device_class: energy``, ``state_class: total_increasing`` in Wh (shown in kWh), restored across
 restarts and built by ``energy.LifetimeEnergy`` from objects 46/95 (with 45/94, 36/85, 37/86,
-34/83, 35/84 as session evidence). The balancing groups add theirs (balancing_entity.py): assigned
+34/83, 35/84 as session evidence). The balancing groups add theirs (group/entities.py): assigned
 limit and reason per member, available current and state per group.
 """
 
@@ -23,10 +23,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from xknx.dpt.dpt import DPTEnumData
 
-from .balancing_entity import async_add_group_entities
-from .balancing_group import groups_of
 from .charger.coordinator import ChargerCoordinator
 from .charger.energy import LifetimeEnergy
+from .charger.interface import ChargerInterface
 from .entity import KnxEvseEntity
 from .entity_descriptions import (
     LIFETIME_ENERGY,
@@ -35,6 +34,7 @@ from .entity_descriptions import (
     KnxEvseSensorEntityDescription,
     descriptions_for,
 )
+from .group.entities import async_add_group_entities
 from .runtime import KnxEvseConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ async def async_setup_entry(
             for description in descriptions_for(coordinator, LIFETIME_ENERGY)
         ]
         async_add_entities(entities, config_subentry_id=subentry_id)
-    for group in groups_of(entry):
+    for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "sensor")
 
 
@@ -175,10 +175,11 @@ class KnxEvseLifetimeEnergySensor(KnxEvseEntity, RestoreSensor):
         if number == d.session_time_number:
             self.lifetime.session_time(int(state.value), state.monotonic)
             return False
-        connected = self.coordinator.vehicle_connected(connector)
+        plug = ChargerInterface(self.coordinator, connector)
+        connected = plug.vehicle_connected()
         if connected is not None:
             self.lifetime.vehicle_connected(connected, state.monotonic)
-        charging = self.coordinator.is_charging(connector)
+        charging = plug.charging()
         if charging is not None:
             self.lifetime.charging(charging, state.monotonic)
         return False

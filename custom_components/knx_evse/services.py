@@ -33,9 +33,10 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
 from .balancing import MODES
-from .balancing_group import BalancingGroup, Member, groups_of
 from .compat import vol
 from .const import DOMAIN
+from .group.entities import member_for_unique_id
+from .group.group import BalancingGroup, Member
 
 SERVICE_SET_CHARGE_MODE: Final = "set_charge_mode"
 SERVICE_SET_CURRENT_LIMIT: Final = "set_current_limit"
@@ -71,7 +72,7 @@ def _loaded_groups(hass: HomeAssistant) -> list[BalancingGroup]:
         group
         for entry in hass.config_entries.async_entries(DOMAIN)
         if entry.state is ConfigEntryState.LOADED
-        for group in groups_of(entry)
+        for group in entry.runtime_data.groups.values()
     ]
 
 
@@ -111,7 +112,7 @@ def resolve_members(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[Bal
         registered = entity_registry.async_get(entity_id)
         unique_id = registered.unique_id if registered is not None and registered.platform == DOMAIN else None
         add(
-            ((g, m) for g in groups for m in g.members if unique_id is not None and g.member_for_unique_id(unique_id) is m),
+            ((g, m) for g in groups for m in g.members if unique_id is not None and member_for_unique_id(g, unique_id) is m),
             entity_id,
         )
     device_registry = dr.async_get(hass)
@@ -124,7 +125,7 @@ def resolve_members(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[Bal
                 (g, m)
                 for g in groups
                 for m in g.members
-                if m.coordinator.device_identifier in identifiers or m.device_info()["identifiers"] & identifiers
+                if m.charger.coordinator.device_identifier in identifiers or m.device_info()["identifiers"] & identifiers
             ),
             str(label),
         )

@@ -6,7 +6,7 @@ disconnect (7), auto start (26), charging-time enables (54/57/60, 103/106/109), 
 (132) and pause/restart all charging (18). These objects cannot be read (flags C-W--): without a
 linked status object the switch is optimistic (``assumed_state``), shows the last value written or
 seen on the bus, and keeps it across restarts (``RestoreEntity``). Each balancing group adds its
-on/off switch (balancing_entity.py).
+on/off switch (group/entities.py).
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
-from .balancing_entity import async_add_group_entities
-from .balancing_group import groups_of
 from .charger.coordinator import ChargerCoordinator
 from .entity import KnxEvseEntity
 from .entity_descriptions import SWITCHES, KnxEvseSwitchEntityDescription, descriptions_for
+from .group.entities import async_add_group_entities
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -40,7 +39,7 @@ async def async_setup_entry(
             [KnxEvseSwitch(coordinator, description) for description in descriptions_for(coordinator, SWITCHES)],
             config_subentry_id=subentry_id,
         )
-    for group in groups_of(entry):
+    for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "switch")
 
 

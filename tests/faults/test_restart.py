@@ -25,6 +25,7 @@ from homeassistant.helpers import restore_state as rs
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_restore_cache_with_extra_data
 
 from custom_components.knx_evse.charger.coordinator import ChargerCoordinator
+from custom_components.knx_evse.charger.interface import ChargerInterface
 from tests.knx_harness import SINGLE_PHASE_FULL, KnxTestKit, charger_subentry, entity_id, ga, hub_entry
 
 
@@ -139,7 +140,7 @@ async def test_lifetime_energy_continues_exactly_across_a_restart(
     assert charger.lifetime_wh() == then
     assert charger.lifetime_wh(2) == 500
     coordinator: ChargerCoordinator = entry.runtime_data.chargers["CHG1"]
-    assert coordinator.vehicle_connected(1) is True and coordinator.is_charging(1) is True
+    assert ChargerInterface(coordinator, 1).vehicle_connected() is True and ChargerInterface(coordinator, 1).charging() is True
 
 
 async def test_repeated_restarts_never_count_twice(hass: HomeAssistant, knx: KnxTestKit) -> None:

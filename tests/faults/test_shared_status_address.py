@@ -22,7 +22,6 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.knx_evse import repairs
 from custom_components.knx_evse.const import (
     CONF_CHARGER_IA,
     CONF_GROUP_ADDRESSES,
@@ -32,6 +31,7 @@ from custom_components.knx_evse.const import (
     DOMAIN,
     SUBENTRY_CHARGER,
 )
+from custom_components.knx_evse.issues import issue_id
 from custom_components.knx_evse.knx.group_addresses import status_address_clashes
 from custom_components.knx_evse.knx.objects import OBJECTS
 from tests.config_flow_helpers import (
@@ -173,7 +173,7 @@ async def test_stored_clash_is_a_repair_issue_at_setup(
     assert "Garage" in errors[0] and "Carport" in errors[0] and ga(3) in errors[0]
 
     issues = [issue for (domain, _), issue in ir.async_get(hass).issues.items() if domain == DOMAIN]
-    assert [issue.issue_id for issue in issues] == [repairs.issue_id("status_address_shared", entry.entry_id, "CHG2")]
+    assert [issue.issue_id for issue in issues] == [issue_id("status_address_shared", entry.entry_id, "CHG2")]
     [issue] = issues
     assert issue.severity is ir.IssueSeverity.ERROR and not issue.is_fixable
     placeholders = issue.translation_placeholders or {}

@@ -26,11 +26,11 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from xknx.dpt.payload import DPTArray
 from xknx.telegram.apci import GroupValueResponse
 
-from custom_components.knx_evse.charger.coordinator import (
+from custom_components.knx_evse.charger.coordinator import ChargerCoordinator
+from custom_components.knx_evse.charger.liveness import (
     DEFAULT_ANSWER_TIMEOUT,
     DEFAULT_LIVENESS_AFTER,
     STALE_GRACE,
-    ChargerCoordinator,
 )
 from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import (

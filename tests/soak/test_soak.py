@@ -151,25 +151,25 @@ EXPLAINED: dict[str, list[tuple[str, str]]] = {
     "knxd_restart": [
         ("xknx", r""),
         ("custom_components.knx_evse.knx.hub", r"connection|KNX"),
-        ("custom_components.knx_evse.charger.coordinator", r"sent nothing for"),
-        ("custom_components.knx_evse.balancing_group", r"could not|not sent|failed|does not answer; its limit"),
+        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
+        ("custom_components.knx_evse.group", r"could not|not sent|failed|does not answer; its limit"),
     ],
     "charger_mute": [
-        ("custom_components.knx_evse.charger.coordinator", r"sent nothing for"),
-        ("custom_components.knx_evse.balancing_group", r"does not answer; its limit"),
+        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
+        ("custom_components.knx_evse.group", r"does not answer; its limit"),
     ],
     "charger_kill": [
-        ("custom_components.knx_evse.charger.coordinator", r"sent nothing for"),
-        ("custom_components.knx_evse.balancing_group", r"does not answer; its limit"),
+        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
+        ("custom_components.knx_evse.group", r"does not answer; its limit"),
         ("xknx", r"Tunnel disconnect failed"),
     ],
-    "meter_unavailable": [("custom_components.knx_evse.balancing_group", r"meter .* is unavailable; fallback")],
-    "meter_unknown": [("custom_components.knx_evse.balancing_group", r"meter .* is unavailable; fallback")],
-    "meter_non_numeric": [("custom_components.knx_evse.balancing_group", r"meter .* is invalid; fallback")],
-    "meter_stale": [("custom_components.knx_evse.balancing_group", r"meter .* is stale; fallback")],
+    "meter_unavailable": [("custom_components.knx_evse.group", r"meter .* is unavailable; fallback")],
+    "meter_unknown": [("custom_components.knx_evse.group", r"meter .* is unavailable; fallback")],
+    "meter_non_numeric": [("custom_components.knx_evse.group", r"meter .* is invalid; fallback")],
+    "meter_stale": [("custom_components.knx_evse.group", r"meter .* is stale; fallback")],
     "washing_machine": [],
     "malformed": [("custom_components.knx_evse.charger.coordinator", r"ignoring telegram to group address")],
-    "ha_reload": [("custom_components.knx_evse.balancing_group", r"has not reported its current; its limit")],
+    "ha_reload": [("custom_components.knx_evse.group", r"has not reported its current; its limit")],
 }
 GRACE = 300.0
 """Simulated s after a fault ends during which its warnings are still explained by it."""
@@ -568,7 +568,7 @@ class Soak:
         for member in group.members:
             if group.decision.limits[member.index] > 0:
                 continue
-            charger = self.sim.chargers.get(member.coordinator.name)
+            charger = self.sim.chargers.get(member.charger.name)
             if charger is None:
                 continue
             connectors = [c for c in charger.connectors if member.connector in (0, c.index)]

@@ -46,6 +46,7 @@ from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueWrite
 
 from ..const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, KNXKEYS_STORAGE_DIR
+from ..listeners import Listeners
 from .connection import connection_config
 
 _LOGGER = logging.getLogger(__name__)
@@ -71,11 +72,6 @@ def knxkeys_path(hass: HomeAssistant, filename: str | None) -> str | None:
     if not filename:
         return None
     return hass.config.path(STORAGE_DIR, KNXKEYS_STORAGE_DIR, Path(filename).name)
-
-
-def parse_group_address(address: str | GroupAddress) -> GroupAddress:
-    """Return ``address`` as xknx ``GroupAddress``; raises xknx CouldNotParseAddress for bad text."""
-    return address if isinstance(address, GroupAddress) else GroupAddress(address)
 
 
 class KnxEvseHub:
@@ -108,7 +104,7 @@ class KnxEvseHub:
             ),
         )
         self._handlers: dict[int, tuple[TelegramHandler, ...]] = {}
-        self._connection_listeners: list[ConnectionListener] = []
+        self._connection_listeners: Listeners[bool] = Listeners(_LOGGER, entry.title, "KNX connection listener")
         self._connected = False
         self._read_lock = asyncio.Lock()
         self._unsubs: list[Callable[[], None]] = []
@@ -179,7 +175,7 @@ class KnxEvseHub:
         Returns the function that removes the subscription. Raises CouldNotParseAddress for a
         malformed address (before anything is registered).
         """
-        raws = {parse_group_address(address).raw for address in addresses}
+        raws = {GroupAddress(address).raw for address in addresses}
         for raw in raws:
             self._handlers[raw] = (*self._handlers.get(raw, ()), handler)
 
@@ -219,14 +215,7 @@ class KnxEvseHub:
     @callback
     def async_add_connection_listener(self, listener: ConnectionListener) -> CALLBACK_TYPE:
         """Call ``listener(connected)`` on every change of the connection state."""
-        self._connection_listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            if listener in self._connection_listeners:
-                self._connection_listeners.remove(listener)
-
-        return remove
+        return self._connection_listeners.add(listener)
 
     def _connection_state_changed(self, state: XknxConnectionState) -> None:
         self._set_connected(state == XknxConnectionState.CONNECTED)
@@ -241,11 +230,7 @@ class KnxEvseHub:
             self.entry.title,
             "established" if connected else "lost",
         )
-        for listener in list(self._connection_listeners):
-            try:
-                listener(connected)
-            except Exception:
-                _LOGGER.exception("Error in KNX connection listener")
+        self._connection_listeners.notify(connected)
 
     # -- outgoing ---------------------------------------------------------------------------
 
@@ -263,7 +248,7 @@ class KnxEvseHub:
         Raises translated HomeAssistantError ``not_connected`` while the connection is down (nothing
         is queued then). The telegram is queued to xknx; it is on the bus within milliseconds.
         """
-        group_address = parse_group_address(address)
+        group_address = GroupAddress(address)
         self._require_connection(group_address)
         self.xknx.telegrams.put_nowait(
             Telegram(destination_address=group_address, payload=GroupValueWrite(payload))
@@ -278,7 +263,7 @@ class KnxEvseHub:
         queued to xknx. Raises translated HomeAssistantError ``not_connected`` while the connection
         is down.
         """
-        group_address = parse_group_address(address)
+        group_address = GroupAddress(address)
         async with self._read_lock:
             self._require_connection(group_address)
             self.xknx.telegrams.put_nowait(Telegram(destination_address=group_address, payload=GroupValueRead()))

@@ -336,3 +336,12 @@ def connector_object(conn1_number: int, connector: int) -> CommObject:
         raise UnknownObjectError(conn1_number)
     return get_object(conn1_number + CONN2_OFFSET * (connector - 1))
 
+
+
+def scoped_object(base_key: str, connector: int | None) -> CommObject:
+    """Return the object ``base_key`` of the whole charger (``connector`` None) or of connector 1/2.
+
+    E.g. ``scoped_object("current_limit", None)`` is object 1, ``scoped_object("current_limit", 2)``
+    object 80. Raises KeyError when that scope has no such object.
+    """
+    return OBJECTS_BY_KEY[f"evse_{base_key}" if connector is None else f"conn{connector}_{base_key}"]

@@ -7,10 +7,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
 from custom_components.knx_evse.charger.coordinator import SOURCE_BUS, SOURCE_WRITTEN, ChargerCoordinator
-from custom_components.knx_evse.knx.dpt import ControlPilotState, OcppState
+from custom_components.knx_evse.charger.interface import ChargerInterface
 from tests.knx_harness import (
     SINGLE_PHASE_FULL,
-    THREE_PHASE_FULL,
     KnxTestKit,
     charger_subentry,
     ga,
@@ -29,57 +28,19 @@ async def _coordinator(knx: KnxTestKit, parameters: dict[str, object], addresses
     return entry.runtime_data.chargers["CHG1"]
 
 
-async def test_measurements_single_and_three_phase(hass: HomeAssistant, knx: KnxTestKit) -> None:
-    one = await _coordinator(knx, SINGLE_PHASE_FULL)
-    assert one.measured_current(1) is None and one.phase_currents(1) == (None,)
-    await knx.receive_write(ga(48), f32(10.5))
-    await knx.receive_write(ga(97), f32(7.0))
-    await knx.receive_write(ga(96), f32(1610.0))
-    assert one.phase_currents(1) == (10.5,)
-    assert one.measured_current(2) == 7.0
-    assert one.measured_power(2) == 1610.0
-    assert one.measured_power(None) is None
-
-
-async def test_three_phase_currents(hass: HomeAssistant, knx: KnxTestKit) -> None:
-    three = await _coordinator(knx, THREE_PHASE_FULL)
-    await knx.receive_write(ga(15), f32(8.0))
-    await knx.receive_write(ga(17), f32(9.5))
-    assert three.phase_currents(None) == (8.0, None, 9.5)
-    assert three.measured_current(None) == 9.5
-    assert three.max_power(None) == 32 * 230 * 3
-
-
-async def test_connected_and_charging_from_individual_objects_or_states(hass: HomeAssistant, knx: KnxTestKit) -> None:
-    coordinator = await _coordinator(knx, SINGLE_PHASE_FULL)
-    assert coordinator.vehicle_connected(1) is None and coordinator.is_charging(1) is None
-    await knx.receive_write(ga(34), (ControlPilotState.CHARGING_WITH_VENTILATION.value,))
-    assert coordinator.vehicle_connected(1) is True and coordinator.is_charging(1) is True
-    await knx.receive_write(ga(34), (ControlPilotState.STANDBY.value,))
-    assert coordinator.vehicle_connected(1) is False and coordinator.is_charging(1) is False
-    await knx.receive_write(ga(84), (OcppState.SUSPENDED_EVSE.value,))
-    assert coordinator.vehicle_connected(2) is True and coordinator.is_charging(2) is False
-    await knx.receive_write(ga(84), (OcppState.CHARGING.value,))
-    assert coordinator.is_charging(2) is True
-    # the individual objects win over the derived states
-    await knx.receive_write(ga(86), 0)
-    await knx.receive_write(ga(85), 0)
-    assert coordinator.is_charging(2) is False and coordinator.vehicle_connected(2) is False
-
-
 async def test_writes_record_last_written_and_state(hass: HomeAssistant, knx: KnxTestKit) -> None:
     coordinator = await _coordinator(knx, SINGLE_PHASE_FULL)
-    assert coordinator.last_written_current_limit(1) is None
+    assert ChargerInterface(coordinator, 1).last_written_limit() is None
     await coordinator.async_set_current_limit(1, 10)
     await knx.assert_write(ga(31), f32(10.0))
     written = coordinator.last_written(31)
     assert written is not None and written.value == 10.0 and written.source == SOURCE_WRITTEN
-    assert coordinator.last_written_current_limit(1) == 10.0
-    assert coordinator.current_limit_status(1) is None
+    assert ChargerInterface(coordinator, 1).last_written_limit() == 10.0
+    assert ChargerInterface(coordinator, 1).limit_status() is None
     await knx.receive_write(ga(61), f32(10.0))
     status = coordinator.state(61)
     assert status is not None and status.source == SOURCE_BUS and status.utc.tzinfo is not None
-    assert coordinator.current_limit_status(1) == 10.0
+    assert ChargerInterface(coordinator, 1).limit_status() == 10.0
     assert coordinator.age(61) is not None and coordinator.age(61) < 5  # type: ignore[operator]
     await coordinator.async_start_stop(None, False)
     await knx.assert_write(ga(18), 0)

@@ -13,9 +13,9 @@ from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
 from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
 
-from custom_components.knx_evse.balancing_group import BalancingGroup
 from custom_components.knx_evse.const import DOMAIN
-from tests.group_harness import CARPORT_MEMBER, CONN1, CONN2, FAST, plug, sent, set_meter, setup_group, state
+from custom_components.knx_evse.group.group import BalancingGroup
+from tests.group.harness import CARPORT_MEMBER, CONN1, CONN2, FAST, plug, sent, set_meter, setup_group, state
 from tests.knx_harness import KnxTestKit, registered_device
 
 MODE_1 = "select.garage_connector_1_charge_mode"

@@ -1,4 +1,4 @@
-"""Entities of the balancing groups (issue 6, "In Home Assistant" → Entities).
+"""Entities of the balancing groups, generated from entity descriptions (as the chargers' are).
 
 Per member (on the member's charger device, or its connector sub-device):
 
@@ -19,30 +19,135 @@ Per group (on the group's own device):
 - ``switch`` *Balancing* (``group_enabled``): turns the group on and off; restored across restarts.
 
 Unique ids: ``<group subentry id>_<key>`` and ``<group subentry id>_<charger subentry
-id>_<connector>_<key>`` (``BalancingGroup.unique_id``). All are pushed after every round.
+id>_<connector>_<key>`` (``unique_id``). All are pushed after every round.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
-from homeassistant.components.binary_sensor import BinarySensorEntity
-from homeassistant.components.select import SelectEntity
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
-from homeassistant.components.switch import SwitchEntity
+from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import STATE_OFF, EntityCategory, UnitOfElectricCurrent
 from homeassistant.core import callback
-from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
-from .balancing import MODES, PAUSED_REASONS, RUNNING_REASONS
-from .balancing_group import EXTRA_REASONS, GROUP_STATES, BalancingGroup, Member
-from .compat import BinarySensorDeviceClass
+from ..balancing import MODES, PAUSED_REASONS, RUNNING_REASONS
+from ..compat import BinarySensorDeviceClass
+from .group import EXTRA_REASONS, GROUP_STATES, BalancingGroup, Member
 
 REASONS: tuple[str, ...] = tuple(sorted(RUNNING_REASONS | PAUSED_REASONS | set(EXTRA_REASONS)))
 """Options of the reason sensor."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupSensorEntityDescription(SensorEntityDescription):
+    """A sensor of a group or of one of its members: ``value_fn(group, member)``."""
+
+    value_fn: Callable[[BalancingGroup, Member | None], float | str | None]
+    balance_only: bool = False
+    """Only in balance mode (not in bridge mode)."""
+
+
+def _member(member: Member | None) -> Member:
+    assert member is not None
+    return member
+
+
+MEMBER_SENSORS: tuple[GroupSensorEntityDescription, ...] = (
+    GroupSensorEntityDescription(
+        key="assigned_limit",
+        translation_key="assigned_limit",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda _, m: _member(m).limit if _member(m).reason else None,
+    ),
+    GroupSensorEntityDescription(
+        key="balancing_reason",
+        translation_key="balancing_reason",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(REASONS),
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda _, m: _member(m).reason or None,
+    ),
+)
+GROUP_SENSORS: tuple[GroupSensorEntityDescription, ...] = (
+    GroupSensorEntityDescription(
+        key="state",
+        translation_key="group_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(GROUP_STATES),
+        value_fn=lambda group, _: group.state,
+    ),
+    GroupSensorEntityDescription(
+        key="available_current",
+        translation_key="available_current",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda group, _: group.available,
+        balance_only=True,
+    ),
+)
+CHARGE_MODE = SelectEntityDescription(key="charge_mode", translation_key="charge_mode", options=list(MODES))
+METER_PROBLEM = BinarySensorEntityDescription(
+    key="meter_problem",
+    translation_key="meter_problem",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+GROUP_ENABLED = SwitchEntityDescription(key="enabled", translation_key="group_enabled")
+
+MEMBER_ENTITY_KEYS: tuple[str, ...] = (CHARGE_MODE.key, *(d.key for d in MEMBER_SENSORS))
+"""Keys of the per-member entities (their unique ids end with them)."""
+
+
+# -- unique ids ------------------------------------------------------------------------------------
+
+
+def unique_id(group: BalancingGroup, key: str, member: Member | None = None) -> str:
+    """Return the unique id of a group entity (``<group>_<key>``) or member entity (``<group>_<member>_<key>``)."""
+    return f"{group.subentry_id}_{key}" if member is None else f"{group.subentry_id}_{member.key}_{key}"
+
+
+def expected_unique_ids(group: BalancingGroup) -> set[str]:
+    """Return the unique ids of every entity ``group`` creates."""
+    keys = [d.key for d in GROUP_SENSORS if not (d.balance_only and group.bridge)]
+    ids = {unique_id(group, key) for key in (*keys, METER_PROBLEM.key, GROUP_ENABLED.key)}
+    if not group.bridge:
+        for member in group.members:
+            ids |= {unique_id(group, key, member) for key in MEMBER_ENTITY_KEYS}
+    return ids
+
+
+def member_for_unique_id(group: BalancingGroup, entity_unique_id: str) -> Member | None:
+    """Return the member of ``group`` owning the entity with ``entity_unique_id``, None for other entities."""
+    for member in group.members:
+        if entity_unique_id in {unique_id(group, key, member) for key in MEMBER_ENTITY_KEYS}:
+            return member
+    return None
+
+
+@callback
+def async_cleanup_registry(group: BalancingGroup) -> None:
+    """Remove ``group``'s entities that it no longer creates (members gone, bridge mode)."""
+    prefix = f"{group.subentry_id}_"
+    group.hub.async_remove_stale_entities(expected_unique_ids(group), lambda uid: uid.startswith(prefix))
+
+
+# -- entities --------------------------------------------------------------------------------------
 
 
 class BalancingEntity(Entity):
@@ -51,11 +156,12 @@ class BalancingEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, group: BalancingGroup, key: str, member: Member | None = None) -> None:
-        """Attach to ``group`` (and ``member``): unique id, device and translation key ``key``."""
+    def __init__(self, group: BalancingGroup, description: EntityDescription, member: Member | None = None) -> None:
+        """Attach to ``group`` (and ``member``): unique id, device and description."""
         self.balancing_group = group
         self.member = member
-        self._attr_unique_id = group.unique_id(key, member)
+        self.entity_description = description
+        self._attr_unique_id = unique_id(group, description.key, member)
         self._attr_device_info = group.device_info if member is None else member.device_info()
 
     async def async_added_to_hass(self) -> None:
@@ -68,7 +174,15 @@ class BalancingEntity(Entity):
         self.async_write_ha_state()
 
 
-# -- per member ------------------------------------------------------------------------------------
+class BalancingSensor(BalancingEntity, SensorEntity):
+    """A sensor of a group or member (``GroupSensorEntityDescription``); unknown before the first round."""
+
+    entity_description: GroupSensorEntityDescription
+
+    @property
+    def native_value(self) -> float | str | None:
+        """The description's value of the group (or member)."""
+        return self.entity_description.value_fn(self.balancing_group, self.member)
 
 
 @dataclass
@@ -93,13 +207,9 @@ class ChargeModeExtraData(ExtraStoredData):
 class ChargeModeSelect(BalancingEntity, SelectEntity, RestoreEntity):
     """Charge mode of one member: Off, Fast, Solar, Min+Solar (restored, with its override)."""
 
-    _attr_options: list[str] = list(MODES)  # noqa: RUF012 (HA's attribute)
-
     def __init__(self, group: BalancingGroup, member: Member) -> None:
         """Select of ``member``'s mode."""
-        super().__init__(group, "charge_mode", member)
-        self._attr_translation_key = "charge_mode"
-
+        super().__init__(group, CHARGE_MODE, member)
     @property
     def current_option(self) -> str:
         """The member's mode in the group's balancer."""
@@ -140,93 +250,12 @@ class ChargeModeSelect(BalancingEntity, SelectEntity, RestoreEntity):
         self.balancing_group.async_set_mode(self.member.index, option)
 
 
-class AssignedLimitSensor(BalancingEntity, SensorEntity):
-    """The limit the group assigned to a member in its last round (A, 0 while paused)."""
-
-    _attr_device_class = SensorDeviceClass.CURRENT
-    _attr_native_unit_of_measurement = UnitOfElectricCurrent.AMPERE
-    _attr_state_class = SensorStateClass.MEASUREMENT
-
-    def __init__(self, group: BalancingGroup, member: Member) -> None:
-        """Sensor of ``member``'s assigned limit."""
-        super().__init__(group, "assigned_limit", member)
-        self._attr_translation_key = "assigned_limit"
-
-    @property
-    def native_value(self) -> float | None:
-        """A; unknown before the first round."""
-        assert self.member is not None
-        return self.member.limit if self.member.reason else None
-
-
-class BalancingReasonSensor(BalancingEntity, SensorEntity):
-    """Why a member has its limit (the core's reason word, or stale/disabled/connection lost)."""
-
-    _attr_device_class = SensorDeviceClass.ENUM
-    _attr_options: list[str] = list(REASONS)  # noqa: RUF012 (HA's attribute)
-    _attr_entity_category = EntityCategory.DIAGNOSTIC
-
-    def __init__(self, group: BalancingGroup, member: Member) -> None:
-        """Sensor of ``member``'s reason."""
-        super().__init__(group, "balancing_reason", member)
-        self._attr_translation_key = "balancing_reason"
-
-    @property
-    def native_value(self) -> str | None:
-        """The reason word; unknown before the first round."""
-        assert self.member is not None
-        return self.member.reason or None
-
-
-# -- per group -------------------------------------------------------------------------------------
-
-
-class AvailableCurrentSensor(BalancingEntity, SensorEntity):
-    """A per phase left for the EVSEs after the margin and the other loads (unknown in fallback)."""
-
-    _attr_device_class = SensorDeviceClass.CURRENT
-    _attr_native_unit_of_measurement = UnitOfElectricCurrent.AMPERE
-    _attr_state_class = SensorStateClass.MEASUREMENT
-
-    def __init__(self, group: BalancingGroup) -> None:
-        """Sensor of the group's available current."""
-        super().__init__(group, "available_current")
-        self._attr_translation_key = "available_current"
-
-    @property
-    def native_value(self) -> float | None:
-        """A per phase (negative when the other loads alone exceed the budget)."""
-        return self.balancing_group.available
-
-
-class GroupStateSensor(BalancingEntity, SensorEntity):
-    """The group's state: balancing, fallback, disabled or bridge."""
-
-    _attr_device_class = SensorDeviceClass.ENUM
-    _attr_options: list[str] = list(GROUP_STATES)  # noqa: RUF012 (HA's attribute)
-
-    def __init__(self, group: BalancingGroup) -> None:
-        """Sensor of the group's state."""
-        super().__init__(group, "state")
-        self._attr_translation_key = "group_state"
-
-    @property
-    def native_value(self) -> str | None:
-        """The state; unknown before the first round."""
-        return self.balancing_group.state
-
-
 class MeterProblemBinarySensor(BalancingEntity, BinarySensorEntity):
     """On while the group's meter is missing, stale, unavailable, non-numeric or absurd."""
 
-    _attr_device_class = BinarySensorDeviceClass.PROBLEM
-    _attr_entity_category = EntityCategory.DIAGNOSTIC
-
     def __init__(self, group: BalancingGroup) -> None:
         """Binary sensor of the group's meter."""
-        super().__init__(group, "meter_problem")
-        self._attr_translation_key = "meter_problem"
-
+        super().__init__(group, METER_PROBLEM)
     @property
     def is_on(self) -> bool | None:
         """Meter unusable; unknown before the first round."""
@@ -245,9 +274,7 @@ class GroupEnabledSwitch(BalancingEntity, SwitchEntity, RestoreEntity):
 
     def __init__(self, group: BalancingGroup) -> None:
         """Switch of the group."""
-        super().__init__(group, "enabled")
-        self._attr_translation_key = "group_enabled"
-
+        super().__init__(group, GROUP_ENABLED)
     @property
     def is_on(self) -> bool:
         """True while the group balances (or bridges)."""
@@ -272,7 +299,7 @@ class GroupEnabledSwitch(BalancingEntity, SwitchEntity, RestoreEntity):
 def _group_entities(group: BalancingGroup, platform: str) -> list[Entity]:
     """Return the group-wide entities of ``platform`` (on the group's own device)."""
     if platform == "sensor":
-        return [GroupStateSensor(group)] + ([] if group.bridge else [AvailableCurrentSensor(group)])
+        return [BalancingSensor(group, d) for d in GROUP_SENSORS if not (d.balance_only and group.bridge)]
     if platform == "binary_sensor":
         return [MeterProblemBinarySensor(group)]
     if platform == "switch":
@@ -285,7 +312,7 @@ def _member_entities(group: BalancingGroup, member: Member, platform: str) -> li
     if platform == "select":
         return [ChargeModeSelect(group, member)]
     if platform == "sensor":
-        return [AssignedLimitSensor(group, member), BalancingReasonSensor(group, member)]
+        return [BalancingSensor(group, d, member) for d in MEMBER_SENSORS]
     return []
 
 
@@ -301,4 +328,4 @@ def async_add_group_entities(
     async_add_entities(_group_entities(group, platform), config_subentry_id=group.subentry_id)
     for member in group.members:
         if entities := _member_entities(group, member, platform):
-            async_add_entities(entities, config_subentry_id=member.coordinator.subentry_id)
+            async_add_entities(entities, config_subentry_id=member.charger.subentry_id)

@@ -9,16 +9,15 @@ import pytest
 from homeassistant.config_entries import ConfigSubentry
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.knx_evse.balancing_data import (
-    GroupDataError,
+from custom_components.knx_evse.compat import vol
+from custom_components.knx_evse.group.data import GroupDataError, validate_group
+from custom_components.knx_evse.group.members import (
     charger_parameters,
     keepalive_conflict,
     member_keepalive,
     member_problem,
-    validate_group,
 )
-from custom_components.knx_evse.compat import vol
-from tests.group_harness import CARPORT, GARAGE
+from tests.group.harness import CARPORT, GARAGE
 from tests.knx_harness import charger_subentry
 
 BASE: dict[str, Any] = {"name": "House", "meter_entities": "sensor.grid"}
@@ -112,7 +111,7 @@ def test_the_demo_installation_group_is_valid_and_its_members_resolve() -> None:
 
     from simulator.installation import load_installation
 
-    demo = load_installation(Path(__file__).parent.parent / "simulator" / "installations" / "demo.yaml")
+    demo = load_installation(Path(__file__).parents[2] / "simulator" / "installations" / "demo.yaml")
     entry = _entry(
         *(
             charger_subentry(f"CHG{n}", charger["name"], charger["parameters"], charger["group_addresses"], main=n)

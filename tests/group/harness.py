@@ -17,12 +17,14 @@ from unittest.mock import patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigSubentryDataWithId
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from xknx.dpt.payload import DPTArray, DPTBinary
 from xknx.telegram.apci import GroupValueRead, GroupValueWrite
 
-from custom_components.knx_evse.balancing_group import BalancingGroup
-from custom_components.knx_evse.const import SUBENTRY_BALANCING
+from custom_components.knx_evse import issues
+from custom_components.knx_evse.const import DOMAIN, SUBENTRY_BALANCING
+from custom_components.knx_evse.group.group import BalancingGroup
 from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import KnxTestKit, charger_subentry, ga, hub_entry
 
@@ -166,3 +168,21 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
     found = hass.states.get(entity_id)
     assert found is not None, entity_id
     return found.state
+
+
+async def one_member_at(hass: HomeAssistant, knx: KnxTestKit, meter: float, amps: float, **data: object) -> BalancingGroup:
+    """Conn 1 of Garage alone on a 20 A supply, plugged in and drawing ``amps``."""
+    set_meter(hass, meter)
+    _, group = await setup_group(hass, knx, [CONN1], limit=20, **{**FAST, **data})
+    await plug(knx, 1, 1, amps)
+    return group
+
+
+def group_issue(hass: HomeAssistant, group: BalancingGroup, key: str) -> ir.IssueEntry | None:
+    """The repair issue ``key`` of ``group``, None when it is not raised."""
+    return ir.async_get(hass).async_get_issue(DOMAIN, issues.issue_id(key, group.entry.entry_id, GROUP_ID))
+
+
+def carport_charger(addresses: dict[str, list[str]], **parameters: Any) -> Any:
+    """The Carport charger subentry with ``addresses`` and extra ``parameters``."""
+    return charger_subentry("CHG2", "Carport", {**CARPORT, **parameters}, addresses, main=2)

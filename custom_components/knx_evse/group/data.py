@@ -1,15 +1,15 @@
-"""The data of a balancing-group subentry: format, voluptuous schema, defaults, member look-up.
+"""The data of a balancing-group subentry: format, voluptuous schema, defaults (look-ups: ``members.py``).
 
-Source: issue 6, "In Home Assistant" (meter, limit mode and value, margin, members in priority order
-with their maximums, timing, fallback, bridge mode) and the manual's "Dynamic Load Balancing" section
+Source: the balancing design (meter, limit mode and value, margin, members in priority order with
+their maximums, timing, fallback, bridge mode) and the manual's "Dynamic Load Balancing" section
 (priority EVSE1 → EVSE6, per-EVSE maximum current, reserve margin) and "Advanced" (Fail-safe timeout).
 
 A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fills the defaults)::
 
     {
       "name": "House",                  # title of the subentry and of the group's device
-      "mode": "balance",                # "balance": Home Assistant balances (objects 1/31/80, 33/82);
-                                        # "bridge": only feeds the meter into a built-in master (130/131)
+      "mode": "balance",                # "balance": Home Assistant sets the members' limits and starts/stops them;
+                                        # "bridge": only feeds the meter into a built-in master
       "meter_entities": ["sensor.grid_power"],   # one sensor in W, kW or A (signed, + = import),
                                         # or three per-phase current sensors L1, L2, L3 in A
       "invert": false,                  # true: the meter counts export as positive
@@ -20,8 +20,8 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
       "fallback_current": 0.0,          # A per member without a usable meter; 0 = pause all
       "members": [                      # EVSE1 (highest priority) first
         {"charger": "<charger subentry id or individual address>",
-         "connector": 1,                # 1 or 2: that connector (objects 31/80, 33/82); 0: whole
-                                        # charger (object 1, and 33/82 of its connectors)
+         "connector": 1,                # 1 or 2: that connector; 0: the whole charger (its total
+                                        # limit, and the start/stop of its connectors)
          "max_current": 16.0,           # A per phase, 6-32 and ≤ the charger's Maximum User Current
          "phase": 1,                    # supply phase of a single-phase member on a 3-phase supply
          "mode": "fast",                # initial charge mode: off, fast, solar, min_solar
@@ -44,17 +44,13 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-
-from .balancing import MODES, BalancingConfig, EvseConfig, Mode
-from .compat import vol
-from .const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, SUBENTRY_BALANCING, SUBENTRY_CHARGER
-from .knx.objects import connector_object
-from .knx.parameters import MAX_CURRENT, MIN_CURRENT, VOLTAGE, ChargerParameters
+from ..balancing import MODES, BalancingConfig, EvseConfig
+from ..compat import vol
+from ..knx.parameters import MAX_CURRENT, MIN_CURRENT, VOLTAGE
 
 CONF_GROUP_MODE: Final = "mode"
 CONF_METER_ENTITIES: Final = "meter_entities"
@@ -80,7 +76,7 @@ GROUP_MODE_BRIDGE: Final = "bridge"
 GROUP_MODES: Final = (GROUP_MODE_BALANCE, GROUP_MODE_BRIDGE)
 LIMIT_MODES: Final = ("current", "power")
 WHOLE_CHARGER: Final = 0
-"""``connector`` of a member that is the whole charger (object 1)."""
+"""``connector`` of a member that is the whole charger."""
 
 MIN_KEEPALIVE: Final = 1.0
 """s: the shortest keep-alive the runtime uses, whatever the fail-safe timeout."""
@@ -111,7 +107,7 @@ class GroupDataError(vol.Invalid):
         self.key = key
 
 
-def _connector(value: Any) -> int:
+def connector_number(value: Any) -> int:
     """Member ``connector``: None or 0 = whole charger, else 1 or 2."""
     if value is None:
         return WHOLE_CHARGER
@@ -129,7 +125,7 @@ def _seconds(name: str) -> Callable[[Any], Any]:
 MEMBER_SCHEMA: Final = vol.Schema(
     {
         vol.Required(CONF_CHARGER): vol.All(str, vol.Length(min=1)),
-        vol.Optional(CONF_CONNECTOR, default=WHOLE_CHARGER): _connector,
+        vol.Optional(CONF_CONNECTOR, default=WHOLE_CHARGER): connector_number,
         vol.Optional(CONF_MAX_CURRENT, default=float(MAX_CURRENT)): vol.All(
             vol.Coerce(float), vol.Range(min=MIN_CURRENT, max=MAX_CURRENT)
         ),
@@ -203,142 +199,6 @@ def validate_group(data: Mapping[str, Any]) -> dict[str, Any]:
     return cast("dict[str, Any]", GROUP_SCHEMA(dict(data)))
 
 
-# -- chargers and members ------------------------------------------------------------------------
-
-
-def charger_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
-    """Return the charger subentries of a hub entry, in the entry's order."""
-    return [sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_CHARGER]
-
-
-def find_charger(entry: ConfigEntry, reference: str) -> ConfigSubentry | None:
-    """Return the charger subentry a member refers to: by subentry id, else by individual address.
-
-    The flow stores subentry ids; hand-written data (the demo's installation file) may use the
-    charger's individual address, its subentry's unique id.
-    """
-    subentry = entry.subentries.get(reference)
-    if subentry is not None and subentry.subentry_type == SUBENTRY_CHARGER:
-        return subentry
-    for sub in charger_subentries(entry):
-        if sub.unique_id == reference:
-            return sub
-    return None
-
-
-def charger_parameters(subentry: ConfigSubentry) -> ChargerParameters | None:
-    """Return the validated ETS parameters of a charger subentry, None when they do not validate."""
-    try:
-        return ChargerParameters.from_dict(subentry.data.get(CONF_PARAMETERS) or {})
-    except (vol.Invalid, ValueError):
-        return None
-
-
-def linked_objects(subentry: ConfigSubentry) -> set[int]:
-    """Object numbers linked to a group address in a charger subentry."""
-    return {int(n) for n, gas in (subentry.data.get(CONF_GROUP_ADDRESSES) or {}).items() if gas}
-
-
-def limit_object(connector: int) -> int:
-    """Return the current-limit object of a member: 1 (whole charger) or 31/80 (connector 1/2)."""
-    return 1 if connector == WHOLE_CHARGER else connector_object(31, connector).number
-
-
-def measurement_objects(params: ChargerParameters, connector: int) -> tuple[int, ...]:
-    """Objects giving a member's measured current (14/48/97, or L1-L3) or power (13/47/96)."""
-    if connector == WHOLE_CHARGER:
-        currents = (14,) if params.phases == 1 else (15, 16, 17)
-        return (*currents, 13)
-    currents = (48,) if params.phases == 1 else (49, 50, 51)
-    return (*(connector_object(n, connector).number for n in currents), connector_object(47, connector).number)
-
-
-def member_problem(entry: ConfigEntry, member: Mapping[str, Any], supply_phases: int) -> str | None:
-    """Why a member cannot be balanced, as a translation key; None when it can.
-
-    ``charger_missing``; ``connector_missing`` (the model has fewer connectors);
-    ``three_phase_member_on_single_phase``; ``member_limit_not_linked`` (object 1/31/80 has no
-    group address); ``member_no_measurement`` (none of its current or power objects is linked);
-    ``max_above_user_current`` (the member's maximum exceeds the charger's Maximum User Current).
-    """
-    subentry = find_charger(entry, member[CONF_CHARGER])
-    params = None if subentry is None else charger_parameters(subentry)
-    if subentry is None or params is None:
-        return "charger_missing"
-    connector = member[CONF_CONNECTOR]
-    if connector > params.connectors:
-        return "connector_missing"
-    if params.phases == 3 and supply_phases == 1:
-        return "three_phase_member_on_single_phase"
-    linked = linked_objects(subentry)
-    if limit_object(connector) not in linked:
-        return "member_limit_not_linked"
-    if not linked.intersection(measurement_objects(params, connector)):
-        return "member_no_measurement"
-    if member[CONF_MAX_CURRENT] > params.max_user_current:
-        return "max_above_user_current"
-    return None
-
-
-def members_elsewhere(entry: ConfigEntry, own_subentry_id: str | None) -> set[tuple[str, int]]:
-    """(charger subentry id, connector) of the members of the hub's other balancing groups."""
-    taken: set[tuple[str, int]] = set()
-    for sub in entry.subentries.values():
-        if sub.subentry_type != SUBENTRY_BALANCING or sub.subentry_id == own_subentry_id:
-            continue
-        for member in sub.data.get(CONF_MEMBERS) or []:
-            charger = find_charger(entry, str(member.get(CONF_CHARGER, "")))
-            if charger is not None:
-                taken.add((charger.subentry_id, _connector(member.get(CONF_CONNECTOR))))
-    return taken
-
-
-def overlaps(member: tuple[str, int], taken: set[tuple[str, int]]) -> bool:
-    """Return True when ``member`` (charger, connector) is, contains or is within one of ``taken``."""
-    charger, connector = member
-    return any(
-        c == charger and (n == connector or WHOLE_CHARGER in (n, connector)) for c, n in taken
-    )
-
-
-def fail_safe_timeouts(entry: ConfigEntry, members: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Charger name → its Fail-safe Timeout (s) for the members whose charger has fail-safe enabled."""
-    found: dict[str, int] = {}
-    for member in members:
-        subentry = find_charger(entry, member[CONF_CHARGER])
-        params = None if subentry is None else charger_parameters(subentry)
-        if subentry is not None and params is not None and params.fail_safe:
-            found[subentry.title] = params.fail_safe_timeout
-    return found
-
-
-def member_keepalive(configured: float, fail_safe_timeout: int | None) -> float | None:
-    """Return a member's keep-alive in seconds (unchanged limits written again), None for none.
-
-    ``configured`` > 0 applies to every member; 0 (automatic) means none, except for a charger with
-    "Enable Fail-safe" (``fail_safe_timeout`` in s, None without fail-safe; manual, "Advanced": after
-    that many seconds without a signal the charger applies its fail-safe values). Such a member
-    gets at most half its timeout, so a lost telegram or a late round still lands in time; never
-    below ``MIN_KEEPALIVE``. Issue 6: "No repeated identical writes except a keep-alive inside the
-    chargers' fail-safe timeout".
-    """
-    keepalive = configured if configured > 0 else None
-    if fail_safe_timeout is not None:
-        half = max(MIN_KEEPALIVE, fail_safe_timeout / 2.0)
-        keepalive = half if keepalive is None else min(keepalive, half)
-    return keepalive
-
-
-def keepalive_conflict(configured: float, fail_safe: Mapping[str, int]) -> tuple[str, int] | None:
-    """(charger, timeout) when an explicit keep-alive is not below a member's Fail-safe Timeout."""
-    if configured <= 0:
-        return None
-    for name, timeout in sorted(fail_safe.items(), key=lambda item: item[1]):
-        if configured >= timeout:
-            return name, timeout
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class MemberSpec:
     """A resolved member: its charger subentry, connector (0 = whole charger) and balancer config."""
@@ -370,26 +230,6 @@ def balancing_config(data: Mapping[str, Any], evses: tuple[EvseConfig, ...]) -> 
         meter_timeout=float(data["meter_timeout"]),
         fallback="pause" if fallback == 0 else float(fallback),
     )
-
-
-def evse_config(
-    member: Mapping[str, Any], params: ChargerParameters, supply_phases: int, name: str, keepalive: float | None
-) -> EvseConfig:
-    """Build the core's ``EvseConfig`` of a member: maximum capped by Maximum User Current, phases, mode."""
-    phases = params.phases
-    return EvseConfig(
-        max_current=float(min(member[CONF_MAX_CURRENT], params.max_user_current)),
-        phases=phases,
-        phase=int(member[CONF_PHASE]) if supply_phases == 3 and phases == 1 else 1,
-        mode=cast("Mode", member[CONF_MODE]),
-        name=name,
-        keepalive=keepalive,
-    )
-
-
-def member_name(charger: str, connector: int) -> str:
-    """Human name of a member: ``Garage`` or ``Garage connector 1``."""
-    return charger if connector == WHOLE_CHARGER else f"{charger} connector {connector}"
 
 
 MeterUnit = Literal["A", "W"]

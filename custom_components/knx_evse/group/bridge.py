@@ -1,0 +1,97 @@
+"""Bridge mode of a balancing group: no own balancing, the meter is fed to the charger's built-in master.
+
+The meter value goes to the master's "[Balancing] Current measured" (A) or "Active Power measured"
+(W; chosen by the master's "Current control" parameter) on change and every ``bridge_period``
+seconds (``ChargerInterface.async_feed_meter``). Without a usable meter it writes the supply limit
+(the master's protection device in A or contracted power in W), so the master sees no headroom and
+reduces its chargers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Final
+
+from homeassistant.exceptions import HomeAssistantError
+
+from ..balancing import Balancer, BalancingConfig, MeterReading
+from ..charger.interface import ChargerInterface
+from ..knx.parameters import VOLTAGE
+from .meter import Meter
+
+_LOGGER = logging.getLogger(__name__)
+
+BRIDGE_MIN_CHANGE: Final = 0.01
+"""A or W: a bridged meter value that changed less than this is not sent again before the period."""
+NO_MASTER_LIMIT: Final = 63.0
+"""A: the supply limit of the meter checks while the master charger is missing."""
+
+
+class Bridge:
+    """Feeds one group's meter to ``master`` (None when its charger is gone)."""
+
+    def __init__(self, group: str, master: ChargerInterface | None, phases: int, period: float) -> None:
+        """Bridge group ``group`` to ``master``: ``phases`` of the supply, ``period`` s between repeats."""
+        self.group = group
+        self.master = master
+        self.phases = phases
+        self.period = period
+        self._sent: float | None = None
+        self._sent_at: float = -math.inf
+
+    def config(self, meter_timeout: float) -> BalancingConfig:
+        """Return a member-less core config whose meter checks match the master's supply."""
+        master = self.master
+        current = master is None or master.params.balancing_current_control
+        limit = NO_MASTER_LIMIT
+        if master is not None:
+            params = master.params
+            limit = float(params.balancing_protection_device if current else params.balancing_contracted_power)
+        return BalancingConfig(
+            limit=limit, current_control=current, phases=self.phases, voltage=float(VOLTAGE), meter_timeout=meter_timeout
+        )
+
+    def resend(self) -> None:
+        """Send the next value even when it did not change (reconnect, group switched on)."""
+        self._sent = None
+
+    async def async_round(self, now: float, meter: Meter, balancer: Balancer, connected: bool) -> bool:
+        """Feed the meter (or the supply limit without a usable one); return True when the meter was usable."""
+        master = self.master
+        if master is None:
+            return False
+        reading = meter.read()
+        decision = balancer.update(now, reading, [])
+        meter.update(decision.meter_state, now, balancer.config.meter_timeout)
+        current = master.params.balancing_current_control
+        usable = decision.meter_state == "ok" and reading is not None and reading.value is not None
+        if usable:
+            assert reading is not None
+            value = _bridge_value(reading, current, self.phases)
+        else:
+            value = float(balancer.config.limit)
+        if not connected:
+            return usable
+        changed = self._sent is None or abs(value - self._sent) >= BRIDGE_MIN_CHANGE
+        if not changed and now - self._sent_at < self.period:
+            return usable
+        try:
+            await master.async_feed_meter(value)
+        except HomeAssistantError as err:
+            _LOGGER.warning("%s: could not feed the meter to %s: %s", self.group, master.name, err)
+            return usable
+        self._sent = value
+        self._sent_at = now
+        return usable
+
+
+def _bridge_value(reading: MeterReading, current: bool, phases: int) -> float:
+    """Return the meter in the master's unit: A with current control, else W."""
+    value = reading.value
+    if isinstance(value, tuple):
+        return max(value) if current else sum(value) * VOLTAGE
+    assert value is not None
+    if reading.unit == "A":
+        return float(value) if current else float(value) * VOLTAGE * phases
+    return float(value) / (VOLTAGE * phases) if current else float(value)

@@ -1,0 +1,191 @@
+"""Repair issues of knx_evse: every issue is created and deleted here (fix flows: ``repairs.py``).
+
+Issues (translation keys under ``issues`` in ``translations/en.json``; the issue id is
+``<translation key>_<entry id>[_<subentry id>]``, so each hub, charger or balancing group has its own):
+
+- ``status_address_unanswered`` (fixable): status objects the coordinator read at start-up that had
+  still sent nothing ``READ_ANSWER_TIMEOUT`` s after the last read, while others did answer (a
+  charger that answers nothing is off or unreachable, not mislinked). Usually the group address is
+  not linked to that object in ETS, or the object's Read flag is off. Fix flow: read again, or unlink
+  the objects from the charger. Cleared as soon as a value arrives.
+- ``charger_error`` / ``charger_error_reset`` (the latter fixable when the charger's reset object 5
+  is linked: the fix flow sends a reset): object 19 reports an error code other than "no error", or
+  object 20 reports a communication error with the EVSE. Cleared when both are back to normal.
+- ``status_address_shared``: two chargers of the hub share a status address (one sends a status
+  object on it, the other has a status object linked to it), so each shows the other's values as its
+  own. The charger subentry flow refuses this; data stored before that check (or edited by hand) is
+  checked at every set-up (``async_check_shared_status_addresses``). The issue is on the charger set
+  up later and names both chargers, the addresses and the objects; reconfiguring either charger
+  reloads the hub and clears it.
+- ``meter_entity_missing``, ``meter_unusable`` and ``balancing_member_removed``: raised by the
+  balancing groups (``group.meter``, ``group.group``). A runtime that wants a fix flow for its issue
+  registers a factory with ``repairs.register_fix_flow``.
+
+Every issue stores ``translation_key``, ``entry_id`` and ``subentry_id`` in its data; issues of
+subentries that no longer exist are deleted when the hub is set up (``async_cleanup_issues``) and all
+of a hub's issues when the hub is removed.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN
+
+ISSUE_STATUS_UNANSWERED: Final = "status_address_unanswered"
+ISSUE_CHARGER_ERROR: Final = "charger_error"
+ISSUE_CHARGER_ERROR_RESET: Final = "charger_error_reset"
+ISSUE_STATUS_ADDRESS_SHARED: Final = "status_address_shared"
+ISSUE_METER_ENTITY_MISSING: Final = "meter_entity_missing"
+ISSUE_BALANCING_MEMBER_REMOVED: Final = "balancing_member_removed"
+ISSUE_METER_UNUSABLE: Final = "meter_unusable"
+ISSUE_KEYS: Final = frozenset(
+    {
+        ISSUE_STATUS_UNANSWERED,
+        ISSUE_CHARGER_ERROR,
+        ISSUE_CHARGER_ERROR_RESET,
+        ISSUE_STATUS_ADDRESS_SHARED,
+        ISSUE_METER_ENTITY_MISSING,
+        ISSUE_BALANCING_MEMBER_REMOVED,
+        ISSUE_METER_UNUSABLE,
+    }
+)
+"""Every issue translation key this integration raises (each has an ``issues`` entry in en.json)."""
+
+IssueData = dict[str, str | int | float | None]
+
+
+def issue_id(translation_key: str, entry_id: str, subentry_id: str | None = None) -> str:
+    """Issue id of ``translation_key`` for a hub entry, or for one of its subentries."""
+    return f"{translation_key}_{entry_id}" + (f"_{subentry_id}" if subentry_id else "")
+
+
+@callback
+def async_create_issue(
+    hass: HomeAssistant,
+    translation_key: str,
+    *,
+    entry_id: str,
+    subentry_id: str | None = None,
+    placeholders: dict[str, str] | None = None,
+    fixable: bool = False,
+    severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
+    issue_key: str | None = None,
+    data: IssueData | None = None,
+) -> str:
+    """Create (or update) a knx_evse repair issue and return its id.
+
+    ``translation_key`` must be one of ``ISSUE_KEYS``; ``issue_key`` (default: the translation key)
+    names the issue in its id, so two translations can share one issue (``charger_error`` and
+    ``charger_error_reset``); ``data`` is kept with the issue for its fix flow. The issue is not
+    persistent: its cause is checked again at every start.
+    """
+    if translation_key not in ISSUE_KEYS:
+        raise ValueError(f"unknown knx_evse issue {translation_key!r}")
+    identifier = issue_id(issue_key or translation_key, entry_id, subentry_id)
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        identifier,
+        is_fixable=fixable,
+        is_persistent=False,
+        severity=severity,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+        data={
+            **(data or {}),
+            "translation_key": translation_key,
+            "entry_id": entry_id,
+            "subentry_id": subentry_id,
+        },
+    )
+    return identifier
+
+
+@callback
+def async_delete_issue(
+    hass: HomeAssistant, translation_key: str, *, entry_id: str, subentry_id: str | None = None
+) -> None:
+    """Delete the issue ``translation_key`` of a hub entry or subentry, if it exists."""
+    ir.async_delete_issue(hass, DOMAIN, issue_id(translation_key, entry_id, subentry_id))
+
+
+@callback
+def async_create_meter_entity_missing_issue(
+    hass: HomeAssistant, entry_id: str, group_subentry_id: str, group: str, entity_id: str
+) -> str:
+    """Raise ``meter_entity_missing``: the meter entity of balancing group ``group`` is gone."""
+    return async_create_issue(
+        hass,
+        ISSUE_METER_ENTITY_MISSING,
+        entry_id=entry_id,
+        subentry_id=group_subentry_id,
+        placeholders={"group": group, "entity_id": entity_id},
+        severity=ir.IssueSeverity.ERROR,
+    )
+
+
+@callback
+def async_create_balancing_member_removed_issue(
+    hass: HomeAssistant, entry_id: str, group_subentry_id: str, group: str, charger: str
+) -> str:
+    """Raise ``balancing_member_removed``: a member charger of group ``group`` no longer exists."""
+    return async_create_issue(
+        hass,
+        ISSUE_BALANCING_MEMBER_REMOVED,
+        entry_id=entry_id,
+        subentry_id=group_subentry_id,
+        placeholders={"group": group, "charger": charger},
+    )
+
+
+def _issues_of(hass: HomeAssistant, entry_id: str) -> list[ir.IssueEntry]:
+    return [
+        issue
+        for (domain, _), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue.data is not None and issue.data.get("entry_id") == entry_id
+    ]
+
+
+@callback
+def async_cleanup_issues(hass: HomeAssistant, entry: ConfigEntry) -> int:
+    """Delete the issues of subentries ``entry`` no longer has; return how many were deleted."""
+    stale = [
+        issue.issue_id
+        for issue in _issues_of(hass, entry.entry_id)
+        if issue.data is not None
+        and issue.data.get("subentry_id")
+        and issue.data["subentry_id"] not in entry.subentries
+    ]
+    for identifier in stale:
+        ir.async_delete_issue(hass, DOMAIN, identifier)
+    return len(stale)
+
+
+@callback
+def async_delete_entry_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete every issue of a hub entry (called when the entry is removed)."""
+    for issue in _issues_of(hass, entry_id):
+        ir.async_delete_issue(hass, DOMAIN, issue.issue_id)
+
+
+@callback
+def async_create_meter_unusable_issue(
+    hass: HomeAssistant, entry_id: str, group_subentry_id: str, *, group: str, entity_id: str, problem: str
+) -> str:
+    """Raise ``meter_unusable``: the meter entity of ``group`` exists but gives no usable value.
+
+    ``problem`` is the core's meter state (stale, unavailable, invalid, absurd).
+    """
+    return async_create_issue(
+        hass,
+        ISSUE_METER_UNUSABLE,
+        entry_id=entry_id,
+        subentry_id=group_subentry_id,
+        placeholders={"group": group, "entity_id": entity_id, "problem": problem},
+        severity=ir.IssueSeverity.ERROR,
+    )

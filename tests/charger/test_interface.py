@@ -1,0 +1,48 @@
+"""ChargerInterface: a member's currents, plug and charging state as the balancing reads them."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+
+from custom_components.knx_evse.charger.interface import ChargerInterface
+from custom_components.knx_evse.knx.dpt import ControlPilotState, OcppState
+from tests.charger.test_coordinator import _coordinator, f32
+from tests.knx_harness import SINGLE_PHASE_FULL, THREE_PHASE_FULL, KnxTestKit, ga
+
+
+async def test_measurements_single_and_three_phase(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    one = await _coordinator(knx, SINGLE_PHASE_FULL)
+    assert ChargerInterface(one, 1).measured_current() is None and ChargerInterface(one, 1).phase_currents() == (None,)
+    await knx.receive_write(ga(48), f32(10.5))
+    await knx.receive_write(ga(97), f32(7.0))
+    await knx.receive_write(ga(96), f32(1610.0))
+    assert ChargerInterface(one, 1).phase_currents() == (10.5,)
+    assert ChargerInterface(one, 2).measured_current() == 7.0
+    assert ChargerInterface(one, 2).measured_power() == 1610.0
+    assert ChargerInterface(one, None).measured_power() is None
+
+
+async def test_three_phase_currents(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    three = await _coordinator(knx, THREE_PHASE_FULL)
+    await knx.receive_write(ga(15), f32(8.0))
+    await knx.receive_write(ga(17), f32(9.5))
+    assert ChargerInterface(three, None).phase_currents() == (8.0, None, 9.5)
+    assert ChargerInterface(three, None).measured_current() == 9.5
+    assert three.max_power(None) == 32 * 230 * 3
+
+
+async def test_connected_and_charging_from_individual_objects_or_states(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    coordinator = await _coordinator(knx, SINGLE_PHASE_FULL)
+    assert ChargerInterface(coordinator, 1).vehicle_connected() is None and ChargerInterface(coordinator, 1).charging() is None
+    await knx.receive_write(ga(34), (ControlPilotState.CHARGING_WITH_VENTILATION.value,))
+    assert ChargerInterface(coordinator, 1).vehicle_connected() is True and ChargerInterface(coordinator, 1).charging() is True
+    await knx.receive_write(ga(34), (ControlPilotState.STANDBY.value,))
+    assert ChargerInterface(coordinator, 1).vehicle_connected() is False and ChargerInterface(coordinator, 1).charging() is False
+    await knx.receive_write(ga(84), (OcppState.SUSPENDED_EVSE.value,))
+    assert ChargerInterface(coordinator, 2).vehicle_connected() is True and ChargerInterface(coordinator, 2).charging() is False
+    await knx.receive_write(ga(84), (OcppState.CHARGING.value,))
+    assert ChargerInterface(coordinator, 2).charging() is True
+    # the individual objects win over the derived states
+    await knx.receive_write(ga(86), 0)
+    await knx.receive_write(ga(85), 0)
+    assert ChargerInterface(coordinator, 2).charging() is False and ChargerInterface(coordinator, 2).vehicle_connected() is False

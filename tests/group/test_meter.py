@@ -1,0 +1,164 @@
+"""The group's meter (group/meter.py): units, sign, faults and their issues, staleness, per-phase meters."""
+
+from __future__ import annotations
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+
+from custom_components.knx_evse import issues
+from custom_components.knx_evse.issues import ISSUE_METER_UNUSABLE
+from tests.group.harness import (
+    CARPORT_MEMBER,
+    FAST,
+    METER,
+    advance,
+    group_issue,
+    no_idle_probe,
+    one_member_at,
+    plug,
+    sent,
+    set_meter,
+    setup_group,
+    state,
+)
+from tests.knx_harness import KnxTestKit
+
+FAULTS = {
+    "unavailable": ("unavailable", "W", "unavailable", ISSUE_METER_UNUSABLE),
+    "unknown": ("unknown", "W", "unavailable", ISSUE_METER_UNUSABLE),
+    "non_numeric": ("abc", "W", "invalid", ISSUE_METER_UNUSABLE),
+    "not_finite": ("nan", "W", "invalid", ISSUE_METER_UNUSABLE),
+    "unknown_unit": ("1000", "VA", "invalid", ISSUE_METER_UNUSABLE),
+    "no_unit": ("1000", None, "invalid", ISSUE_METER_UNUSABLE),
+    "absurd": ("250000", "W", "absurd", ISSUE_METER_UNUSABLE),
+    "missing": (None, None, "unavailable", issues.ISSUE_METER_ENTITY_MISSING),
+}
+
+
+
+PHASES = ["sensor.l1", "sensor.l2", "sensor.l3"]
+
+
+
+async def test_units_are_converted_also_when_they_change(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    # 4680 W = 20.35 A of which 16 A is the car: 4.35 A of house load leaves 15.65 A
+    await one_member_at(hass, knx, 4680, 16.0)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    set_meter(hass, 4.68, "kW")  # the same power in kW: nothing to change (misread as W it would be 16 A)
+    assert await sent(knx) == []
+    set_meter(hass, 6.0, "kW")  # 26.09 A: 10.09 A of other load leaves 9.9 A
+    assert await sent(knx) == [("1/0/31", 9.0)]
+    set_meter(hass, 25.2, "A")  # a current meter: 9.2 A of other load leaves 10.8 A
+    assert await sent(knx) == [("1/0/31", 10.0)]
+    set_meter(hass, 25200, "mA")
+    assert await sent(knx) == []
+    set_meter(hass, 0.00468, "MW")
+    assert await sent(knx) == [("1/0/31", 15.0)]
+
+
+
+async def test_inverted_meter(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    await one_member_at(hass, knx, -4680, 16.0, invert=True)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    assert state(hass, "sensor.house_available_current") == "15.65"
+
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_meter_fault_falls_back_raises_issue_and_recovers(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, fault: str
+) -> None:
+    value, unit, verdict, issue_key = FAULTS[fault]
+    with no_idle_probe():
+        group = await one_member_at(hass, knx, 1000, 0.0)
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        assert state(hass, "binary_sensor.house_meter_problem") == "off"
+        if value is None:
+            hass.states.async_remove(METER)
+        else:
+            set_meter(hass, value, unit)
+        await knx.flush()
+        # fallback at once: pause (the default fallback)
+        assert await sent(knx) == [("1/0/33", False)]
+        assert state(hass, "binary_sensor.house_meter_problem") == "on"
+        assert hass.states.get("binary_sensor.house_meter_problem").attributes["meter_state"] == (  # type: ignore[union-attr]
+            "missing" if value is None else verdict
+        )
+        assert state(hass, "sensor.house_state") == "fallback"
+        assert state(hass, "sensor.house_available_current") == "unknown"
+        assert state(hass, "sensor.garage_connector_1_balancing_reason") == "fallback_meter_invalid"
+        assert group_issue(hass, group, issue_key) is None  # a short glitch raises no repair issue
+        for _ in range(7):  # the meter timeout (30 s) passes, the problem persists
+            if value is not None:
+                set_meter(hass, value, unit)
+            await advance(hass, freezer, 5)
+        found = group_issue(hass, group, issue_key)
+        assert found is not None
+        placeholders = found.translation_placeholders or {}
+        assert placeholders["group"] == "House" and placeholders["entity_id"] == METER
+        if issue_key == ISSUE_METER_UNUSABLE:
+            assert placeholders["problem"] == verdict
+        assert await sent(knx) == []  # no repeated Stop within the keep-alive
+        # valid readings return: normal again, the issue is deleted, charging resumes
+        set_meter(hass, 1000)
+        await knx.flush()
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        assert state(hass, "binary_sensor.house_meter_problem") == "off"
+        assert group_issue(hass, group, issue_key) is None
+        assert group.state == "balancing"
+
+
+
+async def test_stale_meter_falls_back_but_a_reported_unchanged_value_is_not_stale(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    with no_idle_probe():
+        group = await one_member_at(hass, knx, 1000, 0.0)
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        for _ in range(12):  # 60 s of the same value, reported every 5 s (last_reported advances)
+            await advance(hass, freezer, 5)
+            set_meter(hass, 1000)
+        await knx.flush()
+        assert await sent(knx) == []  # no fail-safe: no keep-alive, nothing repeated
+        assert state(hass, "binary_sensor.house_meter_problem") == "off"
+        for _ in range(7):  # no longer reported: stale after the 30 s meter timeout
+            await advance(hass, freezer, 5)
+        assert await sent(knx) == [("1/0/33", False)]
+        assert state(hass, "binary_sensor.house_meter_problem") == "on"
+        assert state(hass, "sensor.garage_connector_1_balancing_reason") == "fallback_meter_stale"
+        found = group_issue(hass, group, ISSUE_METER_UNUSABLE)
+        assert found is not None and (found.translation_placeholders or {})["problem"] == "stale"
+        set_meter(hass, 1000)  # reported again (unchanged value): recovers at once
+        await knx.flush()
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        assert group_issue(hass, group, ISSUE_METER_UNUSABLE) is None
+
+
+
+async def test_fixed_fallback_current(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    await one_member_at(hass, knx, 1000, 0.0, fallback_current=10)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    set_meter(hass, "abc")
+    assert await sent(knx) == [("1/0/31", 10.0)]
+    assert state(hass, "sensor.garage_connector_1_assigned_limit") == "10.0"
+
+
+
+async def test_per_phase_meters_limit_a_single_phase_member_by_its_own_phase(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    for entity_id, amps in zip(PHASES, (20.0, 5.0, 12.0), strict=True):
+        set_meter(hass, amps, "A", entity_id)
+    member = {**CARPORT_MEMBER, "phase": 2}
+    _, group = await setup_group(
+        hass, knx, [member], carport=True, meter_entities=PHASES, phases=3, limit=25, **FAST
+    )
+    await plug(knx, 2, 1, 0.0)
+    # L2 carries 5 A of a 25 A breaker: 20 A for the Carport (L1 at 20 A does not matter)
+    assert await sent(knx) == [("2/0/1", 19.0), ("2/0/33", True)]
+    assert group.available == 5.0  # the available current shown is the smallest phase's (L1)
+    set_meter(hass, 1500, "W", "sensor.l3")  # one phase not in A: unusable
+    assert await sent(knx) == [("2/0/33", False)]
+    assert group.meter.state == "invalid"
+
