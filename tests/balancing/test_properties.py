@@ -439,11 +439,13 @@ def test_fast_mode_priority_and_no_waste_in_steady_state(data: st.DataObject) ->
             continue
         if d.limits[j] == 0.0:
             # Paused only because the EVSEs of higher priority leave less than min_current (+ the
-            # start margin) on one of its phases: no lower-priority EVSE runs in its place.
+            # start margin) on one of its phases: no lower-priority EVSE runs in its place. Room
+            # within TOL of exactly enough may go either way (a budget of 16 A less 1e-8 A leaves
+            # 7.99999999 A after one 8 A EVSE: the core, rightly, does not start a second).
             higher = [i for i in running if i < j]
             short = any(
                 caps[c] - sum(w2 * minc for i in higher for c2, w2 in usage(cfg, i) if c2 == c)
-                < w * (minc + margin) - TOL
+                < w * (minc + margin) + TOL
                 for c, w in usage(cfg, j)
             )
             assert short, (j, d.limits, caps)
