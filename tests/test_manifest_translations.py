@@ -42,6 +42,7 @@ from packaging.requirements import Requirement
 
 from custom_components.knx_evse import config_flow, repairs
 from custom_components.knx_evse import entity_descriptions as ed
+from custom_components.knx_evse.config_flow import ets_forms
 from custom_components.knx_evse.const import DOMAIN
 
 ROOT = Path(__file__).parent.parent
@@ -211,15 +212,21 @@ def _classes(path: Path) -> dict[str, ast.ClassDef]:
 
 
 def _class_node(cls: type) -> ast.ClassDef:
-    """The syntax tree of a flow class, wherever in the package it is defined."""
-    return _classes(Path(inspect.getsourcefile(cls) or ""))[cls.__name__]
+    """The syntax tree of a flow class with the bodies of its base classes in the package (its steps)."""
+    body = [
+        node
+        for klass in cls.__mro__
+        if klass.__module__.startswith("custom_components.")
+        for node in _classes(Path(inspect.getsourcefile(klass) or ""))[klass.__name__].body
+    ]
+    return ast.ClassDef(name=cls.__name__, bases=[], keywords=[], body=body, decorator_list=[], type_params=[])
 
 
 def _dynamic_errors() -> dict[str, set[str]]:
     """Error keys built at run time: the hub's connection test; parameters, addresses, projects."""
     hub: set[str] = set()
-    charger: set[str] = set(config_flow._ERROR_KEYS.values()) | {"value_out_of_range"}
-    for node in ast.walk(_tree(PACKAGE / "config_flow.py")):
+    charger: set[str] = set(ets_forms._ERROR_KEYS.values()) | {"value_out_of_range"}
+    for node in (n for path in sorted((PACKAGE / "config_flow").glob("*.py")) for n in ast.walk(_tree(path))):
         if isinstance(node, ast.AsyncFunctionDef) and node.name == "async_test_connection":
             for ret in ast.walk(node):
                 if isinstance(ret, ast.Return) and ret.value is not None:

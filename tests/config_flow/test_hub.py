@@ -16,16 +16,10 @@ from xknx.io.gateway_scanner import GatewayDescriptor
 from xknx.knxip import ErrorCode
 from xknx.telegram.address import IndividualAddress
 
-from custom_components.knx_evse import config_flow
-from custom_components.knx_evse.config_flow import (
-    CONF_GATEWAY,
-    CONF_KEYRING_FILE,
-    CONF_TUNNELING_TYPE,
-    OPTION_MANUAL,
-    async_test_connection,
-    hub_title,
-    hub_unique_id,
-)
+from custom_components.knx_evse.config_flow import connection_test, hub, hub_base
+from custom_components.knx_evse.config_flow.connection_test import async_test_connection
+from custom_components.knx_evse.config_flow.hub import CONF_GATEWAY, CONF_TUNNELING_TYPE, OPTION_MANUAL
+from custom_components.knx_evse.config_flow.hub_base import CONF_KEYRING_FILE, hub_title, hub_unique_id
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_AUTOMATIC,
@@ -51,7 +45,7 @@ from custom_components.knx_evse.const import (
     CONF_PORT,
     DOMAIN,
 )
-from tests.config_flow_helpers import (
+from tests.config_flow.helpers import (
     check_translations,
     config_dir,
     hub_entry,
@@ -100,7 +94,7 @@ ROUTER = _gateway("192.168.1.23", "Secure router", "1.0.3", routing=True, secure
 def gateways() -> Generator[list[GatewayDescriptor]]:
     """What the gateway scan finds (empty unless a test adds gateways)."""
     found: list[GatewayDescriptor] = []
-    with patch.object(config_flow, "GatewayScanner") as scanner:
+    with patch.object(hub, "GatewayScanner") as scanner:
         scanner.return_value.scan = AsyncMock(side_effect=lambda: list(found))
         yield found
 
@@ -108,7 +102,7 @@ def gateways() -> Generator[list[GatewayDescriptor]]:
 @pytest.fixture
 def connection() -> Generator[AsyncMock]:
     """The connection test; returns None (success) unless a test sets an error key."""
-    with patch.object(config_flow, "async_test_connection", AsyncMock(return_value=None)) as test:
+    with patch.object(hub_base, "async_test_connection", AsyncMock(return_value=None)) as test:
         yield test
 
 
@@ -154,7 +148,7 @@ async def test_manual_udp_tunnel_with_errors_then_created(
         CONF_KNX_ROUTE_BACK: True,
         CONF_KNX_LOCAL_IP: "999.1.1.1.1",
     }
-    with patch.object(config_flow, "validate_ip", AsyncMock(side_effect=lambda text: text)):
+    with patch.object(hub, "validate_ip", AsyncMock(side_effect=lambda text: text)):
         result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
     assert result["errors"] == {CONF_HOST: "invalid_ip_address", CONF_KNX_LOCAL_IP: "invalid_ip_address"}
     connection.assert_not_awaited()
@@ -186,7 +180,7 @@ async def test_host_name_is_resolved(hass: HomeAssistant, gateways: list, connec
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING}
     )
-    with patch.object(config_flow, "validate_ip", AsyncMock(return_value="192.168.1.30")) as resolve:
+    with patch.object(hub, "validate_ip", AsyncMock(return_value="192.168.1.30")) as resolve:
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
             {
@@ -209,7 +203,7 @@ async def test_unresolvable_host(hass: HomeAssistant, gateways: list, connection
     )
     from xknx.exceptions import XKNXException
 
-    with patch.object(config_flow, "validate_ip", AsyncMock(side_effect=XKNXException("no such host"))):
+    with patch.object(hub, "validate_ip", AsyncMock(side_effect=XKNXException("no such host"))):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
             {
@@ -824,7 +818,7 @@ async def test_connection_test_results(
 async def test_connection_test_uses_the_stored_keyring(hass: HomeAssistant) -> None:
     data = {**_UDP, CONF_KNX_KNXKEY_FILENAME: "knx_evse/k.knxkeys", CONF_KNX_KNXKEY_PASSWORD: "pw"}
     with (
-        patch.object(config_flow, "XKNX") as xknx_class,
+        patch.object(connection_test, "XKNX") as xknx_class,
     ):
         xknx_class.return_value.start = AsyncMock()
         xknx_class.return_value.stop = AsyncMock()

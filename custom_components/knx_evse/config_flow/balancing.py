@@ -26,8 +26,8 @@ from homeassistant.config_entries import (
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.helpers import selector
 
-from .balancing import MODES
-from .balancing_data import (
+from ..balancing import MODES
+from ..balancing_data import (
     CONF_BRIDGE_CHARGER,
     CONF_BRIDGE_PERIOD,
     CONF_CHARGER,
@@ -68,9 +68,9 @@ from .balancing_data import (
     overlaps,
     validate_group,
 )
-from .compat import vol
-from .const import CONF_NAME, SUBENTRY_BALANCING
-from .knx.parameters import MIN_CURRENT
+from ..compat import vol
+from ..const import CONF_NAME, SUBENTRY_BALANCING
+from ..knx.parameters import MIN_CURRENT
 
 CONF_PRIORITY: Final = "priority"
 TIMING_FIELDS: Final = (

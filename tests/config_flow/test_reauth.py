@@ -1,8 +1,8 @@
 """Hub reauthentication flow: new keyring, secure tunnel credentials or backbone key; tested, then reloaded.
 
-Home Assistant starts the flow when set-up raises ``ConfigEntryAuthFailed`` (see tests/test_reauth.py);
+Home Assistant starts the flow when set-up raises ``ConfigEntryAuthFailed`` (see tests/config_flow/test_reauth_setup.py);
 here it is started directly with ``MockConfigEntry.start_reauth_flow``. The connection test is faked
-(``async_test_connection``); its real behaviour is tested in tests/test_config_flow.py.
+(``async_test_connection``); its real behaviour is tested in tests/config_flow/test_hub.py.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from homeassistant.helpers.storage import STORAGE_DIR
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from xknx.exceptions import CommunicationError, IPSecureError
 
-from custom_components.knx_evse import config_flow
-from custom_components.knx_evse.config_flow import CONF_KEYRING_FILE, async_test_connection
+from custom_components.knx_evse.config_flow import hub_base
+from custom_components.knx_evse.config_flow.connection_test import async_test_connection
+from custom_components.knx_evse.config_flow.hub_base import CONF_KEYRING_FILE
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_CONNECTION_TYPE,
@@ -43,7 +44,7 @@ from custom_components.knx_evse.const import (
     CONF_PORT,
 )
 from custom_components.knx_evse.knx.connection import authentication_failed
-from tests.config_flow_helpers import (
+from tests.config_flow.helpers import (
     check_translations,
     config_dir,
     hub_entry,
@@ -61,7 +62,7 @@ BACKBONE = bytes(range(16))
 @pytest.fixture
 def connection() -> Generator[AsyncMock]:
     """The connection test; returns None (success) unless a test sets an error key."""
-    with patch.object(config_flow, "async_test_connection", AsyncMock(return_value=None)) as test:
+    with patch.object(hub_base, "async_test_connection", AsyncMock(return_value=None)) as test:
         yield test
 
 

@@ -34,7 +34,7 @@ from custom_components.knx_evse.const import (
     DOMAIN,
 )
 from custom_components.knx_evse.knx.hub import knxkeys_path
-from tests.config_flow_helpers import config_dir, make_knxkeys, upload
+from tests.config_flow.helpers import config_dir, make_knxkeys, upload
 from tests.knx_harness import KnxTestKit, charger_subentry, hub_entry
 
 __all__ = ["config_dir"]

@@ -1,0 +1,40 @@
+"""Selectors shared by the config flows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from homeassistant.helpers import selector
+
+from ..compat import vol
+
+_TEXT = selector.TextSelector()
+_PASSWORD = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
+_BOOL = selector.BooleanSelector()
+
+
+def _number(unit: str | None = None, step: float = 1) -> selector.NumberSelector:
+    """Return a number box without min/max: our schemas check ranges, so their errors are translated."""
+    config = selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=step)
+    if unit:
+        config["unit_of_measurement"] = unit
+    return selector.NumberSelector(config)
+
+
+def _int(lo: int, hi: int, unit: str | None = None) -> Callable[[Any], Any]:
+    config = selector.NumberSelectorConfig(min=lo, max=hi, mode=selector.NumberSelectorMode.BOX)
+    if unit:
+        config["unit_of_measurement"] = unit
+    return vol.All(selector.NumberSelector(config), vol.Coerce(int))
+
+
+def _select(translation_key: str, options: Iterable[str], multiple: bool = False) -> selector.SelectSelector:
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=list(options),
+            translation_key=translation_key,
+            mode=selector.SelectSelectorMode.LIST if multiple else selector.SelectSelectorMode.DROPDOWN,
+            multiple=multiple,
+        )
+    )
