@@ -1,26 +1,8 @@
-"""Config flows: the hub (one KNX connection) and its charger subentries.
+"""Config flows of knx_evse: the hub entry (``KnxEvseConfigFlow``) and its subentry types.
 
-Hub flow (``KnxEvseConfigFlow``), modelled on core ``knx``'s config flow with the same connection types
-and data keys: automatic (offered when a gateway answers the scan), UDP/TCP tunnelling, secure
-tunnelling (``.knxkeys`` upload or manual credentials) and routing / secure routing. The connection is
-tested with xknx before the entry is created or changed (``async_test_connection``). One hub per
-connection: the unique id is the gateway (``host:port``), the routing group, or "automatic".
-Reauthentication (``reauth`` → ``reauth_confirm``), started by Home Assistant when set-up raises
-``ConfigEntryAuthFailed``, asks only for the secrets the hub uses (a new keyring and its password,
-the secure tunnel's user ID, password and device authentication code, or the backbone key), tests
-the connection and reloads the hub.
-
-Charger subentry flow (``ChargerSubentryFlow``), following the manual's ETS pages:
-``charger`` (name, individual address, model features, OCPP mode) → ``general`` → ``status_sending`` →
-``advanced`` → ``connector_1`` (→ ``connector_2``) (→ ``load_balancing`` → ``load_balancing_limits``)
-→ ``group_addresses``. Parameters are validated by ``ChargerParameters.from_dict`` after every step;
-its errors become translated errors on the field (or on the section holding it). Instead of typing,
-``knxproj`` imports chargers from an ETS project (see ``knxproj.py``): upload → (password) → pick
-chargers → per charger a summary to confirm → optionally the parameter steps → group addresses.
-
-The subentry stores ``{name, individual_address, model, parameters, group_addresses}`` (see const.py);
-its unique id is the individual address. Reconfigure runs the same steps prefilled; the runtime reloads
-the entry and drops entities of objects that are no longer enabled.
+Home Assistant imports this package and finds ``KnxEvseConfigFlow`` (registered for ``DOMAIN``). Its steps
+come from ``hub.py`` (connection), ``secure.py`` (KNX Secure), ``reauth.py`` and ``hub_base.py``; a hub's
+subentries are chargers (``charger.py`` with ``knxproj_import.py``) and balancing groups (``balancing.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +17,7 @@ from .hub import HubFlow
 
 
 class KnxEvseConfigFlow(HubFlow, domain=DOMAIN):
-    """Hub flow: choose and test the KNX connection (see the module docstring)."""
+    """Hub flow: choose and test the KNX connection; one hub per connection (see ``hub.py``)."""
 
     VERSION = 1
 

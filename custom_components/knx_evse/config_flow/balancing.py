@@ -1,16 +1,13 @@
 """Subentry flow of a balancing group (``balancing_group``): add or reconfigure one group.
 
-Source: issue 6, "In Home Assistant" (meter, limit mode and value, margin, members in priority order
-with their maximums, timing, fallback, bridge mode); issue 8 ("A charger's fail-safe timeout shorter
-than the keep-alive: detected at config time as an error").
-
 Steps: ``user`` (name, balance or bridge) → ``meter`` (one sensor in W/kW/A or three per-phase
 sensors in A, invert) → balance: ``limits`` (current or power limit, supply phases, margin, fallback)
 → ``members`` (chargers or connectors, picked from the hub's chargers) → ``member`` once per member
 (priority, maximum, supply phase, initial charge mode) → ``timing``; bridge: ``bridge`` (the
 built-in master charger, supply phases, period, meter timeout). The stored data is documented in
-``balancing_data``; every step validates and shows translated errors on the field concerned. The
-group's unique id is its name. Reconfigure runs the same steps, prefilled.
+``balancing_data``; every step validates and shows translated errors on the field concerned (a
+charger's fail-safe timeout shorter than the keep-alive is one). The group's unique id is its name.
+Reconfigure runs the same steps, prefilled.
 """
 
 from __future__ import annotations
@@ -117,7 +114,7 @@ def _parse_member_value(value: str) -> tuple[str, int]:
 
 
 class BalancingGroupSubentryFlow(ConfigSubentryFlow):
-    """Add or reconfigure a balancing group (see the module docstring)."""
+    """Add or reconfigure a balancing group (steps in the module docstring)."""
 
     def __init__(self) -> None:
         """Start from the defaults of ``GROUP_SCHEMA``."""

@@ -1,4 +1,12 @@
-"""Charger subentry flow: the ETS parameter pages and the group addresses of one charger."""
+"""Charger subentry flow: one charger's ETS parameter pages and group addresses.
+
+Steps follow the manual's ETS pages: ``charger`` (name, individual address, model, OCPP mode) →
+``general`` → ``status_sending`` → ``advanced`` → ``connector_1`` (→ ``connector_2``)
+(→ ``load_balancing`` → ``load_balancing_limits``) → ``group_addresses``. ``ChargerParameters`` validates
+after every step; its errors become translated errors on the field or its section. The subentry stores
+``{name, individual_address, model, parameters, group_addresses}`` (see const.py) and its unique id is the
+individual address. Reconfigure runs the same steps prefilled.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +64,7 @@ from .selectors import _BOOL, _TEXT, _number, _select
 
 
 class ChargerSubentryFlow(KnxprojImportSteps):
-    """Add or reconfigure one charger, by hand or from an ETS project (see the module docstring)."""
+    """Add or reconfigure one charger, by hand or from an ETS project (``KnxprojImportSteps``)."""
 
     def __init__(self) -> None:
         """Start from the manual's defaults."""

@@ -1,4 +1,8 @@
-"""Connection test of a hub and storage of its keyring."""
+"""Connection test of hub data, and the stored ``.knxkeys`` files.
+
+``async_test_connection`` connects once with xknx and maps the failure to a translated error key;
+uploaded keyrings are kept under ``<config>/.storage/knx_evse/``.
+"""
 
 from __future__ import annotations
 

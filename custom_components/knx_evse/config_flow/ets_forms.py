@@ -1,4 +1,8 @@
-"""ETS parameter pages of the charger flow: layouts, selectors, error keys."""
+"""Forms of the charger flow's ETS parameter pages: layouts, selectors and error keys.
+
+A ``Layout`` maps a section (None = top level) to parameter names in the order of the ETS page;
+``_layout_schema`` builds the form, ``_flatten`` reads it back, ``_location`` places an error.
+"""
 
 from __future__ import annotations
 

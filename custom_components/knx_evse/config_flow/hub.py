@@ -1,4 +1,9 @@
-"""Hub flow steps: automatic, tunnelling and routing connections; reconfigure."""
+"""Hub flow steps: choose the KNX connection, or reconfigure it.
+
+Modelled on core ``knx``'s config flow, with the same connection types and data keys: automatic
+(offered when a gateway answers the scan), UDP/TCP tunnelling to a discovered or typed gateway, and
+routing; secure tunnelling and secure routing continue in ``secure.py``.
+"""
 
 from __future__ import annotations
 
@@ -58,7 +63,7 @@ async def _async_ip(text: str, multicast: bool = False) -> str | None:
 
 
 class HubFlow(ReauthSteps, SecureSteps):
-    """Connection steps of the hub flow."""
+    """Connection steps of the hub flow: user → tunnel / manual_tunnel / routing (→ secure steps)."""
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Change the connection, or only replace the keyring file."""

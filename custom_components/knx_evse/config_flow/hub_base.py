@@ -1,4 +1,8 @@
-"""Hub flow base: entry data defaults, unique id, title; testing the connection and saving the entry."""
+"""Hub flow base: entry defaults, unique id and title; test the connection, then create or update.
+
+One hub per connection: the unique id is the gateway (``host:port``), the routing group, or "automatic".
+The connection is tested with xknx (``connection_test.py``) before an entry is created or changed.
+"""
 
 from __future__ import annotations
 
@@ -99,7 +103,7 @@ def hub_title(data: Mapping[str, Any]) -> str:
 
 
 class HubFlowBase(ConfigFlow):
-    """Hub flow state: finish (test and save the entry), keyring storage."""
+    """State of the hub flow; finishing (test, then save the entry) and storing an uploaded keyring."""
 
     def __init__(self) -> None:
         """Start with core knx's defaults."""

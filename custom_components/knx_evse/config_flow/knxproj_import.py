@@ -1,4 +1,10 @@
-"""Charger import from an ETS project: upload, password, select, summary."""
+"""Charger import from an ETS project (``knx/knxproj.py`` reads it).
+
+Steps: ``knxproj`` (upload, optional password) → ``knxproj_password`` if needed → ``knxproj_select``
+(one or several chargers) → per charger ``knxproj_summary`` (name, model, mapped objects, DPT clashes)
+→ optionally the parameter pages → ``group_addresses``. The upload is kept in a temporary folder until
+the project is read.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Reauthentication of a hub: new keyring, secure tunnel credentials or backbone key."""
+"""Reauthentication of a hub whose KNX Secure credentials were rejected at set-up.
+
+Home Assistant starts it when set-up raises ``ConfigEntryAuthFailed``. It asks only for the secrets the
+hub uses (a new keyring and its password, the secure tunnel's credentials, or the backbone key), tests
+the connection and reloads the hub.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""KNX Secure steps of the hub flow: keyring upload or manual credentials."""
+"""KNX Secure steps of the hub flow: a ``.knxkeys`` upload or credentials typed by hand.
+
+Secure tunnelling needs a keyring (then pick its tunnel interface) or the user ID, user password and
+device authentication code; secure routing needs a keyring with a backbone key or the key itself.
+"""
 
 from __future__ import annotations
 

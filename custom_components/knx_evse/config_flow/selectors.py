@@ -1,4 +1,4 @@
-"""Selectors shared by the config flows."""
+"""Form selectors shared by the config flows: text, password, switch, number box, list."""
 
 from __future__ import annotations
 
