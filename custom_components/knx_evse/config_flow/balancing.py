@@ -68,6 +68,7 @@ from ..balancing_data import (
 from ..compat import vol
 from ..const import CONF_NAME, SUBENTRY_BALANCING
 from ..knx.parameters import MIN_CURRENT
+from .selectors import _BOOL, _TEXT, _number
 
 CONF_PRIORITY: Final = "priority"
 TIMING_FIELDS: Final = (
@@ -80,18 +81,6 @@ TIMING_FIELDS: Final = (
     CONF_KEEPALIVE,
 )
 """Fields of the ``timing`` step, in order (all in s)."""
-
-_BOOL = selector.BooleanSelector()
-_TEXT = selector.TextSelector()
-
-
-def _box(unit: str | None = None, step: float = 1) -> selector.NumberSelector:
-    """Return a number box without min/max: the flow checks ranges, so its errors are translated."""
-    config = selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=step)
-    if unit:
-        config["unit_of_measurement"] = unit
-    return selector.NumberSelector(config)
-
 
 def _choice(translation_key: str | None, options: list[str] | list[selector.SelectOptionDict], multiple: bool = False) -> selector.SelectSelector:
     config = selector.SelectSelectorConfig(
@@ -254,8 +243,8 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
                     default=current if current in {o["value"] for o in masters} else masters[0]["value"],
                 ): _choice(None, masters),
                 vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): _choice("supply_phases", ["1", "3"]),
-                vol.Required(CONF_BRIDGE_PERIOD, default=values.get(CONF_BRIDGE_PERIOD, TIMING[CONF_BRIDGE_PERIOD][0])): _box("s"),
-                vol.Required("meter_timeout", default=values.get("meter_timeout", TIMING["meter_timeout"][0])): _box("s"),
+                vol.Required(CONF_BRIDGE_PERIOD, default=values.get(CONF_BRIDGE_PERIOD, TIMING[CONF_BRIDGE_PERIOD][0])): _number("s"),
+                vol.Required("meter_timeout", default=values.get("meter_timeout", TIMING["meter_timeout"][0])): _number("s"),
             }
         )
         return self.async_show_form(step_id="bridge", data_schema=schema, errors=errors)
@@ -295,10 +284,10 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
                 vol.Required(CONF_LIMIT_MODE, default=values.get(CONF_LIMIT_MODE, "current")): _choice(
                     "limit_mode", list(LIMIT_MODES)
                 ),
-                vol.Required(CONF_LIMIT, default=values.get(CONF_LIMIT, 25.0)): _box(step=0.1),
+                vol.Required(CONF_LIMIT, default=values.get(CONF_LIMIT, 25.0)): _number(step=0.1),
                 vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): _choice("supply_phases", ["1", "3"]),
-                vol.Required(CONF_RESERVE_MARGIN, default=values.get(CONF_RESERVE_MARGIN, 10.0)): _box("%", 0.1),
-                vol.Required(CONF_FALLBACK_CURRENT, default=values.get(CONF_FALLBACK_CURRENT, 0.0)): _box("A", 0.1),
+                vol.Required(CONF_RESERVE_MARGIN, default=values.get(CONF_RESERVE_MARGIN, 10.0)): _number("%", 0.1),
+                vol.Required(CONF_FALLBACK_CURRENT, default=values.get(CONF_FALLBACK_CURRENT, 0.0)): _number("A", 0.1),
             }
         )
         return self.async_show_form(
@@ -420,8 +409,8 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
             **(user_input or {}),
         }
         fields: dict[Any, Any] = {
-            vol.Required(CONF_PRIORITY, default=values[CONF_PRIORITY]): _box(),
-            vol.Required(CONF_MAX_CURRENT, default=values[CONF_MAX_CURRENT]): _box("A", 0.1),
+            vol.Required(CONF_PRIORITY, default=values[CONF_PRIORITY]): _number(),
+            vol.Required(CONF_MAX_CURRENT, default=values[CONF_MAX_CURRENT]): _number("A", 0.1),
         }
         if ask_phase:
             fields[vol.Required(CONF_PHASE, default=str(values[CONF_PHASE]))] = _choice("supply_phase", ["1", "2", "3"])
@@ -463,7 +452,7 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
                 return self._async_save()
         values = {**self._data, **(user_input or {})}
         schema = vol.Schema(
-            {vol.Required(name, default=values.get(name, TIMING[name][0])): _box("s") for name in TIMING_FIELDS}
+            {vol.Required(name, default=values.get(name, TIMING[name][0])): _number("s") for name in TIMING_FIELDS}
         )
         return self.async_show_form(
             step_id="timing", data_schema=schema, errors=errors, description_placeholders=placeholders

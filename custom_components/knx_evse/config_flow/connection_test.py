@@ -27,16 +27,12 @@ from ..const import (
     KNXKEYS_STORAGE_DIR,
 )
 from ..knx.connection import authentication_failed, connection_config
+from ..knx.hub import knxkeys_path
 
 _LOGGER = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT: Final = 15.0
 """s the connection test may take (secure routing waits for timer synchronisation)."""
-
-
-def keyfile_path(hass: HomeAssistant, filename: str) -> Path:
-    """Absolute path of a stored keyring: ``<config>/.storage/knx_evse/<file name of filename>``."""
-    return Path(hass.config.path(STORAGE_DIR, KNXKEYS_STORAGE_DIR, Path(filename).name))
 
 
 def _no_free_tunnel(err: BaseException) -> bool:
@@ -65,8 +61,7 @@ async def async_test_connection(hass: HomeAssistant, data: Mapping[str, Any]) ->
     rejected the secure session: wrong user ID, user password or device authentication code),
     ``cannot_connect`` (anything else, including a timeout of ``CONNECT_TIMEOUT`` s).
     """
-    keyfile = data.get(CONF_KNX_KNXKEY_FILENAME)
-    config = connection_config(data, str(keyfile_path(hass, keyfile)) if keyfile else None)
+    config = connection_config(data, knxkeys_path(hass, data.get(CONF_KNX_KNXKEY_FILENAME)))
     config.auto_reconnect = False
     xknx = XKNX(connection_config=config)
     try:
@@ -94,7 +89,7 @@ def _load_and_store_keyfile(hass: HomeAssistant, file_id: str, password: str) ->
     with process_uploaded_file(hass, file_id) as path:
         keyring = sync_load_keyring(path, password)
         relative = f"{KNXKEYS_STORAGE_DIR}/{uuid.uuid4().hex}.knxkeys"
-        destination = keyfile_path(hass, relative)
+        destination = Path(hass.config.path(STORAGE_DIR, relative))
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, destination)
     return keyring, relative

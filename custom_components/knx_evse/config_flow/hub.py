@@ -17,7 +17,7 @@ from homeassistant.config_entries import (
 from homeassistant.helpers import selector
 from xknx import XKNX
 from xknx.exceptions.exception import CouldNotParseAddress, XKNXException
-from xknx.io.gateway_scanner import GatewayScanner
+from xknx.io.gateway_scanner import GatewayDescriptor, GatewayScanner
 from xknx.io.util import validate_ip
 from xknx.telegram.address import IndividualAddress
 
@@ -60,6 +60,13 @@ async def _async_ip(text: str, multicast: bool = False) -> str | None:
     except (XKNXException, ValueError):
         return None
     return str(address) if address.is_multicast == multicast else None
+
+
+def _tunnel_type(gateway: GatewayDescriptor) -> str:
+    """Return the connection type of tunnelling to a discovered gateway: secure TCP, TCP or UDP."""
+    if gateway.tunnelling_requires_secure:
+        return CONF_KNX_TUNNELING_TCP_SECURE
+    return CONF_KNX_TUNNELING_TCP if gateway.supports_tunnelling_tcp else CONF_KNX_TUNNELING
 
 
 class HubFlow(ReauthSteps, SecureSteps):
@@ -119,13 +126,7 @@ class HubFlow(ReauthSteps, SecureSteps):
                 self._selected = tunnels[0]
                 return await self.async_step_manual_tunnel()
             gateway = self._selected = next(t for t in tunnels if str(t) == user_input[CONF_GATEWAY])
-            kind = (
-                CONF_KNX_TUNNELING_TCP_SECURE
-                if gateway.tunnelling_requires_secure
-                else CONF_KNX_TUNNELING_TCP
-                if gateway.supports_tunnelling_tcp
-                else CONF_KNX_TUNNELING
-            )
+            kind = _tunnel_type(gateway)
             self._data = {
                 CONF_KNX_CONNECTION_TYPE: kind,
                 CONF_HOST: gateway.ip_addr,
@@ -190,11 +191,7 @@ class HubFlow(ReauthSteps, SecureSteps):
             values = {
                 CONF_HOST: gateway.ip_addr,
                 CONF_PORT: gateway.port,
-                CONF_TUNNELING_TYPE: CONF_KNX_TUNNELING_TCP_SECURE
-                if gateway.tunnelling_requires_secure
-                else CONF_KNX_TUNNELING_TCP
-                if gateway.supports_tunnelling_tcp
-                else CONF_KNX_TUNNELING,
+                CONF_TUNNELING_TYPE: _tunnel_type(gateway),
             }
         else:
             values = {**self._initial}

@@ -7,6 +7,7 @@ The connection is tested with xknx (``connection_test.py``) before an entry is c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 from xml.sax import SAXException
@@ -51,7 +52,8 @@ from ..const import (
     DEFAULT_ROUTING_IA,
     DOMAIN,
 )
-from .connection_test import _load_and_store_keyfile, async_test_connection, keyfile_path
+from ..knx.hub import knxkeys_path
+from .connection_test import _load_and_store_keyfile, async_test_connection
 
 CONF_KEYRING_FILE: Final = "knxkeys_file"
 
@@ -121,8 +123,8 @@ class HubFlowBase(ConfigFlow):
     @callback
     def async_remove(self) -> None:
         """Delete a keyring stored by this flow if the flow ends without using it."""
-        if self._new_keyfile:
-            keyfile_path(self.hass, self._new_keyfile).unlink(missing_ok=True)
+        if (keyfile := knxkeys_path(self.hass, self._new_keyfile)) is not None:
+            Path(keyfile).unlink(missing_ok=True)
 
     async def _async_finish(self, errors: dict[str, str]) -> ConfigFlowResult | None:
         """Test the connection and create (or, when reconfiguring, update) the entry.
@@ -155,8 +157,10 @@ class HubFlowBase(ConfigFlow):
         self._new_keyfile = None  # the entry owns it now
         if entry is not None:
             old_keyfile = entry.data.get(CONF_KNX_KNXKEY_FILENAME)
-            if old_keyfile and old_keyfile != data.get(CONF_KNX_KNXKEY_FILENAME):
-                await self.hass.async_add_executor_job(keyfile_path(self.hass, old_keyfile).unlink, True)
+            if old_keyfile != data.get(CONF_KNX_KNXKEY_FILENAME) and (
+                old_path := knxkeys_path(self.hass, old_keyfile)
+            ):
+                await self.hass.async_add_executor_job(Path(old_path).unlink, True)
             return self.async_update_reload_and_abort(
                 entry,
                 unique_id=unique_id,
