@@ -7,7 +7,7 @@ Translation keys are collected from the code itself:
 - exception messages: every ``translation_domain=DOMAIN, translation_key="…"`` call and every
   ``self._error("…")`` of the coordinator;
 - config flow and charger subentry flow: step ids, menu options, error keys (literal, from the
-  ``_ERROR_KEYS`` table, the connection test, group-address and project errors) and abort reasons;
+  ``ERROR_KEYS`` table, the connection test, group-address and project errors) and abort reasons;
 - repair issues (``repairs.ISSUE_KEYS``) with their fix flows' steps, menu options, errors and aborts,
   and the placeholders each issue is raised with;
 - selectors' ``translation_key``; services and their fields from ``services.yaml`` when it exists.
@@ -152,13 +152,13 @@ def exception_calls() -> list[tuple[str, set[str] | None, str]]:
 
 
 def selector_keys() -> set[str]:
-    """``translation_key`` of selectors: SelectSelectorConfig(translation_key=…) and the flow's ``_select``."""
+    """``translation_key`` of selectors: SelectSelectorConfig(translation_key=…) and the flow's ``select``."""
     keys = set()
     for path in _modules():
         for call in _calls(_tree(path)):
             name = _func_name(call)
             node = _kw(call, "translation_key") if name.endswith("SelectorConfig") else None
-            if name == "_select" and call.args:
+            if name == "select" and call.args:
                 node = call.args[0]
             if (key := _const(node)) is not None:
                 keys.add(key)
@@ -225,7 +225,7 @@ def _class_node(cls: type) -> ast.ClassDef:
 def _dynamic_errors() -> dict[str, set[str]]:
     """Error keys built at run time: the hub's connection test; parameters, addresses, projects."""
     hub: set[str] = set()
-    charger: set[str] = set(ets_forms._ERROR_KEYS.values()) | {"value_out_of_range"}
+    charger: set[str] = set(ets_forms.ERROR_KEYS.values()) | {"value_out_of_range"}
     for node in (n for path in sorted((PACKAGE / "config_flow").glob("*.py")) for n in ast.walk(_tree(path))):
         if isinstance(node, ast.AsyncFunctionDef) and node.name == "async_test_connection":
             for ret in ast.walk(node):

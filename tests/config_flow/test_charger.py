@@ -556,11 +556,11 @@ def test_every_object_has_a_group_address_label() -> None:
 
 
 def test_errors_of_fields_outside_the_page_go_to_base() -> None:
-    from custom_components.knx_evse.config_flow.ets_forms import _location
+    from custom_components.knx_evse.config_flow.ets_forms import error_location
 
-    assert _location({None: ("a",), "sec": ("b",)}, "b") == "sec"
-    assert _location({None: ("a",), "sec": ("b",)}, "a") == "a"
-    assert _location({None: ("a",)}, "other") == "base"
+    assert error_location({None: ("a",), "sec": ("b",)}, "b") == "sec"
+    assert error_location({None: ("a",), "sec": ("b",)}, "a") == "a"
+    assert error_location({None: ("a",)}, "other") == "base"
 
 
 async def test_reconfigure_opens_a_charger_with_invalid_stored_parameters(

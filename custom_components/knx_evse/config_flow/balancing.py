@@ -68,7 +68,7 @@ from ..balancing_data import (
 from ..compat import vol
 from ..const import CONF_NAME, SUBENTRY_BALANCING
 from ..knx.parameters import MIN_CURRENT
-from .selectors import _BOOL, _TEXT, _number
+from .selectors import BOOLEAN, TEXT, number_box
 
 CONF_PRIORITY: Final = "priority"
 TIMING_FIELDS: Final = (
@@ -157,7 +157,7 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
         values = {**self._data, **(user_input or {})}
         schema = vol.Schema(
             {
-                vol.Required(CONF_NAME, default=values.get("name") or vol.UNDEFINED): _TEXT,
+                vol.Required(CONF_NAME, default=values.get("name") or vol.UNDEFINED): TEXT,
                 vol.Required(CONF_GROUP_MODE, default=values.get(CONF_GROUP_MODE, GROUP_MODE_BALANCE)): _choice(
                     "balancing_group_mode", list(GROUP_MODES)
                 ),
@@ -197,7 +197,7 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
                 vol.Required(CONF_METER_ENTITIES, default=values.get(CONF_METER_ENTITIES) or vol.UNDEFINED): (
                     selector.EntitySelector(selector.EntitySelectorConfig(domain="sensor", multiple=True))
                 ),
-                vol.Required(CONF_INVERT, default=bool(values.get(CONF_INVERT, False))): _BOOL,
+                vol.Required(CONF_INVERT, default=bool(values.get(CONF_INVERT, False))): BOOLEAN,
             }
         )
         return self.async_show_form(step_id="meter", data_schema=schema, errors=errors)
@@ -243,8 +243,8 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
                     default=current if current in {o["value"] for o in masters} else masters[0]["value"],
                 ): _choice(None, masters),
                 vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): _choice("supply_phases", ["1", "3"]),
-                vol.Required(CONF_BRIDGE_PERIOD, default=values.get(CONF_BRIDGE_PERIOD, TIMING[CONF_BRIDGE_PERIOD][0])): _number("s"),
-                vol.Required("meter_timeout", default=values.get("meter_timeout", TIMING["meter_timeout"][0])): _number("s"),
+                vol.Required(CONF_BRIDGE_PERIOD, default=values.get(CONF_BRIDGE_PERIOD, TIMING[CONF_BRIDGE_PERIOD][0])): number_box("s"),
+                vol.Required("meter_timeout", default=values.get("meter_timeout", TIMING["meter_timeout"][0])): number_box("s"),
             }
         )
         return self.async_show_form(step_id="bridge", data_schema=schema, errors=errors)
@@ -284,10 +284,10 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
                 vol.Required(CONF_LIMIT_MODE, default=values.get(CONF_LIMIT_MODE, "current")): _choice(
                     "limit_mode", list(LIMIT_MODES)
                 ),
-                vol.Required(CONF_LIMIT, default=values.get(CONF_LIMIT, 25.0)): _number(step=0.1),
+                vol.Required(CONF_LIMIT, default=values.get(CONF_LIMIT, 25.0)): number_box(step=0.1),
                 vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): _choice("supply_phases", ["1", "3"]),
-                vol.Required(CONF_RESERVE_MARGIN, default=values.get(CONF_RESERVE_MARGIN, 10.0)): _number("%", 0.1),
-                vol.Required(CONF_FALLBACK_CURRENT, default=values.get(CONF_FALLBACK_CURRENT, 0.0)): _number("A", 0.1),
+                vol.Required(CONF_RESERVE_MARGIN, default=values.get(CONF_RESERVE_MARGIN, 10.0)): number_box("%", 0.1),
+                vol.Required(CONF_FALLBACK_CURRENT, default=values.get(CONF_FALLBACK_CURRENT, 0.0)): number_box("A", 0.1),
             }
         )
         return self.async_show_form(
@@ -409,8 +409,8 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
             **(user_input or {}),
         }
         fields: dict[Any, Any] = {
-            vol.Required(CONF_PRIORITY, default=values[CONF_PRIORITY]): _number(),
-            vol.Required(CONF_MAX_CURRENT, default=values[CONF_MAX_CURRENT]): _number("A", 0.1),
+            vol.Required(CONF_PRIORITY, default=values[CONF_PRIORITY]): number_box(),
+            vol.Required(CONF_MAX_CURRENT, default=values[CONF_MAX_CURRENT]): number_box("A", 0.1),
         }
         if ask_phase:
             fields[vol.Required(CONF_PHASE, default=str(values[CONF_PHASE]))] = _choice("supply_phase", ["1", "2", "3"])
@@ -452,7 +452,7 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
                 return self._async_save()
         values = {**self._data, **(user_input or {})}
         schema = vol.Schema(
-            {vol.Required(name, default=values.get(name, TIMING[name][0])): _number("s") for name in TIMING_FIELDS}
+            {vol.Required(name, default=values.get(name, TIMING[name][0])): number_box("s") for name in TIMING_FIELDS}
         )
         return self.async_show_form(
             step_id="timing", data_schema=schema, errors=errors, description_placeholders=placeholders

@@ -45,22 +45,22 @@ from ..knx.parameters import (
     repair_parameters,
 )
 from .ets_forms import (
-    _ADVANCED_LAYOUT,
-    _BALANCING_LAYOUT,
-    _CONNECTOR_LAYOUT,
-    _ERROR_KEYS,
-    _SELECTORS,
-    _STATUS_LAYOUT,
+    ADVANCED_LAYOUT,
+    BALANCING_LAYOUT,
     CONF_EVSE_MAX,
     CONF_INITIAL_CURRENT_LIMIT,
     CONF_INITIAL_POWER_LIMIT,
+    CONNECTOR_LAYOUT,
+    ERROR_KEYS,
+    SELECTORS,
+    STATUS_LAYOUT,
     Layout,
-    _flatten,
-    _layout_schema,
-    _location,
+    error_location,
+    flatten,
+    layout_schema,
 )
 from .knxproj_import import KnxprojImportSteps
-from .selectors import _BOOL, _TEXT, _number, _select
+from .selectors import BOOLEAN, TEXT, number_box, select
 
 
 class ChargerSubentryFlow(KnxprojImportSteps):
@@ -123,7 +123,7 @@ class ChargerSubentryFlow(KnxprojImportSteps):
                 if parameter == "balancing_evse_max" and len(error.path) > 1:
                     kind = "current" if self._params["balancing_current_control"] else "power"
                     field = CONF_EVSE_MAX.format(kind=kind, n=int(str(error.path[1])) + 1)
-                errors.setdefault(_location(layout, field), _ERROR_KEYS.get(parameter, "value_out_of_range"))
+                errors.setdefault(error_location(layout, field), ERROR_KEYS.get(parameter, "value_out_of_range"))
             return errors
         self._params = params.as_dict()
         return {}
@@ -137,7 +137,7 @@ class ChargerSubentryFlow(KnxprojImportSteps):
     ) -> SubentryFlowResult:
         return self.async_show_form(
             step_id=step_id,
-            data_schema=_layout_schema(layout, values),
+            data_schema=layout_schema(layout, values),
             errors=errors,
             description_placeholders={"name": str(self._device.get(CONF_NAME, ""))},
         )
@@ -194,15 +194,15 @@ class ChargerSubentryFlow(KnxprojImportSteps):
                 return await self.async_step_general()
         schema = vol.Schema(
             {
-                vol.Required(CONF_NAME, default=values.get(CONF_NAME) or vol.UNDEFINED): _TEXT,
-                vol.Required(CONF_CHARGER_IA, default=values.get(CONF_CHARGER_IA) or vol.UNDEFINED): _TEXT,
-                vol.Required(CONF_MODEL, default=values.get(CONF_MODEL) or vol.UNDEFINED): _select(
+                vol.Required(CONF_NAME, default=values.get(CONF_NAME) or vol.UNDEFINED): TEXT,
+                vol.Required(CONF_CHARGER_IA, default=values.get(CONF_CHARGER_IA) or vol.UNDEFINED): TEXT,
+                vol.Required(CONF_MODEL, default=values.get(CONF_MODEL) or vol.UNDEFINED): select(
                     "model", MODELS
                 ),
-                vol.Required("phase_connection", default=values["phase_connection"]): _SELECTORS[
+                vol.Required("phase_connection", default=values["phase_connection"]): SELECTORS[
                     "phase_connection"
                 ],
-                vol.Required("ocpp_mode", default=values["ocpp_mode"]): _BOOL,
+                vol.Required("ocpp_mode", default=values["ocpp_mode"]): BOOLEAN,
             }
         )
         return self.async_show_form(step_id="charger", data_schema=schema, errors=errors)
@@ -232,7 +232,7 @@ class ChargerSubentryFlow(KnxprojImportSteps):
         }
         errors: dict[str, str] = {}
         if user_input is not None:
-            updates = _flatten(layout, user_input)
+            updates = flatten(layout, user_input)
             values |= updates
             if "limit_by_power" in updates:
                 by_power = updates["limit_by_power"]
@@ -249,13 +249,13 @@ class ChargerSubentryFlow(KnxprojImportSteps):
         """ETS page "Status Sending": mode, value change and period per status group."""
         errors: dict[str, str] = {}
         if user_input is not None and not (
-            errors := self._validate(_flatten(_STATUS_LAYOUT, user_input), _STATUS_LAYOUT, {})
+            errors := self._validate(flatten(STATUS_LAYOUT, user_input), STATUS_LAYOUT, {})
         ):
             return await self.async_step_advanced()
         return self._show(
             "status_sending",
-            _STATUS_LAYOUT,
-            {**self._params, **_flatten(_STATUS_LAYOUT, user_input or {})},
+            STATUS_LAYOUT,
+            {**self._params, **flatten(STATUS_LAYOUT, user_input or {})},
             errors,
         )
 
@@ -263,13 +263,13 @@ class ChargerSubentryFlow(KnxprojImportSteps):
         """ETS page "Advanced": RFIDTag, reset, error, session and block objects; fail-safe."""
         errors: dict[str, str] = {}
         if user_input is not None and not (
-            errors := self._validate(_flatten(_ADVANCED_LAYOUT, user_input), _ADVANCED_LAYOUT, {})
+            errors := self._validate(flatten(ADVANCED_LAYOUT, user_input), ADVANCED_LAYOUT, {})
         ):
             return await self.async_step_connector_1()
         return self._show(
             "advanced",
-            _ADVANCED_LAYOUT,
-            {**self._params, **_flatten(_ADVANCED_LAYOUT, user_input or {})},
+            ADVANCED_LAYOUT,
+            {**self._params, **flatten(ADVANCED_LAYOUT, user_input or {})},
             errors,
         )
 
@@ -280,12 +280,12 @@ class ChargerSubentryFlow(KnxprojImportSteps):
         }
         errors: dict[str, str] = {}
         if user_input is not None:
-            updates = _flatten(_CONNECTOR_LAYOUT, user_input)
+            updates = flatten(CONNECTOR_LAYOUT, user_input)
             values |= updates
             aliases = {prefix + key: key for key in updates}
             if not (
                 errors := self._validate(
-                    {prefix + k: v for k, v in updates.items()}, _CONNECTOR_LAYOUT, aliases
+                    {prefix + k: v for k, v in updates.items()}, CONNECTOR_LAYOUT, aliases
                 )
             ):
                 if n == 1 and self._params["connectors"] == 2:
@@ -293,7 +293,7 @@ class ChargerSubentryFlow(KnxprojImportSteps):
                 if ChargerParameters.from_dict(self._params).balancing_enabled:
                     return await self.async_step_load_balancing()
                 return await self.async_step_group_addresses()
-        return self._show(f"connector_{n}", _CONNECTOR_LAYOUT, values, errors)
+        return self._show(f"connector_{n}", CONNECTOR_LAYOUT, values, errors)
 
     async def async_step_connector_1(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """ETS page "Connector 1": initial active power limit, charging status and enabled objects."""
@@ -306,12 +306,12 @@ class ChargerSubentryFlow(KnxprojImportSteps):
     async def async_step_load_balancing(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """ETS page "Load balancing": after bus init, period, current control, margin, EVSEs (1-6)."""
         errors: dict[str, str] = {}
-        values = {**self._params, **_flatten(_BALANCING_LAYOUT, user_input or {})}
+        values = {**self._params, **flatten(BALANCING_LAYOUT, user_input or {})}
         if user_input is not None and not (
-            errors := self._validate(_flatten(_BALANCING_LAYOUT, user_input), _BALANCING_LAYOUT, {})
+            errors := self._validate(flatten(BALANCING_LAYOUT, user_input), BALANCING_LAYOUT, {})
         ):
             return await self.async_step_load_balancing_limits()
-        return self._show("load_balancing", _BALANCING_LAYOUT, values, errors)
+        return self._show("load_balancing", BALANCING_LAYOUT, values, errors)
 
     async def async_step_load_balancing_limits(
         self, user_input: dict[str, Any] | None = None
@@ -339,7 +339,7 @@ class ChargerSubentryFlow(KnxprojImportSteps):
             step_id="load_balancing_limits",
             data_schema=vol.Schema(
                 {
-                    vol.Required(key, default=values[key]): _number("A" if current else "W")
+                    vol.Required(key, default=values[key]): number_box("A" if current else "W")
                     for key in layout[None]
                 }
             ),
@@ -387,7 +387,7 @@ class ChargerSubentryFlow(KnxprojImportSteps):
                     self._group_addresses = addresses
                     return await self._async_save()
         schema = vol.Schema(
-            {vol.Optional(key, description={"suggested_value": text}): _TEXT for key, text in typed.items()}
+            {vol.Optional(key, description={"suggested_value": text}): TEXT for key, text in typed.items()}
         )
         return self.async_show_form(
             step_id="group_addresses",

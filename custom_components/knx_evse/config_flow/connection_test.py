@@ -80,7 +80,7 @@ async def async_test_connection(hass: HomeAssistant, data: Mapping[str, Any]) ->
     return None
 
 
-def _load_and_store_keyfile(hass: HomeAssistant, file_id: str, password: str) -> tuple[Keyring, str]:
+def load_and_store_keyfile(hass: HomeAssistant, file_id: str, password: str) -> tuple[Keyring, str]:
     """Validate an uploaded .knxkeys and move it to .storage/knx_evse/<random>.knxkeys (executor).
 
     Returns the keyring and the stored name relative to .storage. Raises InvalidSecureConfiguration for

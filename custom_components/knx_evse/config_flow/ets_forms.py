@@ -1,7 +1,7 @@
 """Forms of the charger flow's ETS parameter pages: layouts, selectors and error keys.
 
 A ``Layout`` maps a section (None = top level) to parameter names in the order of the ETS page;
-``_layout_schema`` builds the form, ``_flatten`` reads it back, ``_location`` places an error.
+``layout_schema`` builds the form, ``flatten`` reads it back, ``error_location`` places an error.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..knx.parameters import (
     SENDING_MODES,
     STATUS_GROUPS,
 )
-from .selectors import _BOOL, _number, _select
+from .selectors import BOOLEAN, number_box, select
 
 CONF_INITIAL_POWER_LIMIT: Final = "initial_power_limit"
 CONF_INITIAL_CURRENT_LIMIT: Final = "initial_current_limit"
@@ -29,67 +29,67 @@ Layout = dict[str | None, Sequence[str]]
 """Form layout: section name (None = top level) → parameter names, in the order of the ETS page."""
 
 _STATUS_UNITS: Final = {group: unit for group, _threshold, unit in STATUS_GROUPS}
-_SELECTORS: Final[dict[str, Any]] = {
-    "delay_at_start": _number("s"),
-    "ocpp_mode": _BOOL,
-    "phase_connection": _select("phase_connection", PHASE_CONNECTIONS),
-    "max_session_time": _number("min"),
-    "auto_disconnect": _BOOL,
-    "auto_start": _BOOL,
-    "contracted_power": _number("W"),
-    "max_user_current": _number("A"),
-    "limit_by_power": _BOOL,
-    CONF_INITIAL_POWER_LIMIT: _number("W"),
-    CONF_INITIAL_CURRENT_LIMIT: _number("A"),
-    "load_balancing": _BOOL,
-    "charging_status_sending": _select("sending_mode", SENDING_MODES),
-    "charging_status_period": _number("s"),
-    **{f"{group}_sending": _select("sending_mode", SENDING_MODES) for group in _STATUS_UNITS},
-    **{f"{group}_change": _number(unit, 0.1) for group, unit in _STATUS_UNITS.items()},
-    **{f"{group}_period": _number("s") for group in _STATUS_UNITS},
-    "rfid_objects": _BOOL,
-    "reset_object": _BOOL,
-    "error_objects": _BOOL,
-    "session_objects": _BOOL,
-    "block_object": _BOOL,
-    "fail_safe": _BOOL,
-    "fail_safe_timeout": _number("s"),
-    "fail_safe_objects": _BOOL,
-    "send_status_at_init": _BOOL,
-    "ocpp_state": _BOOL,
-    "pilot_state": _BOOL,
-    "individual_status": _BOOL,
-    "charging_time_objects": _BOOL,
-    "balancing_after_init": _select("balancing_after_init", BALANCING_AFTER_INIT),
-    "balancing_period": _number("s"),
-    "balancing_current_control": _BOOL,
-    "balancing_margin": _number("%"),
-    "balancing_evse_count": _number(),
-    "balancing_protection_device": _number("A"),
-    "balancing_contracted_power": _number("W"),
+SELECTORS: Final[dict[str, Any]] = {
+    "delay_at_start": number_box("s"),
+    "ocpp_mode": BOOLEAN,
+    "phase_connection": select("phase_connection", PHASE_CONNECTIONS),
+    "max_session_time": number_box("min"),
+    "auto_disconnect": BOOLEAN,
+    "auto_start": BOOLEAN,
+    "contracted_power": number_box("W"),
+    "max_user_current": number_box("A"),
+    "limit_by_power": BOOLEAN,
+    CONF_INITIAL_POWER_LIMIT: number_box("W"),
+    CONF_INITIAL_CURRENT_LIMIT: number_box("A"),
+    "load_balancing": BOOLEAN,
+    "charging_status_sending": select("sending_mode", SENDING_MODES),
+    "charging_status_period": number_box("s"),
+    **{f"{group}_sending": select("sending_mode", SENDING_MODES) for group in _STATUS_UNITS},
+    **{f"{group}_change": number_box(unit, 0.1) for group, unit in _STATUS_UNITS.items()},
+    **{f"{group}_period": number_box("s") for group in _STATUS_UNITS},
+    "rfid_objects": BOOLEAN,
+    "reset_object": BOOLEAN,
+    "error_objects": BOOLEAN,
+    "session_objects": BOOLEAN,
+    "block_object": BOOLEAN,
+    "fail_safe": BOOLEAN,
+    "fail_safe_timeout": number_box("s"),
+    "fail_safe_objects": BOOLEAN,
+    "send_status_at_init": BOOLEAN,
+    "ocpp_state": BOOLEAN,
+    "pilot_state": BOOLEAN,
+    "individual_status": BOOLEAN,
+    "charging_time_objects": BOOLEAN,
+    "balancing_after_init": select("balancing_after_init", BALANCING_AFTER_INIT),
+    "balancing_period": number_box("s"),
+    "balancing_current_control": BOOLEAN,
+    "balancing_margin": number_box("%"),
+    "balancing_evse_count": number_box(),
+    "balancing_protection_device": number_box("A"),
+    "balancing_contracted_power": number_box("W"),
 }
 
-_STATUS_LAYOUT: Final[Layout] = {
+STATUS_LAYOUT: Final[Layout] = {
     **{group: (f"{group}_sending", f"{group}_change", f"{group}_period") for group in _STATUS_UNITS},
     "charging_status": ("charging_status_sending", "charging_status_period"),
 }
-_ADVANCED_LAYOUT: Final[Layout] = {
+ADVANCED_LAYOUT: Final[Layout] = {
     None: ("rfid_objects", "reset_object", "error_objects", "session_objects", "block_object"),
     "fail_safe": ("fail_safe", "fail_safe_timeout", "fail_safe_objects"),
 }
-_CONNECTOR_LAYOUT: Final[Layout] = {
+CONNECTOR_LAYOUT: Final[Layout] = {
     "limits": (CONF_INITIAL_POWER_LIMIT,),
     "charging_status": ("send_status_at_init", "ocpp_state", "pilot_state", "individual_status"),
     "enable_objects": ("charging_time_objects", "block_object"),
 }
-_BALANCING_LAYOUT: Final[Layout] = {
+BALANCING_LAYOUT: Final[Layout] = {
     None: ("balancing_after_init", "balancing_period"),
     "limits": ("balancing_current_control", "balancing_margin"),
     "evse_to_balance": ("balancing_evse_count",),
 }
 
 # Parameter (as ``ChargerParameters`` names it) → error key when it fails validation.
-_ERROR_KEYS: Final[dict[str, str]] = {
+ERROR_KEYS: Final[dict[str, str]] = {
     "delay_at_start": "delay_out_of_range",
     "phase_connection": "phase_connection_not_applicable",
     "max_session_time": "session_time_out_of_range",
@@ -104,11 +104,11 @@ _ERROR_KEYS: Final[dict[str, str]] = {
 }
 
 
-def _layout_schema(layout: Layout, values: Mapping[str, Any]) -> vol.Schema:
+def layout_schema(layout: Layout, values: Mapping[str, Any]) -> vol.Schema:
     """Form schema of ``layout`` with ``values`` as defaults; sections stay expanded like ETS pages."""
     schema: dict[Any, Any] = {}
     for name, keys in layout.items():
-        fields = {vol.Required(key, default=values[key]): _SELECTORS.get(key, _number()) for key in keys}
+        fields = {vol.Required(key, default=values[key]): SELECTORS.get(key, number_box()) for key in keys}
         if name is None:
             schema.update(fields)
         else:
@@ -116,7 +116,7 @@ def _layout_schema(layout: Layout, values: Mapping[str, Any]) -> vol.Schema:
     return vol.Schema(schema)
 
 
-def _flatten(layout: Layout, user_input: Mapping[str, Any]) -> dict[str, Any]:
+def flatten(layout: Layout, user_input: Mapping[str, Any]) -> dict[str, Any]:
     """User input of a sectioned form as one flat dict."""
     flat: dict[str, Any] = {}
     for name, value in user_input.items():
@@ -127,7 +127,7 @@ def _flatten(layout: Layout, user_input: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _location(layout: Layout, field: str) -> str:
+def error_location(layout: Layout, field: str) -> str:
     """Where an error on ``field`` is shown: the field itself, its section, or "base"."""
     for name, keys in layout.items():
         if field in keys:

@@ -41,10 +41,10 @@ from ..const import (
     DEFAULT_MCAST_PORT,
     DEFAULT_ROUTING_IA,
 )
-from .hub_base import _NO_CREDENTIALS, _ROUTING_TYPES, _TUNNEL_TYPES
+from .hub_base import NO_CREDENTIALS, ROUTING_TYPES, TUNNEL_TYPES
 from .reauth import ReauthSteps
 from .secure import SecureSteps
-from .selectors import _BOOL, _TEXT, _int, _select
+from .selectors import BOOLEAN, TEXT, int_box, select
 
 CONF_GATEWAY: Final = "gateway"
 CONF_TUNNELING_TYPE: Final = "tunneling_type"
@@ -86,7 +86,7 @@ class HubFlow(ReauthSteps, SecureSteps):
                 return await self.async_step_tunnel()
             if kind == CONF_KNX_ROUTING:
                 return await self.async_step_routing()
-            self._data = {CONF_KNX_CONNECTION_TYPE: CONF_KNX_AUTOMATIC, **_NO_CREDENTIALS}
+            self._data = {CONF_KNX_CONNECTION_TYPE: CONF_KNX_AUTOMATIC, **NO_CREDENTIALS}
             if (result := await self._async_finish(errors)) is not None:
                 return result
         else:
@@ -96,15 +96,15 @@ class HubFlow(ReauthSteps, SecureSteps):
         current = self._initial.get(CONF_KNX_CONNECTION_TYPE)
         default = (
             CONF_KNX_TUNNELING
-            if current in _TUNNEL_TYPES
+            if current in TUNNEL_TYPES
             else CONF_KNX_ROUTING
-            if current in _ROUTING_TYPES
+            if current in ROUTING_TYPES
             else options[0]
         )
         return self.async_show_form(
             step_id="user",
             data_schema=vol.Schema(
-                {vol.Required(CONF_KNX_CONNECTION_TYPE, default=default): _select("connection_type", options)}
+                {vol.Required(CONF_KNX_CONNECTION_TYPE, default=default): select("connection_type", options)}
             ),
             errors=errors,
             description_placeholders={
@@ -133,7 +133,7 @@ class HubFlow(ReauthSteps, SecureSteps):
                 CONF_PORT: gateway.port,
                 CONF_KNX_ROUTE_BACK: False,
                 CONF_KNX_LOCAL_IP: None,
-                **_NO_CREDENTIALS,
+                **NO_CREDENTIALS,
             }
             if kind == CONF_KNX_TUNNELING_TCP_SECURE:
                 return await self.async_step_secure_key_source_menu_tunnel()
@@ -180,13 +180,13 @@ class HubFlow(ReauthSteps, SecureSteps):
                     CONF_PORT: user_input[CONF_PORT],
                     CONF_KNX_ROUTE_BACK: user_input[CONF_KNX_ROUTE_BACK],
                     CONF_KNX_LOCAL_IP: local or None,
-                    **_NO_CREDENTIALS,
+                    **NO_CREDENTIALS,
                 }
                 if kind == CONF_KNX_TUNNELING_TCP_SECURE:
                     return await self.async_step_secure_key_source_menu_tunnel()
                 if (result := await self._async_finish(errors)) is not None:
                     return result
-        elif self._selected is not None and self._initial.get(CONF_KNX_CONNECTION_TYPE) not in _TUNNEL_TYPES:
+        elif self._selected is not None and self._initial.get(CONF_KNX_CONNECTION_TYPE) not in TUNNEL_TYPES:
             gateway = self._selected
             values = {
                 CONF_HOST: gateway.ip_addr,
@@ -195,18 +195,18 @@ class HubFlow(ReauthSteps, SecureSteps):
             }
         else:
             values = {**self._initial}
-            if self._initial.get(CONF_KNX_CONNECTION_TYPE) in _TUNNEL_TYPES:
+            if self._initial.get(CONF_KNX_CONNECTION_TYPE) in TUNNEL_TYPES:
                 values[CONF_TUNNELING_TYPE] = self._initial[CONF_KNX_CONNECTION_TYPE]
         fields = {
             vol.Required(
                 CONF_TUNNELING_TYPE, default=values.get(CONF_TUNNELING_TYPE, CONF_KNX_TUNNELING)
-            ): _select("tunneling_type", _TUNNEL_TYPES),
-            vol.Required(CONF_HOST, default=values.get(CONF_HOST) or vol.UNDEFINED): _TEXT,
-            vol.Required(CONF_PORT, default=values.get(CONF_PORT, DEFAULT_MCAST_PORT)): _int(1, 65535),
-            vol.Required(CONF_KNX_ROUTE_BACK, default=bool(values.get(CONF_KNX_ROUTE_BACK, False))): _BOOL,
+            ): select("tunneling_type", TUNNEL_TYPES),
+            vol.Required(CONF_HOST, default=values.get(CONF_HOST) or vol.UNDEFINED): TEXT,
+            vol.Required(CONF_PORT, default=values.get(CONF_PORT, DEFAULT_MCAST_PORT)): int_box(1, 65535),
+            vol.Required(CONF_KNX_ROUTE_BACK, default=bool(values.get(CONF_KNX_ROUTE_BACK, False))): BOOLEAN,
             vol.Optional(
                 CONF_KNX_LOCAL_IP, description={"suggested_value": values.get(CONF_KNX_LOCAL_IP)}
-            ): _TEXT,
+            ): TEXT,
         }
         return self.async_show_form(step_id="manual_tunnel", data_schema=vol.Schema(fields), errors=errors)
 
@@ -232,7 +232,7 @@ class HubFlow(ReauthSteps, SecureSteps):
                     CONF_KNX_MCAST_GRP: user_input[CONF_KNX_MCAST_GRP],
                     CONF_KNX_MCAST_PORT: user_input[CONF_KNX_MCAST_PORT],
                     CONF_KNX_LOCAL_IP: local or None,
-                    **_NO_CREDENTIALS,
+                    **NO_CREDENTIALS,
                 }
                 if secure:
                     return await self.async_step_secure_key_source_menu_routing()
@@ -248,17 +248,17 @@ class HubFlow(ReauthSteps, SecureSteps):
             vol.Required(
                 CONF_KNX_INDIVIDUAL_ADDRESS,
                 default=values.get(CONF_KNX_INDIVIDUAL_ADDRESS, DEFAULT_ROUTING_IA),
-            ): _TEXT,
-            vol.Required(CONF_KNX_ROUTING_SECURE, default=bool(secure_default)): _BOOL,
+            ): TEXT,
+            vol.Required(CONF_KNX_ROUTING_SECURE, default=bool(secure_default)): BOOLEAN,
             vol.Required(
                 CONF_KNX_MCAST_GRP, default=values.get(CONF_KNX_MCAST_GRP, DEFAULT_MCAST_GRP)
-            ): _TEXT,
+            ): TEXT,
             vol.Required(
                 CONF_KNX_MCAST_PORT, default=values.get(CONF_KNX_MCAST_PORT, DEFAULT_MCAST_PORT)
-            ): _int(1, 65535),
+            ): int_box(1, 65535),
             vol.Optional(
                 CONF_KNX_LOCAL_IP, description={"suggested_value": values.get(CONF_KNX_LOCAL_IP)}
-            ): _TEXT,
+            ): TEXT,
         }
         return self.async_show_form(
             step_id="routing",

@@ -53,7 +53,7 @@ from ..const import (
     DOMAIN,
 )
 from ..knx.hub import knxkeys_path
-from .connection_test import _load_and_store_keyfile, async_test_connection
+from .connection_test import async_test_connection, load_and_store_keyfile
 
 CONF_KEYRING_FILE: Final = "knxkeys_file"
 
@@ -67,7 +67,7 @@ DEFAULT_HUB_DATA: Final[Mapping[str, Any]] = MappingProxyType(
     }
 )
 """Keys every hub entry has, as in core knx's DEFAULT_ENTRY_DATA."""
-_NO_CREDENTIALS: Final[Mapping[str, Any]] = MappingProxyType(
+NO_CREDENTIALS: Final[Mapping[str, Any]] = MappingProxyType(
     {
         CONF_KNX_SECURE_USER_ID: None,
         CONF_KNX_SECURE_USER_PASSWORD: None,
@@ -75,8 +75,8 @@ _NO_CREDENTIALS: Final[Mapping[str, Any]] = MappingProxyType(
         CONF_KNX_TUNNEL_ENDPOINT_IA: None,
     }
 )
-_TUNNEL_TYPES: Final = (CONF_KNX_TUNNELING, CONF_KNX_TUNNELING_TCP, CONF_KNX_TUNNELING_TCP_SECURE)
-_ROUTING_TYPES: Final = (CONF_KNX_ROUTING, CONF_KNX_ROUTING_SECURE)
+TUNNEL_TYPES: Final = (CONF_KNX_TUNNELING, CONF_KNX_TUNNELING_TCP, CONF_KNX_TUNNELING_TCP_SECURE)
+ROUTING_TYPES: Final = (CONF_KNX_ROUTING, CONF_KNX_ROUTING_SECURE)
 
 
 def hub_unique_id(data: Mapping[str, Any]) -> str:
@@ -85,9 +85,9 @@ def hub_unique_id(data: Mapping[str, Any]) -> str:
     "automatic"; "tunnel:<host>:<port>" for every tunnelling type; "routing:<group>:<port>" for routing.
     """
     kind = data[CONF_KNX_CONNECTION_TYPE]
-    if kind in _TUNNEL_TYPES:
+    if kind in TUNNEL_TYPES:
         return f"tunnel:{data[CONF_HOST]}:{data[CONF_PORT]}"
-    if kind in _ROUTING_TYPES:
+    if kind in ROUTING_TYPES:
         return f"routing:{data[CONF_KNX_MCAST_GRP]}:{data[CONF_KNX_MCAST_PORT]}"
     return CONF_KNX_AUTOMATIC
 
@@ -95,11 +95,11 @@ def hub_unique_id(data: Mapping[str, Any]) -> str:
 def hub_title(data: Mapping[str, Any]) -> str:
     """Default title of a hub entry, as core knx names its entries ("Tunneling UDP @ 192.168.1.5")."""
     kind = data[CONF_KNX_CONNECTION_TYPE]
-    if kind in _ROUTING_TYPES:
+    if kind in ROUTING_TYPES:
         return f"{'Secure ' if kind == CONF_KNX_ROUTING_SECURE else ''}Routing as {data[CONF_KNX_INDIVIDUAL_ADDRESS]}"
     if kind == CONF_KNX_TUNNELING_TCP_SECURE:
         return f"Secure Tunneling @ {data[CONF_HOST]}"
-    if kind in _TUNNEL_TYPES:
+    if kind in TUNNEL_TYPES:
         return f"Tunneling {'UDP' if kind == CONF_KNX_TUNNELING else 'TCP'} @ {data[CONF_HOST]}"
     return "Automatic"
 
@@ -188,7 +188,7 @@ class HubFlowBase(ConfigFlow):
         """
         try:
             keyring, stored = await self.hass.async_add_executor_job(
-                _load_and_store_keyfile,
+                load_and_store_keyfile,
                 self.hass,
                 user_input[CONF_KEYRING_FILE],
                 user_input[CONF_KNX_KNXKEY_PASSWORD],

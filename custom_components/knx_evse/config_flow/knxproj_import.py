@@ -43,8 +43,8 @@ from ..knx.objects import OBJECTS
 from ..knx.parameters import (
     ChargerParameters,
 )
-from .ets_forms import _ERROR_KEYS
-from .selectors import _BOOL, _PASSWORD, _TEXT, _select
+from .ets_forms import ERROR_KEYS
+from .selectors import BOOLEAN, PASSWORD, TEXT, select
 
 CONF_PROJECT_FILE: Final = "knxproj_file"
 CONF_PASSWORD: Final = "password"
@@ -96,7 +96,7 @@ class KnxprojImportSteps(ConfigSubentryFlow):
                     vol.Required(CONF_PROJECT_FILE): selector.FileSelector(
                         selector.FileSelectorConfig(accept=".knxproj")
                     ),
-                    vol.Optional(CONF_PASSWORD): _PASSWORD,
+                    vol.Optional(CONF_PASSWORD): PASSWORD,
                 }
             ),
             errors=errors,
@@ -138,7 +138,7 @@ class KnxprojImportSteps(ConfigSubentryFlow):
             if err.reason == "invalid_password":
                 return self.async_show_form(
                     step_id="knxproj_password",
-                    data_schema=vol.Schema({vol.Required(CONF_PASSWORD): _PASSWORD}),
+                    data_schema=vol.Schema({vol.Required(CONF_PASSWORD): PASSWORD}),
                     errors={CONF_PASSWORD: "invalid_password"} if password else {},
                 )
             await self.hass.async_add_executor_job(self._discard_project)
@@ -214,7 +214,7 @@ class KnxprojImportSteps(ConfigSubentryFlow):
             try:
                 params = ChargerParameters.from_dict(derived)
             except vol.Invalid as err:
-                errors[CONF_MODEL] = _ERROR_KEYS.get(
+                errors[CONF_MODEL] = ERROR_KEYS.get(
                     str(err.path[0]) if err.path else "", "value_out_of_range"
                 )
         summary = None
@@ -267,10 +267,10 @@ class KnxprojImportSteps(ConfigSubentryFlow):
         self._summary_model = model
         schema = vol.Schema(
             {
-                vol.Required(CONF_NAME, default=(user_input or {}).get(CONF_NAME, charger.name)): _TEXT,
-                vol.Required(CONF_MODEL, default=model or vol.UNDEFINED): _select("model", MODELS),
-                vol.Required(CONF_DROP_CLASHES, default=False): _BOOL,
-                vol.Required(CONF_REVIEW, default=False): _BOOL,
+                vol.Required(CONF_NAME, default=(user_input or {}).get(CONF_NAME, charger.name)): TEXT,
+                vol.Required(CONF_MODEL, default=model or vol.UNDEFINED): select("model", MODELS),
+                vol.Required(CONF_DROP_CLASHES, default=False): BOOLEAN,
+                vol.Required(CONF_REVIEW, default=False): BOOLEAN,
             }
         )
         return self.async_show_form(

@@ -31,8 +31,8 @@ from ..const import (
     CONF_KNX_TUNNELING_TCP_SECURE,
 )
 from .hub_base import CONF_KEYRING_FILE, HubFlowBase
-from .secure import _backbone_key_update
-from .selectors import _PASSWORD, _int
+from .secure import backbone_key_update
+from .selectors import PASSWORD, int_box
 
 _KEYRING: Final = "keyring"
 _TUNNEL_CREDENTIALS: Final = "tunnel"
@@ -82,7 +82,7 @@ class ReauthSteps(HubFlowBase):
             if kind == _KEYRING:
                 update = await self._async_reauth_keyring(user_input, errors)
             elif kind == _ROUTING_KEY:
-                update = _backbone_key_update(user_input, errors)
+                update = backbone_key_update(user_input, errors)
             else:
                 update = {
                     CONF_KNX_SECURE_USER_ID: user_input[CONF_KNX_SECURE_USER_ID],
@@ -98,23 +98,23 @@ class ReauthSteps(HubFlowBase):
                 vol.Required(CONF_KEYRING_FILE): selector.FileSelector(
                     selector.FileSelectorConfig(accept=".knxkeys")
                 ),
-                vol.Required(CONF_KNX_KNXKEY_PASSWORD): _PASSWORD,
+                vol.Required(CONF_KNX_KNXKEY_PASSWORD): PASSWORD,
             }
         elif kind == _ROUTING_KEY:
             fields = {
-                vol.Required(CONF_KNX_ROUTING_BACKBONE_KEY): _PASSWORD,
+                vol.Required(CONF_KNX_ROUTING_BACKBONE_KEY): PASSWORD,
                 vol.Required(
                     CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE,
                     default=self._initial.get(CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE) or 1000,
-                ): _int(400, 4000, "ms"),
+                ): int_box(400, 4000, "ms"),
             }
         else:
             fields = {
                 vol.Required(
                     CONF_KNX_SECURE_USER_ID, default=self._initial.get(CONF_KNX_SECURE_USER_ID) or 2
-                ): _int(1, 127),
-                vol.Required(CONF_KNX_SECURE_USER_PASSWORD): _PASSWORD,
-                vol.Required(CONF_KNX_SECURE_DEVICE_AUTHENTICATION): _PASSWORD,
+                ): int_box(1, 127),
+                vol.Required(CONF_KNX_SECURE_USER_PASSWORD): PASSWORD,
+                vol.Required(CONF_KNX_SECURE_DEVICE_AUTHENTICATION): PASSWORD,
             }
         return self.async_show_form(
             step_id="reauth_confirm",

@@ -28,11 +28,11 @@ from ..const import (
     CONF_KNX_SECURE_USER_PASSWORD,
     CONF_KNX_TUNNEL_ENDPOINT_IA,
 )
-from .hub_base import _NO_CREDENTIALS, _ROUTING_TYPES, CONF_KEYRING_FILE, HubFlowBase
-from .selectors import _PASSWORD, _int
+from .hub_base import CONF_KEYRING_FILE, NO_CREDENTIALS, ROUTING_TYPES, HubFlowBase
+from .selectors import PASSWORD, int_box
 
 
-def _backbone_key_update(user_input: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any] | None:
+def backbone_key_update(user_input: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any] | None:
     """Entry data of a manually entered backbone key; None with the field's error when it is not 16 bytes."""
     try:
         valid = len(bytes.fromhex(user_input[CONF_KNX_ROUTING_BACKBONE_KEY])) == 16
@@ -85,15 +85,15 @@ class SecureSteps(HubFlowBase):
         fields = {
             vol.Required(
                 CONF_KNX_SECURE_USER_ID, default=self._initial.get(CONF_KNX_SECURE_USER_ID) or 2
-            ): _int(1, 127),
+            ): int_box(1, 127),
             vol.Required(
                 CONF_KNX_SECURE_USER_PASSWORD,
                 default=self._initial.get(CONF_KNX_SECURE_USER_PASSWORD) or vol.UNDEFINED,
-            ): _PASSWORD,
+            ): PASSWORD,
             vol.Required(
                 CONF_KNX_SECURE_DEVICE_AUTHENTICATION,
                 default=self._initial.get(CONF_KNX_SECURE_DEVICE_AUTHENTICATION) or vol.UNDEFINED,
-            ): _PASSWORD,
+            ): PASSWORD,
         }
         return self.async_show_form(
             step_id="secure_tunnel_manual", data_schema=vol.Schema(fields), errors=errors
@@ -104,7 +104,7 @@ class SecureSteps(HubFlowBase):
     ) -> ConfigFlowResult:
         """Backbone key (32 hex digits) and latency tolerance of secure routing."""
         errors: dict[str, str] = {}
-        if user_input is not None and (update := _backbone_key_update(user_input, errors)) is not None:
+        if user_input is not None and (update := backbone_key_update(user_input, errors)) is not None:
             self._data |= {**update, CONF_KNX_KNXKEY_FILENAME: None, CONF_KNX_KNXKEY_PASSWORD: None}
             if (result := await self._async_finish(errors)) is not None:
                 return result
@@ -112,11 +112,11 @@ class SecureSteps(HubFlowBase):
             vol.Required(
                 CONF_KNX_ROUTING_BACKBONE_KEY,
                 default=self._initial.get(CONF_KNX_ROUTING_BACKBONE_KEY) or vol.UNDEFINED,
-            ): _PASSWORD,
+            ): PASSWORD,
             vol.Required(
                 CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE,
                 default=self._initial.get(CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE) or 1000,
-            ): _int(400, 4000, "ms"),
+            ): int_box(400, 4000, "ms"),
         }
         return self.async_show_form(
             step_id="secure_routing_manual", data_schema=vol.Schema(fields), errors=errors
@@ -134,7 +134,7 @@ class SecureSteps(HubFlowBase):
                 CONF_KNX_ROUTING_BACKBONE_KEY: None,
                 CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE: None,
             }
-            if self._connection_type not in _ROUTING_TYPES:
+            if self._connection_type not in ROUTING_TYPES:
                 return await self.async_step_knxkeys_tunnel_select()
             if self._connection_type == CONF_KNX_ROUTING_SECURE and (
                 keyring.backbone is None or keyring.backbone.decrypted_key is None
@@ -148,7 +148,7 @@ class SecureSteps(HubFlowBase):
             ),
             vol.Required(
                 CONF_KNX_KNXKEY_PASSWORD, default=self._initial.get(CONF_KNX_KNXKEY_PASSWORD) or vol.UNDEFINED
-            ): _PASSWORD,
+            ): PASSWORD,
         }
         return self.async_show_form(step_id="secure_knxkeys", data_schema=vol.Schema(fields), errors=errors)
 
@@ -167,7 +167,7 @@ class SecureSteps(HubFlowBase):
         if user_input is not None:
             chosen = user_input[CONF_KNX_TUNNEL_ENDPOINT_IA]
             self._data |= {
-                **_NO_CREDENTIALS,
+                **NO_CREDENTIALS,
                 CONF_KNX_TUNNEL_ENDPOINT_IA: None if chosen == CONF_KNX_AUTOMATIC else chosen,
             }
             if (result := await self._async_finish(errors)) is not None:

@@ -9,12 +9,12 @@ from homeassistant.helpers import selector
 
 from ..compat import vol
 
-_TEXT = selector.TextSelector()
-_PASSWORD = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
-_BOOL = selector.BooleanSelector()
+TEXT = selector.TextSelector()
+PASSWORD = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
+BOOLEAN = selector.BooleanSelector()
 
 
-def _number(unit: str | None = None, step: float = 1) -> selector.NumberSelector:
+def number_box(unit: str | None = None, step: float = 1) -> selector.NumberSelector:
     """Return a number box without min/max: our schemas check ranges, so their errors are translated."""
     config = selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=step)
     if unit:
@@ -22,14 +22,16 @@ def _number(unit: str | None = None, step: float = 1) -> selector.NumberSelector
     return selector.NumberSelector(config)
 
 
-def _int(lo: int, hi: int, unit: str | None = None) -> Callable[[Any], Any]:
+def int_box(lo: int, hi: int, unit: str | None = None) -> Callable[[Any], Any]:
+    """Return a number box for an integer from ``lo`` to ``hi``; the value is coerced to int."""
     config = selector.NumberSelectorConfig(min=lo, max=hi, mode=selector.NumberSelectorMode.BOX)
     if unit:
         config["unit_of_measurement"] = unit
     return vol.All(selector.NumberSelector(config), vol.Coerce(int))
 
 
-def _select(translation_key: str, options: Iterable[str], multiple: bool = False) -> selector.SelectSelector:
+def select(translation_key: str, options: Iterable[str], multiple: bool = False) -> selector.SelectSelector:
+    """Return a translated choice of ``options``: a dropdown, or a list of checkboxes when ``multiple``."""
     return selector.SelectSelector(
         selector.SelectSelectorConfig(
             options=list(options),
