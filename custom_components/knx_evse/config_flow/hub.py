@@ -44,7 +44,7 @@ from ..const import (
 from .hub_base import NO_CREDENTIALS, ROUTING_TYPES, TUNNEL_TYPES
 from .reauth import ReauthSteps
 from .secure import SecureSteps
-from .selectors import BOOLEAN, TEXT, int_box, select
+from .selectors import BOOLEAN, TEXT, int_box, option_list, select
 
 CONF_GATEWAY: Final = "gateway"
 CONF_TUNNELING_TYPE: Final = "tunneling_type"
@@ -60,6 +60,14 @@ async def _async_ip(text: str, multicast: bool = False) -> str | None:
     except (XKNXException, ValueError):
         return None
     return str(address) if address.is_multicast == multicast else None
+
+
+async def _async_local_ip(user_input: Mapping[str, Any], errors: dict[str, str]) -> str | None:
+    """Return the form's optional local IP; sets the field's error when it does not resolve to IPv4."""
+    local: str | None = user_input.get(CONF_KNX_LOCAL_IP)
+    if local and await _async_ip(local) is None:
+        errors[CONF_KNX_LOCAL_IP] = "invalid_ip_address"
+    return local
 
 
 def _tunnel_type(gateway: GatewayDescriptor) -> str:
@@ -153,9 +161,7 @@ class HubFlow(ReauthSteps, SecureSteps):
             step_id="tunnel",
             data_schema=vol.Schema(
                 {
-                    vol.Required(CONF_GATEWAY, default=default): selector.SelectSelector(
-                        selector.SelectSelectorConfig(options=options, mode=selector.SelectSelectorMode.LIST)
-                    )
+                    vol.Required(CONF_GATEWAY, default=default): option_list(options)
                 }
             ),
             errors=errors,
@@ -169,9 +175,7 @@ class HubFlow(ReauthSteps, SecureSteps):
             host = await _async_ip(user_input[CONF_HOST])
             if host is None:
                 errors[CONF_HOST] = "invalid_ip_address"
-            local = user_input.get(CONF_KNX_LOCAL_IP)
-            if local and await _async_ip(local) is None:
-                errors[CONF_KNX_LOCAL_IP] = "invalid_ip_address"
+            local = await _async_local_ip(user_input, errors)
             if not errors:
                 kind = user_input[CONF_TUNNELING_TYPE]
                 self._data = {
@@ -221,9 +225,7 @@ class HubFlow(ReauthSteps, SecureSteps):
                 errors[CONF_KNX_INDIVIDUAL_ADDRESS] = "invalid_individual_address"
             if await _async_ip(user_input[CONF_KNX_MCAST_GRP], multicast=True) is None:
                 errors[CONF_KNX_MCAST_GRP] = "invalid_ip_address"
-            local = user_input.get(CONF_KNX_LOCAL_IP)
-            if local and await _async_ip(local) is None:
-                errors[CONF_KNX_LOCAL_IP] = "invalid_ip_address"
+            local = await _async_local_ip(user_input, errors)
             if not errors:
                 secure = user_input[CONF_KNX_ROUTING_SECURE]
                 self._data = {

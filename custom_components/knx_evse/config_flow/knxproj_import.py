@@ -44,7 +44,7 @@ from ..knx.parameters import (
     ChargerParameters,
 )
 from .ets_forms import ERROR_KEYS
-from .selectors import BOOLEAN, PASSWORD, TEXT, select
+from .selectors import BOOLEAN, PASSWORD, TEXT, option_list, select
 
 CONF_PROJECT_FILE: Final = "knxproj_file"
 CONF_PASSWORD: Final = "password"
@@ -178,11 +178,7 @@ class KnxprojImportSteps(ConfigSubentryFlow):
                 {
                     vol.Required(
                         CONF_CHARGERS, default=[a for a in self._found if a not in taken][:1]
-                    ): selector.SelectSelector(
-                        selector.SelectSelectorConfig(
-                            options=options, multiple=True, mode=selector.SelectSelectorMode.LIST
-                        )
-                    )
+                    ): option_list(options, multiple=True)
                 }
             ),
             errors=errors,

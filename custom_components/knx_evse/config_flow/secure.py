@@ -29,7 +29,7 @@ from ..const import (
     CONF_KNX_TUNNEL_ENDPOINT_IA,
 )
 from .hub_base import CONF_KEYRING_FILE, NO_CREDENTIALS, ROUTING_TYPES, HubFlowBase
-from .selectors import PASSWORD, int_box
+from .selectors import PASSWORD, int_box, option_list
 
 
 def backbone_key_update(user_input: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any] | None:
@@ -188,9 +188,7 @@ class SecureSteps(HubFlowBase):
             step_id="knxkeys_tunnel_select",
             data_schema=vol.Schema(
                 {
-                    vol.Required(CONF_KNX_TUNNEL_ENDPOINT_IA, default=default): selector.SelectSelector(
-                        selector.SelectSelectorConfig(options=options, mode=selector.SelectSelectorMode.LIST)
-                    )
+                    vol.Required(CONF_KNX_TUNNEL_ENDPOINT_IA, default=default): option_list(options)
                 }
             ),
             errors=errors,

@@ -1,4 +1,4 @@
-"""Form selectors shared by the config flows: text, password, switch, number box, list."""
+"""Form selectors shared by the config flows: text, password, switch, number box, choices."""
 
 from __future__ import annotations
 
@@ -40,3 +40,11 @@ def select(translation_key: str, options: Iterable[str], multiple: bool = False)
             multiple=multiple,
         )
     )
+
+
+def option_list(options: list[selector.SelectOptionDict], multiple: bool = False) -> selector.SelectSelector:
+    """Return a list of options labelled by the flow: radio buttons, or checkboxes when ``multiple``."""
+    config = selector.SelectSelectorConfig(options=options, mode=selector.SelectSelectorMode.LIST)
+    if multiple:
+        config["multiple"] = True
+    return selector.SelectSelector(config)
