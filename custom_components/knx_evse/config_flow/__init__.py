@@ -2,7 +2,8 @@
 
 Home Assistant imports this package and finds ``KnxEvseConfigFlow`` (registered for ``DOMAIN``). Its steps
 come from ``hub.py`` (connection), ``secure.py`` (KNX Secure), ``reauth.py`` and ``hub_base.py``; a hub's
-subentries are chargers (``charger.py`` with ``knxproj_import.py``) and balancing groups (``balancing.py``).
+subentries are chargers (``charger.py`` with ``knxproj_import.py``) and balancing groups (``balancing.py``
+with ``balancing_members.py``).
 """
 
 from __future__ import annotations

@@ -48,3 +48,18 @@ def option_list(options: list[selector.SelectOptionDict], multiple: bool = False
     if multiple:
         config["multiple"] = True
     return selector.SelectSelector(config)
+
+
+def dropdown(
+    translation_key: str | None, options: list[str] | list[selector.SelectOptionDict], multiple: bool = False
+) -> selector.SelectSelector:
+    """Return a dropdown of ``options`` (translated when ``translation_key`` is given), several if ``multiple``."""
+    config = selector.SelectSelectorConfig(
+        options=options,
+        mode=selector.SelectSelectorMode.DROPDOWN,
+        multiple=multiple,
+    )
+    if translation_key is not None:
+        config["translation_key"] = translation_key
+    return selector.SelectSelector(config)
+
