@@ -7,7 +7,7 @@ Translation keys are collected from the code itself:
 - exception messages: every ``translation_domain=DOMAIN, translation_key="…"`` call and every
   ``self._error("…")`` of the coordinator;
 - config flow and charger subentry flow: step ids, menu options, error keys (literal, from the
-  ``_ERROR_KEYS`` table, the connection test, group-address and project errors) and abort reasons;
+  ``ERROR_KEYS`` table, the connection test, group-address and project errors) and abort reasons;
 - repair issues (``issues.ISSUE_KEYS``) with their fix flows' steps, menu options, errors and aborts,
   and the placeholders each issue is raised with;
 - selectors' ``translation_key``; services and their fields from ``services.yaml`` when it exists.
@@ -42,6 +42,7 @@ from packaging.requirements import Requirement
 
 from custom_components.knx_evse import config_flow, issues, repairs
 from custom_components.knx_evse import entity_descriptions as ed
+from custom_components.knx_evse.config_flow import ets_forms
 from custom_components.knx_evse.const import DOMAIN
 
 ROOT = Path(__file__).parent.parent
@@ -151,13 +152,13 @@ def exception_calls() -> list[tuple[str, set[str] | None, str]]:
 
 
 def selector_keys() -> set[str]:
-    """``translation_key`` of selectors: SelectSelectorConfig(translation_key=…) and the flow's ``_select``."""
+    """``translation_key`` of selectors: SelectSelectorConfig(translation_key=…) and the flow's ``select``."""
     keys = set()
     for path in _modules():
         for call in _calls(_tree(path)):
             name = _func_name(call)
             node = _kw(call, "translation_key") if name.endswith("SelectorConfig") else None
-            if name == "_select" and call.args:
+            if name == "select" and call.args:
                 node = call.args[0]
             if (key := _const(node)) is not None:
                 keys.add(key)
@@ -211,15 +212,21 @@ def _classes(path: Path) -> dict[str, ast.ClassDef]:
 
 
 def _class_node(cls: type) -> ast.ClassDef:
-    """The syntax tree of a flow class, wherever in the package it is defined."""
-    return _classes(Path(inspect.getsourcefile(cls) or ""))[cls.__name__]
+    """The syntax tree of a flow class with the bodies of its base classes in the package (its steps)."""
+    body = [
+        node
+        for klass in cls.__mro__
+        if klass.__module__.startswith("custom_components.")
+        for node in _classes(Path(inspect.getsourcefile(klass) or ""))[klass.__name__].body
+    ]
+    return ast.ClassDef(name=cls.__name__, bases=[], keywords=[], body=body, decorator_list=[], type_params=[])
 
 
 def _dynamic_errors() -> dict[str, set[str]]:
     """Error keys built at run time: the hub's connection test; parameters, addresses, projects."""
     hub: set[str] = set()
-    charger: set[str] = set(config_flow._ERROR_KEYS.values()) | {"value_out_of_range"}
-    for node in ast.walk(_tree(PACKAGE / "config_flow.py")):
+    charger: set[str] = set(ets_forms.ERROR_KEYS.values()) | {"value_out_of_range"}
+    for node in (n for path in sorted((PACKAGE / "config_flow").glob("*.py")) for n in ast.walk(_tree(path))):
         if isinstance(node, ast.AsyncFunctionDef) and node.name == "async_test_connection":
             for ret in ast.walk(node):
                 if isinstance(ret, ast.Return) and ret.value is not None:

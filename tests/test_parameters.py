@@ -9,7 +9,7 @@ import pytest
 from custom_components.knx_evse.compat import vol
 from custom_components.knx_evse.const import MODEL_DEFAULTS
 from custom_components.knx_evse.knx.objects import OBJECTS, Scope
-from custom_components.knx_evse.knx.parameters import PARAMETERS_SCHEMA, ChargerParameters
+from custom_components.knx_evse.knx.parameters import PARAMETERS_SCHEMA, ChargerParameters, repair_parameters
 
 
 def params(model: str = "VE 741", **overrides: Any) -> ChargerParameters:
@@ -264,3 +264,16 @@ def test_everything_on_enables_every_object_of_the_model() -> None:
     power = params("VE 742", **everything, balancing_current_control=False).enabled_objects()
     three_phase = params("VE 222", **{**everything, "load_balancing": False}).enabled_objects()
     assert current | power | three_phase == set(OBJECTS)
+
+
+def test_repair_parameters_resets_what_no_longer_validates() -> None:
+    repaired = repair_parameters(
+        {"max_user_current": 40, "delay_at_start": 7, "phases": 3, "load_balancing": True}
+    )
+    assert repaired["max_user_current"] == 32  # out of range: default
+    assert repaired["load_balancing"] is False  # three-phase: the default, off
+    assert repaired["delay_at_start"] == 7  # valid values are kept
+    assert repaired["phases"] == 3
+    # A rule the defaults still break (initial limit above the user current once both are dropped): all defaults.
+    everything = repair_parameters({"limit_by_power": False, "initial_limit": 99, "max_user_current": 50})
+    assert everything == ChargerParameters.from_dict({}).as_dict()

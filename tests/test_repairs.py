@@ -1,7 +1,7 @@
 """Repair issues: unanswered status reads, charger errors, hooks, fix flows.
 
 A keyring that no longer decrypts is no repair issue any more: the reauthentication flow handles it
-(tests/test_reauth.py).
+(tests/config_flow/test_reauth.py).
 """
 
 from __future__ import annotations

@@ -44,8 +44,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from xknx.exceptions import CommunicationError, IPSecureError
 from xknx.secure.keyring import KeyringSAXContentHandler, hash_keyring_password, sha256_hash
 
-from custom_components.knx_evse import config_flow
-from custom_components.knx_evse.config_flow import CONF_KEYRING_FILE, CONF_TUNNELING_TYPE
+from custom_components.knx_evse.config_flow import hub, hub_base
+from custom_components.knx_evse.config_flow.hub import CONF_TUNNELING_TYPE
+from custom_components.knx_evse.config_flow.hub_base import CONF_KEYRING_FILE
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_CONNECTION_TYPE,
@@ -69,7 +70,7 @@ from custom_components.knx_evse.const import (
     CONF_PORT,
     DOMAIN,
 )
-from tests.config_flow_helpers import config_dir, upload
+from tests.config_flow.helpers import config_dir, upload
 from tests.knx_harness import KnxTestKit
 
 __all__ = ["config_dir"]
@@ -155,7 +156,7 @@ def copies_of(source: Path, folder: Path) -> list[Path]:
 @pytest.fixture
 def no_gateways() -> Iterator[None]:
     """The gateway scan finds nothing (no multicast in tests): the flow asks for the host."""
-    with patch.object(config_flow, "GatewayScanner") as scanner:
+    with patch.object(hub, "GatewayScanner") as scanner:
         scanner.return_value.scan = AsyncMock(return_value=[])
         yield
 
@@ -252,7 +253,7 @@ async def test_manual_secure_tunnel_credentials_never_leak(
         result = await configure(hass, evidence, result["flow_id"], {"next_step_id": "secure_tunnel_manual"})
         result = await configure(hass, evidence, result["flow_id"], credentials)
         assert result["errors"] == {"base": "cannot_connect"}  # xknx really tried, with the secrets
-        with patch.object(config_flow, "async_test_connection", AsyncMock(return_value=None)):
+        with patch.object(hub_base, "async_test_connection", AsyncMock(return_value=None)):
             result = await configure(hass, evidence, result["flow_id"], credentials)
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
@@ -311,7 +312,7 @@ async def test_reauth_passwords_never_leak(
         }
         result = await configure(hass, evidence, flow["flow_id"], credentials)
         assert result["errors"] == {"base": "cannot_connect"}  # xknx really tried, with the new secrets
-        with patch.object(config_flow, "async_test_connection", AsyncMock(return_value=None)):
+        with patch.object(hub_base, "async_test_connection", AsyncMock(return_value=None)):
             result = await configure(hass, evidence, flow["flow_id"], credentials)
         assert result["reason"] == "reauth_successful"
         await hass.async_block_till_done()
@@ -350,7 +351,7 @@ async def test_keyring_secrets_never_leak_and_the_file_lives_only_with_the_entry
         assert result["step_id"] == "knxkeys_tunnel_select"
         result = await configure(hass, evidence, result["flow_id"], {CONF_KNX_TUNNEL_ENDPOINT_IA: "1.0.11"})
         assert result["errors"] == {"base": "cannot_connect"}
-        with patch.object(config_flow, "async_test_connection", AsyncMock(return_value=None)):
+        with patch.object(hub_base, "async_test_connection", AsyncMock(return_value=None)):
             result = await configure(hass, evidence, result["flow_id"], {CONF_KNX_TUNNEL_ENDPOINT_IA: "1.0.11"})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
@@ -370,7 +371,7 @@ async def test_keyring_secrets_never_leak_and_the_file_lives_only_with_the_entry
             {CONF_KEYRING_FILE: await upload(hass, keyring), CONF_KNX_KNXKEY_PASSWORD: WRONG_KEYRING_PASSWORD},
         )
         assert result["errors"] == {CONF_KNX_KNXKEY_PASSWORD: "invalid_keyfile_password"}
-        with patch.object(config_flow, "async_test_connection", AsyncMock(return_value=None)):
+        with patch.object(hub_base, "async_test_connection", AsyncMock(return_value=None)):
             result = await configure(
                 hass, evidence, flow["flow_id"],
                 {CONF_KEYRING_FILE: await upload(hass, keyring), CONF_KNX_KNXKEY_PASSWORD: KEYRING_PASSWORD},
@@ -417,10 +418,10 @@ async def test_backbone_key_never_leaks(
         )
         result = await configure(hass, evidence, result["flow_id"], {"next_step_id": "secure_routing_manual"})
         key = {CONF_KNX_ROUTING_BACKBONE_KEY: BACKBONE_KEY, CONF_KNX_ROUTING_SYNC_LATENCY_TOLERANCE: 1000}
-        with patch.object(config_flow, "async_test_connection", AsyncMock(return_value="cannot_connect")):
+        with patch.object(hub_base, "async_test_connection", AsyncMock(return_value="cannot_connect")):
             result = await configure(hass, evidence, result["flow_id"], key)
         assert result["errors"] == {"base": "cannot_connect"}
-        with patch.object(config_flow, "async_test_connection", AsyncMock(return_value=None)):
+        with patch.object(hub_base, "async_test_connection", AsyncMock(return_value=None)):
             result = await configure(hass, evidence, result["flow_id"], key)
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()

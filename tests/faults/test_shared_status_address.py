@@ -34,7 +34,7 @@ from custom_components.knx_evse.const import (
 from custom_components.knx_evse.issues import issue_id
 from custom_components.knx_evse.knx.group_addresses import status_address_clashes
 from custom_components.knx_evse.knx.objects import OBJECTS
-from tests.config_flow_helpers import (
+from tests.config_flow.helpers import (
     check_translations,
     config_dir,
     form_values,

@@ -276,3 +276,22 @@ _ENABLERS: Final[dict[Enabler, Any]] = {
     Enabler.BALANCING_CURRENT_CONTROL: lambda p, _c: p.balancing_enabled and p.balancing_current_control,
     Enabler.BALANCING_POWER_CONTROL: lambda p, _c: p.balancing_enabled and not p.balancing_current_control,
 }
+
+
+def repair_parameters(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate stored parameters, resetting every value that no longer validates to its default.
+
+    Lets reconfigure open a charger whose stored parameters a stricter version of the schema rejects;
+    the user sees the defaults on those fields and can correct them.
+    """
+    data = dict(stored)
+    while True:
+        try:
+            return ChargerParameters.from_dict(data).as_dict()
+        except vol.Invalid as err:
+            errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
+            bad = {str(error.path[0]) for error in errors if error.path} & data.keys()
+            if not bad:  # a rule the defaults of the dropped values still break
+                return ChargerParameters.from_dict({}).as_dict()
+            for key in bad:
+                del data[key]

@@ -11,11 +11,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.knx_evse.balancing_flow import BalancingGroupSubentryFlow
 from custom_components.knx_evse.config_flow import SUBENTRY_FLOWS
+from custom_components.knx_evse.config_flow.balancing import BalancingGroupSubentryFlow
 from custom_components.knx_evse.const import SUBENTRY_BALANCING
 from custom_components.knx_evse.group.data import validate_group
-from tests.config_flow_helpers import check_translations, config_dir, form_values, hub_entry, mock_setup
+from tests.config_flow.helpers import check_translations, config_dir, form_values, hub_entry, mock_setup
 from tests.group.harness import CARPORT, GARAGE
 from tests.knx_harness import all_group_addresses, charger_subentry
 

@@ -23,7 +23,7 @@ from custom_components.knx_evse.const import (
 )
 from custom_components.knx_evse.knx.objects import OBJECTS
 from custom_components.knx_evse.knx.parameters import ChargerParameters
-from tests.config_flow_helpers import (
+from tests.config_flow.helpers import (
     check_translations,
     config_dir,
     field_names,
@@ -555,27 +555,12 @@ def test_every_object_has_a_group_address_label() -> None:
     assert labels == {obj.key: f"{number} {obj.name}" for number, obj in OBJECTS.items()}
 
 
-def test_repair_parameters_resets_what_no_longer_validates() -> None:
-    from custom_components.knx_evse.config_flow import repair_parameters
-
-    repaired = repair_parameters(
-        {"max_user_current": 40, "delay_at_start": 7, "phases": 3, "load_balancing": True}
-    )
-    assert repaired["max_user_current"] == 32  # out of range: default
-    assert repaired["load_balancing"] is False  # three-phase: the default, off
-    assert repaired["delay_at_start"] == 7  # valid values are kept
-    assert repaired["phases"] == 3
-    # A rule the defaults still break (initial limit above the user current once both are dropped): all defaults.
-    everything = repair_parameters({"limit_by_power": False, "initial_limit": 99, "max_user_current": 50})
-    assert everything == ChargerParameters.from_dict({}).as_dict()
-
-
 def test_errors_of_fields_outside_the_page_go_to_base() -> None:
-    from custom_components.knx_evse.config_flow import _location
+    from custom_components.knx_evse.config_flow.ets_forms import error_location
 
-    assert _location({None: ("a",), "sec": ("b",)}, "b") == "sec"
-    assert _location({None: ("a",), "sec": ("b",)}, "a") == "a"
-    assert _location({None: ("a",)}, "other") == "base"
+    assert error_location({None: ("a",), "sec": ("b",)}, "b") == "sec"
+    assert error_location({None: ("a",), "sec": ("b",)}, "a") == "a"
+    assert error_location({None: ("a",)}, "other") == "base"
 
 
 async def test_reconfigure_opens_a_charger_with_invalid_stored_parameters(

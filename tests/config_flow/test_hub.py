@@ -1,4 +1,4 @@
-"""Hub config flow: every connection type, its errors, the connection test, uniqueness and reconfigure."""
+"""Hub config flow: every connection type, its errors, uniqueness and reconfigure."""
 
 from __future__ import annotations
 
@@ -11,21 +11,12 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.storage import STORAGE_DIR
-from xknx.exceptions import CommunicationError, InvalidSecureConfiguration
 from xknx.io.gateway_scanner import GatewayDescriptor
-from xknx.knxip import ErrorCode
 from xknx.telegram.address import IndividualAddress
 
-from custom_components.knx_evse import config_flow
-from custom_components.knx_evse.config_flow import (
-    CONF_GATEWAY,
-    CONF_KEYRING_FILE,
-    CONF_TUNNELING_TYPE,
-    OPTION_MANUAL,
-    async_test_connection,
-    hub_title,
-    hub_unique_id,
-)
+from custom_components.knx_evse.config_flow import hub, hub_base
+from custom_components.knx_evse.config_flow.hub import CONF_GATEWAY, CONF_TUNNELING_TYPE, OPTION_MANUAL
+from custom_components.knx_evse.config_flow.hub_base import CONF_KEYRING_FILE, hub_title, hub_unique_id
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_AUTOMATIC,
@@ -51,7 +42,7 @@ from custom_components.knx_evse.const import (
     CONF_PORT,
     DOMAIN,
 )
-from tests.config_flow_helpers import (
+from tests.config_flow.helpers import (
     check_translations,
     config_dir,
     hub_entry,
@@ -100,7 +91,7 @@ ROUTER = _gateway("192.168.1.23", "Secure router", "1.0.3", routing=True, secure
 def gateways() -> Generator[list[GatewayDescriptor]]:
     """What the gateway scan finds (empty unless a test adds gateways)."""
     found: list[GatewayDescriptor] = []
-    with patch.object(config_flow, "GatewayScanner") as scanner:
+    with patch.object(hub, "GatewayScanner") as scanner:
         scanner.return_value.scan = AsyncMock(side_effect=lambda: list(found))
         yield found
 
@@ -108,7 +99,7 @@ def gateways() -> Generator[list[GatewayDescriptor]]:
 @pytest.fixture
 def connection() -> Generator[AsyncMock]:
     """The connection test; returns None (success) unless a test sets an error key."""
-    with patch.object(config_flow, "async_test_connection", AsyncMock(return_value=None)) as test:
+    with patch.object(hub_base, "async_test_connection", AsyncMock(return_value=None)) as test:
         yield test
 
 
@@ -154,7 +145,7 @@ async def test_manual_udp_tunnel_with_errors_then_created(
         CONF_KNX_ROUTE_BACK: True,
         CONF_KNX_LOCAL_IP: "999.1.1.1.1",
     }
-    with patch.object(config_flow, "validate_ip", AsyncMock(side_effect=lambda text: text)):
+    with patch.object(hub, "validate_ip", AsyncMock(side_effect=lambda text: text)):
         result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
     assert result["errors"] == {CONF_HOST: "invalid_ip_address", CONF_KNX_LOCAL_IP: "invalid_ip_address"}
     connection.assert_not_awaited()
@@ -186,7 +177,7 @@ async def test_host_name_is_resolved(hass: HomeAssistant, gateways: list, connec
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING}
     )
-    with patch.object(config_flow, "validate_ip", AsyncMock(return_value="192.168.1.30")) as resolve:
+    with patch.object(hub, "validate_ip", AsyncMock(return_value="192.168.1.30")) as resolve:
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
             {
@@ -209,7 +200,7 @@ async def test_unresolvable_host(hass: HomeAssistant, gateways: list, connection
     )
     from xknx.exceptions import XKNXException
 
-    with patch.object(config_flow, "validate_ip", AsyncMock(side_effect=XKNXException("no such host"))):
+    with patch.object(hub, "validate_ip", AsyncMock(side_effect=XKNXException("no such host"))):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
             {
@@ -760,7 +751,7 @@ async def test_reconfigure_routing_prefills_secure(
     assert entry.title == "Secure Routing as 0.0.250"
 
 
-# -- the connection test itself ------------------------------------------------------------------
+# -- unique id and title ------------------------------------------------------------------------
 
 
 def test_unique_ids_and_titles() -> None:
@@ -776,67 +767,3 @@ def test_unique_ids_and_titles() -> None:
     assert hub_unique_id(routing) == "routing:224.0.23.12:3671"
     assert hub_title(routing) == "Routing as 0.0.240"
     assert hub_unique_id({CONF_KNX_CONNECTION_TYPE: CONF_KNX_AUTOMATIC}) == "automatic"
-
-
-_UDP = {CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING, CONF_HOST: "192.168.1.10", CONF_PORT: 3671}
-
-
-def _no_slot_v4() -> CommunicationError:
-    """xknx 4: the KNXnet/IP status is the cause's error_code."""
-    try:
-        from xknx.exceptions import RequestResponseError
-    except ImportError:  # xknx 3.14
-        cause = CommunicationError("ConnectRequest failed. Status code: ErrorCode.E_NO_MORE_CONNECTIONS")
-    else:
-        cause = RequestResponseError("error in ConnectResponse", error_code=ErrorCode.E_NO_MORE_CONNECTIONS)
-    err = CommunicationError("Tunnel connection could not be established")
-    err.__cause__ = cause
-    return err
-
-
-@pytest.mark.parametrize(
-    ("error", "expected"),
-    [
-        (None, None),
-        (_no_slot_v4(), "no_tunnel_slot"),
-        (
-            CommunicationError("ConnectRequest failed. Status code: ErrorCode.E_NO_MORE_CONNECTIONS"),
-            "no_tunnel_slot",
-        ),
-        (CommunicationError("Tunnel connection could not be established"), "cannot_connect"),
-        (InvalidSecureConfiguration("bad"), "invalid_secure_configuration"),
-        (OSError("network unreachable"), "cannot_connect"),
-        (TimeoutError(), "cannot_connect"),
-    ],
-)
-async def test_connection_test_results(
-    hass: HomeAssistant, error: Exception | None, expected: str | None
-) -> None:
-    with (
-        patch("xknx.XKNX.start", AsyncMock(side_effect=error)) as start,
-        patch("xknx.XKNX.stop", AsyncMock()) as stop,
-    ):
-        assert await async_test_connection(hass, _UDP) == expected
-    start.assert_awaited_once()
-    stop.assert_awaited_once()  # always disconnects
-
-
-async def test_connection_test_uses_the_stored_keyring(hass: HomeAssistant) -> None:
-    data = {**_UDP, CONF_KNX_KNXKEY_FILENAME: "knx_evse/k.knxkeys", CONF_KNX_KNXKEY_PASSWORD: "pw"}
-    with (
-        patch.object(config_flow, "XKNX") as xknx_class,
-    ):
-        xknx_class.return_value.start = AsyncMock()
-        xknx_class.return_value.stop = AsyncMock()
-        assert await async_test_connection(hass, data) is None
-    config = xknx_class.call_args.kwargs["connection_config"]
-    assert config.auto_reconnect is False
-    assert config.secure_config.knxkeys_file_path == hass.config.path(STORAGE_DIR, "knx_evse", "k.knxkeys")
-    assert config.secure_config.knxkeys_password == "pw"
-
-
-@pytest.mark.usefixtures("socket_enabled")
-async def test_connection_test_against_nothing(hass: HomeAssistant) -> None:
-    """A real xknx connection attempt to a closed local port fails as cannot_connect."""
-    tcp = {CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING_TCP, CONF_HOST: "127.0.0.1", CONF_PORT: 9}
-    assert await async_test_connection(hass, tcp) == "cannot_connect"

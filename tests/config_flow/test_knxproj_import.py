@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.knx_evse.config_flow import (
+from custom_components.knx_evse.config_flow.knxproj_import import (
     CONF_CHARGERS,
     CONF_DROP_CLASHES,
     CONF_PASSWORD,
@@ -32,7 +32,7 @@ from custom_components.knx_evse.const import (
 from custom_components.knx_evse.knx.knxproj import SEARCHED_FOR
 from custom_components.knx_evse.knx.objects import OBJECTS
 from custom_components.knx_evse.knx.parameters import ChargerParameters
-from tests.config_flow_helpers import (
+from tests.config_flow.helpers import (
     check_translations,
     config_dir,
     form_values,
@@ -46,7 +46,7 @@ from tests.fixtures import make_charger_knxproj as gen
 pytestmark = pytest.mark.usefixtures("check_translations", "config_dir", "mock_setup")
 __all__ = ["check_translations", "config_dir", "mock_setup"]
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 PLAIN = FIXTURES / "charger_project.knxproj"
 PROTECTED = FIXTURES / "charger_project_protected.knxproj"
 REAL_PROJECT = Path("/work/shared/data/knxproj/xknx_test_project_no_password.knxproj")
@@ -70,7 +70,7 @@ def copies(tmp_path: Path) -> Generator[Path]:
         path.mkdir()
         return str(path)
 
-    with patch("custom_components.knx_evse.config_flow.tempfile.mkdtemp", side_effect=mkdtemp):
+    with patch("custom_components.knx_evse.config_flow.knxproj_import.tempfile.mkdtemp", side_effect=mkdtemp):
         yield folder
 
 

@@ -17,7 +17,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.knx_evse.config_flow import CONF_CHARGERS, CONF_PROJECT_FILE
+from custom_components.knx_evse.config_flow.knxproj_import import CONF_CHARGERS, CONF_PROJECT_FILE
 from custom_components.knx_evse.const import (
     CONF_CHARGER_IA,
     CONF_GROUP_ADDRESSES,
@@ -28,14 +28,14 @@ from custom_components.knx_evse.const import (
 from custom_components.knx_evse.entity_descriptions import expected_unique_ids
 from custom_components.knx_evse.knx.objects import OBJECTS, OBJECTS_BY_KEY
 from custom_components.knx_evse.knx.parameters import ChargerParameters
-from tests.config_flow_helpers import check_translations, config_dir, form_values, suggested, upload
+from tests.config_flow.helpers import check_translations, config_dir, form_values, suggested, upload
 from tests.fixtures import make_charger_knxproj as gen
 from tests.knx_harness import KnxTestKit, hub_entry, registered_device
 
 pytestmark = pytest.mark.usefixtures("check_translations", "config_dir")
 __all__ = ["check_translations", "config_dir"]
 
-PLAIN = Path(__file__).parent / "fixtures" / "charger_project.knxproj"
+PLAIN = Path(__file__).parents[1] / "fixtures" / "charger_project.knxproj"
 
 
 @pytest.fixture

@@ -1,16 +1,13 @@
 """Subentry flow of a balancing group (``balancing_group``): add or reconfigure one group.
 
-Source: issue 6, "In Home Assistant" (meter, limit mode and value, margin, members in priority order
-with their maximums, timing, fallback, bridge mode); issue 8 ("A charger's fail-safe timeout shorter
-than the keep-alive: detected at config time as an error").
-
 Steps: ``user`` (name, balance or bridge) → ``meter`` (one sensor in W/kW/A or three per-phase
 sensors in A, invert) → balance: ``limits`` (current or power limit, supply phases, margin, fallback)
 → ``members`` (chargers or connectors, picked from the hub's chargers) → ``member`` once per member
 (priority, maximum, supply phase, initial charge mode) → ``timing``; bridge: ``bridge`` (the
 built-in master charger, supply phases, period, meter timeout). The stored data is documented in
-``balancing_data``; every step validates and shows translated errors on the field concerned. The
-group's unique id is its name. Reconfigure runs the same steps, prefilled.
+``group.data``; every step validates and shows translated errors on the field concerned (a
+charger's fail-safe timeout shorter than the keep-alive is one). The group's unique id is its name.
+Reconfigure runs the same steps, prefilled.
 """
 
 from __future__ import annotations
@@ -20,16 +17,14 @@ from typing import Any, Final
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigSubentry,
-    ConfigSubentryFlow,
     SubentryFlowResult,
 )
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.helpers import selector
 
-from .balancing import MODES
-from .compat import vol
-from .const import CONF_NAME, SUBENTRY_BALANCING
-from .group.data import (
+from ..compat import vol
+from ..const import CONF_NAME, SUBENTRY_BALANCING
+from ..group.data import (
     CONF_BRIDGE_CHARGER,
     CONF_BRIDGE_PERIOD,
     CONF_CHARGER,
@@ -40,11 +35,8 @@ from .group.data import (
     CONF_KEEPALIVE,
     CONF_LIMIT,
     CONF_LIMIT_MODE,
-    CONF_MAX_CURRENT,
     CONF_MEMBERS,
     CONF_METER_ENTITIES,
-    CONF_MODE,
-    CONF_PHASE,
     CONF_PHASES,
     CONF_RESERVE_MARGIN,
     CONF_UPDATE_INTERVAL,
@@ -56,25 +48,20 @@ from .group.data import (
     MAX_MARGIN,
     METER_UNITS,
     TIMING,
-    WHOLE_CHARGER,
     GroupDataError,
     validate_group,
 )
-from .group.members import (
+from ..group.members import (
     charger_parameters,
     charger_subentries,
     fail_safe_timeouts,
     find_charger,
     keepalive_conflict,
     linked_objects,
-    member_name,
-    member_problem,
-    members_elsewhere,
-    overlaps,
 )
-from .knx.parameters import MIN_CURRENT
+from .balancing_members import CONF_PRIORITY, BalancingMemberSteps
+from .selectors import BOOLEAN, TEXT, dropdown, number_box
 
-CONF_PRIORITY: Final = "priority"
 TIMING_FIELDS: Final = (
     CONF_UPDATE_INTERVAL,
     "ramp_up_delay",
@@ -86,40 +73,9 @@ TIMING_FIELDS: Final = (
 )
 """Fields of the ``timing`` step, in order (all in s)."""
 
-_BOOL = selector.BooleanSelector()
-_TEXT = selector.TextSelector()
 
-
-def _box(unit: str | None = None, step: float = 1) -> selector.NumberSelector:
-    """Return a number box without min/max: the flow checks ranges, so its errors are translated."""
-    config = selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=step)
-    if unit:
-        config["unit_of_measurement"] = unit
-    return selector.NumberSelector(config)
-
-
-def _choice(translation_key: str | None, options: list[str] | list[selector.SelectOptionDict], multiple: bool = False) -> selector.SelectSelector:
-    config = selector.SelectSelectorConfig(
-        options=options,
-        mode=selector.SelectSelectorMode.DROPDOWN,
-        multiple=multiple,
-    )
-    if translation_key is not None:
-        config["translation_key"] = translation_key
-    return selector.SelectSelector(config)
-
-
-def _member_value(subentry_id: str, connector: int) -> str:
-    return f"{subentry_id}:{connector}"
-
-
-def _parse_member_value(value: str) -> tuple[str, int]:
-    subentry_id, _, connector = value.rpartition(":")
-    return subentry_id, int(connector)
-
-
-class BalancingGroupSubentryFlow(ConfigSubentryFlow):
-    """Add or reconfigure a balancing group (see the module docstring)."""
+class BalancingGroupSubentryFlow(BalancingMemberSteps):
+    """Add or reconfigure a balancing group (steps in the module docstring)."""
 
     def __init__(self) -> None:
         """Start from the defaults of ``GROUP_SCHEMA``."""
@@ -173,8 +129,8 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
         values = {**self._data, **(user_input or {})}
         schema = vol.Schema(
             {
-                vol.Required(CONF_NAME, default=values.get("name") or vol.UNDEFINED): _TEXT,
-                vol.Required(CONF_GROUP_MODE, default=values.get(CONF_GROUP_MODE, GROUP_MODE_BALANCE)): _choice(
+                vol.Required(CONF_NAME, default=values.get("name") or vol.UNDEFINED): TEXT,
+                vol.Required(CONF_GROUP_MODE, default=values.get(CONF_GROUP_MODE, GROUP_MODE_BALANCE)): dropdown(
                     "balancing_group_mode", list(GROUP_MODES)
                 ),
             }
@@ -213,7 +169,7 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
                 vol.Required(CONF_METER_ENTITIES, default=values.get(CONF_METER_ENTITIES) or vol.UNDEFINED): (
                     selector.EntitySelector(selector.EntitySelectorConfig(domain="sensor", multiple=True))
                 ),
-                vol.Required(CONF_INVERT, default=bool(values.get(CONF_INVERT, False))): _BOOL,
+                vol.Required(CONF_INVERT, default=bool(values.get(CONF_INVERT, False))): BOOLEAN,
             }
         )
         return self.async_show_form(step_id="meter", data_schema=schema, errors=errors)
@@ -257,10 +213,10 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
                 vol.Required(
                     CONF_BRIDGE_CHARGER,
                     default=current if current in {o["value"] for o in masters} else masters[0]["value"],
-                ): _choice(None, masters),
-                vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): _choice("supply_phases", ["1", "3"]),
-                vol.Required(CONF_BRIDGE_PERIOD, default=values.get(CONF_BRIDGE_PERIOD, TIMING[CONF_BRIDGE_PERIOD][0])): _box("s"),
-                vol.Required("meter_timeout", default=values.get("meter_timeout", TIMING["meter_timeout"][0])): _box("s"),
+                ): dropdown(None, masters),
+                vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): dropdown("supply_phases", ["1", "3"]),
+                vol.Required(CONF_BRIDGE_PERIOD, default=values.get(CONF_BRIDGE_PERIOD, TIMING[CONF_BRIDGE_PERIOD][0])): number_box("s"),
+                vol.Required("meter_timeout", default=values.get("meter_timeout", TIMING["meter_timeout"][0])): number_box("s"),
             }
         )
         return self.async_show_form(step_id="bridge", data_schema=schema, errors=errors)
@@ -297,13 +253,13 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
         values = {**self._data, **(user_input or {})}
         schema = vol.Schema(
             {
-                vol.Required(CONF_LIMIT_MODE, default=values.get(CONF_LIMIT_MODE, "current")): _choice(
+                vol.Required(CONF_LIMIT_MODE, default=values.get(CONF_LIMIT_MODE, "current")): dropdown(
                     "limit_mode", list(LIMIT_MODES)
                 ),
-                vol.Required(CONF_LIMIT, default=values.get(CONF_LIMIT, 25.0)): _box(step=0.1),
-                vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): _choice("supply_phases", ["1", "3"]),
-                vol.Required(CONF_RESERVE_MARGIN, default=values.get(CONF_RESERVE_MARGIN, 10.0)): _box("%", 0.1),
-                vol.Required(CONF_FALLBACK_CURRENT, default=values.get(CONF_FALLBACK_CURRENT, 0.0)): _box("A", 0.1),
+                vol.Required(CONF_LIMIT, default=values.get(CONF_LIMIT, 25.0)): number_box(step=0.1),
+                vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): dropdown("supply_phases", ["1", "3"]),
+                vol.Required(CONF_RESERVE_MARGIN, default=values.get(CONF_RESERVE_MARGIN, 10.0)): number_box("%", 0.1),
+                vol.Required(CONF_FALLBACK_CURRENT, default=values.get(CONF_FALLBACK_CURRENT, 0.0)): number_box("A", 0.1),
             }
         )
         return self.async_show_form(
@@ -317,132 +273,6 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
     def _limit_placeholders() -> dict[str, str]:
         (a_lo, a_hi), (w_lo, w_hi) = LIMIT_RANGE["current"], LIMIT_RANGE["power"]
         return {"current_range": f"{a_lo:g}-{a_hi:g} A", "power_range": f"{w_lo:g}-{w_hi:g} W"}
-
-    # -- balance mode: members ------------------------------------------------------------------
-
-    def _member_options(self) -> list[selector.SelectOptionDict]:
-        options: list[selector.SelectOptionDict] = []
-        for sub in charger_subentries(self._get_entry()):
-            params = charger_parameters(sub)
-            if params is None:
-                continue
-            connectors = (WHOLE_CHARGER,) if params.connectors == 1 else (WHOLE_CHARGER, 1, 2)
-            for connector in connectors:
-                label = member_name(sub.title, connector)
-                if connector == WHOLE_CHARGER and params.connectors == 2:
-                    label = f"{sub.title} (both connectors together)"
-                options.append(selector.SelectOptionDict(value=_member_value(sub.subentry_id, connector), label=label))
-        return options
-
-    def _label(self, member: tuple[str, int]) -> str:
-        charger = self._get_entry().subentries[member[0]]
-        return member_name(charger.title, member[1])
-
-    async def async_step_members(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Pick the chargers (or connectors) to balance; their priority is set on the next steps."""
-        options = self._member_options()
-        if not options:
-            return self.async_abort(reason="no_chargers")
-        errors: dict[str, str] = {}
-        placeholders = {"member": ""}
-        if user_input is not None:
-            chosen = [_parse_member_value(v) for v in user_input[CONF_MEMBERS]]
-            elsewhere = members_elsewhere(self._get_entry(), self._own_id())
-            if not chosen:
-                errors[CONF_MEMBERS] = "no_members"
-            for index, member in enumerate(chosen):
-                if errors:
-                    break
-                placeholders["member"] = self._label(member)
-                if overlaps(member, set(chosen[:index])):
-                    errors[CONF_MEMBERS] = "member_overlap"
-                elif overlaps(member, elsewhere):
-                    errors[CONF_MEMBERS] = "member_in_other_group"
-                elif (problem := self._member_problem(member)) is not None:
-                    errors[CONF_MEMBERS] = problem
-            if not errors:
-                self._chosen = chosen
-                self._members = []
-                self._position = 0
-                return await self.async_step_member()
-        values = user_input or {}
-        default = values.get(CONF_MEMBERS) or [_member_value(*key) for key in self._previous]
-        valid = {o["value"] for o in options}
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_MEMBERS, default=[v for v in default if v in valid]): _choice(
-                    None, options, multiple=True
-                ),
-            }
-        )
-        return self.async_show_form(
-            step_id="members", data_schema=schema, errors=errors, description_placeholders=placeholders
-        )
-
-    def _member_problem(self, member: tuple[str, int]) -> str | None:
-        """Problems of a member that do not depend on its own settings (maximum, phase)."""
-        data = {CONF_CHARGER: member[0], CONF_CONNECTOR: member[1], CONF_MAX_CURRENT: float(MIN_CURRENT)}
-        return member_problem(self._get_entry(), data, int(self._data[CONF_PHASES]))
-
-    async def async_step_member(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """One member: priority (1 = highest, EVSE1), maximum current, supply phase, initial mode."""
-        key = self._chosen[self._position]
-        subentry = self._get_entry().subentries[key[0]]
-        params = charger_parameters(subentry)
-        assert params is not None  # checked on the members step
-        user_max = params.max_user_current
-        ask_phase = int(self._data[CONF_PHASES]) == 3 and params.phases == 1
-        previous = self._previous.get(key, {})
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            maximum = float(user_input[CONF_MAX_CURRENT])
-            priority = user_input[CONF_PRIORITY]
-            if not MIN_CURRENT <= maximum <= user_max:
-                errors[CONF_MAX_CURRENT] = "max_out_of_range"
-            elif priority != int(priority) or not 1 <= priority <= len(self._chosen):
-                errors[CONF_PRIORITY] = "priority_out_of_range"
-            else:
-                self._members.append(
-                    {
-                        CONF_CHARGER: key[0],
-                        CONF_CONNECTOR: key[1],
-                        CONF_MAX_CURRENT: maximum,
-                        CONF_PHASE: int(user_input.get(CONF_PHASE, "1")),
-                        CONF_MODE: user_input[CONF_MODE],
-                        "name": self._label(key),
-                        CONF_PRIORITY: (int(priority), self._position),
-                    }
-                )
-                self._position += 1
-                if self._position < len(self._chosen):
-                    return await self.async_step_member()
-                return await self.async_step_timing()
-        values = {
-            CONF_PRIORITY: self._position + 1,
-            CONF_MAX_CURRENT: float(min(previous.get(CONF_MAX_CURRENT, user_max), user_max)),
-            CONF_PHASE: str(previous.get(CONF_PHASE, 1)),
-            CONF_MODE: previous.get(CONF_MODE, "fast"),
-            **(user_input or {}),
-        }
-        fields: dict[Any, Any] = {
-            vol.Required(CONF_PRIORITY, default=values[CONF_PRIORITY]): _box(),
-            vol.Required(CONF_MAX_CURRENT, default=values[CONF_MAX_CURRENT]): _box("A", 0.1),
-        }
-        if ask_phase:
-            fields[vol.Required(CONF_PHASE, default=str(values[CONF_PHASE]))] = _choice("supply_phase", ["1", "2", "3"])
-        fields[vol.Required(CONF_MODE, default=values[CONF_MODE])] = _choice("charge_mode", [str(mode) for mode in MODES])
-        return self.async_show_form(
-            step_id="member",
-            data_schema=vol.Schema(fields),
-            errors=errors,
-            description_placeholders={
-                "member": self._label(key),
-                "position": str(self._position + 1),
-                "count": str(len(self._chosen)),
-                "max": str(user_max),
-                "min": str(MIN_CURRENT),
-            },
-        )
 
     # -- balance mode: timing -------------------------------------------------------------------
 
@@ -468,7 +298,7 @@ class BalancingGroupSubentryFlow(ConfigSubentryFlow):
                 return self._async_save()
         values = {**self._data, **(user_input or {})}
         schema = vol.Schema(
-            {vol.Required(name, default=values.get(name, TIMING[name][0])): _box("s") for name in TIMING_FIELDS}
+            {vol.Required(name, default=values.get(name, TIMING[name][0])): number_box("s") for name in TIMING_FIELDS}
         )
         return self.async_show_form(
             step_id="timing", data_schema=schema, errors=errors, description_placeholders=placeholders

@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from xknx.secure.keyring import KeyringSAXContentHandler, hash_keyring_password, sha256_hash
 
 from custom_components.knx_evse.compat import vol
-from custom_components.knx_evse.config_flow import hub_title, hub_unique_id
+from custom_components.knx_evse.config_flow.hub_base import hub_title, hub_unique_id
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_CONNECTION_TYPE,
@@ -31,7 +31,7 @@ from custom_components.knx_evse.const import (
     DOMAIN,
 )
 
-TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / "knx_evse" / "translations" / "en.json"
+TRANSLATIONS = Path(__file__).parents[2] / "custom_components" / "knx_evse" / "translations" / "en.json"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
