@@ -14,8 +14,8 @@ from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import KnxEvseEntity
-from .entity_descriptions import BINARY_SENSORS, KnxEvseBinarySensorEntityDescription, descriptions_for
+from .entity import KnxEvseEntity, async_add_charger_entities
+from .entity_descriptions import BINARY_SENSORS, KnxEvseBinarySensorEntityDescription
 from .group.entities import async_add_group_entities
 from .runtime import KnxEvseConfigEntry
 
@@ -28,14 +28,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors of every charger and balancing group, each under its subentry."""
-    for subentry_id, coordinator in entry.runtime_data.chargers.items():
-        async_add_entities(
-            [
-                KnxEvseBinarySensor(coordinator, description)
-                for description in descriptions_for(coordinator, BINARY_SENSORS)
-            ],
-            config_subentry_id=subentry_id,
-        )
+    async_add_charger_entities(entry, async_add_entities, KnxEvseBinarySensor, BINARY_SENSORS)
     for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "binary_sensor")
 

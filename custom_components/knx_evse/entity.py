@@ -8,13 +8,18 @@ objects it listens to changes (``listened_objects``) or availability changes.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .charger.coordinator import ChargerCoordinator
-from .entity_descriptions import KnxEvseEntityDescription, unique_id
+from .entity_descriptions import KnxEvseEntityDescription, descriptions_for, unique_id
+
+if TYPE_CHECKING:
+    from .runtime import KnxEvseConfigEntry
 
 
 class KnxEvseEntity(Entity):
@@ -76,3 +81,18 @@ class KnxEvseEntity(Entity):
     def _handle_coordinator_update(self, number: int | None) -> None:
         """Write the state: object ``number`` changed, or availability changed (None)."""
         self.async_write_ha_state()
+
+
+@callback
+def async_add_charger_entities[DescriptionT: KnxEvseEntityDescription](
+    entry: KnxEvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entity: Callable[[ChargerCoordinator, DescriptionT], Entity],
+    descriptions: tuple[DescriptionT, ...],
+) -> None:
+    """Add every charger's entities of ``descriptions`` (those it has), each under its subentry."""
+    for subentry_id, coordinator in entry.runtime_data.chargers.items():
+        async_add_entities(
+            [entity(coordinator, description) for description in descriptions_for(coordinator, descriptions)],
+            config_subentry_id=subentry_id,
+        )

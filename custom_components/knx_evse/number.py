@@ -17,8 +17,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .charger.commands import MAX_SESSION_SECONDS
 from .charger.coordinator import ChargerCoordinator
-from .entity import KnxEvseEntity
-from .entity_descriptions import NUMBERS, KnxEvseNumberEntityDescription, descriptions_for
+from .entity import KnxEvseEntity, async_add_charger_entities
+from .entity_descriptions import NUMBERS, KnxEvseNumberEntityDescription
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -30,11 +30,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers of every charger, each under its charger subentry."""
-    for subentry_id, coordinator in entry.runtime_data.chargers.items():
-        async_add_entities(
-            [KnxEvseNumber(coordinator, description) for description in descriptions_for(coordinator, NUMBERS)],
-            config_subentry_id=subentry_id,
-        )
+    async_add_charger_entities(entry, async_add_entities, KnxEvseNumber, NUMBERS)
 
 
 class KnxEvseNumber(KnxEvseEntity, RestoreNumber):

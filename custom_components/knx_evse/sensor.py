@@ -26,13 +26,12 @@ from xknx.dpt.dpt import DPTEnumData
 from .charger.coordinator import ChargerCoordinator
 from .charger.energy import LifetimeEnergy
 from .charger.interface import ChargerInterface
-from .entity import KnxEvseEntity
+from .entity import KnxEvseEntity, async_add_charger_entities
 from .entity_descriptions import (
     LIFETIME_ENERGY,
     SENSORS,
     KnxEvseLifetimeEnergyEntityDescription,
     KnxEvseSensorEntityDescription,
-    descriptions_for,
 )
 from .group.entities import async_add_group_entities
 from .runtime import KnxEvseConfigEntry
@@ -48,15 +47,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of every charger and balancing group, each under its subentry."""
-    for subentry_id, coordinator in entry.runtime_data.chargers.items():
-        entities: list[SensorEntity] = [
-            KnxEvseSensor(coordinator, description) for description in descriptions_for(coordinator, SENSORS)
-        ]
-        entities += [
-            KnxEvseLifetimeEnergySensor(coordinator, description)
-            for description in descriptions_for(coordinator, LIFETIME_ENERGY)
-        ]
-        async_add_entities(entities, config_subentry_id=subentry_id)
+    async_add_charger_entities(entry, async_add_entities, KnxEvseSensor, SENSORS)
+    async_add_charger_entities(entry, async_add_entities, KnxEvseLifetimeEnergySensor, LIFETIME_ENERGY)
     for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "sensor")
 

@@ -20,8 +20,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from .charger.coordinator import ChargerCoordinator
-from .entity import KnxEvseEntity
-from .entity_descriptions import SWITCHES, KnxEvseSwitchEntityDescription, descriptions_for
+from .entity import KnxEvseEntity, async_add_charger_entities
+from .entity_descriptions import SWITCHES, KnxEvseSwitchEntityDescription
 from .group.entities import async_add_group_entities
 from .runtime import KnxEvseConfigEntry
 
@@ -34,11 +34,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the switches of every charger and balancing group, each under its subentry."""
-    for subentry_id, coordinator in entry.runtime_data.chargers.items():
-        async_add_entities(
-            [KnxEvseSwitch(coordinator, description) for description in descriptions_for(coordinator, SWITCHES)],
-            config_subentry_id=subentry_id,
-        )
+    async_add_charger_entities(entry, async_add_entities, KnxEvseSwitch, SWITCHES)
     for group in entry.runtime_data.groups.values():
         async_add_group_entities(async_add_entities, group, "switch")
 

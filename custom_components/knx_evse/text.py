@@ -10,8 +10,8 @@ from homeassistant.components.text import TextEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import KnxEvseEntity
-from .entity_descriptions import TEXTS, KnxEvseTextEntityDescription, descriptions_for
+from .entity import KnxEvseEntity, async_add_charger_entities
+from .entity_descriptions import TEXTS, KnxEvseTextEntityDescription
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -23,11 +23,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the text entities of every charger, each under its charger subentry."""
-    for subentry_id, coordinator in entry.runtime_data.chargers.items():
-        async_add_entities(
-            [KnxEvseText(coordinator, description) for description in descriptions_for(coordinator, TEXTS)],
-            config_subentry_id=subentry_id,
-        )
+    async_add_charger_entities(entry, async_add_entities, KnxEvseText, TEXTS)
 
 
 class KnxEvseText(KnxEvseEntity, TextEntity):
