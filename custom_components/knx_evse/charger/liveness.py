@@ -201,13 +201,18 @@ class ChargerLiveness:
             )
 
     async def _async_liveness_read(self, number: int) -> None:
+        await self._async_read_object(number, True)
+
+    async def _async_read_object(self, number: int, first: bool) -> bool:
+        """Send one GroupValueRead of ``number`` and note it; False when it could not be sent."""
         heard_before = self._heard_count
         try:
             sent_at = await self.hub.async_read(self.group_addresses[number][0])
         except HomeAssistantError:
-            return
+            return False
         self.reads_sent += 1
-        self._read_sent(sent_at, True, heard_before)
+        self._read_sent(sent_at, first, heard_before)
+        return True
 
     # -- start-up reads ---------------------------------------------------------------------
 
@@ -256,15 +261,8 @@ class ChargerLiveness:
 
     async def _async_read(self, plan: list[int]) -> None:
         for index, number in enumerate(plan):
-            if not self.hub.connected:
+            if not self.hub.connected or not await self._async_read_object(number, index == 0):
                 return
-            heard_before = self._heard_count
-            try:
-                sent_at = await self.hub.async_read(self.group_addresses[number][0])
-            except HomeAssistantError:
-                return
-            self.reads_sent += 1
-            self._read_sent(sent_at, index == 0, heard_before)
         self.last_read_plan = plan
         self._reads_done_listeners.notify(plan)
 
