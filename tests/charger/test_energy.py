@@ -45,6 +45,28 @@ def test_dropout_within_one_session_is_not_counted_twice() -> None:
     assert totals == [800, 895, 895, 897]
 
 
+def test_a_small_step_back_is_jitter_not_a_new_session() -> None:
+    # Without session time linked: 5000 -> 4999 -> 5000 Wh is one session of 5000 Wh, not two.
+    energy = LifetimeEnergy()
+    assert feed(energy, [4000, 5000, 4999, 5000, 5100]) == [4000, 5000, 5000, 5000, 5100]
+    assert not energy.drop_pending
+    # The band is max(50 Wh, 1 %): 1 % of 20000 Wh is 200 Wh.
+    energy = LifetimeEnergy()
+    assert feed(energy, [20000, 19810, 20050]) == [20000, 20000, 20050]
+
+
+def test_a_larger_step_back_or_one_with_new_session_evidence_is_still_a_new_session() -> None:
+    energy = LifetimeEnergy()
+    assert feed(energy, [5000, 4900, 5000]) == [5000, 5000, 10000]  # 100 Wh > 50 Wh: a new session
+    energy = LifetimeEnergy()
+    energy.session_energy(5000, 0.0)
+    energy.vehicle_connected(False, 1.0)
+    energy.vehicle_connected(True, 2.0)
+    energy.session_energy(4990, 3.0)  # small, but the car was plugged in again: a new session
+    energy.session_energy(5000, 4.0)
+    assert energy.total_wh == 10000
+
+
 def test_repeated_dropout_value_keeps_waiting() -> None:
     energy = LifetimeEnergy()
     totals = feed(energy, [895, 0, 0, 897])

@@ -15,6 +15,7 @@ How a reading ``v`` (Wh) is counted, with ``last`` the last accepted session rea
   such evidence: a charger may send the session's last energy after the unplug (the soak saw
   ``85 = False`` before the final ``95``), and that reading ends the same session.
 - ``v == last``: a repeat (cyclic sending); nothing changes.
+- ``0 < v < last`` by at most max(50 Wh, 1 %) without new-session evidence: jitter; ignored.
 - ``v < last``: a *drop*. It is only remembered; the total does not change yet. The next different
   reading decides:
   - another value below ``last``: the counter really restarted, a new session began; ``v`` (the new
@@ -47,6 +48,10 @@ from typing import Any, Final
 
 DROPOUT_WINDOW_S: Final = 300.0
 """s: a drop followed by a recovery to at least the old value within this time is a dropout."""
+JITTER_WH: Final = 50.0
+JITTER_FRACTION: Final = 0.01
+"""A step back to a non-zero value of at most max(``JITTER_WH``, ``JITTER_FRACTION`` × the last
+reading), with no new-session evidence, is measurement jitter and ignored."""
 MAX_SESSION_WH: Final = 1_000_000.0
 """Wh: session readings above this (1 MWh) are absurd for a 22 kW charger and ignored."""
 STORAGE_VERSION: Final = 1
@@ -191,6 +196,10 @@ class LifetimeEnergy:
             if value > last:
                 added = value if self._new_session_evidence() else value - last
                 return self._accept(value, added)
+            if value > 0 and last - value <= max(JITTER_WH, JITTER_FRACTION * last) and (
+                not self._new_session_evidence()
+            ):
+                return False  # jitter (5000 -> 4999 -> 5000 Wh), not a new session
             self._drop = _Drop(value, now)
             return False
         if value == drop.value:
