@@ -109,7 +109,10 @@ def test_solar_pause_waits_for_min_on_time_when_it_is_longer() -> None:
     assert drv.step(house=0.0).limits == (0.0,)
 
 
-def test_solar_evse_keeps_charging_when_the_cloud_passes_in_time() -> None:
+def test_one_export_sample_does_not_clear_the_solar_import_count() -> None:
+    # Net import is counted, and export beyond min_current pays it back: 10 s of 6 A import (60
+    # of the 120 A·s that solar_stop_delay allows), then 1 s of export 4 A above min_current, then
+    # import again: the pause comes 11 s later, not a fresh 20 s later.
     cfg = config(evse(16.0, mode="solar"), timing=True, ramp_up_delay=0.0, min_on_time=0.0,
                  solar_stop_delay=20.0)
     drv = Driver(cfg)
@@ -117,8 +120,21 @@ def test_solar_evse_keeps_charging_when_the_cloud_passes_in_time() -> None:
     for _ in range(10):
         assert drv.step(house=0.0).limits == (6.0,)
     assert drv.step(house=-10.0).limits == (10.0,)
-    for _ in range(15):  # a new cloud gets a fresh solar_stop_delay
+    limits = [drv.step(house=0.0).limits[0] for _ in range(15)]
+    assert limits == [6.0] * 11 + [0.0] * 4
+
+
+def test_a_long_enough_export_pays_the_import_back_and_a_new_cloud_gets_the_full_delay() -> None:
+    cfg = config(evse(16.0, mode="solar"), timing=True, ramp_up_delay=0.0, min_on_time=0.0,
+                 solar_stop_delay=20.0)
+    drv = Driver(cfg)
+    drv.step(house=-10.0)
+    for _ in range(10):
         assert drv.step(house=0.0).limits == (6.0,)
+    for _ in range(20):  # 20 s of 4 A beyond min_current: 80 A·s, more than the 60 imported
+        assert drv.step(house=-10.0).limits == (10.0,)
+    limits = [drv.step(house=0.0).limits[0] for _ in range(22)]
+    assert limits == [6.0] * 20 + [0.0] * 2
 
 
 def test_solar_yields_the_grid_budget_to_a_fast_evse() -> None:

@@ -120,22 +120,25 @@ class Planning(BalancerBase):
             st = states[i]
             need = self._k[i] * minc
             if st.on:
-                if pool_keep >= need - EPS:
+                # The net import this EVSE causes: its min_current less the export; export beyond
+                # min_current pays an earlier import back. The pause comes once the net import
+                # adds up to solar_stop_delay seconds of min_current, so a cloud that leaves some
+                # export is ridden longer and no single export sample clears the count.
+                rate = need - max(0.0, pool_keep)
+                if st.deficit_since is not None:
+                    st.deficit = max(0.0, st.deficit + st.deficit_rate * (t - st.deficit_t))
+                if rate <= EPS and (st.deficit_since is None or st.deficit <= EPS):
                     st.deficit_since = None
                     st.reason = "solar"
                 else:
-                    # The import this EVSE causes: its min_current less the export that covers
-                    # part of it. The pause comes once that import adds up to solar_stop_delay
-                    # seconds of min_current (a cloud that leaves some export is ridden longer).
-                    rate = need - min(need, max(0.0, pool_keep))
                     if st.deficit_since is None:
                         st.deficit_since = t
                         st.deficit = 0.0
-                    else:
-                        st.deficit += st.deficit_rate * (t - st.deficit_t)
                     st.deficit_rate = rate
                     st.deficit_t = t
-                    if t - st.on_since < cfg.min_on_time:
+                    if rate <= EPS:
+                        st.reason = "solar"  # exporting again, paying the import back
+                    elif t - st.on_since < cfg.min_on_time:
                         st.reason = "min_on_hold"
                     elif st.deficit < need * cfg.solar_stop_delay - EPS:
                         st.reason = "no_surplus_hold"
