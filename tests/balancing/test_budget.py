@@ -7,6 +7,8 @@ by its own phase". Manual, "Dynamic Load Balancing" → "Limits" (63 A, 10 % →
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from custom_components.knx_evse.balancing import Balancer, EvseConfig, EvseReading, MeterReading
@@ -135,3 +137,41 @@ def test_other_load_above_budget_gives_negative_available_and_pauses() -> None:
 def test_max_power_evse_never_above_its_converted_maximum() -> None:
     drv = Driver(config(EvseConfig(max_power=3680.0), limit=100.0))
     assert drv.run(2).limits == (16.0,)
+
+
+def test_single_total_meter_on_three_phases_assumes_the_other_load_on_one_phase() -> None:
+    # House L1/L2/L3 = 10/6/20 A on 3 × 32 A, read by one W meter (8280 W), a three-phase car.
+    # Spread evenly that is 12 A a phase and the car would get 20 A: L3 would carry 40 A. The
+    # single value allows only one safe reading: all 36 A may sit on one phase.
+    cfg = config(evse(32.0, phases=3), limit=32.0, margin=0.0, phases=3)
+    d = Balancer(cfg).update(0.0, MeterReading(36.0 * 230.0, 0.0, unit="W"), [EvseReading(0.0, True)])
+    assert d.limits == (0.0,)
+    assert d.available == pytest.approx(32.0 - 36.0)
+    # A light load: 6 A in all; the car gets 26 A, and no phase can exceed 32 A wherever it sits.
+    d = Balancer(cfg).update(0.0, MeterReading(6.0 * 230.0, 0.0, unit="W"), [EvseReading(0.0, True)])
+    assert d.limits == (26.0,)
+    assert d.limits[0] + 6.0 <= 32.0
+
+
+def test_single_total_meter_counts_the_cars_own_draw_off_before_the_worst_case() -> None:
+    # The car draws 16 A on each phase (11040 W) and the meter shows 12420 W: 6 A of other load.
+    cfg = config(evse(32.0, phases=3), limit=32.0, margin=0.0, phases=3)
+    d = Balancer(cfg).update(0.0, MeterReading(12420.0, 0.0, unit="W"), [EvseReading((16.0, 16.0, 16.0), True)])
+    assert d.available == pytest.approx(26.0)
+
+
+def test_export_on_a_single_total_meter_makes_no_room_per_phase_but_is_solar_surplus() -> None:
+    # 30 A exported in total: it may all be on one phase, so the others get no extra room, but
+    # solar modes see the whole export.
+    cfg = config(evse(32.0, phases=3), limit=25.0, margin=0.0, phases=3)
+    d = Balancer(cfg).update(0.0, MeterReading(-30.0 * 230.0, 0.0, unit="W"), [EvseReading(0.0, True)])
+    assert d.available == pytest.approx(25.0)
+    assert d.surplus == pytest.approx(10.0)  # per supply phase: 30 A / 3
+
+
+def test_a_balanced_supply_spreads_the_total_evenly() -> None:
+    cfg = config(evse(32.0, phases=3), limit=32.0, margin=0.0, phases=3)
+    cfg = dataclasses.replace(cfg, balanced_supply=True)
+    d = Balancer(cfg).update(0.0, MeterReading(36.0 * 230.0, 0.0, unit="W"), [EvseReading(0.0, True)])
+    assert d.available == pytest.approx(20.0)
+    assert d.limits == (20.0,)

@@ -97,10 +97,14 @@ def reference_caps(cfg: BalancingConfig, value: Any, unit: str | None,
         loads = [value - min(ev)] * nph
     else:
         loads = [(value - cfg.voltage * sum(ev)) / (cfg.voltage * nph)] * nph
+    export = -sum(loads)
+    if cfg.current_control and nph == 3 and not isinstance(value, tuple) and unit == "W" and not cfg.balanced_supply:
+        # One total for three phases: all other load may sit on one phase (none of it is export).
+        loads = [max(0.0, -export)] * nph
     budget = cfg.limit * (1.0 - cfg.reserve_margin / 100.0)  # manual: 63 A, 10 % → 56.7 A
     if cfg.current_control:
-        return [budget - x for x in loads], -sum(loads)
-    return [budget / cfg.voltage - sum(loads)], -sum(loads)
+        return [budget - x for x in loads], export
+    return [budget / cfg.voltage - sum(loads)], export
 
 
 def max_measured(cfg: BalancingConfig, i: int, cur: Any) -> float:

@@ -328,6 +328,7 @@ class Balancer(Planning, Output):
         if now - ts > cfg.meter_timeout:
             return "stale", [], 0.0
 
+        net: float | None = None  # the export in phase-amperes where loads are not the total
         ev = [0.0] * nph  # EVSE current per supply phase
         for i, evse in enumerate(cfg.evses):
             if self._draws_as_load(i, now):
@@ -355,6 +356,12 @@ class Balancer(Planning, Output):
                 return "absurd", [], 0.0
             load = (float(value) - cfg.voltage * sum(ev)) / (cfg.voltage * nph)
             loads = [load] * nph
+            if cfg.current_control and nph > 1 and not cfg.balanced_supply:
+                # One total for three phases: the other load may all sit on one phase, so each
+                # phase gets all of it, and an export on one phase makes no room on the others.
+                worst = [max(0.0, load * nph)] * nph
+                net = -sum(loads)
+                loads = worst
 
         # Reported currents above an EVSE's own limit: a car still slowing down after a lowering,
         # or a report that is stale-high (send-on-change). Raises do not count on them.
@@ -381,8 +388,9 @@ class Balancer(Planning, Output):
             caps = [cfg.budget / cfg.voltage - sum(loads)]
             self._over = [sum(ev) > caps[0] + EPS]
             self._raise_caps = [caps[0] - sum(excess)]
-        self._raise_surplus = -sum(loads) - sum(excess)
-        return "ok", caps, -sum(loads)
+        surplus = -sum(loads) if net is None else net  # the export is the total, wherever it is
+        self._raise_surplus = surplus - sum(excess)
+        return "ok", caps, surplus
 
     def _draws_as_load(self, i: int, now: float) -> bool:
         """Return True for an EVSE paused ``SETTLE_TIME`` ago or more: what it still draws is load.

@@ -119,6 +119,10 @@ class BalancingConfig:
         evses: the chargers, EVSE1 first; earlier means higher priority (manual: "Priority
             ordered from highest to lowest EVSE1 -> EVSE6"). A list is converted to a tuple.
         phases: phases of the supply, 1 or 3.
+        balanced_supply: with a single total meter in W on a three-phase supply and
+            ``current_control``, spread the other load evenly over the phases. False (default):
+            the other load may all sit on one phase, so it is counted on every phase; only an
+            installation known to be balanced may set True. Per-phase meters ignore it.
         min_current: the lowest non-zero limit in A, at least 6 A (IEC 61851-1).
         voltage: phase-to-neutral voltage in V, used to convert W to A.
         step: resolution in A. Every limit is rounded down to ``min_current + k × step``, so
@@ -210,6 +214,7 @@ class BalancingConfig:
     fallback: FallbackMode = "pause"
     max_meter_power: float | None = None
     raise_margin: float = 0.5
+    balanced_supply: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "evses", tuple(self.evses))  # a list is accepted too
