@@ -77,6 +77,21 @@ def _default(result: dict[str, Any], name: str) -> Any:
     return key.default()
 
 
+async def test_balanced_supply_is_off_by_default_and_stored_when_chosen(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    result = await _start(hass, entry)
+    result = await _next(hass, result, name="House", mode="balance")
+    result = await _next(hass, result, meter_entities=["sensor.grid"], invert=False)
+    assert _default(result, "balanced_supply") is False
+    result = await _next(hass, result, limit=25, phases="3", balanced_supply=True)
+    result = await _next(hass, result, members=["CHG1:1"])
+    result = await _next(hass, result, priority=1, max_current=16, phase="1", mode="fast")
+    result = await _next(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["balanced_supply"] is True
+
+
 def test_the_flow_is_registered() -> None:
     assert SUBENTRY_FLOWS[SUBENTRY_BALANCING] is BalancingGroupSubentryFlow
 
@@ -109,6 +124,7 @@ async def test_balance_group_from_start_to_end(hass: HomeAssistant, entry: MockC
     assert data["members"][1]["phase"] == 2
     assert (data["phases"], data["limit"], data["reserve_margin"], data["fallback_current"]) == (3, 25.0, 10.0, 6.0)
     assert data["ramp_up_delay"] == 5 and data["mode"] == "balance" and data["bridge_charger"] is None
+    assert data["balanced_supply"] is False  # a single total meter counts all other load on every phase
 
 
 async def test_name_and_meter_errors(hass: HomeAssistant, entry: MockConfigEntry) -> None:

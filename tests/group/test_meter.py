@@ -10,6 +10,7 @@ from custom_components.knx_evse import issues
 from custom_components.knx_evse.issues import ISSUE_METER_UNUSABLE
 from tests.group.harness import (
     CARPORT_MEMBER,
+    CONN1,
     FAST,
     METER,
     advance,
@@ -162,3 +163,17 @@ async def test_per_phase_meters_limit_a_single_phase_member_by_its_own_phase(
     assert await sent(knx) == [("2/0/33", False)]
     assert group.meter.state == "invalid"
 
+
+
+@pytest.mark.parametrize(("balanced", "available"), [(False, "13.0"), (True, "21.0")])
+async def test_one_total_meter_on_three_phases_counts_the_other_load_on_every_phase(
+    hass: HomeAssistant, knx: KnxTestKit, balanced: bool, available: str
+) -> None:
+    # 3 × 25 A and one W meter showing 12 A of house load in all (2760 W). The load may all sit
+    # on one phase, so each phase keeps 25 - 12 = 13 A; a balanced installation spreads it: 21 A.
+    phase = {**CONN1, "phase": 1}
+    set_meter(hass, 12 * 230)
+    await setup_group(hass, knx, [phase], phases=3, balanced_supply=balanced, **FAST)
+    await plug(knx, 1, 1, 0.0)
+    await sent(knx)
+    assert state(hass, "sensor.house_available_current") == available

@@ -25,6 +25,7 @@ from homeassistant.helpers import selector
 from ..compat import vol
 from ..const import CONF_NAME, SUBENTRY_BALANCING
 from ..group.data import (
+    CONF_BALANCED,
     CONF_BRIDGE_CHARGER,
     CONF_BRIDGE_PERIOD,
     CONF_CHARGER,
@@ -244,6 +245,7 @@ class BalancingGroupSubentryFlow(BalancingMemberSteps):
                 CONF_PHASES: int(user_input[CONF_PHASES]),
                 CONF_RESERVE_MARGIN: user_input[CONF_RESERVE_MARGIN],
                 CONF_FALLBACK_CURRENT: user_input[CONF_FALLBACK_CURRENT],
+                CONF_BALANCED: bool(user_input.get(CONF_BALANCED, False)),
             }
             fields = {name: name for name in updates} | {CONF_METER_ENTITIES: CONF_PHASES}
             errors = self._check({**self._data, **updates, CONF_MEMBERS: []}, fields)
@@ -260,6 +262,7 @@ class BalancingGroupSubentryFlow(BalancingMemberSteps):
                 vol.Required(CONF_PHASES, default=str(values.get(CONF_PHASES, 1))): dropdown("supply_phases", ["1", "3"]),
                 vol.Required(CONF_RESERVE_MARGIN, default=values.get(CONF_RESERVE_MARGIN, 10.0)): number_box("%", 0.1),
                 vol.Required(CONF_FALLBACK_CURRENT, default=values.get(CONF_FALLBACK_CURRENT, 0.0)): number_box("A", 0.1),
+                vol.Required(CONF_BALANCED, default=bool(values.get(CONF_BALANCED, False))): BOOLEAN,
             }
         )
         return self.async_show_form(

@@ -55,6 +55,8 @@ from ..knx.parameters import MAX_CURRENT, MIN_CURRENT, VOLTAGE
 CONF_GROUP_MODE: Final = "mode"
 CONF_METER_ENTITIES: Final = "meter_entities"
 CONF_INVERT: Final = "invert"
+CONF_BALANCED: Final = "balanced_supply"
+"""True: a single total meter on a three-phase supply is spread evenly over the phases."""
 CONF_LIMIT_MODE: Final = "limit_mode"
 CONF_LIMIT: Final = "limit"
 CONF_PHASES: Final = "phases"
@@ -179,6 +181,7 @@ _GROUP_FIELDS: Final[dict[Any, Any]] = {
         lambda v: [v] if isinstance(v, str) else v, [vol.All(str, vol.Length(min=3))]
     ),
     vol.Optional(CONF_INVERT, default=False): bool,
+    vol.Optional(CONF_BALANCED, default=False): bool,
     vol.Optional(CONF_LIMIT_MODE, default="current"): vol.In(LIMIT_MODES),
     vol.Optional(CONF_LIMIT, default=25.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
     vol.Optional(CONF_PHASES, default=1): vol.All(vol.Coerce(int), vol.In((1, 3))),
@@ -229,6 +232,7 @@ def balancing_config(data: Mapping[str, Any], evses: tuple[EvseConfig, ...]) -> 
         solar_stop_delay=float(data["solar_stop_delay"]),
         meter_timeout=float(data["meter_timeout"]),
         fallback="pause" if fallback == 0 else float(fallback),
+        balanced_supply=bool(data[CONF_BALANCED]),
     )
 
 
