@@ -97,6 +97,17 @@ def _meters(meter_file: Path) -> list[dict[str, Any]]:
             "unit": "A",
             "device_class": "current",
         },
+        *(
+            {
+                "name": f"Grid L{n} current",
+                "unique_id": f"demo_grid_l{n}_current",
+                "file": str(meter_file),
+                "field": f"l{n}_a",
+                "unit": "A",
+                "device_class": "current",
+            }
+            for n in (1, 2, 3)
+        ),
     ]
 
 

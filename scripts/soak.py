@@ -14,7 +14,7 @@ What runs (all real, nothing faked between the pieces)
     Home Assistant (pytest-homeassistant-custom-component's ``hass``) with this integration set up from
     one config entry: the hub (tunnelling to knxd), the demo's two charger subentries (Garage: VE 742,
     two single-phase connectors on L1; Carport: VE 222, three-phase) and the demo's balancing-group
-    subentry "House" (3 x 16 A, 10 % reserve margin, meter ``sensor.grid_power`` in W) with the modes
+    subentry "House" (3 x 16 A, 10 % reserve margin, per-phase current meters) with the modes
     Carport fast, Garage connector 1 solar, Garage connector 2 Min+Solar. The simulator
     (``simulator.runner.Simulation`` on ``installations/demo.yaml``: richardsonpy house load, pvlib PV
     of 8 kWp, four cars on their daily schedule, seeded) drives both chargers, each on a KNX/IP tunnel

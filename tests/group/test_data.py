@@ -122,6 +122,7 @@ def test_the_demo_installation_group_is_valid_and_its_members_resolve() -> None:
         assert charger["individual_address"] == f"1.1.{n}"
     (group,) = demo.extra["balancing_groups"]
     data = validate_group(group)
-    assert data["meter_entities"] == ["sensor.grid_power"] and data["phases"] == 3
+    assert data["meter_entities"] == ["sensor.grid_l1_current", "sensor.grid_l2_current", "sensor.grid_l3_current"]
+    assert data["phases"] == 3
     assert [member_problem(entry, m, data["phases"]) for m in data["members"]] == [None, None, None]
     assert "solar" in [m["mode"] for m in data["members"]]

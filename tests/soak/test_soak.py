@@ -76,6 +76,8 @@ def REAL() -> float:
 
 
 METER_ENTITY = "sensor.grid_power"
+PHASE_METER_ENTITIES = ("sensor.grid_l1_current", "sensor.grid_l2_current", "sensor.grid_l3_current")
+"""The group's meter (the demo installation): the supply's currents per phase, as the flow recommends."""
 GROUP_ID = "house"
 SUBENTRY_IDS = {"Garage": "garage", "Carport": "carport"}
 MODES = {"Carport": "fast", "Garage connector 1": "solar", "Garage connector 2": "min_solar"}
@@ -542,6 +544,12 @@ class Soak:
             state,
             {ATTR_UNIT_OF_MEASUREMENT: "W", "device_class": "power", "state_class": "measurement"},
         )
+        for entity_id, amps in zip(PHASE_METER_ENTITIES, reading.phase_currents, strict=True):
+            self.hass.states.async_set(
+                entity_id,
+                state if fault else f"{amps:.2f}",
+                {ATTR_UNIT_OF_MEASUREMENT: "A", "device_class": "current", "state_class": "measurement"},
+            )
 
     def _track_rise(self) -> None:
         reading = self.sim.reading
