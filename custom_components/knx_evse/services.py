@@ -1,7 +1,6 @@
 """Services (actions) of knx_evse: charge mode and one-shot current limit of balancing-group members.
 
-Source: issue 6, "In Home Assistant" → Services; issue 8, "Service calls with bad data": a
-translated ``ServiceValidationError`` and nothing sent.
+Bad service data raises a translated ``ServiceValidationError`` and sends nothing.
 
 - ``knx_evse.set_charge_mode``: ``mode`` one of off, fast, solar, min_solar.
 - ``knx_evse.set_current_limit``: ``current`` in A, 0 (pause) or 6 A up to the member's maximum (which

@@ -13,6 +13,8 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
       "meter_entities": ["sensor.grid_power"],   # one sensor in W, kW or A (signed, + = import),
                                         # or three per-phase current sensors L1, L2, L3 in A
       "invert": false,                  # true: the meter counts export as positive
+      "balanced_supply": false,         # one total meter on 3 phases: true spreads the other load
+                                        # evenly; false counts all of it on every phase
       "limit_mode": "current",          # "current": limit in A per phase; "power": limit in W
       "limit": 25.0,                    # the breaker (A per phase) or contracted power (W)
       "phases": 3,                      # phases of the supply, 1 or 3

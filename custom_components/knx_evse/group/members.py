@@ -296,8 +296,8 @@ def member_keepalive(configured: float, fail_safe_timeout: int | None) -> float 
     "Enable Fail-safe" (``fail_safe_timeout`` in s, None without fail-safe; manual, "Advanced": after
     that many seconds without a signal the charger applies its fail-safe values). Such a member
     gets at most half its timeout, so a lost telegram or a late round still lands in time; never
-    below ``MIN_KEEPALIVE``. Issue 6: "No repeated identical writes except a keep-alive inside the
-    chargers' fail-safe timeout".
+    below ``MIN_KEEPALIVE``. Rule (docs/balancing.md, "Writes"): no repeated identical writes except
+    a keep-alive inside the chargers' fail-safe timeout.
     """
     keepalive = configured if configured > 0 else None
     if fail_safe_timeout is not None:
