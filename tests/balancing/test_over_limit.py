@@ -1,14 +1,14 @@
-"""A charging EVSE that draws more than its limit gets the limit written again.
+"""A charging EVSE that draws more than its limit: its excess is load, then a rewrite, then a Stop.
 
 A charger that restarts comes back at its "Initial current limit" parameter (often 32 A) and may
-not send its "Current limit Status"; one that dropped a telegram keeps an older, higher limit. The
-balancer would otherwise never write an unchanged limit again (no keep-alive by default), so the
-car would draw the higher current while the other EVSEs are held around it as load.
+not send its "Current limit Status"; one that dropped a telegram keeps an older, higher limit; and
+some chargers ignore a limit altogether. ``SETTLE_TIME`` after its limit was set, a draw over the
+limit plus the tolerance counts as other load in the same round (the others are cut at once) and
+the limit is written again; still over ``SETTLE_TIME`` after that, the EVSE gets a Stop and stays
+paused until it obeys; if it draws on, its whole draw is load and ``Decision.disobedient`` names it.
 """
 
 from __future__ import annotations
-
-from itertools import pairwise
 
 from custom_components.knx_evse.balancing.balancer import OVER_LIMIT_TOLERANCE, SETTLE_TIME
 
@@ -23,15 +23,44 @@ def _charging_at_ten() -> Driver:
     return drv
 
 
-def test_a_draw_over_the_limit_gets_the_limit_again_once_per_settle_time() -> None:
-    drv = _charging_at_ten()
-    writes = [drv.step(house=15.0, draw=[16.0]).writes for _ in range(int(3 * SETTLE_TIME))]
-    rewrites = [k for k, w in enumerate(writes) if w == (0,)]
-    assert rewrites[0] == 0  # the limit was set more than SETTLE_TIME ago: at once
-    assert [b - a for a, b in pairwise(rewrites)] == [int(SETTLE_TIME)] * 2
-    assert drv.limits == [10.0]  # the same limit, written again, never raised on the excess
-    d = drv.step(house=15.0, draw=[10.0])  # it obeys
-    assert d.writes == ()
+def test_the_excess_is_load_at_once_then_the_limit_is_rewritten_then_a_stop() -> None:
+    # Two EVSEs share 25 A at 12 A each; EVSE1 ignores its limit and draws 18 A.
+    drv = Driver(config(evse(32.0), evse(32.0), limit=25.0, margin=0.0))
+    drv.run(40, house=0.0)
+    assert drv.limits == [12.0, 12.0]
+    supply, writes, reasons, disobedient = [], [], [], []
+    for _ in range(int(3 * SETTLE_TIME)):
+        d = drv.step(house=0.0, draw=[18.0, drv.limits[1]])
+        supply.append(18.0 + d.limits[1])
+        writes.append(d.writes)
+        reasons.append(d.reason[0])
+        disobedient.append(d.disobedient)
+    # the excess counts as load at once: EVSE2 is cut, the supply is back within 25 A in 3 s
+    assert max(supply[2:]) <= 25.0
+    assert 0 in writes[0]  # its limit is written again
+    stop = reasons.index("over_limit_stop")
+    assert stop == int(SETTLE_TIME)  # still over SETTLE_TIME after the rewrite: a Stop
+    assert all(r == "over_limit_stop" for r in reasons[stop:])  # paused until it obeys
+    # drawing on SETTLE_TIME after the Stop: named, and its Stop is sent again every SETTLE_TIME
+    assert disobedient[stop + int(SETTLE_TIME) - 1] == ()
+    assert disobedient[stop + int(SETTLE_TIME)] == (0,)
+    assert 0 in writes[stop + int(SETTLE_TIME)]
+    d = drv.step(house=0.0, draw=[0.0, drv.limits[1]])  # it obeys: no longer named
+    assert d.disobedient == ()
+
+
+def test_an_evse_whose_excess_breaks_the_budget_alone_is_cut_at_once() -> None:
+    drv = _charging_at_ten()  # 25 A with 15 A of house: 10 A
+    d = drv.step(house=15.0, draw=[16.0])  # 31 A on a 25 A supply
+    assert d.limits == (0.0,) and d.reason == ("over_budget_cut",)
+    for _ in range(int(SETTLE_TIME) - 1):
+        d = drv.step(house=15.0, draw=[16.0])
+        assert d.limits == (0.0,) and d.reason == ("over_limit_stop",)  # not started again
+    d = drv.step(house=15.0, draw=[16.0])
+    assert d.disobedient == (0,) and d.writes == (0,)  # the Stop again, and named
+    d = drv.step(house=15.0, draw=[0.0])  # it obeys and may start again
+    assert d.disobedient == ()
+    assert d.limits == (10.0,)
 
 
 def test_a_draw_within_the_tolerance_is_not_rewritten() -> None:

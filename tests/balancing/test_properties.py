@@ -72,10 +72,13 @@ def clean(x: Any, cap: float) -> float:
 
 
 def reference_caps(cfg: BalancingConfig, value: Any, unit: str | None,
-                   currents: list[Any], load: list[bool] | None = None) -> tuple[list[float], float]:
+                   currents: list[Any], load: list[bool] | None = None,
+                   over_cap: list[float | None] | None = None) -> tuple[list[float], float]:
     """Room per constraint and export (phase-amperes) from the documented formulas.
 
-    ``load``: EVSEs whose draw counts as other load (paused at least SETTLE_TIME ago).
+    ``load``: EVSEs whose draw counts as other load (paused at least SETTLE_TIME ago, or paused
+    for drawing over their limit). ``over_cap``: per EVSE, the limit above which its draw is
+    other load (drawing over its limit since SETTLE_TIME), None for the others.
     """
     nph = cfg.phases
     ev = [0.0] * nph
@@ -83,6 +86,8 @@ def reference_caps(cfg: BalancingConfig, value: Any, unit: str | None,
         if load is not None and load[i]:
             continue
         cap = cfg.evse_max_current(i)
+        if over_cap is not None and over_cap[i] is not None:
+            cap = min(cap, over_cap[i])
         cur = currents[i]
         if e.phases == 3:
             vals = [clean(x, cap) for x in cur] if isinstance(cur, tuple) else [clean(cur, cap)] * 3
@@ -241,7 +246,7 @@ def meter_for(cfg: BalancingConfig, r: Round, draws: list[Any], t: float
 
 def check_round(cfg: BalancingConfig, b: Balancer, d: Decision, value: Any, unit: str | None,
                 draws: list[Any], wanting: list[bool], overrides: list[float | None],
-                load: list[bool] | None = None) -> None:
+                load: list[bool] | None = None, over_cap: list[float | None] | None = None) -> None:
     n = len(cfg.evses)
     assert len(d.limits) == len(d.paused) == len(d.reason) == n
     minc = cfg.min_current
@@ -270,7 +275,7 @@ def check_round(cfg: BalancingConfig, b: Balancer, d: Decision, value: Any, unit
         room = [budget] * m if cfg.current_control else [budget / cfg.voltage]
         assert all(u <= r + TOL for u, r in zip(used, room, strict=True))
         return
-    caps, export = reference_caps(cfg, value, unit, draws, load)
+    caps, export = reference_caps(cfg, value, unit, draws, load, over_cap)
     # Σ limits never exceed the budget, per phase (or in total in power mode).
     for c in range(m):
         assert used[c] <= max(0.0, caps[c]) + TOL, (c, used, caps, d)
@@ -301,6 +306,8 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
     written_at = [0.0] * n
     paused_since = [-math.inf] * n  # when each EVSE was last paused (never on: -inf)
     changed_at = [-math.inf] * n  # when each EVSE's decided limit last changed
+    over_since: list[float | None] = [None] * n  # charging over limit + tolerance since
+    disobeyed = [False] * n  # paused for drawing over its limit, until it obeys
     first = True
     t_first = None
     for r in script:
@@ -332,22 +339,50 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
         meas = [max_measured(cfg, i, draws[i]) for i in range(n)]
         on_before = ([wanting[i] and meas[i] >= ADOPT_CURRENT for i in range(n)] if first
                      else [lim > 0 for lim in limits])
-        # A charging EVSE drawing over its limit SETTLE_TIME after it was set: the limit again
-        # (at most once per SETTLE_TIME). The first round writes everyone anyway.
-        over_limit = [not first and on_before[i] and meas[i] > limits[i] + OVER_LIMIT_TOLERANCE
-                      and t - changed_at[i] >= SETTLE_TIME
+        # A charging EVSE drawing over its limit + tolerance SETTLE_TIME after the limit was set:
+        # from then on the excess is other load and the limit is written again (at most once per
+        # SETTLE_TIME); still over SETTLE_TIME after that write, it is paused until it obeys.
+        for i in range(n):
+            if first or not on_before[i]:
+                over_since[i] = None
+                if disobeyed[i] and meas[i] < ADOPT_CURRENT:
+                    disobeyed[i] = False
+            elif meas[i] <= limits[i] + OVER_LIMIT_TOLERANCE:
+                over_since[i] = None
+            elif over_since[i] is None and t - changed_at[i] >= SETTLE_TIME:
+                over_since[i] = t
+        # Paused this round while over its limit: for disobeying, or because it is no longer
+        # wanted (unplugged, off); either way it is then paused for drawing over its limit.
+        stop_now = [over_since[i] is not None and (
+                        not wanting[i]
+                        or (t - over_since[i] >= SETTLE_TIME and written[i] is not None
+                            and written_at[i] >= over_since[i]))
+                    for i in range(n)]
+        over_limit = [over_since[i] is not None and not stop_now[i]
                       and (written[i] is None or t - written_at[i] >= SETTLE_TIME) for i in range(n)]
+        over_cap: list[float | None] = [limits[i] if over_since[i] is not None and not stop_now[i] else None
+                                        for i in range(n)]
+        for i in range(n):
+            if stop_now[i]:
+                disobeyed[i] = True
+                wanting[i] = False
+            elif disobeyed[i]:
+                wanting[i] = False
         first = False
-        # A paused EVSE drawing SETTLE_TIME after its pause: its draw is other load, and its
-        # Stop is sent again (at most once per SETTLE_TIME).
-        load = [not on_before[i] and t - paused_since[i] >= SETTLE_TIME for i in range(n)]
-        resend = [load[i] and meas[i] >= ADOPT_CURRENT
+        # A paused EVSE drawing SETTLE_TIME after its pause (at once when paused for disobeying):
+        # its draw is other load, and its Stop is sent again (at most once per SETTLE_TIME).
+        load = [(not on_before[i] and (disobeyed[i] or t - paused_since[i] >= SETTLE_TIME)) or stop_now[i]
+                for i in range(n)]
+        resend = [not on_before[i] and t - paused_since[i] >= SETTLE_TIME and meas[i] >= ADOPT_CURRENT
                   and (written[i] is None or t - written_at[i] >= SETTLE_TIME) for i in range(n)]
         d = b.update(t, meter, readings)
-        check_round(cfg, b, d, value, unit, draws, wanting, overrides, load)
+        check_round(cfg, b, d, value, unit, draws, wanting, overrides, load, over_cap)
         for i in range(n):
             if on_before[i] and d.limits[i] == 0.0:
                 paused_since[i] = t
+                if over_since[i] is not None:
+                    disobeyed[i] = True
+                over_since[i] = None
             if d.limits[i] != limits[i]:
                 changed_at[i] = t
         # Writes: exactly the chargers whose limit changed, plus keep-alives of the chargers

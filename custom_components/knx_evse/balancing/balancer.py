@@ -50,6 +50,7 @@ class Balancer(Planning, Output):
         self._over: list[bool] = []
         self._raise_caps: list[float] = []
         self._raise_surplus = 0.0
+        self._disobedient: tuple[int, ...] = ()
 
     # ------------------------------------------------------------------ configuration
 
@@ -192,18 +193,14 @@ class Balancer(Planning, Output):
         group, upper = self._demands(evses)
         if first:
             self._adopt(t, group, upper, measured)
-        for i, st in enumerate(self._state):
-            # A paused EVSE still drawing after SETTLE_TIME gets its Stop again, at most once per
-            # SETTLE_TIME (it may have dropped it; see _draws_as_load).
-            if (not st.on and max(measured[i]) >= ADOPT_CURRENT
-                    and t - st.limit_since >= SETTLE_TIME and t - st.last_write >= SETTLE_TIME):
-                st.force = True
-            # A charging EVSE drawing more than its limit SETTLE_TIME after it was set gets the
-            # limit again, at most once per SETTLE_TIME (a charger that lost it, e.g. restarted
-            # at its "Initial current limit"; meanwhile the excess is load, see _budget).
-            if (st.on and max(measured[i]) > st.limit + OVER_LIMIT_TOLERANCE
-                    and t - st.limit_since >= SETTLE_TIME and t - st.last_write >= SETTLE_TIME):
-                st.force = True
+        for i in range(n):
+            self._check_obedience(i, t, measured[i])
+            if self._state[i].disobeyed:
+                group[i], upper[i] = _NONE, 0.0  # paused until it obeys
+        self._disobedient = tuple(
+            i for i, st in enumerate(self._state)
+            if st.disobeyed and max(measured[i]) >= ADOPT_CURRENT and t - st.limit_since >= SETTLE_TIME
+        )
         for i in range(n):
             if group[i] == _NONE:
                 # User intent: paused at once, whatever min_on_time.
@@ -211,7 +208,10 @@ class Balancer(Planning, Output):
                 if st.on:
                     self._stop(i, t)
                 st.fit_since = None
-                st.reason = "not_connected" if not evses[i].connected else "off"
+                if not evses[i].connected:
+                    st.reason = "not_connected"
+                else:
+                    st.reason = "over_limit_stop" if st.disobeyed else "off"
 
         state, caps, surplus = self._budget(now, meter, measured)
         if state != "ok":
@@ -329,16 +329,19 @@ class Balancer(Planning, Output):
             return "stale", [], 0.0
 
         net: float | None = None  # the export in phase-amperes where loads are not the total
-        ev = [0.0] * nph  # EVSE current per supply phase
+        ev = [0.0] * nph  # EVSE current per supply phase, as far as it is the EVSEs' to share
         for i, evse in enumerate(cfg.evses):
             if self._draws_as_load(i, now):
                 continue  # paused, yet drawing: it stays in the meter as other load
+            st = self._state[i]
+            # Over its limit (and tolerance) since SETTLE_TIME: the excess is other load at once.
+            cap = st.limit if st.over_since is not None else math.inf
             vals = measured[i]
             if evse.phases == 3:
                 for p in range(3):
-                    ev[p] += vals[p]
+                    ev[p] += min(vals[p], cap)
             else:
-                ev[evse.phase - 1] += vals[0]
+                ev[evse.phase - 1] += min(vals[0], cap)
 
         if isinstance(value, tuple):
             if any(abs(x) > i_abs for x in value):
@@ -368,7 +371,7 @@ class Balancer(Planning, Output):
         excess = [0.0] * nph
         for i, evse in enumerate(cfg.evses):
             st = self._state[i]
-            if now - st.limit_since < SETTLE_TIME or self._draws_as_load(i, now):
+            if now - st.limit_since < SETTLE_TIME or self._draws_as_load(i, now) or st.over_since is not None:
                 continue
             lim = st.limit if st.on else 0.0
             vals = measured[i]
@@ -392,8 +395,39 @@ class Balancer(Planning, Output):
         self._raise_surplus = surplus - sum(excess)
         return "ok", caps, surplus
 
+    def _check_obedience(self, i: int, t: float, measured: tuple[float, ...]) -> None:
+        """Escalate for a charging EVSE that draws over its limit (docs/balancing.md, "Obedience").
+
+        ``SETTLE_TIME`` after its limit was set, a draw over the limit plus ``OVER_LIMIT_TOLERANCE``
+        counts as other load at once (see :meth:`_budget`) and the limit is written again (a
+        charger that lost it, e.g. restarted at its "Initial current limit"). Still over
+        ``SETTLE_TIME`` after that write, the EVSE gets a Stop and is marked ``disobeyed``; a
+        paused EVSE that still draws is load and gets its Stop again (see :meth:`_draws_as_load`).
+        """
+        st = self._state[i]
+        draw = max(measured)
+        if not st.on:
+            if draw < ADOPT_CURRENT:
+                st.disobeyed = False  # it obeys the Stop
+            elif t - st.limit_since >= SETTLE_TIME and t - st.last_write >= SETTLE_TIME:
+                st.force = True  # paused, yet drawing: the Stop again
+            return
+        if draw <= st.limit + OVER_LIMIT_TOLERANCE:
+            st.over_since = None
+            return
+        if st.over_since is None:
+            if t - st.limit_since < SETTLE_TIME:
+                return  # the car may still be slowing down
+            st.over_since = t
+        if t - st.over_since >= SETTLE_TIME and st.last_write >= st.over_since:
+            self._stop(i, t)
+            st.disobeyed = True
+            st.reason = "over_limit_stop"
+        elif t - st.last_write >= SETTLE_TIME:
+            st.force = True
+
     def _draws_as_load(self, i: int, now: float) -> bool:
-        """Return True for an EVSE paused ``SETTLE_TIME`` ago or more: what it still draws is load.
+        """Return True for an EVSE whose draw is load: paused ``SETTLE_TIME`` ago, or for disobeying.
 
         A charger may not obey a Stop, or drop it: the manual's "Auto charging init after
         connect" (object 26) starts a new session when a vehicle is plugged in, whatever was
@@ -402,6 +436,6 @@ class Balancer(Planning, Output):
         other EVSEs are limited around it, and the Stop is sent again (see :meth:`update`).
         """
         st = self._state[i]
-        return not st.on and now - st.limit_since >= SETTLE_TIME
+        return not st.on and (st.disobeyed or now - st.limit_since >= SETTLE_TIME)
 
 __all__ = ["ADOPT_CURRENT", "OVER_LIMIT_TOLERANCE", "SETTLE_TIME", "Balancer"]

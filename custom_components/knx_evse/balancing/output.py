@@ -75,6 +75,7 @@ class Output(BalancerBase):
         """
         limits: list[float] = []
         paused: list[bool] = []
+
         reasons: list[str] = []
         writes: list[int] = []
         switches: list[int] = []
@@ -109,4 +110,5 @@ class Output(BalancerBase):
             meter_state=state,
             writes=tuple(writes),
             switches=tuple(switches),
+            disobedient=self._disobedient,
         )

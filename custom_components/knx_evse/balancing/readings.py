@@ -91,7 +91,9 @@ class Decision:
             ``"ramp_wait"`` (headroom not yet sustained for ``ramp_up_delay``),
             ``"start_queue"`` (another EVSE starts this round), ``"wait_preempt"`` (waits for a
             lower-priority EVSE's ``min_on_time``), ``"over_budget_cut"`` (cut at once because
-            the budget was exceeded), ``"fallback_meter_stale"`` / ``"fallback_meter_invalid"``.
+            the budget was exceeded), ``"over_limit_stop"`` (paused because it kept drawing over
+            its limit after it was written again), ``"fallback_meter_stale"`` /
+            ``"fallback_meter_invalid"``.
         fallback: True when the meter was not usable and the fallback was applied.
         meter_state: see :data:`MeterState`.
         writes: indices of the EVSEs whose charger needs a telegram this round, ascending: the
@@ -101,6 +103,9 @@ class Decision:
             written again. An HA layer sends, for each: the limit when not paused, and Start or
             Stop when the index is in ``switches`` (or Stop again, as keep-alive, while paused).
         switches: the subset of ``writes`` whose paused state changed (a Start/Stop telegram).
+        disobedient: indices of the EVSEs that were paused for drawing over their limit and still
+            draw ``SETTLE_TIME`` after the Stop: their whole draw counts as other load until they
+            obey (an HA layer raises a repair issue naming the charger).
 
     """
 
@@ -113,6 +118,7 @@ class Decision:
     meter_state: MeterState
     writes: tuple[int, ...]
     switches: tuple[int, ...]
+    disobedient: tuple[int, ...] = ()
 
 
 RUNNING_REASONS: Final = frozenset({
@@ -123,7 +129,7 @@ RUNNING_REASONS: Final = frozenset({
 
 PAUSED_REASONS: Final = frozenset({
     "off", "not_connected", "paused_priority", "paused_no_surplus", "paused_min_off", "ramp_wait",
-    "start_queue", "wait_preempt", "over_budget_cut", "fallback_meter_stale",
+    "start_queue", "wait_preempt", "over_budget_cut", "over_limit_stop", "fallback_meter_stale",
     "fallback_meter_invalid",
 })
 """Reasons an EVSE can have while paused (``Decision.reason``)."""

@@ -43,6 +43,7 @@ class _Evse:
         "deficit_rate",
         "deficit_since",
         "deficit_t",
+        "disobeyed",
         "fit_since",
         "force",
         "hist",
@@ -55,6 +56,7 @@ class _Evse:
         "off_since",
         "on",
         "on_since",
+        "over_since",
         "override",
         "reason",
     )
@@ -70,6 +72,8 @@ class _Evse:
         self.deficit_t = 0.0  # time of the last round that added to deficit
         self.limit = 0.0
         self.limit_since = -math.inf
+        self.over_since: float | None = None  # drawing over limit + tolerance since (charging)
+        self.disobeyed = False  # paused for drawing over its limit; cleared when it obeys
         self.hist: deque[list[float]] = deque()  # [since, target, until], see _allocate
         self.hist_start = 0.0
         self.last_written: float | None = None
@@ -102,6 +106,7 @@ class BalancerBase:
     _over: list[bool]
     _raise_caps: list[float]
     _raise_surplus: float
+    _disobedient: tuple[int, ...]
 
     # ------------------------------------------------------------------ state changes
 
@@ -119,6 +124,9 @@ class BalancerBase:
     def _stop(self, i: int, t: float) -> None:
         st = self._state[i]
         st.on = False
+        if st.over_since is not None:
+            st.disobeyed = True  # paused while drawing over its limit
+        st.over_since = None
         st.off_since = t
         st.fit_since = None
         st.deficit_since = None
