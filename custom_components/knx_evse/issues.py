@@ -43,6 +43,7 @@ ISSUE_STATUS_ADDRESS_SHARED: Final = "status_address_shared"
 ISSUE_METER_ENTITY_MISSING: Final = "meter_entity_missing"
 ISSUE_BALANCING_MEMBER_REMOVED: Final = "balancing_member_removed"
 ISSUE_METER_UNUSABLE: Final = "meter_unusable"
+ISSUE_CHARGER_IGNORES_LIMIT: Final = "charger_ignores_limit"
 ISSUE_KEYS: Final = frozenset(
     {
         ISSUE_STATUS_UNANSWERED,
@@ -52,6 +53,7 @@ ISSUE_KEYS: Final = frozenset(
         ISSUE_METER_ENTITY_MISSING,
         ISSUE_BALANCING_MEMBER_REMOVED,
         ISSUE_METER_UNUSABLE,
+        ISSUE_CHARGER_IGNORES_LIMIT,
     }
 )
 """Every issue translation key this integration raises (each has an ``issues`` entry in en.json)."""
@@ -140,6 +142,21 @@ def async_create_balancing_member_removed_issue(
         entry_id=entry_id,
         subentry_id=group_subentry_id,
         placeholders={"group": group, "charger": charger},
+    )
+
+
+@callback
+def async_create_charger_ignores_limit_issue(
+    hass: HomeAssistant, entry_id: str, group_subentry_id: str, *, group: str, member: str, member_key: str
+) -> str:
+    """Raise ``charger_ignores_limit``: ``member`` of group ``group`` draws on after its Stop."""
+    return async_create_issue(
+        hass,
+        ISSUE_CHARGER_IGNORES_LIMIT,
+        entry_id=entry_id,
+        subentry_id=f"{group_subentry_id}_{member_key}",
+        placeholders={"group": group, "charger": member},
+        severity=ir.IssueSeverity.ERROR,
     )
 
 

@@ -9,7 +9,10 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 
+from custom_components.knx_evse import issues
+from custom_components.knx_evse.const import DOMAIN
 from custom_components.knx_evse.group.group import BalancingGroup
 from tests.group.harness import (
     CARPORT,
@@ -32,6 +35,14 @@ from tests.group.harness import (
     state,
 )
 from tests.knx_harness import KnxTestKit, all_group_addresses, ga, hub_entry
+
+ISSUE = issues.ISSUE_CHARGER_IGNORES_LIMIT
+
+
+def _ignores_limit_issue(hass: HomeAssistant, group: BalancingGroup) -> ir.IssueEntry | None:
+    """The group's charger_ignores_limit issue of its first member, None when not raised."""
+    issue_id = issues.issue_id(ISSUE, group.entry.entry_id, f"{group.subentry_id}_{group.members[0].key}")
+    return ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
 
 
 async def _pause_and_resume(hass: HomeAssistant, knx: KnxTestKit, group: BalancingGroup) -> list[tuple[str, Any]]:
@@ -131,11 +142,11 @@ async def test_a_paused_member_that_draws_anyway_gets_its_stop_again(
 
 
 
-async def test_a_member_drawing_over_its_limit_gets_the_limit_again(
+async def test_a_member_drawing_over_its_limit_is_stopped_and_named_if_it_draws_on(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
-    # The charger does not apply the lower limit (it lost the telegram, or restarted at its
-    # Initial current limit): the car keeps drawing 16 A on a 9 A limit.
+    # The charger does not apply the lower limit (it lost the telegram, restarted at its Initial
+    # current limit, or ignores limits): the car keeps drawing 16 A on a 9 A limit.
     with no_idle_probe():
         group = await one_member_at(hass, knx, 4680, 16.0)
         assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
@@ -144,10 +155,20 @@ async def test_a_member_drawing_over_its_limit_gets_the_limit_again(
         await advance(hass, freezer, 5)
         assert await sent(knx) == []  # within 10 s of the lowering: the car may still follow
         await advance(hass, freezer, 6)
-        assert await sent(knx) == [("1/0/31", 9.0)]  # the same limit, written again
-        await advance(hass, freezer, 5)
-        assert await sent(knx) == []  # at most once per 10 s
-        assert group.members[0].limit == 9.0
+        # its 7 A over the limit are load now: 26 A on a 20 A supply, so it is stopped at once
+        assert await sent(knx) == [("1/0/33", False)]
+        assert state(hass, "sensor.garage_connector_1_balancing_reason") == "over_budget_cut"
+        assert _ignores_limit_issue(hass, group) is None
+        await advance(hass, freezer, 11)  # it draws on after its Stop: the Stop again, and named
+        assert await sent(knx) == [("1/0/33", False)]
+        issue = _ignores_limit_issue(hass, group)
+        assert issue is not None and (issue.translation_placeholders or {})["charger"] == "Garage connector 1"
+        assert state(hass, "sensor.garage_connector_1_balancing_reason") == "over_limit_stop"
+        await current(knx, 1, 1, 0.0)  # it obeys at last
+        set_meter(hass, 2320)
+        await advance(hass, freezer, 1)
+        await sent(knx)
+        assert _ignores_limit_issue(hass, group) is None
 
 
 

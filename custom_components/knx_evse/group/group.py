@@ -160,6 +160,7 @@ class BalancingGroup:
         self.state: str | None = None
         self.available: float | None = None
         self.decision: Decision | None = None
+        self._disobedient: set[str] = set()  # member keys with a charger_ignores_limit issue
         self.recent_decisions: deque[dict[str, Any]] = deque(maxlen=RECENT_DECISIONS)
         self._listeners: Listeners[()] = Listeners(_LOGGER, self.name)
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -403,6 +404,28 @@ class BalancingGroup:
         ):
             member.limit, member.paused = limit, paused
             member.reason = REASON_CONNECTION if not connected else (REASON_STALE if member.stale else reason)
+        self._report_disobedient(decision.disobedient)
+
+    def _report_disobedient(self, indices: tuple[int, ...]) -> None:
+        """Raise a repair issue per member that draws on after its Stop; delete it once it obeys."""
+        entry_id = self.entry.entry_id
+        for index, member in enumerate(self.members):
+            if index in indices:
+                if member.key not in self._disobedient:
+                    _LOGGER.warning("%s: %s does not follow its current limit", self.name, member.name)
+                    self._disobedient.add(member.key)
+                issues.async_create_charger_ignores_limit_issue(
+                    self.hass, entry_id, self.subentry_id, group=self.name, member=member.name, member_key=member.key
+                )
+            elif member.key in self._disobedient:
+                _LOGGER.info("%s: %s follows its current limit again", self.name, member.name)
+                self._disobedient.discard(member.key)
+                issues.async_delete_issue(
+                    self.hass,
+                    issues.ISSUE_CHARGER_IGNORES_LIMIT,
+                    entry_id=entry_id,
+                    subentry_id=f"{self.subentry_id}_{member.key}",
+                )
 
     # -- diagnostics -----------------------------------------------------------------------------
 
