@@ -42,7 +42,7 @@ CONN1 = {"charger": "CHG1", "connector": 1, "max_current": 16}
 CONN2 = {"charger": "CHG1", "connector": 2, "max_current": 16}
 CARPORT_MEMBER = {"charger": "CHG2", "connector": 0, "max_current": 32, "name": "Carport"}
 
-FAST: dict[str, Any] = {"ramp_up_delay": 0, "min_on_time": 0, "min_off_time": 0}
+FAST: dict[str, Any] = {"ramp_up_delay": 0, "min_on_time": 0, "min_off_time": 0, "meter_grace": 0}
 """Timing that lets every decision show on the bus at once."""
 
 

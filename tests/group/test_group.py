@@ -334,3 +334,63 @@ async def test_diagnostics_of_a_real_group(
     assert group["recent_decisions"][-1]["writes"] == [0]
     assert group["config"]["limit"] == 20.0
 
+
+
+GRACE = {**FAST, "meter_grace": 10}
+
+
+async def test_a_meter_blip_keeps_the_limits_in_force(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    # The meter is unavailable for one update (2 s): no Stop, and no Start afterwards.
+    with no_idle_probe():
+        set_meter(hass, 1000)
+        _, group = await setup_group(hass, knx, [CONN1], limit=20, **GRACE)
+        await plug(knx, 1, 1, 0.0)
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        set_meter(hass, "unavailable")
+        await advance(hass, freezer, 2)
+        assert await sent(knx) == []
+        assert group.state == "balancing"
+        set_meter(hass, 1000)
+        await advance(hass, freezer, 1)
+        assert await sent(knx) == []
+        # the first valid reading may cut at once: 17.4 A of house load leaves less than 6 A
+        set_meter(hass, 4000)
+        assert await sent(knx) == [("1/0/33", False)]
+
+
+async def test_the_fallback_begins_after_the_grace(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    with no_idle_probe():
+        set_meter(hass, 1000)
+        _, group = await setup_group(hass, knx, [CONN1], limit=20, **GRACE)
+        await plug(knx, 1, 1, 0.0)
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        set_meter(hass, "unavailable")
+        seconds: dict[int, list[tuple[str, object]]] = {}
+        for second in range(1, 31):
+            await advance(hass, freezer, 1)
+            if telegrams := await sent(knx):
+                seconds[second] = telegrams
+        # the fallback (pause) at a round after the 10 s grace, not before
+        assert list(seconds.values()) == [[("1/0/33", False)]]
+        assert 10 <= next(iter(seconds)) <= 10 + 2 * group.interval
+        assert group.state == "fallback"
+
+
+async def test_a_short_disconnect_sends_no_stop_and_no_start(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    with no_idle_probe():
+        set_meter(hass, 1000)
+        _, group = await setup_group(hass, knx, [CONN1], limit=20, **GRACE)
+        await plug(knx, 1, 1, 0.0)
+        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        knx.set_connected(False)
+        await advance(hass, freezer, 1)
+        knx.set_connected(True)
+        await advance(hass, freezer, 1)
+        assert [t for t in await sent(knx) if t[1] != "read"] == []
+        assert group.state == "balancing"

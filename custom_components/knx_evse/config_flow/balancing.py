@@ -70,6 +70,7 @@ TIMING_FIELDS: Final = (
     "min_off_time",
     "solar_stop_delay",
     "meter_timeout",
+    "meter_grace",
     CONF_KEEPALIVE,
 )
 """Fields of the ``timing`` step, in order (all in s)."""

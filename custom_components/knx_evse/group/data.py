@@ -32,6 +32,8 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
       "update_interval": 5.0,           # s between rounds without meter updates
       "ramp_up_delay": 10.0, "min_on_time": 60.0, "min_off_time": 60.0,
       "solar_stop_delay": 180.0, "meter_timeout": 30.0,   # s, see balancing.BalancingConfig
+      "meter_grace": 10.0,              # s the meter or the connection may be gone with the limits
+                                        # kept in force before the fallback (at most meter_timeout)
       "keepalive": 0.0,                 # s between repeated identical writes; 0 = automatic: half the
                                         # charger's Fail-safe Timeout for members with fail-safe,
                                         # never for the others (no repeated identical writes)
@@ -97,6 +99,7 @@ TIMING: Final[dict[str, tuple[float, float, float]]] = {
     "min_off_time": (60.0, 0.0, 3600.0),
     "solar_stop_delay": (180.0, 0.0, 3600.0),
     "meter_timeout": (30.0, 2.0, 3600.0),
+    "meter_grace": (10.0, 0.0, 3600.0),
     CONF_KEEPALIVE: (0.0, 0.0, 3600.0),
     CONF_BRIDGE_PERIOD: (10.0, 1.0, 3600.0),
 }
