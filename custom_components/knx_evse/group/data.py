@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
 from ..balancing import MODES, BalancingConfig, EvseConfig
@@ -205,16 +204,6 @@ GROUP_SCHEMA: Final = vol.Schema(vol.All(_GROUP_FIELDS, _check_group), extra=vol
 def validate_group(data: Mapping[str, Any]) -> dict[str, Any]:
     """Validate ``data`` with ``GROUP_SCHEMA``; return it with defaults. Raises ``vol.Invalid``."""
     return cast("dict[str, Any]", GROUP_SCHEMA(dict(data)))
-
-
-@dataclass(frozen=True, slots=True)
-class MemberSpec:
-    """A resolved member: its charger subentry, connector (0 = whole charger) and balancer config."""
-
-    index: int
-    charger_subentry_id: str
-    connector: int
-    evse: EvseConfig
 
 
 def balancing_config(data: Mapping[str, Any], evses: tuple[EvseConfig, ...]) -> BalancingConfig:
