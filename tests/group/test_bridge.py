@@ -48,7 +48,10 @@ async def test_bridge_feeds_the_meter_into_the_built_in_master(
         set_meter(hass, 2300)
         assert await sent(knx) == [("1/0/130", 10.0)]  # the period (10 s) passed
         set_meter(hass, 3.45, "kW")
+        assert await sent(knx) == []  # changed, but within 2 s of the last value
+        await advance(hass, freezer, 5)  # the next round
         assert await sent(knx) == [("1/0/130", 15.0)]
+        await advance(hass, freezer, 2)
         set_meter(hass, "unavailable")
         assert await sent(knx) == [("1/0/130", 63.0)]  # no meter: the protection device, no headroom
         assert state(hass, "sensor.house_state") == "fallback"
@@ -102,6 +105,8 @@ async def test_bridge_repeats_only_after_the_period_and_logs_write_errors(
         assert ("1/0/130", 12.0) in await sent(knx)
         master = group.bridge_master
         assert master is not None
+        await advance(hass, freezer, 2)
+        await sent(knx)
         with patch.object(master.coordinator, "async_write_object", side_effect=HomeAssistantError("busy")):
             set_meter(hass, 13.0, "A", "sensor.l2")
             await knx.flush()
@@ -110,3 +115,27 @@ async def test_bridge_repeats_only_after_the_period_and_logs_write_errors(
         await current(knx, 1, 1, 0.0)  # unrelated telegrams do not disturb the bridge
         assert await sent(knx) == []
 
+
+
+async def test_bridge_sends_a_noisy_meter_on_real_changes_and_the_period_only(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    # A meter updated every second: ±0.2 A of noise for a minute, then a climb of 1 A a second.
+    with no_idle_probe():
+        set_meter(hass, 2300)
+        bridge = group_subentry([], mode="bridge", bridge_charger="CHG1")
+        await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", MASTER), bridge]), drain_reads=False)
+        assert [t for t in await sent(knx) if t[1] != "read"] == [("1/0/130", 10.0)]
+        noise: list[tuple[str, object]] = []
+        for second in range(60):
+            set_meter(hass, 230 * (10.0 + (0.2 if second % 2 else -0.2)))
+            await advance(hass, freezer, 1)
+            noise += await sent(knx)
+        assert len(noise) == 6  # the period alone: once every 10 s, not 60 telegrams
+        climb: list[tuple[str, object]] = []
+        for second in range(20):
+            set_meter(hass, 230 * (11.0 + second))
+            await advance(hass, freezer, 1)
+            climb += await sent(knx)
+        assert 9 <= len(climb) <= 11  # a real change, at most once every 2 s
+        assert climb[-1][1] >= 28.0  # and it follows the climb

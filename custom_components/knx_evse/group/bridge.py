@@ -1,8 +1,10 @@
 """Bridge mode of a balancing group: no own balancing, the meter is fed to the charger's built-in master.
 
 The meter value goes to the master's "[Balancing] Current measured" (A) or "Active Power measured"
-(W; chosen by the master's "Current control" parameter) on change and every ``bridge_period``
-seconds (``ChargerInterface.async_feed_meter``). Without a usable meter it writes the supply limit
+(W; chosen by the master's "Current control" parameter) when it changed by at least
+``BRIDGE_CHANGE_A`` (or its power) and ``BRIDGE_MIN_INTERVAL`` s have passed since the last
+value, and every ``bridge_period`` seconds (``ChargerInterface.async_feed_meter``): a meter that
+updates every second no longer sends 3,600 telegrams an hour to a master that reads every 10 s. Without a usable meter it writes the supply limit
 (the master's protection device in A or contracted power in W), so the master sees no headroom and
 reduces its chargers.
 """
@@ -22,8 +24,10 @@ from .meter import Meter
 
 _LOGGER = logging.getLogger(__name__)
 
-BRIDGE_MIN_CHANGE: Final = 0.01
-"""A or W: a bridged meter value that changed less than this is not sent again before the period."""
+BRIDGE_CHANGE_A: Final = 0.5
+"""A (or that current's power at 230 V): a smaller change is not sent again before the period."""
+BRIDGE_MIN_INTERVAL: Final = 2.0
+"""s: the shortest time between two values sent for a change (the period repeats regardless)."""
 NO_MASTER_LIMIT: Final = 63.0
 """A: the supply limit of the meter checks while the master charger is missing."""
 
@@ -73,8 +77,13 @@ class Bridge:
             value = float(balancer.config.limit)
         if not connected:
             return usable
-        changed = self._sent is None or abs(value - self._sent) >= BRIDGE_MIN_CHANGE
-        if not changed and now - self._sent_at < self.period:
+        threshold = BRIDGE_CHANGE_A if current else BRIDGE_CHANGE_A * VOLTAGE
+        due = (
+            self._sent is None
+            or now - self._sent_at >= self.period
+            or (abs(value - self._sent) >= threshold and now - self._sent_at >= BRIDGE_MIN_INTERVAL)
+        )
+        if not due:
             return usable
         try:
             await master.async_feed_meter(value)
