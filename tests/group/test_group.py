@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import get_dia
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.knx_evse.group.entities import ChargeModeExtraData
+from custom_components.knx_evse.group.group import BalancingGroup
 from tests.group.harness import (
     CONN1,
     CONN2,
@@ -339,15 +340,21 @@ async def test_diagnostics_of_a_real_group(
 GRACE = {**FAST, "meter_grace": 10}
 
 
+async def _charging_with_grace(hass: HomeAssistant, knx: KnxTestKit) -> BalancingGroup:
+    """Connector 1 alone on 20 A with the 10 s grace, started at 15 A."""
+    set_meter(hass, 1000)
+    _, group = await setup_group(hass, knx, [CONN1], limit=20, **GRACE)
+    await plug(knx, 1, 1, 0.0)
+    assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    return group
+
+
 async def test_a_meter_blip_keeps_the_limits_in_force(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
     # The meter is unavailable for one update (2 s): no Stop, and no Start afterwards.
     with no_idle_probe():
-        set_meter(hass, 1000)
-        _, group = await setup_group(hass, knx, [CONN1], limit=20, **GRACE)
-        await plug(knx, 1, 1, 0.0)
-        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        group = await _charging_with_grace(hass, knx)
         set_meter(hass, "unavailable")
         await advance(hass, freezer, 2)
         assert await sent(knx) == []
@@ -364,10 +371,7 @@ async def test_the_fallback_begins_after_the_grace(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
     with no_idle_probe():
-        set_meter(hass, 1000)
-        _, group = await setup_group(hass, knx, [CONN1], limit=20, **GRACE)
-        await plug(knx, 1, 1, 0.0)
-        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        group = await _charging_with_grace(hass, knx)
         set_meter(hass, "unavailable")
         seconds: dict[int, list[tuple[str, object]]] = {}
         for second in range(1, 31):
@@ -384,10 +388,7 @@ async def test_a_short_disconnect_sends_no_stop_and_no_start(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
     with no_idle_probe():
-        set_meter(hass, 1000)
-        _, group = await setup_group(hass, knx, [CONN1], limit=20, **GRACE)
-        await plug(knx, 1, 1, 0.0)
-        assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+        group = await _charging_with_grace(hass, knx)
         knx.set_connected(False)
         await advance(hass, freezer, 1)
         knx.set_connected(True)
