@@ -41,6 +41,11 @@ def config(*evses: EvseConfig, limit: float = 63.0, margin: float = 10.0, timing
     return BalancingConfig(limit=limit, reserve_margin=margin, evses=tuple(evses), **base)
 
 
+def supply_phases(e: EvseConfig) -> list[int]:
+    """0-based supply phases an EVSE draws from: ``phases`` of them from ``phase``, cyclically."""
+    return [(e.phase - 1 + k) % 3 for k in range(e.phases)]
+
+
 class Driver:
     """Feeds a Balancer with a meter that follows the EVSEs' own draw.
 
@@ -62,7 +67,7 @@ class Driver:
         if isinstance(house, tuple):
             per = list(house)
             for e, lim in zip(cfg.evses, self.limits, strict=True):
-                for p in range(3) if e.phases == 3 else (e.phase - 1,):
+                for p in supply_phases(e):
                     per[p] += lim
             return tuple(per)
         if cfg.phases == 1:
@@ -70,7 +75,7 @@ class Driver:
         # scalar A on a three-phase supply: the most loaded phase
         per = [house] * 3
         for e, lim in zip(cfg.evses, self.limits, strict=True):
-            for p in range(3) if e.phases == 3 else (e.phase - 1,):
+            for p in supply_phases(e):
                 per[p] += lim
         return max(per)
 

@@ -22,6 +22,7 @@ from tests.group.harness import (
     advance,
     chargers,
     group_subentry,
+    no_caps,
     no_idle_probe,
     plug,
     sent,
@@ -120,7 +121,7 @@ FAIL_SAFE_20 = {**GARAGE, "fail_safe": True, "fail_safe_timeout": 20}
 async def test_keep_alive_is_sent_within_the_fail_safe_timeout(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with no_idle_probe():
+    with no_idle_probe(), no_caps():
         set_meter(hass, 1000)
         group_data = group_subentry([CONN1, CONN2], limit=20, keepalive=45, **FAST)
         entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", FAIL_SAFE_20), group_data]))
@@ -149,7 +150,7 @@ async def test_keep_alive_is_sent_within_the_fail_safe_timeout(
 async def test_automatic_keep_alive_only_for_chargers_with_fail_safe(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, fail_safe: bool
 ) -> None:
-    with no_idle_probe():
+    with no_idle_probe(), no_caps():
         set_meter(hass, 1000)
         parameters = FAIL_SAFE_20 if fail_safe else GARAGE
         group_data = group_subentry([CONN1], limit=20, **FAST)  # keepalive 0: automatic
@@ -170,7 +171,7 @@ async def test_automatic_keep_alive_only_for_chargers_with_fail_safe(
 async def test_explicit_keep_alive_repeats_for_every_member(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
-    with no_idle_probe():
+    with no_idle_probe(), no_caps():
         set_meter(hass, 1000)
         _, group = await setup_group(hass, knx, [CONN1], limit=20, keepalive=30, **FAST)
         assert group.keepalive == 30.0 and group.interval == 5.0

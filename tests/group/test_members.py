@@ -26,6 +26,7 @@ from tests.group.harness import (
     group_issue,
     group_subentry,
     keep_alive_while,
+    no_caps,
     no_idle_probe,
     plug,
     sent,
@@ -112,7 +113,7 @@ async def test_stale_member_is_reserved_on_per_phase_and_current_meters(
         [{**CONN1, "phase": 2}], meter_entities=["sensor.total"], phases=3, limit=40, name="Flat",
         subentry_id="GRP2", **FAST,
     )
-    with no_idle_probe():
+    with no_idle_probe(), no_caps():
         entry = await knx.setup(hub_entry([*chargers(carport=True), per_phase, total]))
         await plug(knx, 2, 1, 8.0)
         await plug(knx, 1, 1, 8.0)
@@ -139,7 +140,7 @@ async def test_silent_charger_keeps_its_budget_and_gets_nothing_until_it_answers
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
     meter = 1000.0 + 24 * 230  # house 4.35 A, both cars draw 12 A
-    with no_idle_probe():
+    with no_idle_probe(), no_caps():
         set_meter(hass, meter)
         _, group = await setup_group(hass, knx, [CONN1, CARPORT_MEMBER], carport=True, limit=40, **FAST)
         await plug(knx, 1, 1, 12.0)

@@ -15,6 +15,7 @@ from tests.group.harness import (
     METER,
     advance,
     group_issue,
+    no_caps,
     no_idle_probe,
     one_member_at,
     plug,
@@ -114,7 +115,7 @@ async def test_meter_fault_falls_back_raises_issue_and_recovers(
 async def test_stale_meter_falls_back_but_a_reported_unchanged_value_is_not_stale(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
-    with no_idle_probe():
+    with no_idle_probe(), no_caps():
         group = await one_member_at(hass, knx, 1000, 0.0)
         assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
         for _ in range(12):  # 60 s of the same value, reported every 5 s (last_reported advances)

@@ -17,7 +17,18 @@ from .config import MODES, BalancingConfig, Mode
 from .output import Output
 from .planning import Planning
 from .readings import Decision, EvseReading, MeterReading, MeterState
-from .state import _GRID, _NONE, _SOLAR, ADOPT_CURRENT, OVER_LIMIT_TOLERANCE, SETTLE_TIME, _clean, _Evse
+from .state import (
+    _GRID,
+    _NONE,
+    _SOLAR,
+    ADOPT_CURRENT,
+    CAP_GAP,
+    CAP_HEADROOM,
+    OVER_LIMIT_TOLERANCE,
+    SETTLE_TIME,
+    _clean,
+    _Evse,
+)
 
 
 class Balancer(Planning, Output):
@@ -63,20 +74,21 @@ class Balancer(Planning, Output):
         cfg = self._config
         self._n = len(cfg.evses)
         self._m = cfg.phases if cfg.current_control else 1
+        # Supply phase (0-based) of each of an EVSE's own phases: from ``phase``, cyclically.
+        self._phase_map = [tuple((e.phase - 1 + k) % 3 for k in range(e.phases)) for e in cfg.evses]
         usages: list[Usage] = []
-        for evse in cfg.evses:
+        for evse, supply in zip(cfg.evses, self._phase_map, strict=True):
             if not cfg.current_control:
                 usages.append(((0, float(evse.phases)),))
-            elif evse.phases == 3:
-                usages.append(((0, 1.0), (1, 1.0), (2, 1.0)))
             else:
-                usages.append(((evse.phase - 1, 1.0),))
+                usages.append(tuple((p, 1.0) for p in supply))
         self._usage = usages
         self._solar_usage = [(*u, (self._m, float(e.phases))) for u, e in
                              zip(usages, cfg.evses, strict=True)]
         self._k = [float(e.phases) for e in cfg.evses]
         self._max_raw = [cfg.evse_max_current(i) for i in range(self._n)]
         self._max = [round_down(x, cfg.step, cfg.min_current) for x in self._max_raw]
+        self._minc = [cfg.min_current] * self._n
         self._keepalive = [cfg.evse_keepalive(i) for i in range(self._n)]
 
     def reconfigure(self, config: BalancingConfig) -> None:
@@ -190,13 +202,19 @@ class Balancer(Planning, Output):
             self._first_t = t
 
         measured = [self._measured(i, r) for i, r in enumerate(evses)]
+        self._minc = [cfg.min_current * (2 if r.connectors == 2 else 1) for r in evses]
         group, upper = self._demands(evses)
         if first:
             self._adopt(t, group, upper, measured)
         for i in range(n):
             self._check_obedience(i, t, measured[i])
-            if self._state[i].disobeyed:
+            st = self._state[i]
+            if st.disobeyed:
                 group[i], upper[i] = _NONE, 0.0  # paused until it obeys
+            elif group[i] != _NONE:
+                self._check_use(i, t, self._use(i, evses[i], measured[i]))
+                if st.cap is not None:
+                    upper[i] = min(upper[i], st.cap)
         self._disobedient = tuple(
             i for i, st in enumerate(self._state)
             if st.disobeyed and max(measured[i]) >= ADOPT_CURRENT and t - st.limit_since >= SETTLE_TIME
@@ -228,23 +246,19 @@ class Balancer(Planning, Output):
     # ------------------------------------------------------------------ inputs
 
     def _measured(self, i: int, reading: EvseReading) -> tuple[float, ...]:
-        """Measured EVSE current per supply phase it draws from, cleaned and capped."""
+        """Measured current on each of the EVSE's own phases (one, two or three), cleaned and capped."""
         cap = self._max_raw[i]
         cur = reading.current
-        single = self._k[i] == 1.0
+        k = len(self._phase_map[i])
         if type(cur) is float and math.isfinite(cur):  # the common case, fast
             v = cap if cur > cap else (cur if cur > 0.0 else 0.0)
-            return (v,) if single else (v, v, v)
-        if single:
-            if isinstance(cur, tuple):
-                return (max((_clean(x, cap) for x in cur), default=0.0),)
-            return (_clean(cur, cap),)
+            return (v,) * k
         if isinstance(cur, tuple):
-            vals = [_clean(x, cap) for x in cur[:3]]
-            vals += [0.0] * (3 - len(vals))
-            return tuple(vals)
-        v = _clean(cur, cap)
-        return (v, v, v)
+            if k == 1:
+                return (max((_clean(x, cap) for x in cur), default=0.0),)
+            vals = [_clean(x, cap) for x in cur[:k]]
+            return (*vals, *([0.0] * (k - len(vals))))
+        return (_clean(cur, cap),) * k
 
     def _demands(self, evses: Sequence[EvseReading]) -> tuple[list[int], list[float]]:
         """Per EVSE: its demand group and the most it may be given (rounded A)."""
@@ -256,15 +270,18 @@ class Balancer(Planning, Output):
             if not reading.connected:
                 st.override = None
             ov = st.override
-            if not reading.connected or (ov is None and evse.mode == "off") or ov == 0.0:
+            floor = self._minc[i]
+            most = self._max[i] if floor == cfg.min_current else round_down(self._max_raw[i], cfg.step, floor)
+            if ov is not None:
+                most = min(most, round_down(ov, cfg.step, cfg.min_current))
+            if (not reading.connected or (ov is None and evse.mode == "off") or ov == 0.0
+                    or min(self._max_raw[i], math.inf if ov is None else ov) < floor - EPS):
+                # (the last: a split below min_current per vehicle serves none)
                 group.append(_NONE)
                 upper.append(0.0)
-            elif ov is not None:
-                group.append(_GRID)
-                upper.append(min(self._max[i], round_down(ov, cfg.step, cfg.min_current)))
             else:
-                group.append(_SOLAR if evse.mode == "solar" else _GRID)
-                upper.append(self._max[i])
+                group.append(_SOLAR if ov is None and evse.mode == "solar" else _GRID)
+                upper.append(most)
         return group, upper
 
     def _adopt(
@@ -281,8 +298,8 @@ class Balancer(Planning, Output):
                 st.on = True
                 st.on_since = -math.inf
                 st.limit_since = t
-                st.limit = min(upper[i], round_down(max(amps, cfg.min_current), cfg.step,
-                                                    cfg.min_current))
+                floor = self._minc[i]
+                st.limit = min(upper[i], round_down(max(amps, floor), cfg.step, floor))
                 st.hist.clear()
 
     def _budget(
@@ -330,18 +347,14 @@ class Balancer(Planning, Output):
 
         net: float | None = None  # the export in phase-amperes where loads are not the total
         ev = [0.0] * nph  # EVSE current per supply phase, as far as it is the EVSEs' to share
-        for i, evse in enumerate(cfg.evses):
+        for i in range(self._n):
             if self._draws_as_load(i, now):
                 continue  # paused, yet drawing: it stays in the meter as other load
             st = self._state[i]
             # Over its limit (and tolerance) since SETTLE_TIME: the excess is other load at once.
             cap = st.limit if st.over_since is not None else math.inf
-            vals = measured[i]
-            if evse.phases == 3:
-                for p in range(3):
-                    ev[p] += min(vals[p], cap)
-            else:
-                ev[evse.phase - 1] += min(vals[0], cap)
+            for p, v in zip(self._phase_map[i], measured[i], strict=True):
+                ev[p] += min(v, cap)
 
         if isinstance(value, tuple):
             if any(abs(x) > i_abs for x in value):
@@ -369,17 +382,13 @@ class Balancer(Planning, Output):
         # Reported currents above an EVSE's own limit: a car still slowing down after a lowering,
         # or a report that is stale-high (send-on-change). Raises do not count on them.
         excess = [0.0] * nph
-        for i, evse in enumerate(cfg.evses):
+        for i in range(self._n):
             st = self._state[i]
             if now - st.limit_since < SETTLE_TIME or self._draws_as_load(i, now) or st.over_since is not None:
                 continue
             lim = st.limit if st.on else 0.0
-            vals = measured[i]
-            if evse.phases == 3:
-                for p in range(3):
-                    excess[p] += max(0.0, vals[p] - lim)
-            else:
-                excess[evse.phase - 1] += max(0.0, vals[0] - lim)
+            for p, v in zip(self._phase_map[i], measured[i], strict=True):
+                excess[p] += max(0.0, v - lim)
         if cfg.current_control:
             caps = [cfg.budget - x for x in loads]
             self._over = [ev[p] > caps[p] + EPS for p in range(nph)]
@@ -425,6 +434,45 @@ class Balancer(Planning, Output):
             st.reason = "over_limit_stop"
         elif t - st.last_write >= SETTLE_TIME:
             st.force = True
+
+    def _use(self, i: int, reading: EvseReading, measured: tuple[float, ...]) -> float:
+        """Return the A per phase of its limit the EVSE takes.
+
+        Its highest phase, or for a split charger its busiest connector's draw times the connectors
+        (the charger does not pass on a share one vehicle leaves unused).
+        """
+        use = max(measured)
+        if reading.connectors == 2 and reading.busiest is not None:
+            use = max(use, 2.0 * _clean(reading.busiest, self._max_raw[i]))
+        return use
+
+    def _check_use(self, i: int, t: float, use: float) -> None:
+        """Cap a charging EVSE near its draw while it takes clearly less than its limit, or lift the cap.
+
+        ``use`` below the limit by ``CAP_GAP`` for ``ramp_up_delay + SETTLE_TIME`` (counted from the
+        last limit change) caps it ``CAP_HEADROOM`` above, on the grid: the rest of its share goes to
+        the others under the usual raise rules; a draw that sinks further lowers the cap the same way.
+        Drawing within half the headroom of its cap lifts it.
+        """
+        cfg = self._config
+        st = self._state[i]
+        if not st.on or st.over_since is not None:
+            st.low_since = None
+            return
+        if st.cap is not None and use >= st.cap - CAP_HEADROOM / 2:
+            st.cap = st.low_since = None  # it takes its cap: room back on the next rounds
+            return
+        if use > st.limit - CAP_GAP:
+            st.low_since = None
+            return
+        if st.low_since is None:
+            st.low_since = t
+        if t - max(st.low_since, st.limit_since) < cfg.ramp_up_delay + SETTLE_TIME:
+            return
+        floor = self._minc[i]
+        cap = floor + max(0, math.ceil((use + CAP_HEADROOM - floor) / cfg.step - EPS)) * cfg.step
+        if cap < st.limit - EPS:
+            st.cap = round(cap, 9)
 
     def _draws_as_load(self, i: int, now: float) -> bool:
         """Return True for an EVSE whose draw is load: paused ``SETTLE_TIME`` ago, or for disobeying.

@@ -52,9 +52,13 @@ class EvseConfig:
     Attributes:
         max_current: the charger's (or user's) maximum in A per phase, or None.
         max_power: the maximum in W (all phases together), or None.
-        phases: 1 or 3, the phases the EVSE draws from.
-        phase: for a single-phase EVSE, the supply phase (1, 2 or 3) it is wired to. Ignored for
-            a three-phase EVSE. On a single-phase supply it must be 1.
+        phases: the supply phases the EVSE draws from, each up to its limit: 1, 3, or 2 for a
+            two-connector single-phase charger whose connectors sit on two phases (manual, "Phase
+            connection: different"; the whole charger as one member).
+        phase: the supply phase (1, 2 or 3) of the EVSE's first phase: a single-phase EVSE's only
+            phase, a three-phase charger's L1 (phase rotation: its L2 and L3 follow cyclically),
+            connector 1 of a two-phase one (connector 2 on the next phase). On a single-phase
+            supply it must be 1.
         mode: initial charge mode, see :data:`Mode`. Change it at runtime with
             ``Balancer.set_mode``.
         name: free text for logs and diagnostics.
@@ -67,7 +71,7 @@ class EvseConfig:
 
     Raises:
         ValueError: when both or neither maximum is given, a maximum is not a positive finite
-            number, ``phases`` is not 1 or 3, ``phase`` is not 1–3, ``mode`` is unknown, or
+            number, ``phases`` is not 1, 2 or 3, ``phase`` is not 1–3, ``mode`` is unknown, or
             ``keepalive`` is neither None nor a positive finite number of seconds.
 
     """
@@ -95,8 +99,8 @@ class EvseConfig:
         if self.max_power is not None and not (_finite(self.max_power) and self.max_power > 0):
             raise ValueError(f"{label}: max_power must be a positive number of W, "
                              f"got {self.max_power!r}")
-        if self.phases not in (1, 3) or isinstance(self.phases, bool):
-            raise ValueError(f"{label}: phases must be 1 or 3, got {self.phases!r}")
+        if self.phases not in (1, 2, 3) or isinstance(self.phases, bool):
+            raise ValueError(f"{label}: phases must be 1, 2 or 3, got {self.phases!r}")
         if self.phase not in (1, 2, 3) or isinstance(self.phase, bool):
             raise ValueError(f"{label}: phase must be 1, 2 or 3, got {self.phase!r}")
         if self.mode not in MODES:
@@ -190,7 +194,7 @@ class BalancingConfig:
             non-finite limit, voltage or step; a negative or non-finite raise_margin; a keepalive that is neither None nor a positive
             finite number; a margin outside [0, 100); a
             ``min_current`` below 6 A; negative timings; a supply with other than 1 or 3
-            phases; an EVSE that does not fit the supply (three-phase EVSE on a single-phase
+            phases; an EVSE that does not fit the supply (a two- or three-phase EVSE on a single-phase
             supply, ``phase`` ≠ 1 on a single-phase supply); an EVSE maximum below
             ``min_current``; or a fallback that is neither ``"pause"`` nor a current ≥
             ``min_current``.
@@ -255,8 +259,8 @@ class BalancingConfig:
         for number, evse in enumerate(self.evses, start=1):
             if not isinstance(evse, EvseConfig):
                 raise ValueError(f"EVSE{number}: expected an EvseConfig, got {evse!r}")
-            if self.phases == 1 and evse.phases == 3:
-                raise ValueError(f"EVSE{number}: a three-phase EVSE needs a three-phase supply")
+            if self.phases == 1 and evse.phases != 1:
+                raise ValueError(f"EVSE{number}: an EVSE on {evse.phases} phases needs a three-phase supply")
             if self.phases == 1 and evse.phase != 1:
                 raise ValueError(f"EVSE{number}: phase must be 1 on a single-phase supply")
             if self.evse_max_current(number - 1) < self.min_current:

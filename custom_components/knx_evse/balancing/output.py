@@ -24,7 +24,6 @@ class Output(BalancerBase):
         cfg = self._config
         reason = "fallback_meter_stale" if state == "stale" else "fallback_meter_invalid"
         fixed = cfg.fallback_current
-        minc = cfg.min_current
         caps = [cfg.budget] * self._m if cfg.current_control else [cfg.budget / cfg.voltage]
         started = False
         for i in range(self._n):
@@ -38,8 +37,12 @@ class Output(BalancerBase):
                 if st.on:
                     self._stop(i, t)
                 continue
-            amps = minc if mode == "min_solar" else min(
-                upper[i], round_down(fixed, cfg.step, minc))
+            floor = self._minc[i]
+            if fixed < floor:  # a fixed current below a split charger's minimum serves no vehicle
+                if st.on:
+                    self._stop(i, t)
+                continue
+            amps = floor if mode == "min_solar" else min(upper[i], round_down(fixed, cfg.step, floor))
             ok = fits(caps, self._usage[i], amps)
             if st.on and not ok:
                 self._stop(i, t)

@@ -35,8 +35,8 @@ class Planning(BalancerBase):
         self, t: float, caps: list[float], surplus: float, group: list[int], upper: list[float]
     ) -> None:
         cfg = self._config
-        minc = cfg.min_current
-        start_amps = minc + cfg.raise_margin  # a start is a raise from 0 (see _allocate)
+        mins = self._minc  # per EVSE: min_current, times the connectors sharing its limit
+        margin = cfg.raise_margin  # a start is a raise from 0 (see _allocate)
         usage = self._usage
         states = self._state
         n = self._n
@@ -46,8 +46,8 @@ class Planning(BalancerBase):
         for i in range(n):
             st = states[i]
             if st.on:
-                if fits(cap_real, usage[i], minc):
-                    reserve(cap_real, usage[i], minc)
+                if fits(cap_real, usage[i], mins[i]):
+                    reserve(cap_real, usage[i], mins[i])
                 else:
                     self._stop(i, t)
                     st.reason = "over_budget_cut"
@@ -62,38 +62,38 @@ class Planning(BalancerBase):
                 continue
             st = states[i]
             if st.on:
-                if fits(cap_keep, usage[i], minc):
+                if fits(cap_keep, usage[i], mins[i]):
                     st.reason = self._mode_reason(i)
                 elif t - st.on_since < cfg.min_on_time:
                     st.reason = "min_on_hold"
                 else:
                     self._stop(i, t)
                     st.reason = "paused_priority"
-                    reserve(cap_real, usage[i], -minc)
+                    reserve(cap_real, usage[i], -mins[i])
                     continue
-                reserve(cap_keep, usage[i], minc)
-                reserve(cap_plan, usage[i], minc)
+                reserve(cap_keep, usage[i], mins[i])
+                reserve(cap_plan, usage[i], mins[i])
             else:
-                ok = fits(cap_plan, usage[i], start_amps)
+                ok = fits(cap_plan, usage[i], mins[i] + margin)
                 if ok:
-                    reserve(cap_plan, usage[i], minc)
+                    reserve(cap_plan, usage[i], mins[i])
                 if self._pending(i, t, ok):
                     ready.append(i)
-                    reserve(cap_keep, usage[i], minc)
+                    reserve(cap_keep, usage[i], mins[i])
                 elif not ok:
                     st.reason = "paused_priority"
         for i in range(n):
             st = states[i]
             if group[i] == _SOLAR and st.on:
                 # Solar draws yield the grid budget to fast EVSEs (after min_on_time).
-                if not fits(cap_keep, usage[i], minc) and t - st.on_since >= cfg.min_on_time:
+                if not fits(cap_keep, usage[i], mins[i]) and t - st.on_since >= cfg.min_on_time:
                     self._stop(i, t)
                     st.reason = "paused_priority"
-                    reserve(cap_real, usage[i], -minc)
+                    reserve(cap_real, usage[i], -mins[i])
                     group[i] = _NONE
                     continue
-                reserve(cap_keep, usage[i], minc)
-                reserve(cap_plan, usage[i], minc)
+                reserve(cap_keep, usage[i], mins[i])
+                reserve(cap_plan, usage[i], mins[i])
 
         # 3. Starts: one per round, highest priority first, only when it really fits.
         started = False
@@ -101,9 +101,9 @@ class Planning(BalancerBase):
             st = states[i]
             if started:
                 st.reason = "start_queue"
-            elif fits(cap_real, usage[i], start_amps):
+            elif fits(cap_real, usage[i], mins[i] + margin):
                 self._start(i, t)
-                reserve(cap_real, usage[i], minc)
+                reserve(cap_real, usage[i], mins[i])
                 st.reason = self._mode_reason(i)
                 started = True
             else:
@@ -118,7 +118,7 @@ class Planning(BalancerBase):
             if group[i] != _SOLAR:
                 continue
             st = states[i]
-            need = self._k[i] * minc
+            need = self._k[i] * mins[i]
             if st.on:
                 # The net import this EVSE causes: its min_current less the export; export beyond
                 # min_current pays an earlier import back. The pause comes once the net import
@@ -145,28 +145,28 @@ class Planning(BalancerBase):
                     else:
                         self._stop(i, t)
                         st.reason = "paused_no_surplus"
-                        reserve(cap_real, usage[i], -minc)
+                        reserve(cap_real, usage[i], -mins[i])
                         continue
                 pool_keep -= need
                 pool_plan -= need
             else:
-                grid_ok = fits(cap_plan, usage[i], start_amps)
+                grid_ok = fits(cap_plan, usage[i], mins[i] + margin)
                 ok = grid_ok and pool_plan >= need - EPS
                 if ok:
                     pool_plan -= need
-                    reserve(cap_plan, usage[i], minc)
+                    reserve(cap_plan, usage[i], mins[i])
                 if self._pending(i, t, ok):
                     ready.append(i)
                 elif not ok:
                     st.reason = "paused_no_surplus" if grid_ok else "paused_priority"
         for i in ready:
             st = states[i]
-            need = self._k[i] * minc
+            need = self._k[i] * mins[i]
             if started:
                 st.reason = "start_queue"
-            elif fits(cap_real, usage[i], start_amps) and pool_keep >= need - EPS:
+            elif fits(cap_real, usage[i], mins[i] + margin) and pool_keep >= need - EPS:
                 self._start(i, t)
-                reserve(cap_real, usage[i], minc)
+                reserve(cap_real, usage[i], mins[i])
                 pool_keep -= need
                 st.reason = "solar"
                 started = True
@@ -203,7 +203,7 @@ class Planning(BalancerBase):
     ) -> tuple[list[float], float]:
         """Water-fill the charging EVSEs: ``fast`` extras first, then solar extras.
 
-        Every charging EVSE first gets ``min_current``. ``fast`` and override EVSEs share the
+        Every charging EVSE first gets its minimum (``min_current``, times its connectors). ``fast`` and override EVSEs share the
         rest of the grid budget; ``solar`` and ``min_solar`` EVSEs then share what is left of
         both the grid budget and the export (rule: "solar uses only export ... min_solar
         gives min_current plus the surplus. Both stay within the breaker budget").
@@ -215,13 +215,13 @@ class Planning(BalancerBase):
         Returns (amps per EVSE index, export left in phase-amperes). ``ramp`` caps each EVSE.
         """
         cfg = self._config
-        minc = cfg.min_current
+        mins = self._minc
         states = self._state
         x = [0.0] * self._n
         free = list(caps)
         for i in on:
-            reserve(free, self._usage[i], minc + margin)
-            x[i] = minc
+            reserve(free, self._usage[i], mins[i] + margin)
+            x[i] = mins[i]
         fast: list[int] = []
         sol: list[int] = []
         for i in on:
@@ -230,9 +230,9 @@ class Planning(BalancerBase):
             else:
                 sol.append(i)
         if ramp is None:
-            ups = [upper[i] - minc for i in fast]
+            ups = [upper[i] - mins[i] for i in fast]
         else:
-            ups = [min(upper[i], ramp[i]) - minc for i in fast]
+            ups = [min(upper[i], ramp[i]) - mins[i] for i in fast]
         extra = water_fill(free, [self._usage[i] for i in fast], ups)
         for i, e in zip(fast, extra, strict=True):
             x[i] += e
@@ -240,9 +240,9 @@ class Planning(BalancerBase):
         pool = surplus - sum(self._k[i] * (x[i] + margin) for i in on)
         if sol:
             if ramp is None:
-                ups = [upper[i] - minc for i in sol]
+                ups = [upper[i] - mins[i] for i in sol]
             else:
-                ups = [min(upper[i], ramp[i]) - minc for i in sol]
+                ups = [min(upper[i], ramp[i]) - mins[i] for i in sol]
             extra = water_fill([*free, max(0.0, pool)],
                                [self._solar_usage[i] for i in sol], ups)
             for i, e in zip(sol, extra, strict=True):
@@ -273,7 +273,7 @@ class Planning(BalancerBase):
         room that a waiting one is about to take.
         """
         cfg = self._config
-        minc = cfg.min_current
+        mins = self._minc
         delay = cfg.ramp_up_delay
         states = self._state
         on = [i for i in range(self._n) if states[i].on]
@@ -297,17 +297,17 @@ class Planning(BalancerBase):
             hist.append([t, tgt, math.inf])
             while hist[0][2] <= start:
                 hist.popleft()
-            window_min = hist[0][1] if start >= st.hist_start else min(minc, hist[0][1])
+            window_min = hist[0][1] if start >= st.hist_start else min(mins[i], hist[0][1])
             ramp[i] = max(st.limit, window_min)
         final, _ = self._fill(caps, surplus, on, upper, ramp)
         over = self._over
         for i in on:
             st = states[i]
-            limit = round_down(final[i], cfg.step, minc)
+            limit = round_down(final[i], cfg.step, mins[i])
             if limit < st.limit and any(over[c] for c, _w in self._usage[i]):
                 # The supply is over budget now: cut to where a raise would have put the limit,
                 # raise_margin below the room, so the car's lag does not hold it over the budget.
-                limit = round_down(min(final[i], target[i]), cfg.step, minc)
+                limit = round_down(min(final[i], target[i]), cfg.step, mins[i])
             if limit != st.limit:
                 st.limit_since = t
             st.limit = limit

@@ -55,16 +55,26 @@ class EvseReading:
 
     Attributes:
         current: measured current in A: a float (the same on each of the EVSE's phases), or a
-            tuple per supply phase (L1, L2, L3) for a three-phase EVSE. For a single-phase EVSE a
+            tuple per phase of the EVSE (a three-phase charger's L1, L2, L3; a two-phase one's
+            connector 1 and 2), mapped to the supply from ``EvseConfig.phase``. For a single-phase EVSE a
             tuple counts by its largest value. None, NaN or a negative value counts as 0 A;
             values are capped at the EVSE's maximum. Both choices only ever overestimate the
             other loads, never the room left.
         connected: True when a vehicle is plugged in and wants energy.
+        connectors: 1, or 2 for a two-connector charger balanced as one EVSE while two vehicles are
+            plugged in: it splits its limit 50/50 between them and does not pass on a share one
+            leaves unused (manual, "Dynamic balancing in models with two connectors"). The EVSE's
+            lowest limit is then ``connectors × min_current``, so each vehicle gets at least
+            ``min_current``.
+        busiest: with ``connectors`` 2, the A per phase the connector that draws most takes (its
+            share is the limit ÷ 2); None counts the draw as evenly split.
 
     """
 
     current: float | tuple[float, ...] | None = 0.0
     connected: bool = False
+    connectors: int = 1
+    busiest: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +92,8 @@ class Decision:
         surplus: A per phase (averaged over the supply phases) that the house would export
             without the EVSEs; 0 when importing; None in fallback.
         reason: a short machine-readable word per EVSE. Charging: ``"fast"``, ``"solar"``,
-            ``"min_solar"``, ``"override"``, ``"min_on_hold"`` (would be paused but
+            ``"min_solar"``, ``"override"``, ``"capped"`` (it draws clearly less than its share, so
+            it is capped near its draw and the rest goes to the others), ``"min_on_hold"`` (would be paused but
             ``min_on_time`` has not passed), ``"no_surplus_hold"`` (solar short of export,
             within the import ``solar_stop_delay`` allows), ``"fallback_meter_stale"`` /
             ``"fallback_meter_invalid"`` (fixed fallback current). Paused: ``"off"``,
@@ -122,7 +133,7 @@ class Decision:
 
 
 RUNNING_REASONS: Final = frozenset({
-    "fast", "solar", "min_solar", "override", "min_on_hold", "no_surplus_hold",
+    "fast", "solar", "min_solar", "override", "capped", "min_on_hold", "no_surplus_hold",
     "fallback_meter_stale", "fallback_meter_invalid",
 })
 """Reasons an EVSE can have while charging (``Decision.reason``)."""

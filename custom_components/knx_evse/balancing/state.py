@@ -25,6 +25,13 @@ OVER_LIMIT_TOLERANCE: Final = 2.0
 the measurement tolerance and a send-on-change report that lags by up to its threshold (``scripts/
 bench --report-change 2``: 1 A rewrote stale reports, +0.5 telegrams/h); a lost limit is many A."""
 
+CAP_GAP: Final = 2.0
+"""A a charging EVSE must draw below its limit, the ramp-up delay plus ``SETTLE_TIME`` long, before it
+is capped near its draw (a car whose on-board charger or full battery takes less than its share)."""
+CAP_HEADROOM: Final = 1.5
+"""A above the draw where the cap sits (rounded up to the limit grid); within half of it of the cap,
+the EVSE draws at its cap and the cap is lifted."""
+
 _GRID, _SOLAR, _NONE = 0, 1, 2  # demand groups
 
 
@@ -39,6 +46,7 @@ class _Evse:
     """Mutable per-EVSE state (private)."""
 
     __slots__ = (
+        "cap",
         "deficit",
         "deficit_rate",
         "deficit_since",
@@ -53,6 +61,7 @@ class _Evse:
         "last_written",
         "limit",
         "limit_since",
+        "low_since",
         "off_since",
         "on",
         "on_since",
@@ -74,6 +83,8 @@ class _Evse:
         self.limit_since = -math.inf
         self.over_since: float | None = None  # drawing over limit + tolerance since (charging)
         self.disobeyed = False  # paused for drawing over its limit; cleared when it obeys
+        self.low_since: float | None = None  # drawing clearly below its limit since (charging)
+        self.cap: float | None = None  # A: the most it gets while it takes less than its share
         self.hist: deque[list[float]] = deque()  # [since, target, until], see _allocate
         self.hist_start = 0.0
         self.last_written: float | None = None
@@ -101,6 +112,8 @@ class BalancerBase:
     _max_raw: list[float]
     _max: list[float]
     _keepalive: list[float | None]
+    _phase_map: list[tuple[int, ...]]
+    _minc: list[float]
     _last_t: float | None
     _first_t: float
     _over: list[bool]
@@ -116,6 +129,7 @@ class BalancerBase:
         st = self._state[i]
         st.on = True
         st.on_since = t
+        st.low_since = st.cap = None
         st.fit_since = None
         st.deficit_since = None
         st.limit = 0.0
@@ -127,6 +141,7 @@ class BalancerBase:
         if st.over_since is not None:
             st.disobeyed = True  # paused while drawing over its limit
         st.over_since = None
+        st.low_since = st.cap = None
         st.off_since = t
         st.fit_since = None
         st.deficit_since = None
@@ -137,4 +152,6 @@ class BalancerBase:
     def _mode_reason(self, i: int) -> str:
         if self._state[i].override is not None:
             return "override"
+        if self._state[i].cap is not None:
+            return "capped"
         return self._config.evses[i].mode
