@@ -6,7 +6,8 @@ Source: manual, "Communication Objects". A limit's state is its status object (3
 4/63/112 for power) when linked and known, otherwise the last value written or seen on the bus,
 otherwise the restored value. Ranges: current 0 (pause) or 6 A up to the "Maximum User Current"
 parameter (1-5 A are refused with a translated error and nothing is sent); power 0 up to what the
-model can draw; session 0-65535 s.
+model can draw; session 0-65535 s. A limit that acts on a balancing-group member becomes its
+override or is refused (``group.writes``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .charger.commands import MAX_SESSION_SECONDS
 from .charger.coordinator import ChargerCoordinator
 from .entity import KnxEvseEntity, async_add_charger_entities
 from .entity_descriptions import NUMBERS, KnxEvseNumberEntityDescription
+from .group.writes import route_manual_write
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -65,7 +67,12 @@ class KnxEvseNumber(KnxEvseEntity, RestoreNumber):
         await super().async_added_to_hass()
 
     async def async_set_native_value(self, value: float) -> None:
-        """Validate and write; raises translated ServiceValidationError (nothing sent) when refused."""
+        """Route to a managing balancing group, else validate and write.
+
+        Raises translated ServiceValidationError (nothing sent) when refused.
+        """
+        if route_manual_write(self.coordinator, self.object_number, value):
+            return
         kind = self.entity_description.kind
         connector = self.entity_description.connector
         if kind == "current":

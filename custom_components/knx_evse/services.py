@@ -36,6 +36,7 @@ from .compat import vol
 from .const import DOMAIN
 from .group.entities import member_for_unique_id
 from .group.group import BalancingGroup, Member
+from .group.writes import check_override
 
 SERVICE_SET_CHARGE_MODE: Final = "set_charge_mode"
 SERVICE_SET_CURRENT_LIMIT: Final = "set_current_limit"
@@ -166,18 +167,7 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
     members = resolve_members(call.hass, dict(call.data))
     if amps is not None:
         for group, member in members:
-            low = group.config.min_current
-            if amps != 0 and not low <= amps <= member.max_current:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="override_out_of_range",
-                    translation_placeholders={
-                        "member": member.name,
-                        "value": f"{amps:g}",
-                        "min": f"{low:g}",
-                        "max": f"{member.max_current:g}",
-                    },
-                )
+            check_override(group, member, amps)
     for group, member in members:
         group.async_set_override(member.index, amps)
 

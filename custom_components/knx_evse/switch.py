@@ -5,8 +5,9 @@ Source: manual, "Communication Objects": start/stop charging (33/82, DPT 1.010) 
 disconnect (7), auto start (26), charging-time enables (54/57/60, 103/106/109), balancing on/off
 (132) and pause/restart all charging (18). These objects cannot be read (flags C-W--): without a
 linked status object the switch is optimistic (``assumed_state``), shows the last value written or
-seen on the bus, and keeps it across restarts (``RestoreEntity``). Each balancing group adds its
-on/off switch (group/entities.py).
+seen on the bus, and keeps it across restarts (``RestoreEntity``). A *Charge* or pause switch that
+acts on a balancing-group member becomes its override or is refused (``group.writes``). Each
+balancing group adds its on/off switch (group/entities.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .charger.coordinator import ChargerCoordinator
 from .entity import KnxEvseEntity, async_add_charger_entities
 from .entity_descriptions import SWITCHES, KnxEvseSwitchEntityDescription
 from .group.entities import async_add_group_entities
+from .group.writes import route_manual_write
 from .runtime import KnxEvseConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -65,8 +67,13 @@ class KnxEvseSwitch(KnxEvseEntity, SwitchEntity, RestoreEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Write 1 (start, block, enable, on)."""
-        await self.coordinator.async_write_object(self.object_number, True)
+        await self._async_write(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Write 0 (stop, unblock, disable, off)."""
-        await self.coordinator.async_write_object(self.object_number, False)
+        await self._async_write(False)
+
+    async def _async_write(self, on: bool) -> None:
+        """Route to a balancing group that manages the object, else write it."""
+        if not route_manual_write(self.coordinator, self.object_number, on):
+            await self.coordinator.async_write_object(self.object_number, on)

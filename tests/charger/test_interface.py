@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant
 from custom_components.knx_evse.charger.interface import ChargerInterface
 from custom_components.knx_evse.knx.dpt import ControlPilotState, OcppState
 from tests.charger.test_coordinator import _coordinator, f32
-from tests.knx_harness import SINGLE_PHASE_FULL, THREE_PHASE_FULL, KnxTestKit, ga
+from tests.knx_harness import SINGLE_PHASE_FULL, THREE_PHASE_FULL, KnxTestKit, all_group_addresses, ga
 
 
 async def test_measurements_single_and_three_phase(hass: HomeAssistant, knx: KnxTestKit) -> None:
@@ -46,3 +46,33 @@ async def test_connected_and_charging_from_individual_objects_or_states(hass: Ho
     await knx.receive_write(ga(86), 0)
     await knx.receive_write(ga(85), 0)
     assert ChargerInterface(coordinator, 2).charging() is False and ChargerInterface(coordinator, 2).vehicle_connected() is False
+
+
+async def test_write_role_names_the_limit_the_stop_and_the_other_control_objects(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    coordinator = await _coordinator(knx, SINGLE_PHASE_FULL)
+    roles = {
+        connector: {n: ChargerInterface(coordinator, connector).write_role(n) for n in (1, 2, 18, 31, 32, 33, 80, 81, 82, 6, 25)}
+        for connector in (None, 1)
+    }
+    # the whole charger: its limit is object 1; both connectors' Start/Stop pause it, so neither alone does
+    assert roles[None] == {
+        1: "limit", 2: "other", 18: "other", 31: "other", 32: "other", 33: "other",
+        80: "other", 81: "other", 82: "other", 6: None, 25: None,
+    }
+    # connector 1: its limit and Start/Stop; the charger's objects act on it too, connector 2's do not
+    assert roles[1] == {
+        1: "other", 2: "other", 18: "other", 31: "limit", 32: "other", 33: "stop",
+        80: None, 81: None, 82: None, 6: None, 25: None,
+    }
+
+
+async def test_a_whole_charger_without_start_stop_is_paused_by_pause_restart(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    addresses = {n: gas for n, gas in all_group_addresses(SINGLE_PHASE_FULL).items() if n not in ("33", "82")}
+    coordinator = await _coordinator(knx, SINGLE_PHASE_FULL, addresses)
+    whole = ChargerInterface(coordinator, None)
+    assert whole.stop_objects == (18,)
+    assert whole.write_role(18) == "stop" and whole.write_role(1) == "limit"

@@ -10,7 +10,9 @@ Source: manual, "Communication Objects". The objects are named by their key in t
 - the limit: ``current_limit`` (written) and ``current_limit_status`` (what the charger confirms);
 - start/stop: the connectors' ``start_stop``, else the charger's ``pause_restart``; none linked:
   a pause is a 0 A limit;
-- bridge mode: the built-in master's ``current_measured`` (A) or ``active_power_measured`` (W).
+- bridge mode: the built-in master's ``current_measured`` (A) or ``active_power_measured`` (W);
+- what a manual write is to a member (``write_role``): its limit, its one start/stop object, or
+  another object that limits, pauses or starts it (current and power limits, start/stop, pause).
 
 Only this module and the object table know which object plays which part; the balancing group
 reads and acts through ``ChargerInterface`` alone.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import cache
-from typing import Final
+from typing import Final, Literal
 
 from homeassistant.core import CALLBACK_TYPE
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -55,6 +57,8 @@ _PLUG_KEYS: Final = ("vehicle_connected", "pilot_state", "ocpp_state")
 
 Currents = float | tuple[float, ...]
 """A a member draws: a float on a single-phase charger, L1-L3 on a three-phase one."""
+WriteRole = Literal["limit", "stop", "other"]
+"""What a written object is to a member (``ChargerInterface.write_role``)."""
 
 
 @cache
@@ -66,6 +70,12 @@ def _number(key: str, connector: int | None) -> int:
 def limit_object(connector: int | None) -> int:
     """Return the current-limit object of the whole charger (None) or of connector 1/2."""
     return _number("current_limit", connector)
+
+
+def control_objects(connector: int | None) -> tuple[int, ...]:
+    """Objects of the whole charger (None) or of connector 1/2 that limit, pause or start its charging."""
+    stop = "pause_restart" if connector is None else "start_stop"
+    return tuple(_number(key, connector) for key in ("current_limit", "active_power_limit", stop))
 
 
 def measurement_objects(params: ChargerParameters, connector: int | None) -> tuple[int, ...]:
@@ -85,7 +95,7 @@ class ChargerInterface:
 
     Reads: ``currents``, ``phase_currents``, ``measured_power``, ``measured_current``,
     ``vehicle_connected``, ``charging``, ``limit_status``, ``confirmed_limit``,
-    ``last_written_limit``, ``is_stale``. Acts: ``async_apply_limit``, ``async_resume``,
+    ``last_written_limit``, ``is_stale``, ``write_role``. Acts: ``async_apply_limit``, ``async_resume``,
     ``async_pause`` (and ``async_feed_meter`` for bridge mode). ``async_add_listener`` calls back when
     anything the balancing reads changes. Writes raise HomeAssistantError when they cannot be sent.
     """
@@ -103,6 +113,10 @@ class ChargerInterface:
         self._limit = limit_object(connector)
         self.stop_objects: tuple[int, ...] = starts
         """Objects that pause/resume the member; () when none is linked (a pause is then a 0 A limit)."""
+        self.control_objects: frozenset[int] = frozenset(
+            n for scope in (None, *self._connectors) for n in control_objects(scope)
+        )
+        """Objects that limit, pause or start the member: the charger's and its connectors' (``control_objects``)."""
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -124,6 +138,20 @@ class ChargerInterface:
     def device_info(self) -> DeviceInfo:
         """Return the device of the member's entities: the charger, or its connector sub-device."""
         return self.coordinator.device_info(self.connector)
+
+    def write_role(self, number: int) -> WriteRole | None:
+        """Return what a write to object ``number`` is to the member, None when it does not act on it.
+
+        ``"limit"``: the member's current limit (the one the balancing writes); ``"stop"``: its one
+        start/stop object (the one the balancing pauses it with); ``"other"``: any other of its
+        ``control_objects`` (a connector's limit or start/stop of a whole two-connector charger,
+        the charger's limit or pause of a connector, any power limit).
+        """
+        if number == self._limit:
+            return "limit"
+        if self.stop_objects == (number,):
+            return "stop"
+        return "other" if number in self.control_objects else None
 
     # -- reads ---------------------------------------------------------------------------------
 

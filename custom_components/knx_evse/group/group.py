@@ -12,7 +12,8 @@ While the KNX connection is down the group holds its fallback (update without me
 nothing; on reconnect every member is written again. Bridge mode: ``bridge.Bridge``.
 
 Modes, one-shot overrides and the group's on/off switch are set by the entities (restored across
-restarts) and the services; each change runs a round at once. A member whose charger subentry was
+restarts), the services and a member's own *Current limit* and *Charge* entities (``writes``); each
+change runs a round at once. A member whose charger subentry was
 removed raises ``balancing_member_removed``; the group keeps balancing the other members.
 """
 
