@@ -101,6 +101,7 @@ if str(ROOT) not in sys.path:
 from custom_components.knx_evse.balancing import (  # noqa: E402
     Balancer,
     BalancingConfig,
+    Decision,
     EvseConfig,
     EvseReading,
     MeterReading,
@@ -281,6 +282,30 @@ class Chargers:
 
 
 @dataclass(slots=True)
+class Reports:
+    """The chargers' measured currents (object 14) as last sent, per connector (A).
+
+    A charger sends on a change of more than ``change`` A or ``REPORT_PERIOD`` s after its last
+    sending; ``value`` is shared with whoever reads the reports (``Obs.reported``).
+    """
+
+    value: list[float]
+    change: float = REPORT_CHANGE
+    at: list[float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.at = [-math.inf] * len(self.value)
+
+    def see(self, k: int, i: int, amps: float) -> bool:
+        """Connector ``i`` measures ``amps`` at second ``k``; return True when it sends them."""
+        if abs(amps - self.value[i]) > self.change or k - self.at[i] >= REPORT_PERIOD:
+            self.value[i] = amps
+            self.at[i] = k
+            return True
+        return False
+
+
+@dataclass(slots=True)
 class Obs:
     """What a controller can know at second ``k`` (measurements are ``LATENCY`` s old).
 
@@ -334,14 +359,23 @@ class HaBalancer:
             float(k), MeterReading(obs.meter, obs.meter_t),
             [EvseReading(obs.reported[i], obs.wants[i]) for i in range(len(CARS))],
         )
-        for i in d.writes:
-            if d.paused[i]:
-                ch.write_run(i, False)
-            else:
-                if i not in d.switches or ch.limit[i] != d.limits[i]:
-                    ch.write_limit(i, d.limits[i])
-                if i in d.switches:
-                    ch.write_run(i, True)
+        apply_decision(d, ch)
+
+
+def apply_decision(d: Decision, ch: Chargers) -> None:
+    """Write what ``d`` asks, as ``Decision.writes`` documents (see :class:`HaBalancer`).
+
+    Per EVSE in ``d.writes``: paused, one Stop; else the limit (left out on a start at the limit the
+    charger already has), then Start when its pause state switched.
+    """
+    for i in d.writes:
+        if d.paused[i]:
+            ch.write_run(i, False)
+        else:
+            if i not in d.switches or ch.limit[i] != d.limits[i]:
+                ch.write_limit(i, d.limits[i])
+            if i in d.switches:
+                ch.write_run(i, True)
 
 
 class Builtin:
@@ -528,7 +562,7 @@ def simulate(inp: DayInput, controller: Controller, meter_period: int = 1,
     evs: list[ElectricVehicle | None] = [None] * ncar
     now_visit = [-1] * ncar
     offered = [0.0] * ncar
-    rep_t = [-math.inf] * ncar
+    reports = Reports(obs.reported, report_change)
     lag_meter: list[tuple[float, float, float]] = []
     lag_cur: list[list[float]] = []
     for k in range(n):
@@ -559,11 +593,7 @@ def simulate(inp: DayInput, controller: Controller, meter_period: int = 1,
         if j >= 0:
             seen = lag_cur[j]
             obs.actual = seen
-            for i in range(ncar):
-                if abs(seen[i] - obs.reported[i]) > report_change or k - rep_t[i] >= REPORT_PERIOD:
-                    obs.reported[i] = seen[i]
-                    obs.sent[i] = True
-                    rep_t[i] = k
+            obs.sent = [reports.see(k, i, seen[i]) for i in range(ncar)]
             if k % meter_period == 0:
                 obs.meter = lag_meter[j]
                 obs.meter_t = float(j)
