@@ -76,6 +76,9 @@ headroom for the house's own steps, against energy; the goals keep the 22.5 A bu
 
 Usage: scripts/bench [--days summer,winter] [--start HH:MM] [--duration S] [--meter-period S]
 [--load-step W] [--report-change A] [--limit-step A] [--ha-margin PCT] [--controllers NAME,...]
+
+The fault day (a disobedient charger, a reversed meter, blips, ...: one goal line per fault) is
+``scripts/bench --faults``, in ``scripts/bench_faults.py``.
 """
 
 from __future__ import annotations
@@ -262,6 +265,8 @@ class Chargers:
     telegrams: int = 0
     repeats: int = 0
     """Telegrams that changed nothing on the charger: keep-alives and periodic re-sends."""
+    start_stop: int = 0
+    """Start/stop telegrams among them."""
 
     def write_limit(self, i: int, amps: float) -> None:
         """A limit telegram (object 1 / the master's 135+15(n-1))."""
@@ -272,6 +277,7 @@ class Chargers:
     def write_run(self, i: int, run: bool) -> None:
         """A start/stop telegram (object 33 / the master's pause-restart 137+15(n-1))."""
         self.telegrams += 1
+        self.start_stop += 1
         self.repeats += self.running[i] == run
         self.running[i] = run
 
@@ -901,8 +907,20 @@ def run_bench(days: Sequence[str] = ("summer", "winter"), start: int = 0, durati
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the options, run the benchmark and print the report; exit status 0."""
+    """Parse the options, run the benchmark and print the report; exit status 0.
+
+    ``--faults`` runs the fault day instead (``scripts/bench_faults.py``, its own options and exit status).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--faults" in argv:
+        argv.remove("--faults")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_faults import main as faults  # noqa: PLC0415  (the fault day imports this module)
+
+        return faults(argv)
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--faults", action="store_true",
+                        help="run the fault day instead: one goal line per fault (scripts/bench_faults.py)")
     parser.add_argument("--days", default="summer,winter", help="comma-separated: summer, winter")
     parser.add_argument("--start", default="00:00", help="window start, HH:MM[:SS] (default 00:00)")
     parser.add_argument("--duration", type=int, default=86400, help="window length in s (default a day)")
