@@ -76,6 +76,9 @@ headroom for the house's own steps, against energy; the goals keep the 22.5 A bu
 
 Usage: scripts/bench [--days summer,winter] [--start HH:MM] [--duration S] [--meter-period S]
 [--load-step W] [--report-change A] [--limit-step A] [--ha-margin PCT] [--controllers NAME,...]
+
+The fault day (a disobedient charger, a reversed meter, blips, ...: one goal line per fault) is
+``scripts/bench --faults``, in ``scripts/bench_faults.py``.
 """
 
 from __future__ import annotations
@@ -101,6 +104,7 @@ if str(ROOT) not in sys.path:
 from custom_components.knx_evse.balancing import (  # noqa: E402
     Balancer,
     BalancingConfig,
+    Decision,
     EvseConfig,
     EvseReading,
     MeterReading,
@@ -261,6 +265,8 @@ class Chargers:
     telegrams: int = 0
     repeats: int = 0
     """Telegrams that changed nothing on the charger: keep-alives and periodic re-sends."""
+    start_stop: int = 0
+    """Start/stop telegrams among them."""
 
     def write_limit(self, i: int, amps: float) -> None:
         """A limit telegram (object 1 / the master's 135+15(n-1))."""
@@ -271,6 +277,7 @@ class Chargers:
     def write_run(self, i: int, run: bool) -> None:
         """A start/stop telegram (object 33 / the master's pause-restart 137+15(n-1))."""
         self.telegrams += 1
+        self.start_stop += 1
         self.repeats += self.running[i] == run
         self.running[i] = run
 
@@ -278,6 +285,30 @@ class Chargers:
         """A on the pilot: the limit while running and at least 6 A, else 0."""
         lim = self.limit[i]
         return lim if self.running[i] and lim >= MIN_CURRENT else 0.0
+
+
+@dataclass(slots=True)
+class Reports:
+    """The chargers' measured currents (object 14) as last sent, per connector (A).
+
+    A charger sends on a change of more than ``change`` A or ``REPORT_PERIOD`` s after its last
+    sending; ``value`` is shared with whoever reads the reports (``Obs.reported``).
+    """
+
+    value: list[float]
+    change: float = REPORT_CHANGE
+    at: list[float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.at = [-math.inf] * len(self.value)
+
+    def see(self, k: int, i: int, amps: float) -> bool:
+        """Connector ``i`` measures ``amps`` at second ``k``; return True when it sends them."""
+        if abs(amps - self.value[i]) > self.change or k - self.at[i] >= REPORT_PERIOD:
+            self.value[i] = amps
+            self.at[i] = k
+            return True
+        return False
 
 
 @dataclass(slots=True)
@@ -334,14 +365,23 @@ class HaBalancer:
             float(k), MeterReading(obs.meter, obs.meter_t),
             [EvseReading(obs.reported[i], obs.wants[i]) for i in range(len(CARS))],
         )
-        for i in d.writes:
-            if d.paused[i]:
-                ch.write_run(i, False)
-            else:
-                if i not in d.switches or ch.limit[i] != d.limits[i]:
-                    ch.write_limit(i, d.limits[i])
-                if i in d.switches:
-                    ch.write_run(i, True)
+        apply_decision(d, ch)
+
+
+def apply_decision(d: Decision, ch: Chargers) -> None:
+    """Write what ``d`` asks, as ``Decision.writes`` documents (see :class:`HaBalancer`).
+
+    Per EVSE in ``d.writes``: paused, one Stop; else the limit (left out on a start at the limit the
+    charger already has), then Start when its pause state switched.
+    """
+    for i in d.writes:
+        if d.paused[i]:
+            ch.write_run(i, False)
+        else:
+            if i not in d.switches or ch.limit[i] != d.limits[i]:
+                ch.write_limit(i, d.limits[i])
+            if i in d.switches:
+                ch.write_run(i, True)
 
 
 class Builtin:
@@ -528,7 +568,7 @@ def simulate(inp: DayInput, controller: Controller, meter_period: int = 1,
     evs: list[ElectricVehicle | None] = [None] * ncar
     now_visit = [-1] * ncar
     offered = [0.0] * ncar
-    rep_t = [-math.inf] * ncar
+    reports = Reports(obs.reported, report_change)
     lag_meter: list[tuple[float, float, float]] = []
     lag_cur: list[list[float]] = []
     for k in range(n):
@@ -559,11 +599,7 @@ def simulate(inp: DayInput, controller: Controller, meter_period: int = 1,
         if j >= 0:
             seen = lag_cur[j]
             obs.actual = seen
-            for i in range(ncar):
-                if abs(seen[i] - obs.reported[i]) > report_change or k - rep_t[i] >= REPORT_PERIOD:
-                    obs.reported[i] = seen[i]
-                    obs.sent[i] = True
-                    rep_t[i] = k
+            obs.sent = [reports.see(k, i, seen[i]) for i in range(ncar)]
             if k % meter_period == 0:
                 obs.meter = lag_meter[j]
                 obs.meter_t = float(j)
@@ -871,8 +907,20 @@ def run_bench(days: Sequence[str] = ("summer", "winter"), start: int = 0, durati
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the options, run the benchmark and print the report; exit status 0."""
+    """Parse the options, run the benchmark and print the report; exit status 0.
+
+    ``--faults`` runs the fault day instead (``scripts/bench_faults.py``, its own options and exit status).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--faults" in argv:
+        argv.remove("--faults")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_faults import main as faults  # noqa: PLC0415  (the fault day imports this module)
+
+        return faults(argv)
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--faults", action="store_true",
+                        help="run the fault day instead: one goal line per fault (scripts/bench_faults.py)")
     parser.add_argument("--days", default="summer,winter", help="comma-separated: summer, winter")
     parser.add_argument("--start", default="00:00", help="window start, HH:MM[:SS] (default 00:00)")
     parser.add_argument("--duration", type=int, default=86400, help="window length in s (default a day)")

@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
 from custom_components.knx_evse import issues
+from custom_components.knx_evse.group.bridge import BRIDGE_CHANGE_A, BRIDGE_MIN_INTERVAL, Throttle
 from tests.group.harness import (
     GROUP_ID,
     advance,
@@ -139,3 +140,15 @@ async def test_bridge_sends_a_noisy_meter_on_real_changes_and_the_period_only(
             climb += await sent(knx)
         assert 9 <= len(climb) <= 11  # a real change, at most once every 2 s
         assert climb[-1][1] >= 28.0  # and it follows the climb
+
+
+def test_the_throttle_sends_changes_at_most_every_interval_and_repeats_every_period() -> None:
+    throttle = Throttle(10.0)
+    assert throttle.due(0.0, 10.0, BRIDGE_CHANGE_A)  # the first value
+    throttle.sent(0.0, 10.0)
+    assert not throttle.due(1.0, 12.0, BRIDGE_CHANGE_A)  # a change, but within the interval
+    assert throttle.due(BRIDGE_MIN_INTERVAL, 12.0, BRIDGE_CHANGE_A)
+    assert not throttle.due(9.9, 10.0 + 0.9 * BRIDGE_CHANGE_A, BRIDGE_CHANGE_A)  # a small change
+    assert throttle.due(10.0, 10.0, BRIDGE_CHANGE_A)  # the period
+    throttle.resend()
+    assert throttle.due(0.5, 10.0, BRIDGE_CHANGE_A)

@@ -1,1 +1,1 @@
-"""Home Assistant runtime of the balancing groups: data, members, meter, actuator, bridge, entities."""
+"""Home Assistant runtime of the balancing groups: data, members, meter, actuator, grace, bridge, entities."""

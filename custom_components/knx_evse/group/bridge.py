@@ -3,10 +3,10 @@
 The meter value goes to the master's "[Balancing] Current measured" (A) or "Active Power measured"
 (W; chosen by the master's "Current control" parameter) when it changed by at least
 ``BRIDGE_CHANGE_A`` (or its power) and ``BRIDGE_MIN_INTERVAL`` s have passed since the last
-value, and every ``bridge_period`` seconds (``ChargerInterface.async_feed_meter``): a meter that
-updates every second no longer sends 3,600 telegrams an hour to a master that reads every 10 s. Without a usable meter it writes the supply limit
-(the master's protection device in A or contracted power in W), so the master sees no headroom and
-reduces its chargers.
+value, and every ``bridge_period`` seconds (``Throttle``, ``ChargerInterface.async_feed_meter``): a
+meter that updates every second no longer sends 3,600 telegrams an hour to a master that reads every
+10 s. Without a usable meter it writes the supply limit (the master's protection device in A or
+contracted power in W), so the master sees no headroom and reduces its chargers.
 """
 
 from __future__ import annotations
@@ -32,6 +32,38 @@ NO_MASTER_LIMIT: Final = 63.0
 """A: the supply limit of the meter checks while the master charger is missing."""
 
 
+class Throttle:
+    """When bridge mode sends the meter value; plain data, so the benchmark counts the same telegrams.
+
+    Due: the first value (or after :meth:`resend`), every ``period`` s, and a change of at least the
+    threshold (``BRIDGE_CHANGE_A`` or its power) once ``BRIDGE_MIN_INTERVAL`` s have passed since the
+    last value sent. Times in s on one clock.
+    """
+
+    def __init__(self, period: float) -> None:
+        """Repeat the value every ``period`` s."""
+        self.period = period
+        self._sent: float | None = None
+        self._sent_at: float = -math.inf
+
+    def due(self, now: float, value: float, threshold: float) -> bool:
+        """Return True when ``value`` (A or W) should be sent at ``now``; ``threshold`` in its unit."""
+        return (
+            self._sent is None
+            or now - self._sent_at >= self.period
+            or (abs(value - self._sent) >= threshold and now - self._sent_at >= BRIDGE_MIN_INTERVAL)
+        )
+
+    def sent(self, now: float, value: float) -> None:
+        """Record that ``value`` was sent at ``now``."""
+        self._sent = value
+        self._sent_at = now
+
+    def resend(self) -> None:
+        """Make the next value due whatever it is."""
+        self._sent = None
+
+
 class Bridge:
     """Feeds one group's meter to ``master`` (None when its charger is gone)."""
 
@@ -41,8 +73,7 @@ class Bridge:
         self.master = master
         self.phases = phases
         self.period = period
-        self._sent: float | None = None
-        self._sent_at: float = -math.inf
+        self.throttle = Throttle(period)
 
     def config(self, meter_timeout: float) -> BalancingConfig:
         """Return a member-less core config whose meter checks match the master's supply."""
@@ -58,7 +89,7 @@ class Bridge:
 
     def resend(self) -> None:
         """Send the next value even when it did not change (reconnect, group switched on)."""
-        self._sent = None
+        self.throttle.resend()
 
     async def async_round(self, now: float, meter: Meter, balancer: Balancer, connected: bool) -> bool:
         """Feed the meter (or the supply limit without a usable one); return True when the meter was usable."""
@@ -78,20 +109,14 @@ class Bridge:
         if not connected:
             return usable
         threshold = BRIDGE_CHANGE_A if current else BRIDGE_CHANGE_A * VOLTAGE
-        due = (
-            self._sent is None
-            or now - self._sent_at >= self.period
-            or (abs(value - self._sent) >= threshold and now - self._sent_at >= BRIDGE_MIN_INTERVAL)
-        )
-        if not due:
+        if not self.throttle.due(now, value, threshold):
             return usable
         try:
             await master.async_feed_meter(value)
         except HomeAssistantError as err:
             _LOGGER.warning("%s: could not feed the meter to %s: %s", self.group, master.name, err)
             return usable
-        self._sent = value
-        self._sent_at = now
+        self.throttle.sent(now, value)
         return usable
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import math
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -46,7 +45,7 @@ from homeassistant.helpers.event import (
 from homeassistant.util import dt as dt_util
 
 from .. import issues
-from ..balancing import MODES, Balancer, BalancingConfig, Decision, MeterReading, Mode
+from ..balancing import MODES, Balancer, BalancingConfig, Decision, Mode
 from ..charger.interface import ChargerInterface
 from ..compat import vol
 from ..const import DOMAIN, MANUFACTURER
@@ -67,6 +66,7 @@ from .data import (
     finite,
     validate_group,
 )
+from .grace import Grace
 from .members import Member, find_charger, reserve_stale, resolve_members
 from .meter import Meter
 
@@ -103,7 +103,7 @@ class BalancingGroup:
 
     Public API (entities, services, tests): ``name``, ``subentry_id``, ``bridge``, ``members``,
     ``missing`` (names of members whose charger is gone), ``enabled``, ``state``, ``available``,
-    ``meter``, ``decision``, ``keepalive``, ``interval``, ``device_info``; ``async_start`` /
+    ``meter``, ``grace``, ``decision``, ``keepalive``, ``interval``, ``device_info``; ``async_start`` /
     ``async_stop``; ``async_add_listener(cb)``; ``async_set_enabled``, ``async_set_mode``,
     ``async_set_override``, ``mode_of``, ``async_request_round``, ``async_run_round``.
     """
@@ -163,7 +163,7 @@ class BalancingGroup:
         self.available: float | None = None
         self.decision: Decision | None = None
         self._disobedient: set[str] = set()  # member keys with a charger_ignores_limit issue
-        self._gone_since: float | None = None  # the meter or the connection gone since (s)
+        self.grace = Grace(min(float(self.data["meter_grace"]), self.config.meter_timeout))
         self.recent_decisions: deque[dict[str, Any]] = deque(maxlen=RECENT_DECISIONS)
         self._listeners: Listeners[()] = Listeners(_LOGGER, self.name)
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -379,7 +379,7 @@ class BalancingGroup:
             for member in self.members:
                 self.balancer.set_override(member.index, None if member.stale else member.override)
             meter = reserve_stale(self.members, self.meter.read())
-            if self._holding(now, connected, meter):
+            if self.grace.holding(now, connected, meter):
                 return  # a blip: the limits stay in force, nothing is raised or stopped
             decision = self.balancer.update(now, meter if connected else None, readings)
             self._record(decision, now_dt, connected)
@@ -388,24 +388,6 @@ class BalancingGroup:
             else:
                 self.balancer.force_write()
         self._notify()
-
-    def _holding(self, now: float, connected: bool, meter: MeterReading | None) -> bool:
-        """Return True while the meter or the connection has been gone for less than the grace.
-
-        The grace is ``meter_grace`` s (10 by default), never longer than the meter timeout: a meter unavailable for
-        one update, or a KNX connection down for a second, keeps the limits in force (no Stop and
-        Start 60 s later); the fallback begins after it. The first valid reading may cut at once.
-        """
-        value = None if meter is None else meter.value
-        gone = not connected or value is None or not all(
-            math.isfinite(v) for v in (value if isinstance(value, tuple) else (value,))
-        )
-        if not gone:
-            self._gone_since = None
-            return False
-        if self._gone_since is None:
-            self._gone_since = now
-        return now - self._gone_since < min(float(self.data["meter_grace"]), self.config.meter_timeout)
 
     def _disabled(self) -> None:
         self.state = STATE_DISABLED
