@@ -28,7 +28,7 @@ bench --report-change 2``: 1 A rewrote stale reports, +0.5 telegrams/h); a lost 
 CAP_GAP: Final = 2.0
 """A a charging EVSE must draw below its limit, the ramp-up delay plus ``SETTLE_TIME`` long, before it
 is capped near its draw (a car whose on-board charger or full battery takes less than its share)."""
-CAP_HEADROOM: Final = 1.5
+CAP_HEADROOM: Final = 1.0
 """A above the draw where the cap sits (rounded up to the limit grid); within half of it of the cap,
 the EVSE draws at its cap and the cap is lifted."""
 
