@@ -52,7 +52,7 @@ class Balancer(Planning, Output):
         self._raise_caps: list[float] = []
         self._raise_surplus = 0.0
         self._disobedient: tuple[int, ...] = ()
-        self._sign = MeterSign()  # latched for the Balancer's life: a reconfigured group gets a new one
+        self._sign = MeterSign()  # latched for this Balancer, also across reconfigure() (not in the config)
 
     # ------------------------------------------------------------------ configuration
 
