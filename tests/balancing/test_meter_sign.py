@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from custom_components.knx_evse.balancing import EvseReading, MeterReading
+from custom_components.knx_evse.balancing import Balancer, EvseReading, MeterReading
 from custom_components.knx_evse.balancing.meter_sign import MeterSign, phase_amperes
 
 from .helpers import Driver, config, evse
@@ -244,3 +244,15 @@ def test_meter_and_chargers_in_one_round_feed_the_detector_once() -> None:
         d = drv.b.update(drv.t + 1.0, reading, [EvseReading(0.0, True)])
         drv.t += 1.0
     assert d.meter_state == "ok"  # one reading beyond the fuse, seen five times
+
+
+def test_the_verdict_survives_reconfigure_but_not_a_new_balancer() -> None:
+    cfg = config(evse(32.0), limit=25.0, margin=0.0)
+    drv = Driver(cfg)
+    for _ in range(2):
+        d = drv.step(draw=[0.0], meter=MeterReading(-30.0, drv.t + 1.0))
+    assert d.meter_state == "reversed"
+    drv.b.reconfigure(config(evse(16.0), limit=25.0, margin=0.0))  # the sign is not in the config
+    assert drv.step(draw=[0.0], meter=MeterReading(5.0, drv.t + 1.0)).meter_state == "reversed"
+    drv.b = Balancer(cfg)  # what the group does when it is reconfigured: it reloads
+    assert drv.step(draw=[0.0], meter=MeterReading(5.0, drv.t + 1.0)).meter_state == "ok"
