@@ -17,8 +17,8 @@ Issues (translation keys under ``issues`` in ``translations/en.json``; the issue
   checked at every set-up (``async_check_shared_status_addresses``). The issue is on the charger set
   up later and names both chargers, the addresses and the objects; reconfiguring either charger
   reloads the hub and clears it.
-- ``meter_entity_missing``, ``meter_unusable`` and ``balancing_member_removed``: raised by the
-  balancing groups (``group.meter``, ``group.group``). A runtime that wants a fix flow for its issue
+- ``meter_entity_missing``, ``meter_unusable``, ``meter_reversed`` and ``balancing_member_removed``:
+  raised by the balancing groups (``group.meter``, ``group.group``). A runtime that wants a fix flow for its issue
   registers a factory with ``repairs.register_fix_flow``.
 
 Every issue stores ``translation_key``, ``entry_id`` and ``subentry_id`` in its data; issues of
@@ -43,6 +43,7 @@ ISSUE_STATUS_ADDRESS_SHARED: Final = "status_address_shared"
 ISSUE_METER_ENTITY_MISSING: Final = "meter_entity_missing"
 ISSUE_BALANCING_MEMBER_REMOVED: Final = "balancing_member_removed"
 ISSUE_METER_UNUSABLE: Final = "meter_unusable"
+ISSUE_METER_REVERSED: Final = "meter_reversed"
 ISSUE_CHARGER_IGNORES_LIMIT: Final = "charger_ignores_limit"
 ISSUE_KEYS: Final = frozenset(
     {
@@ -53,6 +54,7 @@ ISSUE_KEYS: Final = frozenset(
         ISSUE_METER_ENTITY_MISSING,
         ISSUE_BALANCING_MEMBER_REMOVED,
         ISSUE_METER_UNUSABLE,
+        ISSUE_METER_REVERSED,
         ISSUE_CHARGER_IGNORES_LIMIT,
     }
 )
@@ -196,7 +198,7 @@ def async_create_meter_unusable_issue(
 ) -> str:
     """Raise ``meter_unusable``: the meter entity of ``group`` exists but gives no usable value.
 
-    ``problem`` is the core's meter state (stale, unavailable, invalid, absurd).
+    ``problem`` is the core's meter state (stale, unavailable, invalid, absurd; reversed has its own issue).
     """
     return async_create_issue(
         hass,
@@ -204,5 +206,24 @@ def async_create_meter_unusable_issue(
         entry_id=entry_id,
         subentry_id=group_subentry_id,
         placeholders={"group": group, "entity_id": entity_id, "problem": problem},
+        severity=ir.IssueSeverity.ERROR,
+    )
+
+
+@callback
+def async_create_meter_reversed_issue(
+    hass: HomeAssistant, entry_id: str, group_subentry_id: str, *, group: str, entity_id: str
+) -> str:
+    """Raise ``meter_reversed``: the meter of ``group`` looks like it counts import as export.
+
+    The fix is the group's "Invert the sign" option (subentry reconfigure); reconfiguring reloads the
+    group, which clears the core's latched verdict and, with it, the issue.
+    """
+    return async_create_issue(
+        hass,
+        ISSUE_METER_REVERSED,
+        entry_id=entry_id,
+        subentry_id=group_subentry_id,
+        placeholders={"group": group, "entity_id": entity_id},
         severity=ir.IssueSeverity.ERROR,
     )

@@ -35,18 +35,18 @@ def test_the_unused_share_goes_to_the_other_car_within_a_minute() -> None:
     shared = next(i for i, (a, b) in enumerate(seen) if a == b == 20.0)  # the fair share, 20 A each
     seen += _run(drv, 60)
     capped = next(i for i, (a, _b) in enumerate(seen) if i > shared and a < 20.0)
-    # capped CAP_HEADROOM above its draw, on the whole-ampere grid: 10 + 1.5 -> 12 A
-    assert seen[capped][0] == 12.0 and drv.last is not None
-    given = next(i for i, (_a, b) in enumerate(seen) if i > shared and b >= 40.0 - 12.0)
+    # capped CAP_HEADROOM above its draw, on the whole-ampere grid: 10 + 1 = 11 A
+    assert seen[capped][0] == 11.0 and drv.last is not None
+    given = next(i for i, (_a, b) in enumerate(seen) if i > shared and b >= 40.0 - 11.0)
     assert given - shared <= 60  # the goal: the share goes to the other within 60 s
-    assert seen[-1] == (12.0, 28.0)
+    assert seen[-1] == (11.0, 29.0)
     assert drv.last.reason == ("capped", "fast")
 
 
 def test_a_car_that_draws_at_its_cap_gets_its_room_back() -> None:
     drv = _two_cars()
     _run(drv, 100)
-    assert drv.limits == [12.0, 28.0]
+    assert drv.limits == [11.0, 29.0]
     seen = _run(drv, 60, on_board=32.0)  # the battery warmed up: it takes what it gets
     assert seen[-1] == (20.0, 20.0)
     assert drv.last is not None and drv.last.reason == ("fast", "fast")
@@ -84,4 +84,4 @@ def test_the_count_restarts_on_every_limit_change() -> None:
     # capped once it drew 5 A for ramp_up_delay + SETTLE_TIME (counted from its last limit change)
     assert t - start >= b.config.ramp_up_delay + SETTLE_TIME
     assert t - start <= b.config.ramp_up_delay + SETTLE_TIME + 1
-    assert d.limits[0] == 5.0 + CAP_HEADROOM + 0.5 == 7.0
+    assert d.limits[0] == 5.0 + CAP_HEADROOM == 6.0

@@ -5,15 +5,19 @@ from __future__ import annotations
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import translation
 
 from custom_components.knx_evse import issues
+from custom_components.knx_evse.const import DOMAIN
 from custom_components.knx_evse.issues import ISSUE_METER_UNUSABLE
 from tests.group.harness import (
     CARPORT_MEMBER,
     CONN1,
     FAST,
+    GROUP_ID,
     METER,
     advance,
+    current,
     group_issue,
     no_caps,
     no_idle_probe,
@@ -178,3 +182,68 @@ async def test_one_total_meter_on_three_phases_counts_the_other_load_on_every_ph
     await plug(knx, 1, 1, 0.0)
     await sent(knx)
     assert state(hass, "sensor.house_available_current") == available
+
+
+async def test_inverted_meter_falls_back_with_a_repair_issue_until_the_sign_is_inverted(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    # The meter counts import as export and "Invert the sign" is off: 2 A of house load looks like
+    # export, so the car gets its 16 A; 18 A of "export" is still within the 20 A supply.
+    drawn, noise = [0.0], [0.0]
+
+    async def second(car: float | None = None) -> None:
+        """One second: the car reports a new current (when given), the meter a new reading."""
+        await advance(hass, freezer, 1)
+        if car is not None:
+            drawn[0] = car
+            await current(knx, 1, 1, car)
+        noise[0] = 0.1 - noise[0]  # every reading a new state
+        set_meter(hass, -(2.0 + noise[0] + drawn[0]) * 230)
+        await knx.flush()
+
+    with no_idle_probe():
+        group = await one_member_at(hass, knx, -2.0 * 230, 0.0)
+        assert await sent(knx) == [("1/0/31", 16.0), ("1/0/33", True)]
+        # The car's own steps: it starts at 16 A, falls to 8 A (its battery), rises again.
+        for car in (16.0, 8.0):
+            await second(car)
+            for _ in range(5):
+                await second()
+        assert group.meter.state == "ok" and await sent(knx) == []  # two steps are no proof
+        await second(16.0)
+        for _ in range(3):  # judged two readings and 2 s after the step
+            await second()
+        assert group.meter.state == "reversed"
+        assert await sent(knx) == [("1/0/33", False)]  # the fallback: pause
+        assert state(hass, "binary_sensor.house_meter_problem") == "on"
+        problem = hass.states.get("binary_sensor.house_meter_problem")
+        assert problem is not None and problem.attributes["meter_state"] == "reversed"
+        assert state(hass, "sensor.garage_connector_1_balancing_reason") == "fallback_meter_reversed"
+        assert state(hass, "sensor.house_state") == "fallback"
+        found = group_issue(hass, group, issues.ISSUE_METER_REVERSED)  # at once, not after the timeout
+        assert found is not None and found.translation_placeholders == {"group": "House", "entity_id": METER}
+        assert group_issue(hass, group, ISSUE_METER_UNUSABLE) is None
+        texts = await translation.async_get_translations(hass, "en", "issues", [DOMAIN])
+        key = f"component.{DOMAIN}.issues.{issues.ISSUE_METER_REVERSED}"
+        assert texts[f"{key}.title"].format(**found.translation_placeholders) == (
+            "Balancing group House: the meter's sign looks reversed"
+        )
+        assert '"Invert the sign"' in texts[f"{key}.description"]
+        # Latched: readings that look right do not resume charging on this meter.
+        await current(knx, 1, 1, 0.0)  # the car follows its Stop
+        for k in range(40):
+            await advance(hass, freezer, 1)
+            set_meter(hass, 3 * 230 + k % 2)
+        assert await sent(knx) == [] and group.meter.state == "reversed"
+        # "Invert the sign" switched on (the subentry reconfigure reloads the group).
+        set_meter(hass, -3 * 230)
+        entry = group.entry
+        subentry = entry.subentries[GROUP_ID]
+        hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, "invert": True})
+        await knx.flush()
+        await knx.drain_reads()
+        group = entry.runtime_data.groups[GROUP_ID]
+        await plug(knx, 1, 1, 0.0)
+        assert group.meter.state == "ok" and group.state == "balancing"
+        assert group_issue(hass, group, issues.ISSUE_METER_REVERSED) is None
+        assert await sent(knx) == [("1/0/31", 16.0), ("1/0/33", True)]  # 17 A of room: its 16 A

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from .allocation import EPS, Usage, round_down
 from .config import MODES, BalancingConfig, Mode
+from .meter_sign import MeterSign, phase_amperes
 from .output import Output
 from .planning import Planning
 from .readings import Decision, EvseReading, MeterReading, MeterState
@@ -62,6 +63,7 @@ class Balancer(Planning, Output):
         self._raise_caps: list[float] = []
         self._raise_surplus = 0.0
         self._disobedient: tuple[int, ...] = ()
+        self._sign = MeterSign()  # latched for this Balancer, also across reconfigure() (not in the config)
 
     # ------------------------------------------------------------------ configuration
 
@@ -378,6 +380,11 @@ class Balancer(Planning, Output):
                 worst = [max(0.0, load * nph)] * nph
                 net = -sum(loads)
                 loads = worst
+
+        total, export = phase_amperes(value, unit, nph, cfg.voltage)  # docs/balancing.md, "Reversed meter"
+        fuse = cfg.limit if cfg.current_control else None
+        if self._sign.update(now, ts, total, sum(map(sum, measured)), export=export, fuse=fuse):
+            return "reversed", [], 0.0
 
         # Reported currents above an EVSE's own limit: a car still slowing down after a lowering,
         # or a report that is stale-high (send-on-change). Raises do not count on them.

@@ -16,13 +16,14 @@ class Output(BalancerBase):
         """No usable meter: pause all, or give the fixed fallback current in priority order.
 
         Rule: "A meter reading older than meter_timeout, unavailable, non-numeric or absurd
-        triggers the fallback." With a fixed current, ``fast`` and override EVSEs get it (capped
-        by their maximum), ``min_solar`` gets ``min_current`` and ``solar`` pauses, as long as
-        the sum fits ``limit × (1 − margin)`` with no other load assumed; new starts respect
-        ``min_off_time`` and happen one per round.
+        triggers the fallback"; so does a meter whose sign looks reversed. With a fixed current,
+        ``fast`` and override EVSEs get it (capped by their maximum), ``min_solar`` gets
+        ``min_current`` and ``solar`` pauses, as long as the sum fits ``limit × (1 − margin)`` with
+        no other load assumed; new starts respect ``min_off_time`` and happen one per round.
         """
         cfg = self._config
-        reason = "fallback_meter_stale" if state == "stale" else "fallback_meter_invalid"
+        reason = {"stale": "fallback_meter_stale", "reversed": "fallback_meter_reversed"}.get(
+            state, "fallback_meter_invalid")
         fixed = cfg.fallback_current
         caps = [cfg.budget] * self._m if cfg.current_control else [cfg.budget / cfg.voltage]
         started = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-MeterState = Literal["ok", "stale", "unavailable", "invalid", "absurd"]
+MeterState = Literal["ok", "stale", "unavailable", "invalid", "absurd", "reversed"]
 """Why a meter reading was (not) usable.
 
 - ``"ok"``: used for balancing.
@@ -18,6 +18,8 @@ MeterState = Literal["ok", "stale", "unavailable", "invalid", "absurd"]
   timestamp more than ``meter_timeout`` in the future.
 - ``"absurd"``: beyond ``BalancingConfig.meter_power_bound`` (200 kW for a house) or the
   matching current per phase.
+- ``"reversed"``: the sign looks reversed (``meter_sign.MeterSign``): the meter moved against the
+  EVSEs' own current steps, or showed more export than the fuse can carry. Latched.
 """
 
 
@@ -96,15 +98,16 @@ class Decision:
             it is capped near its draw and the rest goes to the others), ``"min_on_hold"`` (would be paused but
             ``min_on_time`` has not passed), ``"no_surplus_hold"`` (solar short of export,
             within the import ``solar_stop_delay`` allows), ``"fallback_meter_stale"`` /
-            ``"fallback_meter_invalid"`` (fixed fallback current). Paused: ``"off"``,
-            ``"not_connected"``, ``"paused_priority"`` (the budget does not reach it),
-            ``"paused_no_surplus"`` (solar without enough export), ``"paused_min_off"``,
+            ``"fallback_meter_invalid"`` / ``"fallback_meter_reversed"`` (fixed fallback
+            current). Paused: ``"off"``, ``"not_connected"``, ``"paused_priority"`` (the budget
+            does not reach it), ``"paused_no_surplus"`` (solar without enough export),
+            ``"paused_min_off"``,
             ``"ramp_wait"`` (headroom not yet sustained for ``ramp_up_delay``),
             ``"start_queue"`` (another EVSE starts this round), ``"wait_preempt"`` (waits for a
             lower-priority EVSE's ``min_on_time``), ``"over_budget_cut"`` (cut at once because
             the budget was exceeded), ``"over_limit_stop"`` (paused because it kept drawing over
             its limit after it was written again), ``"fallback_meter_stale"`` /
-            ``"fallback_meter_invalid"``.
+            ``"fallback_meter_invalid"`` / ``"fallback_meter_reversed"``.
         fallback: True when the meter was not usable and the fallback was applied.
         meter_state: see :data:`MeterState`.
         writes: indices of the EVSEs whose charger needs a telegram this round, ascending: the
@@ -134,13 +137,13 @@ class Decision:
 
 RUNNING_REASONS: Final = frozenset({
     "fast", "solar", "min_solar", "override", "capped", "min_on_hold", "no_surplus_hold",
-    "fallback_meter_stale", "fallback_meter_invalid",
+    "fallback_meter_stale", "fallback_meter_invalid", "fallback_meter_reversed",
 })
 """Reasons an EVSE can have while charging (``Decision.reason``)."""
 
 PAUSED_REASONS: Final = frozenset({
     "off", "not_connected", "paused_priority", "paused_no_surplus", "paused_min_off", "ramp_wait",
     "start_queue", "wait_preempt", "over_budget_cut", "over_limit_stop", "fallback_meter_stale",
-    "fallback_meter_invalid",
+    "fallback_meter_invalid", "fallback_meter_reversed",
 })
 """Reasons an EVSE can have while paused (``Decision.reason``)."""

@@ -15,7 +15,7 @@ Per group (on the group's own device):
   left for the EVSEs after the margin and the other loads; unknown in fallback.
 - ``sensor`` *State* (``group_state``, enum): balancing, fallback, disabled, bridge.
 - ``binary_sensor`` *Meter problem* (``meter_problem``, device class problem): on while the meter is
-  missing, stale, unavailable, non-numeric or absurd; attribute ``meter_state``.
+  missing, stale, unavailable, non-numeric, absurd or reversed in sign; attribute ``meter_state``.
 - ``switch`` *Balancing* (``group_enabled``): turns the group on and off; restored across restarts.
 
 Unique ids: ``<group subentry id>_<key>`` and ``<group subentry id>_<charger subentry
@@ -251,7 +251,7 @@ class ChargeModeSelect(BalancingEntity, SelectEntity, RestoreEntity):
 
 
 class MeterProblemBinarySensor(BalancingEntity, BinarySensorEntity):
-    """On while the group's meter is missing, stale, unavailable, non-numeric or absurd."""
+    """On while the group's meter is missing, stale, unavailable, non-numeric, absurd or reversed in sign."""
 
     def __init__(self, group: BalancingGroup) -> None:
         """Binary sensor of the group's meter."""
@@ -264,7 +264,7 @@ class MeterProblemBinarySensor(BalancingEntity, BinarySensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """The core's verdict: ok, stale, unavailable, invalid or absurd (missing: no entity)."""
+        """The core's verdict: ok, stale, unavailable, invalid, absurd or reversed (missing: no entity)."""
         meter = self.balancing_group.meter
         return {"meter_state": "missing" if meter.missing else meter.state}
 

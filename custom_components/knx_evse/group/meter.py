@@ -8,7 +8,9 @@ NOT stale, and one that is no longer reported is, after ``meter_timeout``. ``una
 ``unknown``, non-numeric values, unknown units and a missing entity are unusable (the pure core also
 refuses absurd values). After ``meter_timeout`` of an unusable meter (at once when stale) a repair
 issue is raised: ``meter_entity_missing`` when an entity is gone, ``meter_unusable`` otherwise; it
-is deleted when valid readings return.
+is deleted when valid readings return. A sign the core finds reversed raises ``meter_reversed`` at
+once (the verdict is latched, no glitch). The first usable verdict also deletes what a previous
+runtime of the group left (a reload after the sign was inverted).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from .data import METER_UNITS
 _LOGGER = logging.getLogger(__name__)
 
 _UNUSABLE = (STATE_UNAVAILABLE, STATE_UNKNOWN)
+_ISSUES = {"missing": issues.ISSUE_METER_ENTITY_MISSING, "reversed": issues.ISSUE_METER_REVERSED}
+"""The issue of a problem that has its own; every other problem is ``meter_unusable``."""
 
 
 def _convert(raw: float, unit: str) -> float:
@@ -117,6 +121,8 @@ class Meter:
         """Track the core's verdict; raise or clear the repair issue (after ``timeout`` s)."""
         previous = self.state
         self.state = state
+        if previous is None:
+            self._set_issue(None)  # what a previous runtime of the group left: checked afresh
         if state == "ok":
             self.problem_since = None
             if previous not in (None, "ok"):
@@ -130,16 +136,15 @@ class Meter:
                 "%s: meter %s is %s; fallback applied", self.group, ", ".join(self.entity_ids),
                 "missing" if self.missing else state,
             )
-        if state == "stale" or now - self.problem_since >= timeout:
+        if state in ("stale", "reversed") or now - self.problem_since >= timeout:
             self._set_issue("missing" if self.missing else state)
 
     def _set_issue(self, problem: str | None) -> None:
-        wanted = None if problem is None else (
-            issues.ISSUE_METER_ENTITY_MISSING if problem == "missing" else issues.ISSUE_METER_UNUSABLE
-        )
-        if self.issue == wanted and self.issue_problem == problem:
+        """Raise the issue of ``problem`` and delete the others (all of them for None)."""
+        wanted = None if problem is None else _ISSUES.get(problem, issues.ISSUE_METER_UNUSABLE)
+        if wanted is not None and self.issue == wanted and self.issue_problem == problem:
             return
-        for key in (issues.ISSUE_METER_ENTITY_MISSING, issues.ISSUE_METER_UNUSABLE):
+        for key in (*_ISSUES.values(), issues.ISSUE_METER_UNUSABLE):
             if key != wanted:
                 issues.async_delete_issue(self.hass, key, entry_id=self.entry_id, subentry_id=self.subentry_id)
         self.issue, self.issue_problem = wanted, problem
@@ -147,6 +152,10 @@ class Meter:
         if wanted == issues.ISSUE_METER_ENTITY_MISSING:
             issues.async_create_meter_entity_missing_issue(
                 self.hass, self.entry_id, self.subentry_id, self.group, entities
+            )
+        elif wanted == issues.ISSUE_METER_REVERSED:
+            issues.async_create_meter_reversed_issue(
+                self.hass, self.entry_id, self.subentry_id, group=self.group, entity_id=entities
             )
         elif wanted == issues.ISSUE_METER_UNUSABLE:
             issues.async_create_meter_unusable_issue(
