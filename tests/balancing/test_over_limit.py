@@ -10,7 +10,10 @@ paused until it obeys; if it draws on, its whole draw is load and ``Decision.dis
 
 from __future__ import annotations
 
+import itertools
+
 from custom_components.knx_evse.balancing.balancer import OVER_LIMIT_TOLERANCE, SETTLE_TIME
+from custom_components.knx_evse.balancing.state import FOLLOW_TIME
 
 from .helpers import Driver, config, evse
 
@@ -73,6 +76,32 @@ def test_a_car_still_slowing_down_after_a_lowering_is_not_rewritten() -> None:
     drv = _charging_at_ten()
     d = drv.step(house=19.0, draw=[10.0])  # 4 A more house load: lowered to 6 A
     assert d.limits == (6.0,) and d.writes == (0,)
-    for _ in range(int(SETTLE_TIME) - 1):
-        assert drv.step(house=19.0, draw=[9.0]).writes == ()  # the car follows within SETTLE_TIME
+    for _ in range(int(FOLLOW_TIME) - 1):
+        assert drv.step(house=19.0, draw=[9.0]).writes == ()  # the car follows within FOLLOW_TIME
     assert drv.step(house=19.0, draw=[6.0]).writes == ()
+
+
+def test_a_charger_that_ignored_its_limit_restarts_only_where_its_draw_fits() -> None:
+    # EVSE2's charger takes 18 A whatever its limit while it runs, but obeys a Stop.
+    drv = Driver(config(evse(32.0), evse(32.0), limit=25.0, margin=0.0))
+
+    def step(house: float) -> tuple[float, ...]:
+        d = drv.step(house=house, draw=[drv.limits[0], 18.0 if drv.limits[1] else 0.0])
+        assert d.limits[1] == 0.0 or d.limits[1] >= 18.0 or d.reason[1] == "fast"
+        return d.limits
+
+    drv.run(40, house=5.0)
+    assert drv.limits == [10.0, 10.0]
+    cycles = [step(5.0) for _ in range(int(2 * SETTLE_TIME) + 1)]
+    assert drv.last is not None and drv.limits[1] == 0.0  # cut for its excess, twice at most
+    assert sum(1 for a, b in itertools.pairwise(cycles) if a[1] == 0.0 and b[1] > 0.0) <= 1
+    seen = [step(5.0) for _ in range(120)]  # 20 A of room less EVSE1's 6 A: not its 18 A
+    assert all(limits[1] == 0.0 for limits in seen)
+    assert drv.last.reason[1] == "paused_priority"
+    seen = [step(0.0) for _ in range(30)]  # 25 A: 6 A for EVSE1 and its 18 A fit
+    assert seen[-1] == (6.0, 18.0)  # started at the draw it takes, not stopped again
+    assert all(limits[1] in (0.0, 18.0) and sum(limits) <= 25.0 for limits in seen)
+    drv.connected[1] = False  # the session ends: the next one starts at the usual minimum again
+    drv.step(house=0.0, draw=[drv.limits[0], 0.0])
+    drv.connected[1] = True
+    assert drv.run(30, house=0.0).limits == (12.0, 12.0)  # the fair share: 6 A would do again

@@ -41,6 +41,7 @@ from custom_components.knx_evse.balancing import (
 )
 from custom_components.knx_evse.balancing import meter_sign as sign
 from custom_components.knx_evse.balancing.balancer import ADOPT_CURRENT, OVER_LIMIT_TOLERANCE, SETTLE_TIME
+from custom_components.knx_evse.balancing.state import FOLLOW_TIME
 
 TOL = 1e-6
 # More examples for a deep search: KNX_EVSE_HYPOTHESIS_EXAMPLES=20000 pytest tests/balancing
@@ -350,7 +351,7 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
         meas = [max_measured(cfg, i, draws[i]) for i in range(n)]
         on_before = ([wanting[i] and meas[i] >= ADOPT_CURRENT for i in range(n)] if first
                      else [lim > 0 for lim in limits])
-        # A charging EVSE drawing over its limit + tolerance SETTLE_TIME after the limit was set:
+        # A charging EVSE drawing over its limit + tolerance FOLLOW_TIME after the limit was set:
         # from then on the excess is other load and the limit is written again (at most once per
         # SETTLE_TIME); still over SETTLE_TIME after that write, it is paused until it obeys.
         for i in range(n):
@@ -360,7 +361,7 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
                     disobeyed[i] = False
             elif meas[i] <= limits[i] + OVER_LIMIT_TOLERANCE:
                 over_since[i] = None
-            elif over_since[i] is None and t - changed_at[i] >= SETTLE_TIME:
+            elif over_since[i] is None and t - changed_at[i] >= FOLLOW_TIME:
                 over_since[i] = t
         # Paused this round while over its limit: for disobeying, or because it is no longer
         # wanted (unplugged, off); either way it is then paused for drawing over its limit.

@@ -25,6 +25,7 @@ from .state import (
     ADOPT_CURRENT,
     CAP_GAP,
     CAP_HEADROOM,
+    FOLLOW_TIME,
     OVER_LIMIT_TOLERANCE,
     SETTLE_TIME,
     _clean,
@@ -204,7 +205,7 @@ class Balancer(Planning, Output):
             self._first_t = t
 
         measured = [self._measured(i, r) for i, r in enumerate(evses)]
-        self._minc = [cfg.min_current * (2 if r.connectors == 2 else 1) for r in evses]
+        self._minc = [self._minimum(i, r) for i, r in enumerate(evses)]
         group, upper = self._demands(evses)
         if first:
             self._adopt(t, group, upper, measured)
@@ -261,6 +262,23 @@ class Balancer(Planning, Output):
             vals = [_clean(x, cap) for x in cur[:k]]
             return (*vals, *([0.0] * (k - len(vals))))
         return (_clean(cur, cap),) * k
+
+    def _minimum(self, i: int, reading: EvseReading) -> float:
+        """Return the lowest limit EVSE ``i`` may charge at: ``min_current`` per vehicle sharing it.
+
+        A charger stopped for drawing over its limit after it was written again (or a second time)
+        is planned at that draw for the rest of the session (rounded up to the grid, within its maximum): it is only started where the
+        budget carries what it takes, instead of being stopped again after every start.
+        """
+        cfg = self._config
+        st = self._state[i]
+        if not reading.connected:
+            st.ignored = None  # the session is over
+        floor = cfg.min_current * (2 if reading.connectors == 2 else 1)
+        if st.ignored and st.ignored > floor:
+            steps = math.ceil((min(st.ignored, self._max_raw[i]) - floor) / cfg.step - EPS)
+            floor = min(floor + steps * cfg.step, self._max[i])
+        return floor
 
     def _demands(self, evses: Sequence[EvseReading]) -> tuple[list[int], list[float]]:
         """Per EVSE: its demand group and the most it may be given (rounded A)."""
@@ -414,7 +432,7 @@ class Balancer(Planning, Output):
     def _check_obedience(self, i: int, t: float, measured: tuple[float, ...]) -> None:
         """Escalate for a charging EVSE that draws over its limit (docs/balancing.md, "Obedience").
 
-        ``SETTLE_TIME`` after its limit was set, a draw over the limit plus ``OVER_LIMIT_TOLERANCE``
+        ``FOLLOW_TIME`` after its limit was set, a draw over the limit plus ``OVER_LIMIT_TOLERANCE``
         counts as other load at once (see :meth:`_budget`) and the limit is written again (a
         charger that lost it, e.g. restarted at its "Initial current limit"). Still over
         ``SETTLE_TIME`` after that write, the EVSE gets a Stop and is marked ``disobeyed``; a
@@ -432,12 +450,12 @@ class Balancer(Planning, Output):
             st.over_since = None
             return
         if st.over_since is None:
-            if t - st.limit_since < SETTLE_TIME:
+            if t - st.limit_since < FOLLOW_TIME:
                 return  # the car may still be slowing down
             st.over_since = t
+        st.over_draw = draw
         if t - st.over_since >= SETTLE_TIME and st.last_write >= st.over_since:
             self._stop(i, t)
-            st.disobeyed = True
             st.reason = "over_limit_stop"
         elif t - st.last_write >= SETTLE_TIME:
             st.force = True

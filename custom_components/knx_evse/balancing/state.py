@@ -20,6 +20,11 @@ SETTLE_TIME: Final = 10.0
 """s after a limit change before a reported current above the limit counts as stale, not as a car
 still slowing down (cars follow a new pilot within a few seconds; IEC 61851-1 allows 5 s)."""
 
+FOLLOW_TIME: Final = 6.0
+"""s after a limit change within which a car must follow it (IEC 61851-1 allows 5 s, plus a second for
+the charger's report): a draw still over the limit plus ``OVER_LIMIT_TOLERANCE`` then counts as other
+load at once, so the other EVSEs are cut while the limit is written again."""
+
 OVER_LIMIT_TOLERANCE: Final = 2.0
 """A a charging EVSE may report above its limit before the limit is written to it again. It covers
 the measurement tolerance and a send-on-change report that lags by up to its threshold (``scripts/
@@ -56,6 +61,7 @@ class _Evse:
         "force",
         "hist",
         "hist_start",
+        "ignored",
         "last_paused",
         "last_write",
         "last_written",
@@ -65,6 +71,7 @@ class _Evse:
         "off_since",
         "on",
         "on_since",
+        "over_draw",
         "over_since",
         "override",
         "reason",
@@ -83,6 +90,8 @@ class _Evse:
         self.limit_since = -math.inf
         self.over_since: float | None = None  # drawing over limit + tolerance since (charging)
         self.disobeyed = False  # paused for drawing over its limit; cleared when it obeys
+        self.ignored: float | None = None  # A it drew over its limit this session: its minimum
+        self.over_draw = 0.0  # A drawn in the last round over its limit
         self.low_since: float | None = None  # drawing clearly below its limit since (charging)
         self.cap: float | None = None  # A: the most it gets while it takes less than its share
         self.hist: deque[list[float]] = deque()  # [since, target, until], see _allocate
@@ -140,6 +149,11 @@ class BalancerBase:
         st.on = False
         if st.over_since is not None:
             st.disobeyed = True  # paused while drawing over its limit
+            if st.last_write >= st.over_since or st.ignored is not None:
+                # it drew over a limit written again, or for the second time: plan it at that draw
+                st.ignored = max(st.over_draw, st.ignored or 0.0)
+            else:
+                st.ignored = 0.0  # once may be a lost limit: the next time counts
         st.over_since = None
         st.low_since = st.cap = None
         st.off_since = t
