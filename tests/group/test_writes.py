@@ -93,6 +93,16 @@ async def test_charge_off_pauses_and_on_returns_to_the_mode(hass: HomeAssistant,
     assert state(hass, CHARGE_1) == "on"
 
 
+async def test_charge_on_keeps_a_limit_set_just_before(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    # The solar and tariff blueprints set the Current limit, then turn Charge on.
+    await _conn1(hass, knx, 460, 0.0)
+    await _set(hass, LIMIT_1, 10)
+    assert await sent(knx) == [("1/0/31", 10.0)]
+    await _switch(hass, CHARGE_1, True)
+    assert await sent(knx) == []
+    assert _override(hass) == 10.0 and state(hass, ASSIGNED_1) == "10.0"
+
+
 async def test_charge_on_in_mode_off_stays_paused(hass: HomeAssistant, knx: KnxTestKit) -> None:
     await _conn1(hass, knx, 1000, 0.0)
     await _set(hass, LIMIT_1, 8)

@@ -8,7 +8,8 @@ entity (a person, an automation) becomes the member's one-shot override, exactly
 - the member's *Current limit* (``"limit"``): X A is the override X (0 pauses; otherwise
   ``min_current`` up to the member's maximum, else ``override_out_of_range``);
 - the member's *Charge* switch (``"stop"``, the one start/stop object the group pauses it with): off
-  is the override 0 (pause), on ends the override (back to the member's charge mode);
+  is the override 0 (pause), on ends that pause (back to the member's charge mode) and keeps an
+  override in amperes;
 - any other limit, power limit, start/stop or pause object that acts on the member (``"other"``)
   is refused with ``managed_by_balancing_group``, and nothing is sent.
 
@@ -65,7 +66,11 @@ def route_manual_write(coordinator: ChargerCoordinator, number: int, value: Any)
         check_override(group, member, float(value))
         group.async_set_override(member.index, float(value))
     elif role == "stop":
-        group.async_set_override(member.index, None if value else 0.0)
+        if not value:
+            group.async_set_override(member.index, 0.0)
+        elif member.override == 0.0:
+            group.async_set_override(member.index, None)  # resumed: back to its charge mode
+        # on, with a limit override in force or none: nothing to change (a blueprint sets the limit first)
     else:
         obj = OBJECTS[number]
         raise ServiceValidationError(
