@@ -68,20 +68,30 @@ def test_a_car_that_stops_drawing_is_capped_at_the_minimum_and_resumes() -> None
     assert seen[-1] == (20.0, 20.0)
 
 
-def test_the_count_restarts_on_every_limit_change() -> None:
+def test_capped_after_the_ramp_up_delay_and_settle_time_from_its_last_limit_change() -> None:
+    drv = _two_cars()
+    _run(drv, 40, on_board=32.0)
+    assert drv.limits == [20.0, 20.0]
+    b = drv.b
+    changed = drv.t
+    for _ in range(60):
+        before = drv.limits[0]
+        drv.step(draw=[min(drv.limits[0], 5.0), drv.limits[1]])
+        if drv.limits[0] != before:
+            break
+    waited = drv.t - changed
+    assert b.config.ramp_up_delay + SETTLE_TIME <= waited <= b.config.ramp_up_delay + SETTLE_TIME + 1
+    assert drv.limits[0] == 5.0 + CAP_HEADROOM == 6.0
+
+
+def test_a_car_alone_is_not_capped() -> None:
+    # Nobody would take the room: a cap would only cost a telegram.
     b = Balancer(config(evse(32.0), limit=40.0, margin=0.0, timing=True))
-    t = 0.0
-    d = b.update(t, MeterReading(0.0, t), [EvseReading(0.0, True)])
-    for _ in range(12):  # start and ramp-up
-        t += 1
-        d = b.update(t, MeterReading(d.limits[0], t), [EvseReading(d.limits[0], True)])
-    lim = d.limits[0]
-    assert lim == 32.0
-    start = t
-    while d.limits[0] == lim and t - start < 60:
-        t += 1
-        d = b.update(t, MeterReading(5.0, t), [EvseReading(5.0, True)])
-    # capped once it drew 5 A for ramp_up_delay + SETTLE_TIME (counted from its last limit change)
-    assert t - start >= b.config.ramp_up_delay + SETTLE_TIME
-    assert t - start <= b.config.ramp_up_delay + SETTLE_TIME + 1
-    assert d.limits[0] == 5.0 + CAP_HEADROOM == 6.0
+    lim = 0.0
+    writes = 0
+    for t in range(200):
+        draw = min(lim, 10.0)
+        d = b.update(float(t), MeterReading(draw, float(t)), [EvseReading(draw, True)])
+        lim = d.limits[0]
+        writes += len(d.writes)
+    assert lim == 32.0 and writes == 1  # its limit with its Start, nothing more

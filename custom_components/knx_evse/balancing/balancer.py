@@ -209,13 +209,19 @@ class Balancer(Planning, Output):
         group, upper = self._demands(evses)
         if first:
             self._adopt(t, group, upper, measured)
+        # Who would take more: paused, or charging at (not clearly below) a limit below the most it
+        # may have (last round's limits).
+        uses = [self._use(i, r, measured[i]) for i, r in enumerate(evses)]
+        wanting = [group[i] != _NONE and (not st.on or (st.limit < upper[i] - EPS and uses[i] > st.limit - CAP_GAP))
+                   for i, st in enumerate(self._state)]
         for i in range(n):
             self._check_obedience(i, t, measured[i])
             st = self._state[i]
             if st.disobeyed:
                 group[i], upper[i] = _NONE, 0.0  # paused until it obeys
             elif group[i] != _NONE:
-                self._check_use(i, t, self._use(i, evses[i], measured[i]))
+                others = any(w for j, w in enumerate(wanting) if j != i)
+                self._check_use(i, t, uses[i], others)
                 if st.cap is not None:
                     upper[i] = min(upper[i], st.cap)
         self._disobedient = tuple(
@@ -471,12 +477,13 @@ class Balancer(Planning, Output):
             use = max(use, 2.0 * _clean(reading.busiest, self._max_raw[i]))
         return use
 
-    def _check_use(self, i: int, t: float, use: float) -> None:
+    def _check_use(self, i: int, t: float, use: float, others: bool) -> None:
         """Cap a charging EVSE near its draw while it takes clearly less than its limit, or lift the cap.
 
         ``use`` below the limit by ``CAP_GAP`` for ``ramp_up_delay + SETTLE_TIME`` (counted from the
         last limit change) caps it ``CAP_HEADROOM`` above, on the grid: the rest of its share goes to
         the others under the usual raise rules; a draw that sinks further lowers the cap the same way.
+        Only while ``others`` (another EVSE paused or below the most it may have) would take the room.
         Drawing within half the headroom of its cap lifts it.
         """
         cfg = self._config
@@ -492,8 +499,8 @@ class Balancer(Planning, Output):
             return
         if st.low_since is None:
             st.low_since = t
-        if t - max(st.low_since, st.limit_since) < cfg.ramp_up_delay + SETTLE_TIME:
-            return
+        if not others or t - max(st.low_since, st.limit_since) < cfg.ramp_up_delay + SETTLE_TIME:
+            return  # (a cap that no other EVSE would use is only a telegram)
         floor = self._minc[i]
         cap = floor + max(0, math.ceil((use + CAP_HEADROOM - floor) / cfg.step - EPS)) * cfg.step
         if cap < st.limit - EPS:

@@ -30,9 +30,10 @@ OVER_LIMIT_TOLERANCE: Final = 2.0
 the measurement tolerance and a send-on-change report that lags by up to its threshold (``scripts/
 bench --report-change 2``: 1 A rewrote stale reports, +0.5 telegrams/h); a lost limit is many A."""
 
-CAP_GAP: Final = 2.0
+CAP_GAP: Final = 4.0
 """A a charging EVSE must draw below its limit, the ramp-up delay plus ``SETTLE_TIME`` long, before it
-is capped near its draw (a car whose on-board charger or full battery takes less than its share)."""
+is capped near its draw (a car whose on-board charger or full battery takes less than its share). A
+tapering car's cap then follows it in steps of ``CAP_GAP - CAP_HEADROOM``."""
 CAP_HEADROOM: Final = 1.0
 """A above the draw where the cap sits (rounded up to the limit grid); within half of it of the cap,
 the EVSE draws at its cap and the cap is lifted."""
