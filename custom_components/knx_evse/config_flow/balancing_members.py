@@ -127,8 +127,10 @@ class BalancingMemberSteps(ConfigSubentryFlow):
         )
 
     def _member_problem(self, member: tuple[str, int]) -> str | None:
-        """Problems of a member that do not depend on its own settings (maximum, phase)."""
-        data = {CONF_CHARGER: member[0], CONF_CONNECTOR: member[1], CONF_MAX_CURRENT: float(MIN_CURRENT)}
+        """Problems of a member that do not depend on its own settings: checked at the highest maximum."""
+        params = charger_parameters(self._get_entry().subentries[member[0]])
+        top = MIN_CURRENT if params is None else params.max_user_current
+        data = {CONF_CHARGER: member[0], CONF_CONNECTOR: member[1], CONF_MAX_CURRENT: float(top)}
         return member_problem(self._get_entry(), data, int(self._data[CONF_PHASES]))
 
     async def async_step_member(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
