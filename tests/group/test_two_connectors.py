@@ -67,6 +67,19 @@ def _limits(telegrams: list[tuple[str, Any]]) -> list[float]:
     return [value for address, value in telegrams if address == LIMIT]
 
 
+async def _limits_over_a_minute(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, start: tuple[float, float], amps: tuple[float, float]
+) -> list[float]:
+    """The Carport's limits written while both cars draw ``start``, then ``amps`` every 5 s for 60 s."""
+    await _report(hass, knx, *start)
+    written = _limits(await sent(knx))
+    for _ in range(12):
+        await advance(hass, freezer, 5)
+        await _report(hass, knx, *amps)
+        written += _limits(await sent(knx))
+    return written
+
+
 async def test_min_solar_gives_two_plugged_cars_six_amperes_each(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -74,12 +87,7 @@ async def test_min_solar_gives_two_plugged_cars_six_amperes_each(
     # below what a car charges at, so both stopped. Its minimum is 12 A while two cars share it.
     with no_idle_probe():
         await _carport(hass, knx, "min_solar")
-        await _report(hass, knx, 0.0, 0.0)
-        written = _limits(await sent(knx))
-        for _ in range(12):
-            await advance(hass, freezer, 5)
-            await _report(hass, knx, 6.0, 6.0)
-            written += _limits(await sent(knx))
+        written = await _limits_over_a_minute(hass, knx, freezer, (0.0, 0.0), (6.0, 6.0))
         assert written[0] == 12.0 and set(written) == {12.0}
         await _report(hass, knx, 6.0, 0.0, plugged=(True, False))  # the second car leaves: 6 A serves the first
         await advance(hass, freezer, 5)
@@ -94,12 +102,7 @@ async def test_a_car_below_its_half_does_not_cap_the_other(
     # lose its 8 A under a cap near 11 A.
     with no_idle_probe():
         entry = await _carport(hass, knx, "fast")
-        await _report(hass, knx, 8.0, 3.0)
-        written = _limits(await sent(knx))
-        for _ in range(12):
-            await advance(hass, freezer, 5)
-            await _report(hass, knx, 8.0, 3.0)
-            written += _limits(await sent(knx))
+        written = await _limits_over_a_minute(hass, knx, freezer, (8.0, 3.0), (8.0, 3.0))
         assert written[-1] == 16.0 and written.count(16.0) == 1  # raised to its maximum, never capped after
         assert entry.runtime_data.groups[GROUP_ID].members[0].reason == "fast"
 
