@@ -107,6 +107,23 @@ def test_phase_connection_different_on_ve742_accepted() -> None:
     assert _invalid({"phase_connection": "diagonal"}).path == ["phase_connection"]
 
 
+@pytest.mark.parametrize(
+    ("model", "connection", "two_phase", "splits"),
+    [
+        ("VE 741", "same", False, False),
+        ("VE 221", "same", False, False),
+        ("VE 742", "same", False, True),
+        ("VE 222", "same", False, True),
+        ("VE 742", "different", True, False),
+    ],
+)
+def test_which_models_split_their_limit(model: str, connection: str, two_phase: bool, splits: bool) -> None:
+    # Manual, "Dynamic balancing in models with two connectors": 50/50 between two vehicles, except
+    # the single-phase model with its connectors on different phases.
+    p = params(model, phase_connection=connection)
+    assert (p.two_phase, p.splits_limit) == (two_phase, splits)
+
+
 @pytest.mark.parametrize("amps", [0, 5, 5.9, 33, 63])
 def test_max_user_current_outside_6_to_32_rejected(amps: float) -> None:
     assert _invalid({"max_user_current": amps}).path == ["max_user_current"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.knx_evse.balancing import BalancingConfig, EvseConfig
+from custom_components.knx_evse.balancing import BalancingConfig, EvseConfig, supply_phases
 
 from .helpers import evse
 
@@ -126,3 +126,12 @@ def test_evse_keepalive_is_its_own_or_the_group_default() -> None:
     assert (cfg.evse_keepalive(0), cfg.evse_keepalive(1)) == (15.0, None)
     with pytest.raises(IndexError):
         cfg.evse_keepalive(2)
+
+
+@pytest.mark.parametrize(
+    ("phases", "phase", "expected"),
+    [(1, 2, (1,)), (3, 1, (0, 1, 2)), (3, 2, (1, 2, 0)), (3, 3, (2, 0, 1)), (2, 1, (0, 1)), (2, 3, (2, 0))],
+)
+def test_supply_phases_follow_the_first_phase_cyclically(phases: int, phase: int, expected: tuple[int, ...]) -> None:
+    # docs/balancing.md, "Phase rotation": the EVSE's first phase on `phase`, the others follow.
+    assert supply_phases(EvseConfig(max_current=16.0, phases=phases, phase=phase)) == expected

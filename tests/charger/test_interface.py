@@ -76,3 +76,40 @@ async def test_a_whole_charger_without_start_stop_is_paused_by_pause_restart(
     whole = ChargerInterface(coordinator, None)
     assert whole.stop_objects == (18,)
     assert whole.write_role(18) == "stop" and whole.write_role(1) == "limit"
+
+
+async def test_a_whole_charger_that_splits_its_limit_reports_its_vehicles_and_busiest_connector(
+    hass: HomeAssistant, knx: KnxTestKit
+) -> None:
+    # Manual, "Dynamic balancing in models with two connectors": 50/50 between two plugged vehicles.
+    three = await _coordinator(knx, THREE_PHASE_FULL)
+    whole = ChargerInterface(three, None)
+    assert whole.sharing_connectors() == 2  # unknown plug states count as plugged: never 3 A per car
+    await knx.receive_write(ga(36), 1)
+    await knx.receive_write(ga(85), 0)
+    assert whole.sharing_connectors() == 1
+    await knx.receive_write(ga(85), 1)
+    assert whole.sharing_connectors() == 2
+    assert ChargerInterface(three, 1).sharing_connectors() == 1 and ChargerInterface(three, 1).busiest_current() is None
+    for number, amps in ((49, 8.0), (50, 8.0), (51, 7.5)):
+        await knx.receive_write(ga(number), f32(amps))
+    assert whole.busiest_current() is None  # connector 2's draw is not known yet
+    await knx.receive_write(ga(96), f32(2760.0))  # connector 2: 2760 W on three phases = 4 A
+    assert whole.busiest_current() == 8.0
+    await knx.receive_write(ga(98), f32(11.0))
+    assert whole.busiest_current() == 11.0
+
+
+async def test_a_two_phase_charger_reports_each_connector_and_does_not_split(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    coordinator = await _coordinator(knx, {**SINGLE_PHASE_FULL, "phase_connection": "different"})
+    whole = ChargerInterface(coordinator, None)
+    assert whole.currents() is None
+    await knx.receive_write(ga(14), f32(13.0))  # the charger's total says nothing about either phase
+    assert whole.currents() is None
+    await knx.receive_write(ga(48), f32(9.0))
+    assert whole.currents() == (9.0, 9.0)  # the unknown connector counts as the known one
+    await knx.receive_write(ga(96), f32(920.0))
+    assert whole.currents() == (9.0, 4.0)
+    await knx.receive_write(ga(36), 1)
+    await knx.receive_write(ga(85), 1)
+    assert whole.sharing_connectors() == 1 and whole.busiest_current() is None  # each connector up to the limit

@@ -321,3 +321,63 @@ async def test_reconfigure_of_unvalidated_data(hass: HomeAssistant, entry: MockC
 
 def test_all_group_addresses_helper_links_the_balancing_objects() -> None:
     assert "131" in all_group_addresses(MASTER)  # the master's meter input used by the bridge tests
+
+
+TWO_PHASE = {**GARAGE, "phase_connection": "different"}
+
+
+async def test_the_phase_is_asked_for_every_member_on_a_three_phase_supply(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    # Barn: its L1 on the supply's L2 (phase rotation); Yard: connector 1 on L3, connector 2 on L1.
+    _add(hass, entry, charger_subentry("CHG4", "Yard", TWO_PHASE, main=4))
+    result = await _to_members(hass, entry, phases="3")
+    result = await _next(hass, result, members=["CHG3:0", "CHG4:0", "CHG1:1"])
+    assert "l1_phase" in result["data_schema"].schema and "phase" not in result["data_schema"].schema
+    result = await _next(hass, result, priority=1, l1_phase="2")
+    assert "connector1_phase" in result["data_schema"].schema
+    assert result["description_placeholders"]["min"] == "6"  # each connector up to the limit: no split
+    result = await _next(hass, result, priority=2, max_current=6, connector1_phase="3")
+    assert "phase" in result["data_schema"].schema
+    result = await _next(hass, result, priority=3, phase="1")
+    result = await _next(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert [(m["charger"], m["phase"]) for m in result["data"]["members"]] == [("CHG3", 2), ("CHG4", 3), ("CHG1", 1)]
+
+
+async def test_a_previous_phase_of_a_three_phase_member_is_prefilled(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    stored = validate_group(
+        {"name": "House", "meter_entities": ["sensor.grid"], "phases": 3,
+         "members": [{"charger": "CHG3", "connector": 0, "max_current": 16, "phase": 3}]}
+    )
+    subentry = _add(hass, entry, {"data": stored, "subentry_type": SUBENTRY_BALANCING, "title": "House",
+                                  "unique_id": "House", "subentry_id": "GRP"})
+    result = await entry.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
+    for _ in range(4):
+        result = await _next(hass, result)
+    assert result["step_id"] == "member" and _default(result, "l1_phase") == "3"
+
+
+async def test_two_connector_members_that_cannot_be_balanced(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    _add(hass, entry, charger_subentry("CHG4", "Yard", TWO_PHASE, main=4))
+    _add(hass, entry, charger_subentry("CHG5", "Shed", {**GARAGE, "max_user_current": 10}, main=5))
+    blind = {n: gas for n, gas in all_group_addresses(TWO_PHASE, 6).items() if n not in ("96", "97")}
+    _add(hass, entry, charger_subentry("CHG6", "Barn 2", TWO_PHASE, blind, main=6))
+    result = await _to_members(hass, entry)
+    for members, error in (
+        (["CHG4:0"], "two_phase_member_on_single_phase"),
+        (["CHG5:0"], "max_below_two_vehicles"),  # 10 A split between two cars: 5 A each
+    ):
+        result = await _next(hass, result, members=members)
+        assert result["errors"] == {"members": error}, members
+    result = await _next(hass, result, members=["CHG5:1"])  # a connector alone is fine
+    assert result["step_id"] == "member"
+    result = await _to_members(hass, entry, phases="3")
+    result = await _next(hass, result, members=["CHG6:0"])
+    assert result["errors"] == {"members": "two_phase_member_no_measurement"}
+    result = await _next(hass, result, members=["CHG1:0"])  # both connectors of Garage share 16 A
+    assert result["description_placeholders"]["min"] == "12"
+    result = await _next(hass, result, max_current=11, phase="1")
+    assert result["errors"] == {"max_current": "max_out_of_range"}
+    result = await _next(hass, result, max_current=12, phase="1")
+    assert result["step_id"] == "timing"

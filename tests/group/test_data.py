@@ -9,16 +9,19 @@ import pytest
 from homeassistant.config_entries import ConfigSubentry
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.knx_evse.balancing import EvseConfig
 from custom_components.knx_evse.compat import vol
 from custom_components.knx_evse.group.data import GroupDataError, validate_group
 from custom_components.knx_evse.group.members import (
     charger_parameters,
+    evse_config,
     keepalive_conflict,
     member_keepalive,
     member_problem,
 )
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 from tests.group.harness import CARPORT, GARAGE
-from tests.knx_harness import charger_subentry
+from tests.knx_harness import all_group_addresses, charger_subentry
 
 BASE: dict[str, Any] = {"name": "House", "meter_entities": "sensor.grid"}
 
@@ -84,6 +87,59 @@ def test_member_problem(member: dict[str, Any], supply: int, problem: str | None
     broken = charger_subentry("CHG3", "Broken", {"max_user_current": 99}, {}, main=3)
     entry = _entry(charger_subentry("CHG1", "Garage", GARAGE), charger_subentry("CHG2", "Carport", CARPORT, main=2), broken)
     assert member_problem(entry, member, supply) == problem
+
+
+TWO_PHASE: dict[str, Any] = {**GARAGE, "phase_connection": "different"}
+VE_222: dict[str, Any] = {"phases": 3, "connectors": 2, "max_user_current": 16}
+
+
+def _two_connector_entry() -> MockConfigEntry:
+    """VE 222 (CHG1), two-phase VE 742 (CHG2), the same without connector 2's measurement (CHG3), a VE 742 of 10 A (CHG4)."""
+    blind = {n: gas for n, gas in all_group_addresses(TWO_PHASE, 3).items() if n not in ("96", "97")}
+    return _entry(
+        charger_subentry("CHG1", "Carport", VE_222, model="VE 222"),
+        charger_subentry("CHG2", "Garage", TWO_PHASE, main=2),
+        charger_subentry("CHG3", "Barn", TWO_PHASE, blind, main=3),
+        charger_subentry("CHG4", "Shed", {**GARAGE, "max_user_current": 10}, main=4),
+    )
+
+
+@pytest.mark.parametrize(
+    ("member", "supply", "problem"),
+    [
+        ({"charger": "CHG1", "connector": 0, "max_current": 12}, 3, None),
+        ({"charger": "CHG1", "connector": 0, "max_current": 11}, 3, "max_below_two_vehicles"),
+        ({"charger": "CHG1", "connector": 1, "max_current": 6}, 3, None),  # one connector: one vehicle
+        ({"charger": "CHG2", "connector": 0, "max_current": 6}, 3, None),  # two phases: no split
+        ({"charger": "CHG2", "connector": 0, "max_current": 16}, 1, "two_phase_member_on_single_phase"),
+        ({"charger": "CHG2", "connector": 2, "max_current": 16}, 1, None),
+        ({"charger": "CHG3", "connector": 0, "max_current": 16}, 3, "two_phase_member_no_measurement"),
+        ({"charger": "CHG3", "connector": 1, "max_current": 16}, 3, None),
+        ({"charger": "CHG4", "connector": 0, "max_current": 10}, 1, "max_below_two_vehicles"),
+        ({"charger": "CHG4", "connector": 2, "max_current": 10}, 1, None),
+    ],
+)
+def test_member_problem_of_two_connector_chargers(member: dict[str, Any], supply: int, problem: str | None) -> None:
+    assert member_problem(_two_connector_entry(), member, supply) == problem
+
+
+@pytest.mark.parametrize(
+    ("parameters", "connector", "supply", "phases", "phase"),
+    [
+        (GARAGE, 1, 3, 1, 3),  # a single-phase member on its supply phase
+        (GARAGE, 0, 3, 1, 3),  # both connectors on one phase, one limit split between them
+        (VE_222, 0, 3, 3, 3),  # phase rotation: the charger's L1 on the supply's L3
+        (TWO_PHASE, 0, 3, 2, 3),  # connector 1 on L3, connector 2 on L1
+        (TWO_PHASE, 2, 3, 1, 3),
+        (GARAGE, 1, 1, 1, 1),  # a single-phase supply has only L1
+    ],
+)
+def test_evse_config_phases_and_first_phase(
+    parameters: dict[str, Any], connector: int, supply: int, phases: int, phase: int
+) -> None:
+    member = {"charger": "CHG1", "connector": connector, "max_current": 16, "phase": 3, "mode": "fast"}
+    evse = evse_config(member, ChargerParameters.from_dict(parameters), supply, "m", None)
+    assert evse == EvseConfig(max_current=16.0, phases=phases, phase=phase, mode="fast", name="m")
 
 
 def test_invalid_parameters_are_none() -> None:

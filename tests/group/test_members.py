@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
 from custom_components.knx_evse import issues
+from custom_components.knx_evse.balancing import EvseConfig, MeterReading
 from custom_components.knx_evse.charger.liveness import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
 from custom_components.knx_evse.const import DOMAIN
-from custom_components.knx_evse.group.members import reserve_stale
+from custom_components.knx_evse.group.members import Member, reserve_stale
 from tests.group.harness import (
     CARPORT,
     CARPORT_MEMBER,
@@ -134,6 +137,30 @@ async def test_stale_member_is_reserved_on_per_phase_and_current_meters(
         reading = reserve_stale(flat.members, flat.meter.read())
         assert reading is not None and reading.value == 16.0
 
+
+
+def _held(pin: float, **evse: Any) -> Member:
+    """A stale member holding ``pin`` A (``evse``: its EvseConfig's phases and phase)."""
+    config = EvseConfig(max_current=16.0, **evse)
+    return Member(0, "k", "m", cast("Any", None), 0, config, stale=True, pin=pin)
+
+
+@pytest.mark.parametrize(
+    ("evse", "expected"),
+    [
+        ({"phases": 1, "phase": 3}, (1.0, 2.0, 13.0)),
+        ({"phases": 3, "phase": 2}, (11.0, 12.0, 13.0)),  # rotated: its L1 on L2, all three loaded
+        ({"phases": 2, "phase": 3}, (11.0, 2.0, 13.0)),  # two-phase: connector 1 on L3, connector 2 on L1
+        ({"phases": 2, "phase": 1}, (11.0, 12.0, 3.0)),
+    ],
+)
+def test_a_stale_members_limit_is_held_on_the_supply_phases_it_loads(
+    evse: dict[str, int], expected: tuple[float, ...]
+) -> None:
+    reading = reserve_stale([_held(10.0, **evse)], MeterReading((1.0, 2.0, 3.0), 0.0))
+    assert reading is not None and reading.value == expected
+    power = reserve_stale([_held(10.0, **evse)], MeterReading(500.0, 0.0, "W"))
+    assert power is not None and power.value == 500.0 + 10.0 * 230 * evse["phases"]
 
 
 async def test_silent_charger_keeps_its_budget_and_gets_nothing_until_it_answers(

@@ -13,11 +13,12 @@ Public API:
     - :class:`Decision`: limits, paused, available, surplus, reason, fallback, meter_state,
       writes, switches.
     - :func:`water_fill`: the stateless max-min fair allocator.
+    - :func:`supply_phases`: the supply phases an ``EvseConfig`` loads (phase rotation).
 """
 
 from .allocation import water_fill
 from .balancer import Balancer
-from .config import MODES, BalancingConfig, EvseConfig, FallbackMode, Mode
+from .config import MODES, BalancingConfig, EvseConfig, FallbackMode, Mode, supply_phases
 from .readings import (
     PAUSED_REASONS,
     RUNNING_REASONS,
@@ -40,5 +41,6 @@ __all__ = [
     "MeterReading",
     "MeterState",
     "Mode",
+    "supply_phases",
     "water_fill",
 ]

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 
 from .allocation import EPS, Usage, round_down
-from .config import MODES, BalancingConfig, Mode
+from .config import MODES, BalancingConfig, Mode, supply_phases
 from .meter_sign import MeterSign, phase_amperes
 from .output import Output
 from .planning import Planning
@@ -77,8 +77,7 @@ class Balancer(Planning, Output):
         cfg = self._config
         self._n = len(cfg.evses)
         self._m = cfg.phases if cfg.current_control else 1
-        # Supply phase (0-based) of each of an EVSE's own phases: from ``phase``, cyclically.
-        self._phase_map = [tuple((e.phase - 1 + k) % 3 for k in range(e.phases)) for e in cfg.evses]
+        self._phase_map = [supply_phases(e) for e in cfg.evses]  # 0-based supply phase of each own phase
         usages: list[Usage] = []
         for evse, supply in zip(cfg.evses, self._phase_map, strict=True):
             if not cfg.current_control:

@@ -108,6 +108,15 @@ class EvseConfig:
                              f"got {self.mode!r}")
 
 
+def supply_phases(evse: EvseConfig) -> tuple[int, ...]:
+    """Return the supply phases (0-based) of the EVSE's own phases: ``phases`` of them from ``phase``, cyclically.
+
+    A three-phase charger with ``phase`` 2 loads L2, L3, L1 with its L1, L2, L3 (phase rotation);
+    a two-phase one with ``phase`` 3 has connector 1 on L3 and connector 2 on L1.
+    """
+    return tuple((evse.phase - 1 + k) % 3 for k in range(evse.phases))
+
+
 @dataclass(frozen=True, slots=True)
 class BalancingConfig:
     """A balancing group: one supply, one meter, chargers in priority order.

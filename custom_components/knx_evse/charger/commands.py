@@ -59,12 +59,7 @@ class ChargerCommands:
         single-phase model whose connectors are on different phases.
         """
         limit = self.params.max_power
-        if (
-            connector is None
-            and self.params.connectors == 2
-            and self.params.phases == 1
-            and self.params.phase_connection == "different"
-        ):
+        if connector is None and self.params.two_phase:
             limit *= 2
         return limit
 

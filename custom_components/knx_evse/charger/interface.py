@@ -4,7 +4,10 @@ Source: manual, "Communication Objects". The objects are named by their key in t
 (``knx/objects.py``), scoped to the whole charger or to connector 1/2:
 
 - currents: ``single_phase_current`` or ``l1``-``l3_current`` (A), else ``active_power`` (W) ÷ 230 V
-  ÷ phases; a whole charger without totals sums its connectors;
+  ÷ phases; a whole charger without totals sums its connectors; a whole two-phase charger
+  (``ChargerParameters.two_phase``) reads each connector;
+- a whole charger that splits its limit between two vehicles (``ChargerParameters.splits_limit``):
+  how many connectors share it and the busiest connector's draw;
 - vehicle connected / charging: ``vehicle_connected`` / ``charging``, else derived from the pilot
   (``pilot_state``) or OCPP (``ocpp_state``) state;
 - the limit: ``current_limit`` (written) and ``current_limit_status`` (what the charger confirms);
@@ -56,7 +59,8 @@ _PHASE_KEYS: Final = {1: ("single_phase_current",), 3: ("l1_current", "l2_curren
 _PLUG_KEYS: Final = ("vehicle_connected", "pilot_state", "ocpp_state")
 
 Currents = float | tuple[float, ...]
-"""A a member draws: a float on a single-phase charger, L1-L3 on a three-phase one."""
+"""A a member draws: a float on a single-phase charger, L1-L3 on a three-phase one, (connector 1,
+connector 2) for a whole two-phase charger."""
 WriteRole = Literal["limit", "stop", "other"]
 """What a written object is to a member (``ChargerInterface.write_role``)."""
 
@@ -94,10 +98,11 @@ class ChargerInterface:
     """One balanced member of a charger: ``connector`` 1/2, or None for the whole charger.
 
     Reads: ``currents``, ``phase_currents``, ``measured_power``, ``measured_current``,
-    ``vehicle_connected``, ``charging``, ``limit_status``, ``confirmed_limit``,
-    ``last_written_limit``, ``is_stale``, ``write_role``. Acts: ``async_apply_limit``, ``async_resume``,
-    ``async_pause`` (and ``async_feed_meter`` for bridge mode). ``async_add_listener`` calls back when
-    anything the balancing reads changes. Writes raise HomeAssistantError when they cannot be sent.
+    ``sharing_connectors``, ``busiest_current``, ``vehicle_connected``, ``charging``,
+    ``limit_status``, ``confirmed_limit``, ``last_written_limit``, ``is_stale``, ``write_role``. Acts:
+    ``async_apply_limit``, ``async_resume``, ``async_pause`` (and ``async_feed_meter`` for bridge
+    mode). ``async_add_listener`` calls back when anything the balancing reads changes. Writes raise
+    HomeAssistantError when they cannot be sent.
     """
 
     def __init__(self, coordinator: ChargerCoordinator, connector: int | None = None) -> None:
@@ -176,12 +181,27 @@ class ChargerInterface:
         known = [c for c in self.phase_currents() if c is not None]
         return max(known) if known else None
 
+    def _draw(self, connector: int) -> float | None:
+        """Return the A per phase ``connector`` draws: its highest known phase, else power ÷ 230 V ÷ phases."""
+        known = [v for v in self._phases(connector) if v is not None]
+        if known:
+            return max(known)
+        power = self._power(connector)
+        if power is None or not math.isfinite(power):
+            return None
+        return max(0.0, power) / (VOLTAGE * self.params.phases)
+
     def currents(self) -> Currents | None:
         """Return the A the member draws (``Currents``), from its currents or else its power; None if unknown.
 
         A whole charger without its own totals sums its connectors; an unknown phase next to known
-        ones counts as the highest known one.
+        ones counts as the highest known one. A whole two-phase charger gives each connector's draw
+        (an unknown one next to a known one counts as that one).
         """
+        if self.connector is None and self.params.two_phase:
+            draws = [self._draw(c) for c in self._connectors]
+            known = [d for d in draws if d is not None]
+            return tuple(max(known) if d is None else d for d in draws) if known else None
         values = list(self._phases(self.connector))
         if self.connector is None and all(v is None for v in values):
             per_connector = [self._phases(c) for c in self._connectors]
@@ -223,6 +243,28 @@ class ChargerInterface:
         if ocpp is not None:
             return bool(ocpp is OcppState.CHARGING)
         return None
+
+    def sharing_connectors(self) -> int:
+        """Return how many vehicles share the member's limit: 1, or 2 (see below).
+
+        2 for a whole charger that splits its limit (``ChargerParameters.splits_limit``) while no
+        connector is known to be unplugged. An unknown plug state counts as plugged: the member's
+        minimum is then 12 A, so two vehicles never get 3 A each; a lone vehicle at most waits for
+        12 A instead of 6 A.
+        """
+        if self.connector is not None or not self.params.splits_limit:
+            return 1
+        return 2 if all(self._plugged(c) is not False for c in self._connectors) else 1
+
+    def busiest_current(self) -> float | None:
+        """Return the A per phase of the connector that draws most, for a whole charger that splits its limit.
+
+        None for any other member, or while a connector's draw (current, else power) is unknown.
+        """
+        if self.connector is not None or not self.params.splits_limit:
+            return None
+        draws = [d for c in self._connectors if (d := self._draw(c)) is not None]
+        return max(draws) if len(draws) == len(self._connectors) else None
 
     def vehicle_connected(self) -> bool | None:
         """Whether a vehicle is plugged in (a whole charger: into any connector), None when unknown."""

@@ -2,7 +2,8 @@
 
 ``members`` offers the hub's chargers (two-connector chargers also per connector) that are in no other
 group; ``member`` asks, once per chosen member, its priority (1 = highest), maximum current, supply
-phase (single-phase charger on a three-phase supply) and initial charge mode.
+phase (on a three-phase supply: a single-phase member's phase, the phase a three-phase charger's L1
+is wired to, connector 1's phase of a whole two-phase charger) and initial charge mode.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from ..group.data import (
 from ..group.members import (
     charger_parameters,
     charger_subentries,
+    lowest_maximum,
     member_name,
+    member_phases,
     member_problem,
     members_elsewhere,
     overlaps,
@@ -39,6 +42,8 @@ from ..knx.parameters import MIN_CURRENT
 from .selectors import dropdown, number_box
 
 CONF_PRIORITY: Final = "priority"
+PHASE_FIELDS: Final = {1: CONF_PHASE, 2: "connector1_phase", 3: "l1_phase"}
+"""The form field of a member's ``phase`` by its phases: each is labelled for what it means."""
 
 
 def _member_value(subentry_id: str, connector: int) -> str:
@@ -127,8 +132,10 @@ class BalancingMemberSteps(ConfigSubentryFlow):
         )
 
     def _member_problem(self, member: tuple[str, int]) -> str | None:
-        """Problems of a member that do not depend on its own settings (maximum, phase)."""
-        data = {CONF_CHARGER: member[0], CONF_CONNECTOR: member[1], CONF_MAX_CURRENT: float(MIN_CURRENT)}
+        """Problems of a member that do not depend on its own settings: checked at the highest maximum."""
+        params = charger_parameters(self._get_entry().subentries[member[0]])
+        top = MIN_CURRENT if params is None else params.max_user_current
+        data = {CONF_CHARGER: member[0], CONF_CONNECTOR: member[1], CONF_MAX_CURRENT: float(top)}
         return member_problem(self._get_entry(), data, int(self._data[CONF_PHASES]))
 
     async def async_step_member(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
@@ -138,13 +145,14 @@ class BalancingMemberSteps(ConfigSubentryFlow):
         params = charger_parameters(subentry)
         assert params is not None  # checked on the members step
         user_max = params.max_user_current
-        ask_phase = int(self._data[CONF_PHASES]) == 3 and params.phases == 1
+        lowest = lowest_maximum(params, key[1])
+        phase_field = PHASE_FIELDS[member_phases(params, key[1])] if int(self._data[CONF_PHASES]) == 3 else None
         previous = self._previous.get(key, {})
         errors: dict[str, str] = {}
         if user_input is not None:
             maximum = float(user_input[CONF_MAX_CURRENT])
             priority = user_input[CONF_PRIORITY]
-            if not MIN_CURRENT <= maximum <= user_max:
+            if not lowest <= maximum <= user_max:
                 errors[CONF_MAX_CURRENT] = "max_out_of_range"
             elif priority != int(priority) or not 1 <= priority <= len(self._chosen):
                 errors[CONF_PRIORITY] = "priority_out_of_range"
@@ -154,7 +162,7 @@ class BalancingMemberSteps(ConfigSubentryFlow):
                         CONF_CHARGER: key[0],
                         CONF_CONNECTOR: key[1],
                         CONF_MAX_CURRENT: maximum,
-                        CONF_PHASE: int(user_input.get(CONF_PHASE, "1")),
+                        CONF_PHASE: int(user_input.get(phase_field or CONF_PHASE, "1")),
                         CONF_MODE: user_input[CONF_MODE],
                         "name": self._label(key),
                         CONF_PRIORITY: (int(priority), self._position),
@@ -167,7 +175,6 @@ class BalancingMemberSteps(ConfigSubentryFlow):
         values = {
             CONF_PRIORITY: self._position + 1,
             CONF_MAX_CURRENT: float(min(previous.get(CONF_MAX_CURRENT, user_max), user_max)),
-            CONF_PHASE: str(previous.get(CONF_PHASE, 1)),
             CONF_MODE: previous.get(CONF_MODE, "fast"),
             **(user_input or {}),
         }
@@ -175,8 +182,9 @@ class BalancingMemberSteps(ConfigSubentryFlow):
             vol.Required(CONF_PRIORITY, default=values[CONF_PRIORITY]): number_box(),
             vol.Required(CONF_MAX_CURRENT, default=values[CONF_MAX_CURRENT]): number_box("A", 0.1),
         }
-        if ask_phase:
-            fields[vol.Required(CONF_PHASE, default=str(values[CONF_PHASE]))] = dropdown("supply_phase", ["1", "2", "3"])
+        if phase_field is not None:
+            phase = str(values.get(phase_field, previous.get(CONF_PHASE, 1)))
+            fields[vol.Required(phase_field, default=phase)] = dropdown("supply_phase", ["1", "2", "3"])
         fields[vol.Required(CONF_MODE, default=values[CONF_MODE])] = dropdown("charge_mode", [str(mode) for mode in MODES])
         return self.async_show_form(
             step_id="member",
@@ -187,6 +195,6 @@ class BalancingMemberSteps(ConfigSubentryFlow):
                 "position": str(self._position + 1),
                 "count": str(len(self._chosen)),
                 "max": str(user_max),
-                "min": str(MIN_CURRENT),
+                "min": f"{lowest:g}",
             },
         )

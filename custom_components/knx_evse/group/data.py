@@ -25,7 +25,9 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
          "connector": 1,                # 1 or 2: that connector; 0: the whole charger (its total
                                         # limit, and the start/stop of its connectors)
          "max_current": 16.0,           # A per phase, 6-32 and ≤ the charger's Maximum User Current
-         "phase": 1,                    # supply phase of a single-phase member on a 3-phase supply
+         "phase": 1,                    # on a 3-phase supply: the supply phase of a single-phase
+                                        # member, of a three-phase charger's L1 (phase rotation), of
+                                        # connector 1 of a whole two-phase charger (2 on the next)
          "mode": "fast",                # initial charge mode: off, fast, solar, min_solar
          "name": "Garage connector 1"}  # optional: the member's name when added (for messages)
       ],

@@ -1,7 +1,9 @@
 """A balancing group's members: resolved against the loaded chargers, read through the charger interface.
 
 A member is a charger (whole) or one of its connectors (``charger.interface.ChargerInterface``).
-What it reports becomes an ``EvseReading``: its currents and whether a vehicle is plugged in. A
+What it reports becomes an ``EvseReading``: its currents, whether a vehicle is plugged in and, for a
+whole charger that splits its limit between two vehicles, how many share it and the busiest
+connector's draw (docs/balancing.md, "Two connectors, one limit"). A
 member whose charger is stale (silent, and no answer to a liveness read) or whose current is unknown
 is *stale* here too: nothing is sent to it, and it is treated as drawing its last limit, the worst
 case: that limit is added to the meter reading as a hard reservation (``reserve_stale``), its
@@ -19,12 +21,12 @@ from typing import Any, cast
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from ..balancing import EvseConfig, EvseReading, MeterReading, Mode
+from ..balancing import EvseConfig, EvseReading, MeterReading, Mode, supply_phases
 from ..charger.coordinator import ChargerCoordinator
 from ..charger.interface import ChargerInterface, limit_object, measurement_objects
 from ..compat import vol
 from ..const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, SUBENTRY_BALANCING, SUBENTRY_CHARGER
-from ..knx.parameters import VOLTAGE, ChargerParameters
+from ..knx.parameters import MIN_CURRENT, VOLTAGE, ChargerParameters
 from ..runtime import KnxEvseConfigEntry
 from .data import (
     CONF_CHARGER,
@@ -103,7 +105,12 @@ class Member:
             self.override = None  # the core ends an override when the vehicle leaves
         if stale or current is None:
             return EvseReading(0.0, False)
-        return EvseReading(current, True if connected is None else connected)
+        return EvseReading(
+            current,
+            True if connected is None else connected,
+            connectors=charger.sharing_connectors(),
+            busiest=charger.busiest_current(),
+        )
 
     def diagnostics(self, mode: str) -> dict[str, Any]:
         """Return the member's part of the group's diagnostics."""
@@ -183,7 +190,7 @@ def reserve_stale(members: Iterable[Member], meter: MeterReading | None) -> Mete
     if isinstance(value, tuple):
         phases = list(value)
         for member in stale:
-            for phase in range(3) if member.evse.phases == 3 else (member.evse.phase - 1,):
+            for phase in supply_phases(member.evse):
                 phases[phase] += member.pin
         return MeterReading(tuple(phases), meter.timestamp, meter.unit)
     if meter.unit == "A":
@@ -233,9 +240,13 @@ def member_problem(entry: ConfigEntry, member: Mapping[str, Any], supply_phases:
     """Why a member cannot be balanced, as a translation key; None when it can.
 
     ``charger_missing``; ``connector_missing`` (the model has fewer connectors);
-    ``three_phase_member_on_single_phase``; ``member_limit_not_linked`` (its current-limit object has
-    no group address); ``member_no_measurement`` (none of its current or power objects is linked);
-    ``max_above_user_current`` (the member's maximum exceeds the charger's Maximum User Current).
+    ``three_phase_member_on_single_phase``, ``two_phase_member_on_single_phase``;
+    ``member_limit_not_linked`` (its current-limit object has no group address);
+    ``member_no_measurement`` (none of its current or power objects is linked);
+    ``two_phase_member_no_measurement`` (a whole two-phase charger without a current or power
+    object linked for each connector); ``max_above_user_current`` (the member's maximum exceeds the
+    charger's Maximum User Current); ``max_below_two_vehicles`` (a whole charger that splits its
+    limit, with a maximum below twice the minimum: two plugged vehicles could never charge).
     """
     subentry = find_charger(entry, member[CONF_CHARGER])
     params = None if subentry is None else charger_parameters(subentry)
@@ -244,17 +255,35 @@ def member_problem(entry: ConfigEntry, member: Mapping[str, Any], supply_phases:
     connector = member[CONF_CONNECTOR]
     if connector > params.connectors:
         return "connector_missing"
-    if params.phases == 3 and supply_phases == 1:
-        return "three_phase_member_on_single_phase"
+    phases = member_phases(params, connector)
+    if phases > 1 and supply_phases == 1:
+        return "three_phase_member_on_single_phase" if phases == 3 else "two_phase_member_on_single_phase"
     linked = linked_objects(subentry)
     scope = None if connector == WHOLE_CHARGER else connector
     if limit_object(scope) not in linked:
         return "member_limit_not_linked"
     if not linked.intersection(measurement_objects(params, scope)):
         return "member_no_measurement"
+    if phases == 2 and not all(linked.intersection(measurement_objects(params, c)) for c in (1, 2)):
+        return "two_phase_member_no_measurement"
     if member[CONF_MAX_CURRENT] > params.max_user_current:
         return "max_above_user_current"
+    if member[CONF_MAX_CURRENT] < lowest_maximum(params, connector):
+        return "max_below_two_vehicles"
     return None
+
+
+def member_phases(params: ChargerParameters, connector: int) -> int:
+    """Return the supply phases a member draws from: the charger's, or 2 for a whole two-phase charger."""
+    return 2 if connector == WHOLE_CHARGER and params.two_phase else params.phases
+
+
+def lowest_maximum(params: ChargerParameters, connector: int) -> float:
+    """Return the lowest maximum (A) a member may have: twice the minimum for a whole charger that splits its limit.
+
+    Two plugged vehicles get half each, at least 6 A (docs/balancing.md, "Two connectors, one limit").
+    """
+    return float(MIN_CURRENT * (2 if connector == WHOLE_CHARGER and params.splits_limit else 1))
 
 
 def members_elsewhere(entry: ConfigEntry, own_subentry_id: str | None) -> set[tuple[str, int]]:
@@ -319,12 +348,15 @@ def keepalive_conflict(configured: float, fail_safe: Mapping[str, int]) -> tuple
 def evse_config(
     member: Mapping[str, Any], params: ChargerParameters, supply_phases: int, name: str, keepalive: float | None
 ) -> EvseConfig:
-    """Build the core's ``EvseConfig`` of a member: maximum capped by Maximum User Current, phases, mode."""
-    phases = params.phases
+    """Build the core's ``EvseConfig`` of a member: maximum capped by Maximum User Current, phases, mode.
+
+    ``phase`` on a three-phase supply: the supply phase of the member's first phase (a single-phase
+    member's, a three-phase charger's L1, connector 1 of a two-phase one); 1 on a single-phase supply.
+    """
     return EvseConfig(
         max_current=float(min(member[CONF_MAX_CURRENT], params.max_user_current)),
-        phases=phases,
-        phase=int(member[CONF_PHASE]) if supply_phases == 3 and phases == 1 else 1,
+        phases=member_phases(params, int(member[CONF_CONNECTOR])),
+        phase=int(member[CONF_PHASE]) if supply_phases == 3 else 1,
         mode=cast("Mode", member[CONF_MODE]),
         name=name,
         keepalive=keepalive,

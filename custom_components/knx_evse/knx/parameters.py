@@ -238,6 +238,24 @@ class ChargerParameters:
         """W the charger can draw at Maximum User Current on all its phases."""
         return float(self.max_user_current * VOLTAGE * self.phases)
 
+    @property
+    def two_phase(self) -> bool:
+        """True for a two-connector single-phase model with "Phase connection: different".
+
+        Its connectors sit on two supply phases and each may draw up to the charger's limit (manual,
+        "Dynamic balancing in models with two connectors", special case).
+        """
+        return self.phases == 1 and self.connectors == 2 and self.phase_connection == "different"
+
+    @property
+    def splits_limit(self) -> bool:
+        """True when the charger's own limit is split 50/50 between two plugged vehicles.
+
+        Every two-connector model but a ``two_phase`` one; a share one vehicle leaves unused is not
+        passed on (manual, "Dynamic balancing in models with two connectors").
+        """
+        return self.connectors == 2 and not self.two_phase
+
     def connector(self, n: int, name: str) -> Any:
         """Connector ``n``'s (1 or 2) parameter ``name``, e.g. ``connector(2, "pilot_state")``."""
         return getattr(self, f"conn{n}_{name}")
