@@ -384,6 +384,16 @@ class ChargerModel(ABC):
             return True
         return False
 
+    def retry_starts(self) -> None:
+        """Start waiting cars as auto-start says once nothing blocks them (unblock, error cleared).
+
+        Manual, object table, "Block charging": 0 "allows charging again according to the remaining
+        configured conditions". A finished session stays finished (the driver unplugs first).
+        """
+        for conn in self.connectors:
+            if conn.ev is not None and not conn.session_active and not conn.finished:
+                self._try_start(conn, None)
+
     def _start_session(self, conn: Connector, tag: str) -> None:
         _LOGGER.info("%s conn%d: session started%s", self.name, conn.index, f" by {tag}" if tag else "")
         conn.session_active = True
@@ -455,6 +465,8 @@ class ChargerModel(ABC):
             for conn in self.connectors:
                 if conn.ev is not None:
                     conn.ev.current = 0.0
+        else:
+            self.retry_starts()
         self.publish()
 
     def clear_error(self) -> None:

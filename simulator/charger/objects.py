@@ -262,12 +262,12 @@ class SimulatedCharger(ChargerModel):
             self.paused = not value
         elif number == 25:
             self.blocked = bool(value)
+            if not value:
+                self.retry_starts()
         elif number == 26:
             self.auto_start_override = bool(value)
             if value:
-                for conn in self.connectors:
-                    if conn.ev is not None and not conn.session_active and not conn.finished:
-                        self._try_start(conn, None)
+                self.retry_starts()
 
     def _write_connector(self, conn: Connector, number: int, value: Any) -> None:
         if number == 31:
@@ -290,6 +290,8 @@ class SimulatedCharger(ChargerModel):
                 conn.locked = False
         elif number == 73:
             conn.blocked = bool(value)
+            if not value:
+                self.retry_starts()
 
     # ------------------------------------------------------------------------------------------
     # Status values
