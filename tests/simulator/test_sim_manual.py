@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from simhelpers import car, make_entry, run, started, write
 
+from custom_components.knx_evse.charger.reset import reset_values
 from custom_components.knx_evse.knx.dpt import EvseErrorCode
 from simulator.charger import ConnectorState
 
@@ -56,3 +57,31 @@ def test_a_cleared_error_starts_a_car_plugged_during_it() -> None:
     charger.clear_error()
     run(charger, 3)
     assert charger.connector_state(charger.connector(1)) is ConnectorState.CHARGING
+
+
+# --- reset ------------------------------------------------------------------------------------
+
+
+def test_reset_returns_every_write_only_object_to_its_parameter() -> None:
+    """Manual, "Advanced" → "EVSE Reset object": a 1 on object 5 "restarts the charger and restores
+    its internal operating states, session values and active errors. It does not delete the ETS
+    parameterization or the authorized RFIDTags." The integration assumes the same values
+    (custom_components/knx_evse/charger/reset.py)."""
+    entry = make_entry("VE 742", auto_start=True, auto_disconnect=False, max_session_time=90)
+    charger, _cap = started(entry)
+    for number, value in {6: 600, 7: True, 18: False, 25: True, 26: False, 54: True, 73: True, 122: True}.items():
+        write(charger, number, value)
+    write(charger, 5, True)
+    expected = reset_values(charger.params)
+    state = {
+        6: charger.max_session_seconds,
+        7: charger.auto_disconnect,
+        18: not charger.paused,
+        25: charger.blocked,
+        26: charger.auto_start,
+        54: charger.connector(1).charging_time_enabled[0],
+        73: charger.connector(1).blocked,
+        122: charger.connector(2).blocked,
+    }
+    assert state == {n: expected[n] for n in state}
+    assert state[6] == 5400 and state[7] is False and state[26] is True
