@@ -99,9 +99,19 @@ class ChargerModel(ABC):
     # Configuration helpers
     # ------------------------------------------------------------------------------------------
     @property
+    def different_phases(self) -> bool:
+        """True for a two-connector single-phase model whose connectors are on two phases."""
+        p = self.params
+        return p.connectors == 2 and p.phases == 1 and p.phase_connection == "different"
+
+    @property
     def max_power(self) -> float:
-        """W at Maximum User Current on all phases."""
-        return self.params.max_power
+        """W: the highest total power limit (object 2), Maximum User Current on every phase used.
+
+        With "Phase connection: different" the two connectors use two phases, so twice one
+        connector's maximum (docs/charger.md, "Object 2 with different phases").
+        """
+        return self.params.max_power * (2 if self.different_phases else 1)
 
     def _reset_state(self) -> None:
         """ETS parameter values for every runtime state; keeps RFID tags, plugged cars and the clock."""
@@ -126,7 +136,7 @@ class ChargerModel(ABC):
             Connector(
                 index=n,
                 current_limit=float(p.max_user_current),
-                power_limit=min(float(p.connector(n, "initial_power_limit")), self.max_power),
+                power_limit=min(float(p.connector(n, "initial_power_limit")), p.max_power),
             )
             for n in range(1, p.connectors + 1)
         ]
@@ -245,12 +255,28 @@ class ChargerModel(ABC):
 
     @property
     def fail_safe_power(self) -> float:
-        """W the fail-safe current means on all phases (no separate parameter exists)."""
-        return float(self.params.fail_safe_current) * VOLTAGE * self.params.phases
+        """W the fail-safe current means on every phase the charger uses (no separate parameter)."""
+        phases = self.params.phases * (2 if self.different_phases else 1)
+        return float(self.params.fail_safe_current) * VOLTAGE * phases
 
     def _share(self) -> float:
-        if len(self.connectors) < 2 or self.params.phase_connection == "different":
+        """Connector share of the charger's limits: 0.5 with two cars, 1 alone.
+
+        Manual, "Dynamic balancing in models with two connectors". On different phases the
+        connectors are not balanced: 1 (current limits are per phase); powers use ``_power_share``.
+        """
+        if len(self.connectors) < 2 or self.different_phases:
             return 1.0
+        connected = sum(1 for c in self.connectors if c.ev is not None)
+        return 0.5 if connected >= 2 else 1.0
+
+    def _power_share(self) -> float:
+        """Connector share of a total power (object 2, Contracted Power).
+
+        ``_share``; on different phases the total is split equally among the connected cars.
+        """
+        if not self.different_phases:
+            return self._share()
         connected = sum(1 for c in self.connectors if c.ev is not None)
         return 0.5 if connected >= 2 else 1.0
 
@@ -259,16 +285,12 @@ class ChargerModel(ABC):
         p = self.params
         phases = conn.ev.phases_on(p.phases) if conn.ev is not None else p.phases
         volts = VOLTAGE * phases
-        total = min(
-            float(p.max_user_current),
-            self.effective_current_limit,
-            self.effective_power_limit / volts,
-            float(p.contracted_power) / volts,
-        )
+        power = min(self.effective_power_limit, float(p.contracted_power)) * self._power_share()
         share = self._share()
+        total = min(float(p.max_user_current), self.effective_current_limit) * share
         return max(
             0.0,
-            min(total * share, conn.current_limit, conn.power_limit / volts, float(p.max_user_current)),
+            min(total, power / volts, conn.current_limit, conn.power_limit / volts, float(p.max_user_current)),
         )
 
     def _connector_window_allows(self, conn: Connector) -> bool:

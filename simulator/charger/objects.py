@@ -232,14 +232,14 @@ class SimulatedCharger(ChargerModel):
     def _clamp_current(self, value: float) -> float:
         return max(0.0, min(float(value), float(self.params.max_user_current)))
 
-    def _clamp_power(self, value: float) -> float:
-        return max(0.0, min(float(value), self.max_power))
+    def _clamp_power(self, value: float, limit: float) -> float:
+        return max(0.0, min(float(value), limit))
 
     def _write_evse(self, number: int, value: Any) -> None:
         if number == 1:
             self.current_limit = self._clamp_current(value)
         elif number == 2:
-            self.power_limit = self._clamp_power(value)
+            self.power_limit = self._clamp_power(value, self.max_power)
         elif number == 5:
             if value:
                 self.reset()
@@ -273,7 +273,7 @@ class SimulatedCharger(ChargerModel):
         if number == 31:
             conn.current_limit = self._clamp_current(value)
         elif number == 32:
-            conn.power_limit = self._clamp_power(value)
+            conn.power_limit = self._clamp_power(value, self.params.max_power)
         elif number == 33:
             if value:
                 conn.stopped = False
@@ -376,7 +376,8 @@ class SimulatedCharger(ChargerModel):
         if number == 63:
             return round(conn.power_limit, 1)
         if number == 64:
-            return round(self.fail_safe_power * self._share(), 1) if self.fail_safe_active else 0.0
+            share = 0.5 if self.different_phases else self._share()
+            return round(self.fail_safe_power * share, 1) if self.fail_safe_active else 0.0
         if number == 67:
             return conn.rfid_tag
         raise KeyError(number)

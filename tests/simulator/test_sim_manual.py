@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from simhelpers import car, make_entry, run, started, write
 
+from custom_components.knx_evse.charger.commands import ChargerCommands
 from custom_components.knx_evse.charger.reset import reset_values
 from custom_components.knx_evse.knx.dpt import EvseErrorCode
 from simulator.charger import ConnectorState
@@ -85,3 +86,39 @@ def test_reset_returns_every_write_only_object_to_its_parameter() -> None:
     }
     assert state == {n: expected[n] for n in state}
     assert state[6] == 5400 and state[7] is False and state[26] is True
+
+
+# --- object 2 with "Phase connection: different" ------------------------------------------------
+
+
+def test_object_2_is_the_chargers_total_on_different_phases() -> None:
+    """Manual, object table, 2 "[EVSE] Active Power limit", "Total Watts": "the upper active power
+    limit of the charge point"; "Dynamic balancing in models with two connectors", special case:
+    on two phases "allowing the charger to supply up to 7.4 kW to each connector simultaneously".
+    So object 2 bounds both connectors together, up to 2 x 7,360 W, and status 4 confirms it."""
+    charger, cap = started(make_entry("VE 742", phase_connection="different"))
+    charger.plug_in(1, car("a"))
+    charger.plug_in(2, car("b"))
+    write(charger, 2, 3680.0)
+    run(charger, 5)
+    assert cap.last(4) == 3680.0
+    drawn = sum(charger.connector_power(c) for c in charger.connectors)
+    assert drawn <= 3680.0 + 1e-6
+    assert charger.connector(1).current == charger.connector(2).current == 8.0
+    write(charger, 2, 14720.0)
+    run(charger, 5)
+    assert cap.last(4) == 14720.0  # what the coordinator may write (charger/commands.py max_power)
+    assert charger.phase_currents() == (32.0, 32.0, 0.0)  # 7.4 kW on each connector
+    commands = ChargerCommands.__new__(ChargerCommands)
+    commands.params = charger.params
+    assert commands.max_power(None) == charger.max_power == 14720.0
+
+
+def test_object_2_alone_on_different_phases_goes_to_the_one_car() -> None:
+    """Manual, "Dynamic balancing in models with two connectors": "If only one vehicle is connected
+    ... the charger will supply the maximum configured power"."""
+    charger, _cap = started(make_entry("VE 742", phase_connection="different"))
+    charger.plug_in(2, car("b"))
+    write(charger, 2, 3680.0)
+    run(charger, 5)
+    assert charger.connector(2).current == 16.0
