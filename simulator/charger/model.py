@@ -22,10 +22,11 @@ from custom_components.knx_evse.const import (
 from custom_components.knx_evse.knx.dpt import EvseErrorCode
 from custom_components.knx_evse.knx.group_addresses import validate_group_addresses
 from custom_components.knx_evse.knx.objects import OBJECTS, CommObject
-from custom_components.knx_evse.knx.parameters import VOLTAGE, ChargerParameters
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 from simulator.ev import MIN_PILOT_CURRENT, ElectricVehicle
 from simulator.master import BuiltinMaster
 
+from .limits import ChargerLimits
 from .state import ChargingWindow, Connector, ConnectorState, _Reporter
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ SendFn = Callable[[Telegram], None]
 """Callable that puts one outgoing telegram on the bus."""
 
 
-class ChargerModel(ABC):
+class ChargerModel(ChargerLimits, ABC):
     """The charger without its bus side: state machine, physics, timers (`SimulatedCharger` adds it)."""
 
     def __init__(
@@ -44,8 +45,12 @@ class ChargerModel(ABC):
         send: SendFn | None = None,
         charging_times: Iterable[ChargingWindow | None] = (),
         phase: int = 1,
+        clamp: bool = False,
     ) -> None:
-        """Build the charger; call ``start()`` to run its initialisation."""
+        """Build the charger; call ``start()`` to run its initialisation.
+
+        ``clamp``: the variant has a current clamp on the supply line (``clamp_reading``).
+        """
         self.name: str = str(entry[CONF_NAME])
         self.individual_address: str = str(entry.get(CONF_CHARGER_IA, ""))
         self.model: str = str(entry.get(CONF_MODEL, ""))
@@ -62,6 +67,9 @@ class ChargerModel(ABC):
         if phase not in (1, 2, 3):
             raise ValueError(f"phase must be 1-3, got {phase!r}")
         self.phase = phase
+        self.clamp = clamp
+        self.clamp_household_w: float | None = None
+        """W the clamp saw on the supply line less this charger's own draw (None: no reading yet)."""
 
         # Group address → objects.
         self._writers: dict[int, list[CommObject]] = {}
@@ -98,21 +106,6 @@ class ChargerModel(ABC):
     # ------------------------------------------------------------------------------------------
     # Configuration helpers
     # ------------------------------------------------------------------------------------------
-    @property
-    def different_phases(self) -> bool:
-        """True for a two-connector single-phase model whose connectors are on two phases."""
-        p = self.params
-        return p.connectors == 2 and p.phases == 1 and p.phase_connection == "different"
-
-    @property
-    def max_power(self) -> float:
-        """W: the highest total power limit (object 2), Maximum User Current on every phase used.
-
-        With "Phase connection: different" the two connectors use two phases, so twice one
-        connector's maximum (docs/charger.md, "Object 2 with different phases").
-        """
-        return self.params.max_power * (2 if self.different_phases else 1)
-
     def _reset_state(self) -> None:
         """ETS parameter values for every runtime state; keeps RFID tags, plugged cars and the clock."""
         p = self.params
@@ -243,56 +236,6 @@ class ChargerModel(ABC):
             else self.auto_disconnect_override
         )
 
-    @property
-    def effective_current_limit(self) -> float:
-        """A: the total current limit in force (fail-safe current while fail-safe is active)."""
-        return float(self.params.fail_safe_current) if self.fail_safe_active else self.current_limit
-
-    @property
-    def effective_power_limit(self) -> float:
-        """W: the total power limit in force (fail-safe current x 230 V x phases while active)."""
-        return self.fail_safe_power if self.fail_safe_active else self.power_limit
-
-    @property
-    def fail_safe_power(self) -> float:
-        """W the fail-safe current means on every phase the charger uses (no separate parameter)."""
-        phases = self.params.phases * (2 if self.different_phases else 1)
-        return float(self.params.fail_safe_current) * VOLTAGE * phases
-
-    def _share(self) -> float:
-        """Connector share of the charger's limits: 0.5 with two cars, 1 alone.
-
-        Manual, "Dynamic balancing in models with two connectors". On different phases the
-        connectors are not balanced: 1 (current limits are per phase); powers use ``_power_share``.
-        """
-        if len(self.connectors) < 2 or self.different_phases:
-            return 1.0
-        connected = sum(1 for c in self.connectors if c.ev is not None)
-        return 0.5 if connected >= 2 else 1.0
-
-    def _power_share(self) -> float:
-        """Connector share of a total power (object 2, Contracted Power).
-
-        ``_share``; on different phases the total is split equally among the connected cars.
-        """
-        if not self.different_phases:
-            return self._share()
-        connected = sum(1 for c in self.connectors if c.ev is not None)
-        return 0.5 if connected >= 2 else 1.0
-
-    def offered_current(self, conn: Connector) -> float:
-        """Return the A per phase the charger may offer on ``conn`` now (before start/stop, block, errors)."""
-        p = self.params
-        phases = conn.ev.phases_on(p.phases) if conn.ev is not None else p.phases
-        volts = VOLTAGE * phases
-        power = min(self.effective_power_limit, float(p.contracted_power)) * self._power_share()
-        share = self._share()
-        total = min(float(p.max_user_current), self.effective_current_limit) * share
-        return max(
-            0.0,
-            min(total, power / volts, conn.current_limit, conn.power_limit / volts, float(p.max_user_current)),
-        )
-
     def _connector_window_allows(self, conn: Connector) -> bool:
         windows = [
             w for w, on in zip(self.charging_times, conn.charging_time_enabled, strict=True) if on and w
@@ -348,10 +291,6 @@ class ChargerModel(ABC):
                 for k in range(conn.ev.phases_on(3)):
                     out[(self.phase - 1 + k) % 3] += conn.current
         return (out[0], out[1], out[2])
-
-    def connector_power(self, conn: Connector) -> float:
-        """W drawn on ``conn`` now."""
-        return 0.0 if conn.ev is None else conn.ev.power(self.params.phases)
 
     # ------------------------------------------------------------------------------------------
     # Vehicles and sessions (the physical side, driven by the runner or tests)

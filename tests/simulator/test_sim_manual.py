@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from simhelpers import car, make_entry, run, started, write
+from test_sim_runner import FlatHouse
 
 from custom_components.knx_evse.charger.commands import ChargerCommands
 from custom_components.knx_evse.charger.reset import reset_values
 from custom_components.knx_evse.knx.dpt import EvseErrorCode
 from simulator.charger import ConnectorState
+from simulator.installation import InstallationError, parse_installation
+from simulator.runner import Simulation
 
 # --- unblocking -------------------------------------------------------------------------------
 
@@ -122,3 +126,67 @@ def test_object_2_alone_on_different_phases_goes_to_the_one_car() -> None:
     write(charger, 2, 3680.0)
     run(charger, 5)
     assert charger.connector(2).current == 16.0
+
+
+# --- the clamp models' own balancing ----------------------------------------------------------
+
+WASHING_MACHINE_W = 2000.0
+CLAMP_QUOTE = (
+    "the charger will detect that only approximately 2.4 kW are available and will automatically "
+    "reduce the charging power to avoid exceeding the contracted limit"
+)
+
+
+def test_the_clamp_leaves_the_car_what_the_house_does_not_use() -> None:
+    """Manual, "Dynamic Load Balancing": "in an installation with a contracted power of 4.4 kW, if
+    during the charging process an appliance with a consumption of up to 2 kW is connected (...),
+    the charger will detect that only approximately 2.4 kW are available and will automatically
+    reduce the charging power to avoid exceeding the contracted limit"."""
+    charger, _cap = started(make_entry(contracted_power=4400), clamp=True)
+    charger.plug_in(1, car())
+    for _ in range(20):
+        charger.clamp_reading(charger.connector_power(charger.connector(1)))  # nothing else on
+        charger.step(1.0)
+    assert charger.connector_power(charger.connector(1)) == pytest.approx(4400.0, rel=0.01)
+    for _ in range(20):
+        charger.clamp_reading(WASHING_MACHINE_W + charger.connector_power(charger.connector(1)))
+        charger.step(1.0)
+    assert charger.connector_power(charger.connector(1)) == pytest.approx(2400.0, rel=0.01), CLAMP_QUOTE
+
+
+def test_without_a_clamp_contracted_power_is_a_fixed_cap() -> None:
+    """Manual, "Contracted Power": "the charger can account for the maximum power it can provide";
+    without a clamp the charger sees nothing of the house."""
+    charger, _cap = started(make_entry(contracted_power=4400))
+    charger.plug_in(1, car())
+    charger.clamp_reading(WASHING_MACHINE_W + 4400.0)
+    run(charger, 20)
+    assert charger.connector_power(charger.connector(1)) == pytest.approx(4400.0, rel=0.01)
+
+
+def test_the_simulation_feeds_the_clamp_from_the_house() -> None:
+    """The installation file's ``simulation: {clamp: true}`` and the house's load (runner)."""
+    data = {
+        "start": "2025-06-19T12:00:00",
+        "house": {"kwp": 0, "phases": 1},
+        "chargers": [
+            {
+                "name": "A",
+                "model": "VE 741",
+                "parameters": {"auto_start": True, "contracted_power": 4400, "conn1_initial_power_limit": 7400},
+                "simulation": {"clamp": True},
+            }
+        ],
+        "evs": [
+            {"name": "car", "charger": "A", "max_current": 32, "arrive": "11:00", "depart": "23:00", "jitter_minutes": 0}
+        ],
+    }
+    sim = Simulation(parse_installation(data), house=FlatHouse(load_w=0.0))
+    sim.step(30)
+    charger = sim.chargers["A"]
+    assert charger.connector_power(charger.connector(1)) == pytest.approx(4400.0, rel=0.01)
+    sim.extra_load_w = WASHING_MACHINE_W
+    sim.step(30)
+    assert charger.connector_power(charger.connector(1)) == pytest.approx(2400.0, rel=0.01), CLAMP_QUOTE
+    with pytest.raises(InstallationError):
+        parse_installation({**data, "chargers": [{**data["chargers"][0], "simulation": {"clamp": "yes"}}]})
