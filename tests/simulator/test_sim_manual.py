@@ -16,39 +16,27 @@ from simulator.runner import Simulation
 # --- unblocking -------------------------------------------------------------------------------
 
 
-def test_unblocking_the_charger_starts_a_car_plugged_while_blocked() -> None:
+@pytest.mark.parametrize(
+    ("block", "auto_start", "after"),
+    [
+        (25, True, ConnectorState.CHARGING),
+        (73, True, ConnectorState.CHARGING),
+        (25, False, ConnectorState.CONNECTED),
+    ],
+)
+def test_unblocking_starts_a_car_plugged_while_blocked(block: int, auto_start: bool, after: ConnectorState) -> None:
     """Manual, "Advanced" → "Block object": "sending 0 unblocks it and allows charging again
-    according to the remaining configured conditions" (auto-start is one of them)."""
-    charger, _cap = started(make_entry("VE 742"))
-    write(charger, 25, True)
+    according to the remaining configured conditions"; object table, 73 "[Conn1] Block": "Allows
+    to block (1) or unblock (0) the connector 1". Auto-start ("Auto charging init after connect")
+    is one of the conditions: without it the car waits for a start (RFID or object 33)."""
+    charger, _cap = started(make_entry("VE 742", auto_start=auto_start))
+    write(charger, block, True)
     charger.plug_in(1, car("a"))
     run(charger, 3)
     assert charger.connector_state(charger.connector(1)) is ConnectorState.UNAVAILABLE
-    write(charger, 25, False)
+    write(charger, block, False)
     run(charger, 3)
-    assert charger.connector_state(charger.connector(1)) is ConnectorState.CHARGING
-    assert charger.connector(1).current > 0
-
-
-def test_unblocking_a_connector_starts_a_car_plugged_while_blocked() -> None:
-    """Manual, object table, 73 "[Conn1] Block": "Allows to block (1) or unblock (0) the
-    connector 1"; as for object 25, unblocking allows charging per the remaining conditions."""
-    charger, _cap = started(make_entry("VE 742"))
-    write(charger, 73, True)
-    charger.plug_in(1, car("a"))
-    write(charger, 73, False)
-    run(charger, 3)
-    assert charger.connector_state(charger.connector(1)) is ConnectorState.CHARGING
-
-
-def test_without_auto_start_unblocking_leaves_the_car_waiting() -> None:
-    """Manual, "Auto charging init after connect": off, a session needs a start (RFID or object 33)."""
-    charger, _cap = started(make_entry("VE 742", auto_start=False))
-    write(charger, 25, True)
-    charger.plug_in(1, car("a"))
-    write(charger, 25, False)
-    run(charger, 3)
-    assert charger.connector_state(charger.connector(1)) is ConnectorState.CONNECTED
+    assert charger.connector_state(charger.connector(1)) is after
 
 
 def test_a_cleared_error_starts_a_car_plugged_during_it() -> None:
