@@ -19,7 +19,7 @@ charger's ``simulation`` key and never reaches the subentry. Example::
         model: VE 742                    # sets phases/connectors unless the parameters do
         parameters: {auto_start: true}
         group_addresses: auto            # or {"31": ["1/0/31"], ...}; auto: charger k → "k/0/<obj>"
-        simulation: {phase: 1, charging_times: [["22:00", "06:00"]], rfid_tags: ["CARD-1"]}
+        simulation: {phase: 1, charging_times: [["22:00", "06:00"]], rfid_tags: ["CARD-1"], clamp: false}
     evs:
       - {name: Zoe, capacity_kwh: 52, phases: 3, max_current: 32, charger: Garage, connector: 1,
          arrive: "17:30", depart: "07:30", soc: 0.35, target_soc: 0.9, jitter_minutes: 30}
@@ -85,12 +85,14 @@ class ChargerSimulation:
 
     ``phase``: house phase (1-3) of connector 1; ``charging_times``: up to three daily windows for the
     charging-time objects (54/57/60); ``rfid_tags``: tags stored before the start (as if added in the
-    manufacturer's app).
+    manufacturer's app); ``clamp``: the model variant carries a current clamp on the supply line
+    (VE 741 SP0, MP5, MPI, M05, M10, S00) and balances against Contracted Power by itself.
     """
 
     phase: int = 1
     charging_times: tuple[ChargingWindow | None, ...] = ()
     rfid_tags: tuple[str, ...] = ()
+    clamp: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +228,14 @@ def _charger_entry(raw: Mapping[str, Any], index: int) -> tuple[dict[str, Any], 
     phase = int(sim_raw.get("phase", 1))
     if phase not in (1, 2, 3):
         raise InstallationError(f"{where}: simulation.phase must be 1-3")
+    clamp = sim_raw.get("clamp", False)
+    if not isinstance(clamp, bool):
+        raise InstallationError(f"{where}: simulation.clamp must be true or false")
     sim = ChargerSimulation(
-        phase=phase, charging_times=windows, rfid_tags=tuple(str(t) for t in sim_raw.get("rfid_tags", ()))
+        phase=phase,
+        charging_times=windows,
+        rfid_tags=tuple(str(t) for t in sim_raw.get("rfid_tags", ())),
+        clamp=clamp,
     )
     return entry, sim
 

@@ -17,13 +17,17 @@ Algorithm (once per period; the manual gives the rules, the arithmetic is this m
 1. ``budget`` = protection device (A) or contracted power (W) x (1 - margin/100).
 2. household load = measured value - sum of the EVSE readings (negative while PV exports; the meter
    sits at the supply point, so the EVSEs' own draw is part of the measured value).
-3. ``available`` = budget - household load, shared by the EVSEs.
-4. While ``available`` < minimum (6 A, or 6 A x 230 V in power mode) x number of running EVSEs,
-   pause the lowest-priority one (EVSE6, then EVSE5 ...; manual: "sequentially disconnect chargers
-   starting with EVSE6").
+3. ``available`` = budget - household load, shared by "the EVSE that are in operation" (manual,
+   "Dynamic Load Balancing"): those whose reading is at least a sixth of the minimum (1 A or
+   230 W), and those the master paused for want of room (their car waits). Idle EVSEs take no share.
+4. While ``available`` < minimum (6 A, or 6 A x 230 V in power mode) x number of EVSEs in
+   operation, pause the lowest-priority one (EVSE6, then EVSE5 ...; manual: "sequentially
+   disconnect chargers starting with EVSE6").
 5. The running EVSEs get equal shares capped at their "Maximum current/power EVSEn"; what a capped
    EVSE cannot take is shared among the others (water filling). Paused EVSEs get a limit of 0 and
-   "pause" on their 137 object.
+   "pause" on their 137 object. An idle EVSE gets "restart" and what is left over, at least the
+   minimum (so that a car plugging in can start and be counted at the next period), at most its
+   maximum; while nothing is available (below the minimum) it is paused with 0 as well.
 
 Where the manual is silent: the master sends nothing until it has received a measured value; there
 is no hysteresis (an EVSE can be paused and restarted on consecutive periods, as the manual's rule
@@ -101,19 +105,33 @@ def water_fill(available: float, maxima: Sequence[float]) -> list[float]:
     return shares
 
 
-def allocate(available: float, maxima: Sequence[float], minimum: float) -> Allocation:
+def allocate(
+    available: float,
+    maxima: Sequence[float],
+    minimum: float,
+    in_operation: Sequence[bool] | None = None,
+) -> Allocation:
     """Distribute ``available`` over EVSE1..EVSEn (``maxima`` in priority order).
 
-    Pauses the lowest-priority EVSEs until every running one gets at least ``minimum``; see the
-    module docstring, steps 4-5. Units are those of the arguments (A or W).
+    Only the EVSEs ``in_operation`` (default: all) share; the lowest-priority ones among them are
+    paused until every running one gets at least ``minimum``; idle ones are offered the rest (see
+    the module docstring, steps 3-5). Units are those of the arguments (A or W).
     """
-    running_count = len(maxima)
-    while running_count > 0 and available < minimum * running_count:
-        running_count -= 1
-    shares = water_fill(available, maxima[:running_count])
-    limits = tuple(shares) + (0.0,) * (len(maxima) - running_count)
-    running = tuple(i < running_count for i in range(len(maxima)))
-    return Allocation(available=available, limits=limits, running=running)
+    count = len(maxima)
+    operating = [True] * count if in_operation is None else list(in_operation)
+    candidates = [i for i in range(count) if operating[i]]
+    while candidates and available < minimum * len(candidates):
+        candidates.pop()
+    shares = water_fill(available, [maxima[i] for i in candidates])
+    limits = [0.0] * count
+    running = [False] * count
+    for i, share in zip(candidates, shares, strict=True):
+        limits[i], running[i] = share, True
+    leftover = max(0.0, available - sum(shares))
+    for i in range(count):
+        if not operating[i] and available >= minimum:
+            limits[i], running[i] = min(maxima[i], max(minimum, leftover)), True
+    return Allocation(available=available, limits=tuple(limits), running=tuple(running))
 
 
 class BuiltinMaster:
@@ -141,6 +159,7 @@ class BuiltinMaster:
         self.enabled = False
         self.measured: float | None = None
         self.evse_values = [0.0] * self.count
+        self._waiting = [False] * self.count
         self.last_allocation: Allocation | None = None
         self._sent_limits: list[float | None] = [None] * self.count
         self._sent_running: list[bool | None] = [None] * self.count
@@ -173,6 +192,7 @@ class BuiltinMaster:
         self.enabled = mode == "on" or (mode == "last" and self._last_state)
         self.measured = None
         self.evse_values = [0.0] * self.count
+        self._waiting = [False] * self.count
         self.last_allocation = None
         self._sent_limits = [None] * self.count
         self._sent_running = [None] * self.count
@@ -229,7 +249,19 @@ class BuiltinMaster:
         if self.measured is None:
             return None
         household = self.measured - sum(self.evse_values)
-        return allocate(self.budget - household, self.maxima, self.minimum)
+        allocation = allocate(self.budget - household, self.maxima, self.minimum, self.in_operation())
+        self._waiting = [
+            operating and not running
+            for operating, running in zip(self.in_operation(), allocation.running, strict=True)
+        ]
+        return allocation
+
+    def in_operation(self) -> list[bool]:
+        """Per EVSE: drawing (reading at least a sixth of the minimum) or paused here for want of room."""
+        return [
+            value >= self.minimum / 6 or waiting
+            for value, waiting in zip(self.evse_values, self._waiting, strict=True)
+        ]
 
     def step(self, dt: float) -> None:
         """Advance ``dt`` simulated seconds; balance and transmit when a period has elapsed."""

@@ -44,6 +44,7 @@ from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
 from custom_components.knx_evse.const import CONF_NAME
+from custom_components.knx_evse.knx.parameters import VOLTAGE
 
 from .charger import ConnectorState, KnxHost, SendFn, SimulatedCharger, encode_value
 from .ev import ElectricVehicle
@@ -195,7 +196,9 @@ class Simulation:
         self.chargers: dict[str, SimulatedCharger] = {}
         for entry in installation.chargers:
             sim = installation.simulation[entry[CONF_NAME]]
-            charger = SimulatedCharger(entry, charging_times=sim.charging_times, phase=sim.phase)
+            charger = SimulatedCharger(
+                entry, charging_times=sim.charging_times, phase=sim.phase, clamp=sim.clamp
+            )
             charger.rfid_tags.update(sim.rfid_tags)
             self.chargers[charger.name] = charger
         self.meter = SimulatedMeter(installation.meter)
@@ -228,6 +231,7 @@ class Simulation:
             self.now += timedelta(seconds=sub)
             self.elapsed += sub
             self._schedule()
+            self._feed_clamps()
             for charger in self.chargers.values():
                 charger.step(sub, self.now)
             self._since_meter += sub
@@ -242,6 +246,16 @@ class Simulation:
             for k, amps in enumerate(charger.phase_currents()):
                 total[k] += amps
         return (total[0], total[1], total[2])
+
+    def _feed_clamps(self) -> None:
+        """Give every charger with a current clamp the supply line's power now (W, chargers included)."""
+        clamped = [c for c in self.chargers.values() if c.clamp]
+        if not clamped:
+            return
+        load, pv = self.house.sample(self.now)
+        supply_w = load + self.extra_load_w - pv + sum(self.charger_currents()) * VOLTAGE
+        for charger in clamped:
+            charger.clamp_reading(supply_w)
 
     def _update_meter(self) -> None:
         load, pv = self.house.sample(self.now)

@@ -5,7 +5,8 @@ Source: manual, "Communication Objects": start/stop charging (33/82, DPT 1.010) 
 disconnect (7), auto start (26), charging-time enables (54/57/60, 103/106/109), balancing on/off
 (132) and pause/restart all charging (18). These objects cannot be read (flags C-W--): without a
 linked status object the switch is optimistic (``assumed_state``), shows the last value written or
-seen on the bus, and keeps it across restarts (``RestoreEntity``). A *Charge* or pause switch that
+seen on the bus (after a Reset, the value the charger returns to: charger/reset.py), and keeps it
+across restarts (``RestoreEntity``). A *Charge* or pause switch that
 acts on a balancing-group member becomes its override or is refused (``group.writes``). Each
 balancing group adds its on/off switch (group/entities.py).
 """

@@ -22,10 +22,11 @@ from custom_components.knx_evse.const import (
 from custom_components.knx_evse.knx.dpt import EvseErrorCode
 from custom_components.knx_evse.knx.group_addresses import validate_group_addresses
 from custom_components.knx_evse.knx.objects import OBJECTS, CommObject
-from custom_components.knx_evse.knx.parameters import VOLTAGE, ChargerParameters
+from custom_components.knx_evse.knx.parameters import ChargerParameters
 from simulator.ev import MIN_PILOT_CURRENT, ElectricVehicle
 from simulator.master import BuiltinMaster
 
+from .limits import ChargerLimits
 from .state import ChargingWindow, Connector, ConnectorState, _Reporter
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ SendFn = Callable[[Telegram], None]
 """Callable that puts one outgoing telegram on the bus."""
 
 
-class ChargerModel(ABC):
+class ChargerModel(ChargerLimits, ABC):
     """The charger without its bus side: state machine, physics, timers (`SimulatedCharger` adds it)."""
 
     def __init__(
@@ -44,8 +45,12 @@ class ChargerModel(ABC):
         send: SendFn | None = None,
         charging_times: Iterable[ChargingWindow | None] = (),
         phase: int = 1,
+        clamp: bool = False,
     ) -> None:
-        """Build the charger; call ``start()`` to run its initialisation."""
+        """Build the charger; call ``start()`` to run its initialisation.
+
+        ``clamp``: the variant has a current clamp on the supply line (``clamp_reading``).
+        """
         self.name: str = str(entry[CONF_NAME])
         self.individual_address: str = str(entry.get(CONF_CHARGER_IA, ""))
         self.model: str = str(entry.get(CONF_MODEL, ""))
@@ -62,6 +67,9 @@ class ChargerModel(ABC):
         if phase not in (1, 2, 3):
             raise ValueError(f"phase must be 1-3, got {phase!r}")
         self.phase = phase
+        self.clamp = clamp
+        self.clamp_household_w: float | None = None
+        """W the clamp saw on the supply line less this charger's own draw (None: no reading yet)."""
 
         # Group address → objects.
         self._writers: dict[int, list[CommObject]] = {}
@@ -98,11 +106,6 @@ class ChargerModel(ABC):
     # ------------------------------------------------------------------------------------------
     # Configuration helpers
     # ------------------------------------------------------------------------------------------
-    @property
-    def max_power(self) -> float:
-        """W at Maximum User Current on all phases."""
-        return self.params.max_power
-
     def _reset_state(self) -> None:
         """ETS parameter values for every runtime state; keeps RFID tags, plugged cars and the clock."""
         p = self.params
@@ -126,7 +129,7 @@ class ChargerModel(ABC):
             Connector(
                 index=n,
                 current_limit=float(p.max_user_current),
-                power_limit=min(float(p.connector(n, "initial_power_limit")), self.max_power),
+                power_limit=min(float(p.connector(n, "initial_power_limit")), p.max_power),
             )
             for n in range(1, p.connectors + 1)
         ]
@@ -233,44 +236,6 @@ class ChargerModel(ABC):
             else self.auto_disconnect_override
         )
 
-    @property
-    def effective_current_limit(self) -> float:
-        """A: the total current limit in force (fail-safe current while fail-safe is active)."""
-        return float(self.params.fail_safe_current) if self.fail_safe_active else self.current_limit
-
-    @property
-    def effective_power_limit(self) -> float:
-        """W: the total power limit in force (fail-safe current x 230 V x phases while active)."""
-        return self.fail_safe_power if self.fail_safe_active else self.power_limit
-
-    @property
-    def fail_safe_power(self) -> float:
-        """W the fail-safe current means on all phases (no separate parameter exists)."""
-        return float(self.params.fail_safe_current) * VOLTAGE * self.params.phases
-
-    def _share(self) -> float:
-        if len(self.connectors) < 2 or self.params.phase_connection == "different":
-            return 1.0
-        connected = sum(1 for c in self.connectors if c.ev is not None)
-        return 0.5 if connected >= 2 else 1.0
-
-    def offered_current(self, conn: Connector) -> float:
-        """Return the A per phase the charger may offer on ``conn`` now (before start/stop, block, errors)."""
-        p = self.params
-        phases = conn.ev.phases_on(p.phases) if conn.ev is not None else p.phases
-        volts = VOLTAGE * phases
-        total = min(
-            float(p.max_user_current),
-            self.effective_current_limit,
-            self.effective_power_limit / volts,
-            float(p.contracted_power) / volts,
-        )
-        share = self._share()
-        return max(
-            0.0,
-            min(total * share, conn.current_limit, conn.power_limit / volts, float(p.max_user_current)),
-        )
-
     def _connector_window_allows(self, conn: Connector) -> bool:
         windows = [
             w for w, on in zip(self.charging_times, conn.charging_time_enabled, strict=True) if on and w
@@ -327,10 +292,6 @@ class ChargerModel(ABC):
                     out[(self.phase - 1 + k) % 3] += conn.current
         return (out[0], out[1], out[2])
 
-    def connector_power(self, conn: Connector) -> float:
-        """W drawn on ``conn`` now."""
-        return 0.0 if conn.ev is None else conn.ev.power(self.params.phases)
-
     # ------------------------------------------------------------------------------------------
     # Vehicles and sessions (the physical side, driven by the runner or tests)
     # ------------------------------------------------------------------------------------------
@@ -383,6 +344,16 @@ class ChargerModel(ABC):
             self._start_session(conn, "")
             return True
         return False
+
+    def retry_starts(self) -> None:
+        """Start waiting cars as auto-start says once nothing blocks them (unblock, error cleared).
+
+        Manual, object table, "Block charging": 0 "allows charging again according to the remaining
+        configured conditions". A finished session stays finished (the driver unplugs first).
+        """
+        for conn in self.connectors:
+            if conn.ev is not None and not conn.session_active and not conn.finished:
+                self._try_start(conn, None)
 
     def _start_session(self, conn: Connector, tag: str) -> None:
         _LOGGER.info("%s conn%d: session started%s", self.name, conn.index, f" by {tag}" if tag else "")
@@ -455,6 +426,8 @@ class ChargerModel(ABC):
             for conn in self.connectors:
                 if conn.ev is not None:
                     conn.ev.current = 0.0
+        else:
+            self.retry_starts()
         self.publish()
 
     def clear_error(self) -> None:

@@ -232,14 +232,14 @@ class SimulatedCharger(ChargerModel):
     def _clamp_current(self, value: float) -> float:
         return max(0.0, min(float(value), float(self.params.max_user_current)))
 
-    def _clamp_power(self, value: float) -> float:
-        return max(0.0, min(float(value), self.max_power))
+    def _clamp_power(self, value: float, limit: float) -> float:
+        return max(0.0, min(float(value), limit))
 
     def _write_evse(self, number: int, value: Any) -> None:
         if number == 1:
             self.current_limit = self._clamp_current(value)
         elif number == 2:
-            self.power_limit = self._clamp_power(value)
+            self.power_limit = self._clamp_power(value, self.max_power)
         elif number == 5:
             if value:
                 self.reset()
@@ -262,18 +262,18 @@ class SimulatedCharger(ChargerModel):
             self.paused = not value
         elif number == 25:
             self.blocked = bool(value)
+            if not value:
+                self.retry_starts()
         elif number == 26:
             self.auto_start_override = bool(value)
             if value:
-                for conn in self.connectors:
-                    if conn.ev is not None and not conn.session_active and not conn.finished:
-                        self._try_start(conn, None)
+                self.retry_starts()
 
     def _write_connector(self, conn: Connector, number: int, value: Any) -> None:
         if number == 31:
             conn.current_limit = self._clamp_current(value)
         elif number == 32:
-            conn.power_limit = self._clamp_power(value)
+            conn.power_limit = self._clamp_power(value, self.params.max_power)
         elif number == 33:
             if value:
                 conn.stopped = False
@@ -290,6 +290,8 @@ class SimulatedCharger(ChargerModel):
                 conn.locked = False
         elif number == 73:
             conn.blocked = bool(value)
+            if not value:
+                self.retry_starts()
 
     # ------------------------------------------------------------------------------------------
     # Status values
@@ -374,7 +376,8 @@ class SimulatedCharger(ChargerModel):
         if number == 63:
             return round(conn.power_limit, 1)
         if number == 64:
-            return round(self.fail_safe_power * self._share(), 1) if self.fail_safe_active else 0.0
+            share = 0.5 if self.different_phases else self._share()
+            return round(self.fail_safe_power * share, 1) if self.fail_safe_active else 0.0
         if number == 67:
             return conn.rfid_tag
         raise KeyError(number)

@@ -6,7 +6,12 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
-from custom_components.knx_evse.charger.coordinator import SOURCE_BUS, SOURCE_WRITTEN, ChargerCoordinator
+from custom_components.knx_evse.charger.coordinator import (
+    SOURCE_BUS,
+    SOURCE_RESET,
+    SOURCE_WRITTEN,
+    ChargerCoordinator,
+)
 from custom_components.knx_evse.charger.interface import ChargerInterface
 from tests.knx_harness import (
     SINGLE_PHASE_FULL,
@@ -108,3 +113,29 @@ async def test_listener_error_does_not_break_dispatch(hass: HomeAssistant, knx: 
     assert coordinator.value(47) == 2.0
     await knx.receive_write(ga(47), f32(3.0))
     assert coordinator.value(47) == 3.0
+
+
+async def test_reset_returns_write_only_objects_to_the_parameters(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    """Object 5 keeps the ETS parameters: 6, 7, 26 go back to them; 18, 25, 73/122, 54-60 to "off"."""
+    params = {**SINGLE_PHASE_FULL, "auto_start": True, "auto_disconnect": False, "max_session_time": 90}
+    coordinator = await _coordinator(knx, params)
+    writes = {6: 600, 7: True, 18: False, 25: True, 26: False, 54: True, 60: True, 73: True, 106: True, 122: True}
+    for number, value in writes.items():
+        await coordinator.async_write_object(number, value)
+    assert len(await knx.take()) == len(writes)
+    await coordinator.async_write_object(5, True)
+    await knx.assert_write(ga(5), 1)
+    expected = {6: 5400, 7: False, 18: True, 25: False, 26: True, 54: False, 60: False, 73: False, 106: False, 122: False}
+    assert {n: coordinator.value(n) for n in expected} == expected
+    assert coordinator.state(25).source == SOURCE_RESET  # type: ignore[union-attr]
+    assert coordinator.last_written(25).value is True  # type: ignore[union-attr]
+
+
+async def test_reset_seen_on_the_bus_does_the_same(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    coordinator = await _coordinator(knx, SINGLE_PHASE_FULL)
+    await coordinator.async_write_object(25, True)
+    await knx.assert_write(ga(25), 1)
+    await knx.receive_write(ga(5), 0)
+    assert coordinator.value(25) is True  # 0 is no reset
+    await knx.receive_write(ga(5), 1)
+    assert coordinator.value(25) is False

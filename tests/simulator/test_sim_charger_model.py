@@ -324,9 +324,7 @@ def test_charger_block_prevents_new_sessions_only() -> None:
     charger.plug_in(2, car("b"))
     assert not charger.connector(2).session_active
     write(charger, 25, False)
-    assert not charger.connector(2).session_active  # plugged while blocked: needs a start
-    write(charger, 82, True)
-    assert charger.connector(2).session_active
+    assert charger.connector(2).session_active  # auto-start: unblocking starts the waiting car
 
 
 def test_connector_block_suspends_that_connector() -> None:

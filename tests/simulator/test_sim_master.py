@@ -50,6 +50,50 @@ def test_water_fill_shares_what_capped_consumers_leave() -> None:
     assert water_fill(-5.0, [10, 20]) == [0.0, 0.0]
 
 
+def test_idle_evses_take_no_share() -> None:
+    """Manual, "Dynamic Load Balancing": the master "distributes this power among the electric
+    vehicle chargers (EVSE) that are in operation". One car on EVSE2, EVSE1 idle."""
+    alloc = allocate(46.7, [32.0, 32.0], 6.0, [False, True])
+    assert alloc.limits[1] == 32.0  # not 23.35: the idle EVSE1 holds no share
+    assert alloc.running == (True, True)  # the idle EVSE may start a car...
+    assert alloc.limits[0] == pytest.approx(14.7)  # ...on what is left
+    alloc = allocate(10.7, [32.0, 32.0], 6.0, [False, True])
+    assert alloc.running[1] and alloc.limits[1] == pytest.approx(10.7)  # not paused for idle EVSE1
+    assert alloc.limits[0] == 6.0  # the minimum, so that a car there can start and be counted
+    assert allocate(4.0, [32.0, 32.0], 6.0, [False, False]).running == (False, False)
+
+
+def test_the_manuals_example_with_priorities_in_operation() -> None:
+    """Manual, "Load reserve margin": "with a 63 A protection device and a 10% margin, the system
+    will reserve 6.3 A and calculate balancing on a maximum of 56.7 A"; "Dynamic balancing between
+    multiple units": "the balancing system will sequentially disconnect chargers starting with
+    EVSE6 (least priority), then EVSE5, EVSE4, etc., until the available power divided among all
+    stations is sufficient". Three EVSEs in operation, EVSE4 idle."""
+    out = Outputs()
+    params = ChargerParameters.from_dict(
+        {**MANUAL_EXAMPLE, "balancing_evse_count": 4, "balancing_evse_max": [32, 32, 32, 32]}
+    )
+    master = BuiltinMaster(params, out)
+    for n in (1, 2, 3):
+        master.on_write(evse_object(133, n), 10.0)
+    master.on_write(130, 30.0 + 24.7)  # household 24.7 A → 56.7 - 24.7 = 32 A for three: 10.67 A
+    master.step(10.0)
+    assert out.values(135)[-1] == pytest.approx(10.67)
+    assert out.values(180)[-1] == pytest.approx(6.0)  # idle EVSE4: the minimum, no share
+    master.on_write(130, 30.0 + 40.7)  # 16 A left: EVSE3 paused (not idle EVSE4 first)
+    master.step(10.0)
+    assert [out.values(evse_object(137, n))[-1] for n in (1, 2, 3, 4)] == [True, True, False, True]
+    assert out.values(135)[-1] == out.values(150)[-1] == 8.0
+    master.on_write(evse_object(133, 3), 0.0)  # paused EVSE3 draws nothing: it still waits
+    master.on_write(130, 20.0 + 40.7)
+    master.step(10.0)
+    assert out.values(165)[-1] == 0.0 and master.in_operation() == [True, True, True, False]
+    master.on_write(130, 20.0 + 10.0)  # room again: EVSE3 restarts with its share
+    master.step(10.0)
+    assert out.values(167)[-1] is True
+    assert out.values(165)[-1] == pytest.approx((56.7 - 10.0) / 3, abs=0.01)
+
+
 def test_allocate_pauses_lowest_priority_first() -> None:
     three = [32.0, 32.0, 32.0]
     assert allocate(30.0, three, 6.0).running == (True, True, True)
@@ -139,7 +183,9 @@ def test_power_control_uses_watts() -> None:
     )
     out = Outputs()
     master = BuiltinMaster(params, out)
-    master.on_write(131, 2000.0)
+    master.on_write(131, 4000.0)
+    master.on_write(134, 1000.0)  # both EVSEs in operation
+    master.on_write(149, 1000.0)
     master.step(10.0)
     # 9000 W budget - 2000 W household: EVSE2 capped at 3000 W, EVSE1 gets the rest up to 7400 W
     assert out.values(136) == [4000.0]
@@ -150,11 +196,13 @@ def test_power_control_uses_watts() -> None:
 def test_period_zero_sends_on_change_only() -> None:
     out = Outputs()
     master = BuiltinMaster(ChargerParameters.from_dict({**MANUAL_EXAMPLE, "balancing_period": 0}), out)
-    master.on_write(130, 20.0)
+    master.on_write(133, 10.0)  # both EVSEs in operation
+    master.on_write(148, 10.0)
+    master.on_write(130, 40.0)
     master.step(0.5)
     master.step(0.5)
     assert out.values(135) == [18.35]
-    master.on_write(130, 22.0)
+    master.on_write(130, 42.0)
     master.step(0.5)
     assert out.values(135) == [18.35, 17.35]
 

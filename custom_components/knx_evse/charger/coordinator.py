@@ -57,11 +57,13 @@ from ..knx.parameters import ChargerParameters
 from ..listeners import Listeners
 from .commands import ChargerCommands
 from .liveness import ChargerLiveness
+from .reset import RESET_OBJECT, reset_values
 
 _LOGGER = logging.getLogger(__name__)
 
 SOURCE_BUS: Final = "bus"
 SOURCE_WRITTEN: Final = "written"
+SOURCE_RESET: Final = "reset"
 
 ObjectListener = Callable[[int | None], None]
 """Called with the number of the object that changed, or None when availability changed."""
@@ -76,7 +78,8 @@ class ObjectState:
 
     ``value``: decoded value (bool, int s/Wh, float A/W, str, or a DPT 20.x enum member);
     ``monotonic``: ``time.monotonic()`` seconds; ``utc``: aware UTC datetime; ``source``:
-    ``"bus"`` (telegram received) or ``"written"`` (sent by this coordinator).
+    ``"bus"`` (telegram received), ``"written"`` (sent by this coordinator) or ``"reset"`` (what
+    a write-only object returns to after a Reset, ``reset.reset_values``).
     """
 
     value: Any
@@ -262,6 +265,8 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
             self.telegrams_decoded += 1
             self._states[obj.number] = ObjectState(value, monotonic, utc, SOURCE_BUS)
             self._notify(obj.number)
+            if obj.number == RESET_OBJECT and value and isinstance(payload, GroupValueWrite):
+                self._charger_reset()
 
     def _bad_telegram(self, ga_raw: int, telegram: Telegram, err: Exception) -> None:
         self.telegrams_invalid += 1
@@ -287,6 +292,16 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         self._written[number] = written
         self._states[number] = written
         self._notify(number)
+        if number == RESET_OBJECT and value:
+            self._charger_reset()
+
+    def _charger_reset(self) -> None:
+        """Set the write-only objects to what the charger returns to after a Reset (parameter values)."""
+        monotonic, utc = time.monotonic(), dt_util.utcnow()
+        for number, value in reset_values(self.params).items():
+            if number in self.group_addresses:
+                self._states[number] = ObjectState(value, monotonic, utc, SOURCE_RESET)
+                self._notify(number)
 
     @callback
     def async_add_listener(self, listener: ObjectListener, numbers: Iterable[int]) -> CALLBACK_TYPE:
