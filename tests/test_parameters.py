@@ -9,7 +9,13 @@ import pytest
 from custom_components.knx_evse.compat import vol
 from custom_components.knx_evse.const import MODEL_DEFAULTS
 from custom_components.knx_evse.knx.objects import OBJECTS, Scope
-from custom_components.knx_evse.knx.parameters import PARAMETERS_SCHEMA, ChargerParameters, repair_parameters
+from custom_components.knx_evse.knx.parameters import (
+    PARAMETERS_SCHEMA,
+    ChargerParameters,
+    follow_model,
+    load_parameters,
+    repair_parameters,
+)
 
 
 def params(model: str = "VE 741", **overrides: Any) -> ChargerParameters:
@@ -277,3 +283,40 @@ def test_repair_parameters_resets_what_no_longer_validates() -> None:
     # A rule the defaults still break (initial limit above the user current once both are dropped): all defaults.
     everything = repair_parameters({"limit_by_power": False, "initial_limit": 99, "max_user_current": 50})
     assert everything == ChargerParameters.from_dict({}).as_dict()
+
+
+# --- model-derived defaults and their checks ----------------------------------------------------------
+
+
+POWER_MASTER = {"load_balancing": True, "balancing_current_control": False, "balancing_evse_count": 2}
+
+
+def test_power_controlled_master_defaults_to_the_rated_power() -> None:
+    assert params("VE 741", **POWER_MASTER).balancing_evse_max == (7360.0,) * 6
+    assert params("VE 741", **POWER_MASTER, max_user_current=16).balancing_evse_max[0] == 3680.0
+    assert params("VE 741", load_balancing=True).balancing_evse_max == (32.0,) * 6
+
+
+@pytest.mark.parametrize("watts", [32, 1379])
+def test_power_maximum_below_one_six_amp_phase_rejected(watts: float) -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params("VE 741", **POWER_MASTER, balancing_evse_max=[7360, watts])
+    assert err.value.path == ["balancing_evse_max", 1]
+    assert params("VE 741", **POWER_MASTER, balancing_evse_max=[7360, 1380]).balancing_evse_max[1] == 1380
+
+
+def test_follow_model_resets_evse_maxima_when_the_unit_changes() -> None:
+    stored = params("VE 741", load_balancing=True, balancing_evse_max=[16, 20]).as_dict()
+    to_power = ChargerParameters.from_dict(follow_model(stored, {"balancing_current_control": False}))
+    assert to_power.balancing_evse_max == (7360.0,) * 6
+    same = ChargerParameters.from_dict(follow_model(stored, {"balancing_margin": 5}))
+    assert same.balancing_evse_max == (16.0, 20.0)
+
+
+def test_load_parameters_upgrades_old_defaults_the_checks_now_refuse() -> None:
+    old = {**POWER_MASTER, "balancing_evse_max": [32.0] * 6}
+    upgraded = load_parameters({**old, "delay_at_start": 7})
+    assert upgraded.balancing_evse_max == (7360.0,) * 6
+    assert upgraded.delay_at_start == 7
+    with pytest.raises(vol.Invalid):  # other bad values still refuse
+        load_parameters({**old, "max_user_current": 40})

@@ -411,8 +411,21 @@ async def test_other_pages_ranges(hass: HomeAssistant, entry: MockConfigEntry) -
     params = ChargerParameters.from_dict(next(iter(entry.subentries.values())).data[CONF_PARAMETERS])
     assert params.balancing_current_control is False
     assert params.balancing_contracted_power == 11000
-    assert params.balancing_evse_max[:3] == (32, 3700, 32)
+    assert params.balancing_evse_max[:3] == (7360, 3700, 7360)  # power control: the rated power, not 32 W
     assert params.balancing_margin == 100
+
+
+async def test_evse_maximum_power_at_least_one_six_amp_phase(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    result = await _to_general(hass, entry, **{CONF_MODEL: "VE 741"})
+    result = await _submit(hass, result, load_balancing=True)
+    for _ in range(3):  # status sending, advanced, connector 1
+        result = await _submit(hass, result)
+    result = await _submit(hass, result, balancing_evse_count=2, balancing_current_control=False)
+    assert form_values(result)["evse_max_power_2"] == 7360.0  # the rated power, not 32 W
+    failed = await _submit(hass, result, evse_max_power_2=32)
+    assert failed["errors"] == {"evse_max_power_2": "evse_max_out_of_range"}
+    result = await _submit(hass, failed, evse_max_power_2=1380)
+    assert result["step_id"] == "group_addresses"
 
 
 async def test_evse_maximum_current_range(hass: HomeAssistant, entry: MockConfigEntry) -> None:

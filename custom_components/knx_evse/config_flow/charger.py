@@ -42,6 +42,8 @@ from ..knx.knxproj import (
 from ..knx.objects import MAX_BALANCED_EVSES, OBJECTS, OBJECTS_BY_KEY
 from ..knx.parameters import (
     ChargerParameters,
+    derived_defaults,
+    follow_model,
     repair_parameters,
 )
 from .ets_forms import (
@@ -111,10 +113,10 @@ class ChargerSubentryFlow(KnxprojImportSteps):
         """Merge ``updates`` into the parameters if they validate; else the errors by form location.
 
         ``aliases`` maps a parameter name to the form field that edits it (e.g. initial_limit →
-        initial_current_limit).
+        initial_current_limit). Values left at a model-derived default follow the model (``follow_model``).
         """
         try:
-            params = ChargerParameters.from_dict({**self._params, **updates})
+            params = ChargerParameters.from_dict(follow_model(self._params, updates))
         except vol.Invalid as err:
             errors: dict[str, str] = {}
             for error in err.errors if isinstance(err, vol.MultipleInvalid) else [err]:
@@ -325,7 +327,7 @@ class ChargerSubentryFlow(KnxprojImportSteps):
         layout: Layout = {
             None: ("balancing_protection_device" if current else "balancing_contracted_power", *maxima)
         }
-        stored = list(self._params["balancing_evse_max"]) + [32.0] * MAX_BALANCED_EVSES
+        stored = list(self._params["balancing_evse_max"]) + derived_defaults(self._params)["balancing_evse_max"]
         values = {**self._params, **{key: stored[i] for i, key in enumerate(maxima)}, **(user_input or {})}
         errors: dict[str, str] = {}
         if user_input is not None:

@@ -24,6 +24,8 @@ MAX_CURRENT: Final = 32
 """A: the highest current of the range."""
 VOLTAGE: Final = 230
 """V phase-to-neutral (manual, "Technical data": 230 Vac single-phase, 400 Vac three-phase)."""
+MAX_POWER: Final = MAX_CURRENT * VOLTAGE * 3
+"""W: 32 A on three phases (22,080 W, the manual's "22 kW"), the most a connector or EVSE maximum takes."""
 MAX_SESSION_MINUTES: Final = 360
 """Maximum charging session time is "Always ON" (0) or up to 6 h."""
 
@@ -100,8 +102,8 @@ def _schema_dict() -> dict[Any, Any]:
         vol.Optional("balancing_contracted_power", default=9200): _int_range(1, 1_000_000),
         vol.Optional("balancing_margin", default=10): _int_range(0, 100),
         vol.Optional("balancing_evse_count", default=1): _int_range(1, MAX_BALANCED_EVSES),
-        vol.Optional("balancing_evse_max", default=[float(MAX_CURRENT)] * MAX_BALANCED_EVSES): vol.All(
-            [_range(0, 22000)], vol.Length(min=1, max=MAX_BALANCED_EVSES)
+        vol.Optional("balancing_evse_max"): vol.All(  # default: see derived_defaults
+            [_range(0, MAX_POWER)], vol.Length(min=1, max=MAX_BALANCED_EVSES)
         ),
     }
     for group, threshold, _unit in STATUS_GROUPS:
@@ -114,8 +116,43 @@ def _schema_dict() -> dict[Any, Any]:
     return schema
 
 
+def rated_power(phases: int, max_user_current: float) -> float:
+    """W the model draws at Maximum User Current on all its phases (230 V each)."""
+    return float(max_user_current * VOLTAGE * phases)
+
+
+def derived_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults that follow the model and the Maximum User Current (``data`` holds both).
+
+    EVSE maxima: 32 A with current control, else the rated power.
+    """
+    rated = rated_power(data["phases"], data["max_user_current"])
+    evse_max = float(MAX_CURRENT) if data["balancing_current_control"] else rated
+    return {
+        "balancing_evse_max": [evse_max] * MAX_BALANCED_EVSES,
+    }
+
+
+def follow_model(stored: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``updates`` into ``stored``, dropping derived values the user left at their default.
+
+    A dropped value is filled again from the new model (``derived_defaults``); EVSE maxima are also
+    dropped when the control changes between current (A) and power (W).
+    """
+    merged = {**stored, **updates}
+    old = derived_defaults(stored)
+    for key, value in old.items():
+        if key not in updates and stored.get(key) == value:
+            merged.pop(key, None)
+    if merged.get("balancing_current_control") != stored.get("balancing_current_control"):
+        merged.pop("balancing_evse_max", None)
+    return merged
+
+
 def _check_model(data: dict[str, Any]) -> dict[str, Any]:
-    """Cross-field rules of ETS: raise vol.Invalid with the offending field as path."""
+    """Fill the derived defaults; cross-field rules of ETS: raise vol.Invalid with the field as path."""
+    for key, value in derived_defaults(data).items():
+        data.setdefault(key, value)
     if data["load_balancing"] and data["phases"] == 3:
         raise vol.Invalid(
             "Enable Dynamic Load Balancing is only available on single-phase models", path=["load_balancing"]
@@ -129,15 +166,24 @@ def _check_model(data: dict[str, Any]) -> dict[str, Any]:
         raise vol.Invalid(
             "Initial Total Current limit must not exceed Maximum User Current", path=["initial_limit"]
         )
-    if data["load_balancing"] and data["balancing_current_control"]:
-        # "Maximum Current EVSE1..6": a charger's current range, 6-32 A (manual, "Technical data").
-        for index, amps in enumerate(data["balancing_evse_max"][: data["balancing_evse_count"]]):
-            if not MIN_CURRENT <= amps <= MAX_CURRENT:
-                raise vol.Invalid(
-                    f"Maximum Current EVSE{index + 1} must be {MIN_CURRENT}-{MAX_CURRENT} A",
-                    path=["balancing_evse_max", index],
-                )
+    if data["load_balancing"]:
+        _check_evse_maxima(data["balancing_evse_max"][: data["balancing_evse_count"]], data)
     return data
+
+
+def _check_evse_maxima(maxima: list[float], data: Mapping[str, Any]) -> None:
+    """"Maximum Current EVSE1..6" 6-32 A; "Maximum active power EVSE1..6" at least one 6 A phase."""
+    for index, value in enumerate(maxima):
+        if data["balancing_current_control"] and not MIN_CURRENT <= value <= MAX_CURRENT:
+            raise vol.Invalid(
+                f"Maximum Current EVSE{index + 1} must be {MIN_CURRENT}-{MAX_CURRENT} A",
+                path=["balancing_evse_max", index],
+            )
+        if not data["balancing_current_control"] and value < MIN_CURRENT * VOLTAGE:
+            raise vol.Invalid(
+                f"Maximum active power EVSE{index + 1} must be at least {MIN_CURRENT * VOLTAGE} W",
+                path=["balancing_evse_max", index],
+            )
 
 
 PARAMETERS_SCHEMA: Final = vol.Schema(vol.All(_schema_dict(), _check_model))
@@ -236,7 +282,7 @@ class ChargerParameters:
     @property
     def max_power(self) -> float:
         """W the charger can draw at Maximum User Current on all its phases."""
-        return float(self.max_user_current * VOLTAGE * self.phases)
+        return rated_power(self.phases, self.max_user_current)
 
     def connector(self, n: int, name: str) -> Any:
         """Connector ``n``'s (1 or 2) parameter ``name``, e.g. ``connector(2, "pilot_state")``."""
@@ -278,11 +324,16 @@ _ENABLERS: Final[dict[Enabler, Any]] = {
 }
 
 
-def repair_parameters(stored: Mapping[str, Any]) -> dict[str, Any]:
+DERIVED_FIELDS: Final = frozenset(("balancing_evse_max",))
+"""Fields whose defaults follow the model; older versions stored values the checks now refuse."""
+
+
+def repair_parameters(stored: Mapping[str, Any], only: frozenset[str] | None = None) -> dict[str, Any]:
     """Validate stored parameters, resetting every value that no longer validates to its default.
 
     Lets reconfigure open a charger whose stored parameters a stricter version of the schema rejects;
-    the user sees the defaults on those fields and can correct them.
+    the user sees the defaults on those fields and can correct them. With ``only``, just those fields
+    are reset and any other error raises ``vol.Invalid``.
     """
     data = dict(stored)
     while True:
@@ -291,7 +342,19 @@ def repair_parameters(stored: Mapping[str, Any]) -> dict[str, Any]:
         except vol.Invalid as err:
             errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
             bad = {str(error.path[0]) for error in errors if error.path} & data.keys()
-            if not bad:  # a rule the defaults of the dropped values still break
+            if only is not None:
+                if not (bad := bad & only):
+                    raise
+            elif not bad:  # a rule the defaults of the dropped values still break
                 return ChargerParameters.from_dict({}).as_dict()
             for key in bad:
                 del data[key]
+
+
+def load_parameters(stored: Mapping[str, Any]) -> ChargerParameters:
+    """Load a subentry's stored parameters; derived values this version refuses take the defaults.
+
+    E.g. a power-controlled master's 32 W EVSE maximum (it never charges). Other bad
+    values raise ``vol.Invalid`` as in ``ChargerParameters.from_dict``.
+    """
+    return ChargerParameters.from_dict(repair_parameters(stored, DERIVED_FIELDS))
