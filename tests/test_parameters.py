@@ -51,9 +51,9 @@ def test_defaults_from_the_manual() -> None:
     assert (p.energy_sending, p.energy_change) == ("change", 100.0)
     assert (p.time_sending, p.time_change) == ("change", 30.0)
     assert p.charging_status_sending == "change"
-    # Connector page: Initial Active Power limit 3500 W, OCPP State on, the rest off.
+    # Connector page: Initial Active Power limit the rated power (32 A x 230 V), OCPP State on, the rest off.
     for n in (1, 2):
-        assert p.connector(n, "initial_power_limit") == 3500.0
+        assert p.connector(n, "initial_power_limit") == 7360.0
         assert p.connector(n, "ocpp_state") is True
         assert p.connector(n, "pilot_state") is False
         assert p.connector(n, "send_status_at_init") is False
@@ -288,6 +288,39 @@ def test_repair_parameters_resets_what_no_longer_validates() -> None:
 # --- model-derived defaults and their checks ----------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("model", "watts"), [("VE 741", 7360.0), ("VE 742", 3680.0), ("VE 221", 22080.0), ("VE 222", 11040.0)]
+)
+def test_connector_limit_defaults_follow_the_model(model: str, watts: float) -> None:
+    p = params(model)
+    assert p.conn1_initial_power_limit == p.conn2_initial_power_limit == watts
+    assert watts / 230 / p.phases >= 6  # every model charges at its defaults
+
+
+def test_low_user_current_keeps_connector_default_at_six_amps() -> None:
+    p = params("VE 222", max_user_current=6)
+    assert p.conn1_initial_power_limit == 4140.0  # 6 A x 230 V x 3, not 3 x 6 A x 230 V / 2
+
+
+@pytest.mark.parametrize(("model", "watts"), [("VE 741", 1379), ("VE 221", 4139), ("VE 222", 3500)])
+def test_connector_limit_below_six_amps_a_phase_rejected(model: str, watts: float) -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params(model, conn1_initial_power_limit=watts)
+    assert err.value.path == ["conn1_initial_power_limit"]
+
+
+def test_second_connector_limit_checked_on_two_connector_models_only() -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params("VE 222", conn2_initial_power_limit=3500)
+    assert err.value.path == ["conn2_initial_power_limit"]
+    assert params("VE 221", conn2_initial_power_limit=3500).conn2_initial_power_limit == 3500
+
+
+@pytest.mark.parametrize(("model", "watts"), [("VE 741", 1380), ("VE 221", 4140)])
+def test_connector_limit_at_six_amps_a_phase_accepted(model: str, watts: float) -> None:
+    assert params(model, conn1_initial_power_limit=watts).conn1_initial_power_limit == watts
+
+
 POWER_MASTER = {"load_balancing": True, "balancing_current_control": False, "balancing_evse_count": 2}
 
 
@@ -305,6 +338,16 @@ def test_power_maximum_below_one_six_amp_phase_rejected(watts: float) -> None:
     assert params("VE 741", **POWER_MASTER, balancing_evse_max=[7360, 1380]).balancing_evse_max[1] == 1380
 
 
+def test_follow_model_rederives_untouched_defaults_only() -> None:
+    stored = params("VE 741").as_dict()
+    moved = ChargerParameters.from_dict(follow_model(stored, {"phases": 3, "connectors": 2}))
+    assert moved.conn1_initial_power_limit == 11040.0
+    chosen = {**stored, "conn1_initial_power_limit": 5000.0}
+    kept = ChargerParameters.from_dict(follow_model(chosen, {"phases": 3}))
+    assert kept.conn1_initial_power_limit == 5000.0
+    assert kept.conn2_initial_power_limit == 22080.0
+
+
 def test_follow_model_resets_evse_maxima_when_the_unit_changes() -> None:
     stored = params("VE 741", load_balancing=True, balancing_evse_max=[16, 20]).as_dict()
     to_power = ChargerParameters.from_dict(follow_model(stored, {"balancing_current_control": False}))
@@ -314,9 +357,9 @@ def test_follow_model_resets_evse_maxima_when_the_unit_changes() -> None:
 
 
 def test_load_parameters_upgrades_old_defaults_the_checks_now_refuse() -> None:
-    old = {**POWER_MASTER, "balancing_evse_max": [32.0] * 6}
+    old = {**MODEL_DEFAULTS["VE 222"], "conn1_initial_power_limit": 3500.0, "conn2_initial_power_limit": 3500.0}
     upgraded = load_parameters({**old, "delay_at_start": 7})
-    assert upgraded.balancing_evse_max == (7360.0,) * 6
+    assert upgraded.conn1_initial_power_limit == upgraded.conn2_initial_power_limit == 11040.0
     assert upgraded.delay_at_start == 7
     with pytest.raises(vol.Invalid):  # other bad values still refuse
         load_parameters({**old, "max_user_current": 40})

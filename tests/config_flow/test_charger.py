@@ -415,6 +415,18 @@ async def test_other_pages_ranges(hass: HomeAssistant, entry: MockConfigEntry) -
     assert params.balancing_margin == 100
 
 
+async def test_connector_limit_must_reach_six_amps_a_phase(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    result = await _to_general(hass, entry, **{CONF_MODEL: "VE 222"})
+    for _ in range(3):  # general, status sending, advanced
+        result = await _submit(hass, result)
+    assert result["step_id"] == "connector_1"
+    assert form_values(result)["limits"]["initial_power_limit"] == 11040.0  # 16 A a phase
+    failed = await _submit(hass, result, initial_power_limit=3500)  # 5.07 A a phase: never charges
+    assert failed["errors"] == {"limits": "power_out_of_range"}
+    result = await _submit(hass, failed, initial_power_limit=4140)
+    assert result["step_id"] == "connector_2"
+
+
 async def test_evse_maximum_power_at_least_one_six_amp_phase(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     result = await _to_general(hass, entry, **{CONF_MODEL: "VE 741"})
     result = await _submit(hass, result, load_balancing=True)
@@ -539,6 +551,7 @@ async def test_reconfigure_changes_parameters_and_addresses(
     assert updated.data[CONF_GROUP_ADDRESSES] == {"15": ["5/1/1"], "33": ["5/0/1"]}
     params = ChargerParameters.from_dict(updated.data[CONF_PARAMETERS])
     assert (params.phases, params.connectors, params.load_balancing) == (3, 1, False)
+    assert params.conn1_initial_power_limit == 22080.0  # the default followed the model (was 3680 W)
     assert 82 not in params.enabled_objects()
 
 

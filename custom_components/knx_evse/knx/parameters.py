@@ -55,7 +55,7 @@ def _int_range(lo: int, hi: int) -> Callable[[Any], Any]:
 
 
 _CONNECTOR_FIELDS: Final[dict[str, tuple[Any, Any]]] = {
-    "initial_power_limit": (3500.0, _range(0, 22000)),  # manual, "Connector" page
+    "initial_power_limit": (None, _range(0, MAX_POWER)),  # default: see derived_defaults
     "send_status_at_init": (False, vol.Coerce(bool)),
     "ocpp_state": (True, vol.Coerce(bool)),
     "pilot_state": (False, vol.Coerce(bool)),
@@ -112,7 +112,8 @@ def _schema_dict() -> dict[Any, Any]:
         schema[vol.Optional(f"{group}_period", default=60)] = _int_range(1, 65535)
     for n in (1, 2):
         for name, (default, validator) in _CONNECTOR_FIELDS.items():
-            schema[vol.Optional(f"conn{n}_{name}", default=default)] = validator
+            key = f"conn{n}_{name}"
+            schema[vol.Optional(key) if default is None else vol.Optional(key, default=default)] = validator
     return schema
 
 
@@ -124,11 +125,17 @@ def rated_power(phases: int, max_user_current: float) -> float:
 def derived_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults that follow the model and the Maximum User Current (``data`` holds both).
 
-    EVSE maxima: 32 A with current control, else the rated power.
+    Connector limit: the rated power shared by the connectors, at least 6 A on the model's phases
+    (the manual's 3,500 W is a single-phase two-connector screen). EVSE maxima: 32 A with current
+    control, else the rated power.
     """
-    rated = rated_power(data["phases"], data["max_user_current"])
+    phases, connectors, user_max = data["phases"], data["connectors"], data["max_user_current"]
+    rated = rated_power(phases, user_max)
+    connector_limit = max(rated / connectors, float(MIN_CURRENT * VOLTAGE * phases))
     evse_max = float(MAX_CURRENT) if data["balancing_current_control"] else rated
     return {
+        "conn1_initial_power_limit": connector_limit,
+        "conn2_initial_power_limit": connector_limit,
         "balancing_evse_max": [evse_max] * MAX_BALANCED_EVSES,
     }
 
@@ -168,6 +175,13 @@ def _check_model(data: dict[str, Any]) -> dict[str, Any]:
         )
     if data["load_balancing"]:
         _check_evse_maxima(data["balancing_evse_max"][: data["balancing_evse_count"]], data)
+    minimum = float(MIN_CURRENT * VOLTAGE * data["phases"])
+    for n in range(1, data["connectors"] + 1):
+        if data[f"conn{n}_initial_power_limit"] < minimum:
+            raise vol.Invalid(
+                f"Initial Active Power limit must reach {MIN_CURRENT} A on each phase ({minimum:.0f} W)",
+                path=[f"conn{n}_initial_power_limit"],
+            )
     return data
 
 
@@ -324,7 +338,7 @@ _ENABLERS: Final[dict[Enabler, Any]] = {
 }
 
 
-DERIVED_FIELDS: Final = frozenset(("balancing_evse_max",))
+DERIVED_FIELDS: Final = frozenset(("conn1_initial_power_limit", "conn2_initial_power_limit", "balancing_evse_max"))
 """Fields whose defaults follow the model; older versions stored values the checks now refuse."""
 
 
@@ -354,7 +368,7 @@ def repair_parameters(stored: Mapping[str, Any], only: frozenset[str] | None = N
 def load_parameters(stored: Mapping[str, Any]) -> ChargerParameters:
     """Load a subentry's stored parameters; derived values this version refuses take the defaults.
 
-    E.g. a power-controlled master's 32 W EVSE maximum (it never charges). Other bad
+    E.g. a 3,500 W connector limit on a three-phase model (5 A a phase: it never charges). Other bad
     values raise ``vol.Invalid`` as in ``ChargerParameters.from_dict``.
     """
     return ChargerParameters.from_dict(repair_parameters(stored, DERIVED_FIELDS))
