@@ -289,17 +289,21 @@ def test_repair_parameters_resets_what_no_longer_validates() -> None:
 
 
 @pytest.mark.parametrize(
-    ("model", "watts"), [("VE 741", 7360.0), ("VE 742", 3680.0), ("VE 221", 22080.0), ("VE 222", 11040.0)]
+    ("model", "watts", "fail_safe"),
+    [("VE 741", 7360.0, 6.0), ("VE 742", 3680.0, 12.0), ("VE 221", 22080.0, 6.0), ("VE 222", 11040.0, 12.0)],
 )
-def test_connector_limit_defaults_follow_the_model(model: str, watts: float) -> None:
+def test_connector_limit_and_fail_safe_defaults_follow_the_model(model: str, watts: float, fail_safe: float) -> None:
     p = params(model)
     assert p.conn1_initial_power_limit == p.conn2_initial_power_limit == watts
     assert watts / 230 / p.phases >= 6  # every model charges at its defaults
+    assert p.fail_safe_current == fail_safe
+    assert p.fail_safe_power == fail_safe * 230 * p.phases
 
 
 def test_low_user_current_keeps_connector_default_at_six_amps() -> None:
     p = params("VE 222", max_user_current=6)
     assert p.conn1_initial_power_limit == 4140.0  # 6 A x 230 V x 3, not 3 x 6 A x 230 V / 2
+    assert p.fail_safe_current == 6.0  # 12 A would exceed the Maximum User Current
 
 
 @pytest.mark.parametrize(("model", "watts"), [("VE 741", 1379), ("VE 221", 4139), ("VE 222", 3500)])
@@ -338,10 +342,23 @@ def test_power_maximum_below_one_six_amp_phase_rejected(watts: float) -> None:
     assert params("VE 741", **POWER_MASTER, balancing_evse_max=[7360, 1380]).balancing_evse_max[1] == 1380
 
 
+@pytest.mark.parametrize("amps", [0.5, 5.9, 16.1, 32])
+def test_fail_safe_current_outside_0_or_6_to_user_maximum_rejected(amps: float) -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params("VE 741", max_user_current=16, fail_safe_current=amps)
+    assert err.value.path == ["fail_safe_current"]
+
+
+@pytest.mark.parametrize("amps", [0, 6, 16])
+def test_fail_safe_current_0_or_6_to_user_maximum_accepted(amps: float) -> None:
+    assert params("VE 742", max_user_current=16, fail_safe_current=amps).fail_safe_current == amps
+
+
 def test_follow_model_rederives_untouched_defaults_only() -> None:
     stored = params("VE 741").as_dict()
     moved = ChargerParameters.from_dict(follow_model(stored, {"phases": 3, "connectors": 2}))
     assert moved.conn1_initial_power_limit == 11040.0
+    assert moved.fail_safe_current == 12.0
     chosen = {**stored, "conn1_initial_power_limit": 5000.0}
     kept = ChargerParameters.from_dict(follow_model(chosen, {"phases": 3}))
     assert kept.conn1_initial_power_limit == 5000.0

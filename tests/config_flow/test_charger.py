@@ -427,6 +427,23 @@ async def test_connector_limit_must_reach_six_amps_a_phase(hass: HomeAssistant, 
     assert result["step_id"] == "connector_2"
 
 
+async def test_fail_safe_current_on_the_advanced_page(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    result = await _to_general(hass, entry)
+    result = await _submit(hass, result, max_user_current=16)
+    result = await _submit(hass, result)
+    assert result["step_id"] == "advanced"
+    assert form_values(result)["fail_safe"]["fail_safe_current"] == 12.0  # 6 A for each of two connectors
+    failed = await _submit(hass, result, fail_safe=True, fail_safe_current=32)
+    assert failed["errors"] == {"fail_safe": "fail_safe_current_out_of_range"}
+    failed = await _submit(hass, failed, fail_safe_current=3)
+    assert failed["errors"] == {"fail_safe": "fail_safe_current_out_of_range"}
+    result = await _submit(hass, failed, fail_safe_current=16)
+    assert result["step_id"] == "connector_1"
+    await _finish(hass, result)
+    params = ChargerParameters.from_dict(next(iter(entry.subentries.values())).data[CONF_PARAMETERS])
+    assert (params.fail_safe, params.fail_safe_current, params.fail_safe_power) == (True, 16.0, 3680.0)
+
+
 async def test_evse_maximum_power_at_least_one_six_amp_phase(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     result = await _to_general(hass, entry, **{CONF_MODEL: "VE 741"})
     result = await _submit(hass, result, load_balancing=True)

@@ -54,6 +54,7 @@ SELECTORS: Final[dict[str, Any]] = {
     "block_object": BOOLEAN,
     "fail_safe": BOOLEAN,
     "fail_safe_timeout": number_box("s"),
+    "fail_safe_current": number_box("A", 0.1),
     "fail_safe_objects": BOOLEAN,
     "send_status_at_init": BOOLEAN,
     "ocpp_state": BOOLEAN,
@@ -75,7 +76,7 @@ STATUS_LAYOUT: Final[Layout] = {
 }
 ADVANCED_LAYOUT: Final[Layout] = {
     None: ("rfid_objects", "reset_object", "error_objects", "session_objects", "block_object"),
-    "fail_safe": ("fail_safe", "fail_safe_timeout", "fail_safe_objects"),
+    "fail_safe": ("fail_safe", "fail_safe_timeout", "fail_safe_current", "fail_safe_objects"),
 }
 CONNECTOR_LAYOUT: Final[Layout] = {
     "limits": (CONF_INITIAL_POWER_LIMIT,),
@@ -97,6 +98,7 @@ ERROR_KEYS: Final[dict[str, str]] = {
     "initial_limit": "initial_limit_out_of_range",
     "conn1_initial_power_limit": "power_out_of_range",
     "conn2_initial_power_limit": "power_out_of_range",
+    "fail_safe_current": "fail_safe_current_out_of_range",
     "load_balancing": "balancing_three_phase",
     "balancing_margin": "margin_out_of_range",
     "balancing_evse_count": "evse_count_out_of_range",

@@ -92,7 +92,7 @@ def _schema_dict() -> dict[Any, Any]:
         vol.Optional("block_object", default=False): vol.Coerce(bool),
         vol.Optional("fail_safe", default=False): vol.Coerce(bool),
         vol.Optional("fail_safe_timeout", default=60): _int_range(1, 65535),
-        vol.Optional("fail_safe_current", default=float(MIN_CURRENT)): _range(0, MAX_CURRENT),
+        vol.Optional("fail_safe_current"): _range(0, MAX_CURRENT),  # default: see derived_defaults
         vol.Optional("fail_safe_objects", default=False): vol.Coerce(bool),
         # Dynamic load balancing (built-in master)
         vol.Optional("balancing_after_init", default="off"): vol.In(BALANCING_AFTER_INIT),
@@ -126,7 +126,8 @@ def derived_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults that follow the model and the Maximum User Current (``data`` holds both).
 
     Connector limit: the rated power shared by the connectors, at least 6 A on the model's phases
-    (the manual's 3,500 W is a single-phase two-connector screen). EVSE maxima: 32 A with current
+    (the manual's 3,500 W is a single-phase two-connector screen). Fail-safe current: 6 A per connector
+    (split 50/50 while both charge), at most the Maximum User Current. EVSE maxima: 32 A with current
     control, else the rated power.
     """
     phases, connectors, user_max = data["phases"], data["connectors"], data["max_user_current"]
@@ -136,6 +137,7 @@ def derived_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "conn1_initial_power_limit": connector_limit,
         "conn2_initial_power_limit": connector_limit,
+        "fail_safe_current": float(min(MIN_CURRENT * connectors, user_max)),
         "balancing_evse_max": [evse_max] * MAX_BALANCED_EVSES,
     }
 
@@ -182,6 +184,12 @@ def _check_model(data: dict[str, Any]) -> dict[str, Any]:
                 f"Initial Active Power limit must reach {MIN_CURRENT} A on each phase ({minimum:.0f} W)",
                 path=[f"conn{n}_initial_power_limit"],
             )
+    amps = data["fail_safe_current"]
+    if amps and not MIN_CURRENT <= amps <= data["max_user_current"]:
+        raise vol.Invalid(
+            f"Fail-safe current must be 0 or {MIN_CURRENT} A to the Maximum User Current",
+            path=["fail_safe_current"],
+        )
     return data
 
 
@@ -298,6 +306,11 @@ class ChargerParameters:
         """W the charger can draw at Maximum User Current on all its phases."""
         return rated_power(self.phases, self.max_user_current)
 
+    @property
+    def fail_safe_power(self) -> float:
+        """W of the fail-safe limit: the manual has no fail-safe power parameter, so current × 230 V × phases."""
+        return float(self.fail_safe_current * VOLTAGE * self.phases)
+
     def connector(self, n: int, name: str) -> Any:
         """Connector ``n``'s (1 or 2) parameter ``name``, e.g. ``connector(2, "pilot_state")``."""
         return getattr(self, f"conn{n}_{name}")
@@ -338,7 +351,7 @@ _ENABLERS: Final[dict[Enabler, Any]] = {
 }
 
 
-DERIVED_FIELDS: Final = frozenset(("conn1_initial_power_limit", "conn2_initial_power_limit", "balancing_evse_max"))
+DERIVED_FIELDS: Final = frozenset(("conn1_initial_power_limit", "conn2_initial_power_limit", "fail_safe_current", "balancing_evse_max"))
 """Fields whose defaults follow the model; older versions stored values the checks now refuse."""
 
 
