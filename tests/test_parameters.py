@@ -292,7 +292,9 @@ def test_repair_parameters_resets_what_no_longer_validates() -> None:
     ("model", "watts", "fail_safe"),
     [("VE 741", 7360.0, 6.0), ("VE 742", 3680.0, 12.0), ("VE 221", 22080.0, 6.0), ("VE 222", 11040.0, 12.0)],
 )
-def test_connector_limit_and_fail_safe_defaults_follow_the_model(model: str, watts: float, fail_safe: float) -> None:
+def test_connector_limit_and_fail_safe_defaults_follow_the_model(
+    model: str, watts: float, fail_safe: float
+) -> None:
     p = params(model)
     assert p.conn1_initial_power_limit == p.conn2_initial_power_limit == watts
     assert watts / 230 / p.phases >= 6  # every model charges at its defaults
@@ -374,9 +376,68 @@ def test_follow_model_resets_evse_maxima_when_the_unit_changes() -> None:
 
 
 def test_load_parameters_upgrades_old_defaults_the_checks_now_refuse() -> None:
-    old = {**MODEL_DEFAULTS["VE 222"], "conn1_initial_power_limit": 3500.0, "conn2_initial_power_limit": 3500.0}
+    old = {
+        **MODEL_DEFAULTS["VE 222"],
+        "conn1_initial_power_limit": 3500.0,
+        "conn2_initial_power_limit": 3500.0,
+    }
     upgraded = load_parameters({**old, "delay_at_start": 7})
     assert upgraded.conn1_initial_power_limit == upgraded.conn2_initial_power_limit == 11040.0
     assert upgraded.delay_at_start == 7
     with pytest.raises(vol.Invalid):  # other bad values still refuse
         load_parameters({**old, "max_user_current": 40})
+
+
+# --- three-phase models: Installation and Limits per phase --------------------------------------------
+
+
+def test_three_phase_models_have_per_phase_currents_from_the_single_values() -> None:
+    p = params("VE 222", max_user_current=20, limit_by_power=False, initial_limit=10)
+    assert p.max_user_current_phases == (20, 20, 20)  # an entry of an earlier version: each phase the value
+    assert p.initial_limit_phases == (10.0, 10.0, 10.0)
+    assert params("VE 221").initial_limit_phases is None  # limit by active power: the power stays a total
+    single = params("VE 742", max_user_current_phases=[16, 16, 16], initial_limit_phases=[6, 6, 6])
+    assert (single.max_user_current_phases, single.initial_limit_phases) == (None, None)
+
+
+def test_single_values_are_the_lowest_phase() -> None:
+    p = params(
+        "VE 221",
+        max_user_current_phases=[32, 16, 25],
+        limit_by_power=False,
+        initial_limit_phases=[20, 10, 25],
+    )
+    assert (p.max_user_current, p.initial_limit) == (16, 10.0)
+    assert p.max_power == 16 * 230 * 3  # what reads the single value never exceeds a phase
+    assert ChargerParameters.from_dict(p.as_dict()) == p
+
+
+def test_per_phase_current_limit_above_its_phase_maximum_rejected() -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params(
+            "VE 222",
+            max_user_current_phases=[32, 16, 32],
+            limit_by_power=False,
+            initial_limit_phases=[20, 20, 20],
+        )
+    assert err.value.path == ["initial_limit_phases", 1]
+
+
+@pytest.mark.parametrize("phases", [[32, 5, 32], [32, 32], [33, 32, 32]])
+def test_per_phase_user_current_outside_6_to_32_or_not_three_rejected(phases: list[int]) -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params("VE 222", max_user_current_phases=phases)
+    assert err.value.path[0] == "max_user_current_phases"
+
+
+def test_follow_model_rebuilds_the_phases_from_an_updated_single_value() -> None:
+    stored = params("VE 222", max_user_current_phases=[32, 16, 25]).as_dict()
+    assert ChargerParameters.from_dict(
+        follow_model(stored, {"max_user_current": 20})
+    ).max_user_current_phases == (
+        20,
+        20,
+        20,
+    )
+    kept = ChargerParameters.from_dict(follow_model(stored, {"delay_at_start": 5}))
+    assert kept.max_user_current_phases == (32, 16, 25)

@@ -344,7 +344,7 @@ async def test_ocpp_mode_hides_general_sections_and_three_phase_hides_balancing(
 
     other = await _to_general(hass, entry, **{CONF_CHARGER_IA: "1.1.11", CONF_MODEL: "VE 222"})
     assert "load_balancing" not in field_names(other)
-    assert "max_user_current" in field_names(other)
+    assert "max_user_current_l3" in field_names(other)  # three-phase: per phase
     other = await _submit(hass, other)
     other = await _submit(hass, other)  # status sending
     other = await _submit(hass, other)  # advanced
@@ -413,6 +413,32 @@ async def test_other_pages_ranges(hass: HomeAssistant, entry: MockConfigEntry) -
     assert params.balancing_contracted_power == 11000
     assert params.balancing_evse_max[:3] == (7360, 3700, 7360)  # power control: the rated power, not 32 W
     assert params.balancing_margin == 100
+
+
+async def test_three_phase_installation_and_limits_per_phase(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    result = await _to_general(hass, entry, **{CONF_MODEL: "VE 221"})
+    values = form_values(result)
+    assert values["installation"] == {
+        "contracted_power": 9200,
+        "max_user_current_l1": 32,
+        "max_user_current_l2": 32,
+        "max_user_current_l3": 32,
+    }
+    failed = await _submit(
+        hass, result, limit_by_power=False, max_user_current_l2=16, initial_current_limit_l2=20
+    )
+    assert failed["errors"] == {"limits": "initial_limit_out_of_range"}
+    failed = await _submit(hass, failed, max_user_current_l3=5, initial_current_limit_l2=10)
+    assert failed["errors"] == {"installation": "current_out_of_range"}
+    result = await _submit(
+        hass, failed, max_user_current_l3=25, initial_current_limit_l1=20, initial_current_limit_l3=25
+    )
+    assert result["step_id"] == "status_sending"
+    await _finish(hass, result)
+    params = ChargerParameters.from_dict(next(iter(entry.subentries.values())).data[CONF_PARAMETERS])
+    assert params.max_user_current_phases == (32, 16, 25)
+    assert params.initial_limit_phases == (20.0, 10.0, 25.0)
+    assert (params.max_user_current, params.initial_limit) == (16, 10.0)  # the lowest phase
 
 
 async def test_connector_limit_must_reach_six_amps_a_phase(hass: HomeAssistant, entry: MockConfigEntry) -> None:

@@ -54,6 +54,10 @@ def _int_range(lo: int, hi: int) -> Callable[[Any], Any]:
     return vol.All(vol.Coerce(int), vol.Range(min=lo, max=hi))
 
 
+def _phases(validator: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return vol.All([validator], vol.Length(min=3, max=3))
+
+
 _CONNECTOR_FIELDS: Final[dict[str, tuple[Any, Any]]] = {
     "initial_power_limit": (None, _range(0, MAX_POWER)),  # default: see derived_defaults
     "send_status_at_init": (False, vol.Coerce(bool)),
@@ -81,6 +85,9 @@ def _schema_dict() -> dict[Any, Any]:
         vol.Optional("limit_by_power", default=True): vol.Coerce(bool),
         vol.Optional("initial_limit", default=7400.0): _range(0, 22000),
         vol.Optional("load_balancing", default=False): vol.Coerce(bool),
+        # Three-phase models: "Installation" and "Limits" per phase (L1, L2, L3); None elsewhere
+        vol.Optional("max_user_current_phases"): vol.Any(None, _phases(_int_range(MIN_CURRENT, MAX_CURRENT))),
+        vol.Optional("initial_limit_phases"): vol.Any(None, _phases(_range(0, MAX_CURRENT))),
         # Status sending
         vol.Optional("charging_status_sending", default="change"): vol.In(SENDING_MODES),
         vol.Optional("charging_status_period", default=60): _int_range(1, 65535),
@@ -146,9 +153,13 @@ def follow_model(stored: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[
     """Merge ``updates`` into ``stored``, dropping derived values the user left at their default.
 
     A dropped value is filled again from the new model (``derived_defaults``); EVSE maxima are also
-    dropped when the control changes between current (A) and power (W).
+    dropped when the control changes between current (A) and power (W), and a per-phase list when only
+    its single value is updated (it is rebuilt from that value).
     """
     merged = {**stored, **updates}
+    for name in ("max_user_current", "initial_limit"):
+        if name in updates and f"{name}_phases" not in updates:
+            merged.pop(f"{name}_phases", None)
     old = derived_defaults(stored)
     for key, value in old.items():
         if key not in updates and stored.get(key) == value:
@@ -158,8 +169,35 @@ def follow_model(stored: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[
     return merged
 
 
+def _per_phase(data: dict[str, Any]) -> None:
+    """Three-phase models: the current values of "Installation" and "Limits" per phase (manual, "Phase number").
+
+    A missing list takes the single value on each phase (entries of earlier versions); the single value
+    becomes the lowest phase's, so whatever reads it never exceeds a phase. The powers stay totals (the
+    manual calls them "total"). Single-phase models have no lists (None).
+    """
+    per_limit = data["phases"] == 3 and not data["limit_by_power"]
+    for name, used in (("max_user_current", data["phases"] == 3), ("initial_limit", per_limit)):
+        key = f"{name}_phases"
+        if not used:
+            data[key] = None
+            continue
+        if data.get(key) is None:
+            data[key] = [data[name]] * 3
+        data[name] = min(data[key])
+    if per_limit:
+        pairs = zip(data["initial_limit_phases"], data["max_user_current_phases"], strict=True)
+        for index, (limit, user_max) in enumerate(pairs):
+            if limit > user_max:
+                raise vol.Invalid(
+                    f"Initial Total Current limit L{index + 1} must not exceed its Maximum User Current",
+                    path=["initial_limit_phases", index],
+                )
+
+
 def _check_model(data: dict[str, Any]) -> dict[str, Any]:
     """Fill the derived defaults; cross-field rules of ETS: raise vol.Invalid with the field as path."""
+    _per_phase(data)
     for key, value in derived_defaults(data).items():
         data.setdefault(key, value)
     if data["load_balancing"] and data["phases"] == 3:
@@ -208,6 +246,8 @@ def _check_evse_maxima(maxima: list[float], data: Mapping[str, Any]) -> None:
             )
 
 
+_LISTS: Final = ("balancing_evse_max", "max_user_current_phases", "initial_limit_phases")
+
 PARAMETERS_SCHEMA: Final = vol.Schema(vol.All(_schema_dict(), _check_model))
 """Voluptuous schema of a charger's ETS parameters; fills the manual's defaults."""
 
@@ -233,6 +273,8 @@ class ChargerParameters:
     limit_by_power: bool
     initial_limit: float
     load_balancing: bool
+    max_user_current_phases: tuple[int, ...] | None
+    initial_limit_phases: tuple[float, ...] | None
     charging_status_sending: str
     charging_status_period: int
     rfid_objects: bool
@@ -287,13 +329,15 @@ class ChargerParameters:
         several problems) whose ``path`` names the field.
         """
         valid = PARAMETERS_SCHEMA(dict(data or {}))
-        valid["balancing_evse_max"] = tuple(valid["balancing_evse_max"])
+        for key in _LISTS:
+            valid[key] = None if valid[key] is None else tuple(valid[key])
         return cls(**{f.name: valid[f.name] for f in fields(cls)})
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict that ``from_dict`` accepts back unchanged."""
         data = asdict(self)
-        data["balancing_evse_max"] = list(self.balancing_evse_max)
+        for key in _LISTS:
+            data[key] = None if data[key] is None else list(data[key])
         return data
 
     @property
