@@ -9,7 +9,13 @@ import pytest
 from custom_components.knx_evse.compat import vol
 from custom_components.knx_evse.const import MODEL_DEFAULTS
 from custom_components.knx_evse.knx.objects import OBJECTS, Scope
-from custom_components.knx_evse.knx.parameters import PARAMETERS_SCHEMA, ChargerParameters, repair_parameters
+from custom_components.knx_evse.knx.parameters import (
+    PARAMETERS_SCHEMA,
+    ChargerParameters,
+    follow_model,
+    load_parameters,
+    repair_parameters,
+)
 
 
 def params(model: str = "VE 741", **overrides: Any) -> ChargerParameters:
@@ -45,9 +51,9 @@ def test_defaults_from_the_manual() -> None:
     assert (p.energy_sending, p.energy_change) == ("change", 100.0)
     assert (p.time_sending, p.time_change) == ("change", 30.0)
     assert p.charging_status_sending == "change"
-    # Connector page: Initial Active Power limit 3500 W, OCPP State on, the rest off.
+    # Connector page: Initial Active Power limit the rated power (32 A x 230 V), OCPP State on, the rest off.
     for n in (1, 2):
-        assert p.connector(n, "initial_power_limit") == 3500.0
+        assert p.connector(n, "initial_power_limit") == 7360.0
         assert p.connector(n, "ocpp_state") is True
         assert p.connector(n, "pilot_state") is False
         assert p.connector(n, "send_status_at_init") is False
@@ -294,3 +300,161 @@ def test_repair_parameters_resets_what_no_longer_validates() -> None:
     # A rule the defaults still break (initial limit above the user current once both are dropped): all defaults.
     everything = repair_parameters({"limit_by_power": False, "initial_limit": 99, "max_user_current": 50})
     assert everything == ChargerParameters.from_dict({}).as_dict()
+
+
+# --- model-derived defaults and their checks ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "watts", "fail_safe"),
+    [("VE 741", 7360.0, 6.0), ("VE 742", 3680.0, 12.0), ("VE 221", 22080.0, 6.0), ("VE 222", 11040.0, 12.0)],
+)
+def test_connector_limit_and_fail_safe_defaults_follow_the_model(
+    model: str, watts: float, fail_safe: float
+) -> None:
+    p = params(model)
+    assert p.conn1_initial_power_limit == p.conn2_initial_power_limit == watts
+    assert watts / 230 / p.phases >= 6  # every model charges at its defaults
+    assert p.fail_safe_current == fail_safe
+    assert p.fail_safe_power == fail_safe * 230 * p.phases
+
+
+def test_low_user_current_keeps_connector_default_at_six_amps() -> None:
+    p = params("VE 222", max_user_current=6)
+    assert p.conn1_initial_power_limit == 4140.0  # 6 A x 230 V x 3, not 3 x 6 A x 230 V / 2
+    assert p.fail_safe_current == 6.0  # 12 A would exceed the Maximum User Current
+
+
+@pytest.mark.parametrize(("model", "watts"), [("VE 741", 1379), ("VE 221", 4139), ("VE 222", 3500)])
+def test_connector_limit_below_six_amps_a_phase_rejected(model: str, watts: float) -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params(model, conn1_initial_power_limit=watts)
+    assert err.value.path == ["conn1_initial_power_limit"]
+
+
+def test_second_connector_limit_checked_on_two_connector_models_only() -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params("VE 222", conn2_initial_power_limit=3500)
+    assert err.value.path == ["conn2_initial_power_limit"]
+    assert params("VE 221", conn2_initial_power_limit=3500).conn2_initial_power_limit == 3500
+
+
+@pytest.mark.parametrize(("model", "watts"), [("VE 741", 1380), ("VE 221", 4140)])
+def test_connector_limit_at_six_amps_a_phase_accepted(model: str, watts: float) -> None:
+    assert params(model, conn1_initial_power_limit=watts).conn1_initial_power_limit == watts
+
+
+POWER_MASTER = {"load_balancing": True, "balancing_current_control": False, "balancing_evse_count": 2}
+
+
+def test_power_controlled_master_defaults_to_the_rated_power() -> None:
+    assert params("VE 741", **POWER_MASTER).balancing_evse_max == (7360.0,) * 6
+    assert params("VE 741", **POWER_MASTER, max_user_current=16).balancing_evse_max[0] == 3680.0
+    assert params("VE 741", load_balancing=True).balancing_evse_max == (32.0,) * 6
+
+
+@pytest.mark.parametrize("watts", [32, 1379])
+def test_power_maximum_below_one_six_amp_phase_rejected(watts: float) -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params("VE 741", **POWER_MASTER, balancing_evse_max=[7360, watts])
+    assert err.value.path == ["balancing_evse_max", 1]
+    assert params("VE 741", **POWER_MASTER, balancing_evse_max=[7360, 1380]).balancing_evse_max[1] == 1380
+
+
+@pytest.mark.parametrize("amps", [0.5, 5.9, 16.1, 32])
+def test_fail_safe_current_outside_0_or_6_to_user_maximum_rejected(amps: float) -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params("VE 741", max_user_current=16, fail_safe_current=amps)
+    assert err.value.path == ["fail_safe_current"]
+
+
+@pytest.mark.parametrize("amps", [0, 6, 16])
+def test_fail_safe_current_0_or_6_to_user_maximum_accepted(amps: float) -> None:
+    assert params("VE 742", max_user_current=16, fail_safe_current=amps).fail_safe_current == amps
+
+
+def test_follow_model_rederives_untouched_defaults_only() -> None:
+    stored = params("VE 741").as_dict()
+    moved = ChargerParameters.from_dict(follow_model(stored, {"phases": 3, "connectors": 2}))
+    assert moved.conn1_initial_power_limit == 11040.0
+    assert moved.fail_safe_current == 12.0
+    chosen = {**stored, "conn1_initial_power_limit": 5000.0}
+    kept = ChargerParameters.from_dict(follow_model(chosen, {"phases": 3}))
+    assert kept.conn1_initial_power_limit == 5000.0
+    assert kept.conn2_initial_power_limit == 22080.0
+
+
+def test_follow_model_resets_evse_maxima_when_the_unit_changes() -> None:
+    stored = params("VE 741", load_balancing=True, balancing_evse_max=[16, 20]).as_dict()
+    to_power = ChargerParameters.from_dict(follow_model(stored, {"balancing_current_control": False}))
+    assert to_power.balancing_evse_max == (7360.0,) * 6
+    same = ChargerParameters.from_dict(follow_model(stored, {"balancing_margin": 5}))
+    assert same.balancing_evse_max == (16.0, 20.0)
+
+
+def test_load_parameters_upgrades_old_defaults_the_checks_now_refuse() -> None:
+    old = {
+        **MODEL_DEFAULTS["VE 222"],
+        "conn1_initial_power_limit": 3500.0,
+        "conn2_initial_power_limit": 3500.0,
+    }
+    upgraded = load_parameters({**old, "delay_at_start": 7})
+    assert upgraded.conn1_initial_power_limit == upgraded.conn2_initial_power_limit == 11040.0
+    assert upgraded.delay_at_start == 7
+    with pytest.raises(vol.Invalid):  # other bad values still refuse
+        load_parameters({**old, "max_user_current": 40})
+
+
+# --- three-phase models: Installation and Limits per phase --------------------------------------------
+
+
+def test_three_phase_models_have_per_phase_currents_from_the_single_values() -> None:
+    p = params("VE 222", max_user_current=20, limit_by_power=False, initial_limit=10)
+    assert p.max_user_current_phases == (20, 20, 20)  # an entry of an earlier version: each phase the value
+    assert p.initial_limit_phases == (10.0, 10.0, 10.0)
+    assert params("VE 221").initial_limit_phases is None  # limit by active power: the power stays a total
+    single = params("VE 742", max_user_current_phases=[16, 16, 16], initial_limit_phases=[6, 6, 6])
+    assert (single.max_user_current_phases, single.initial_limit_phases) == (None, None)
+
+
+def test_single_values_are_the_lowest_phase() -> None:
+    p = params(
+        "VE 221",
+        max_user_current_phases=[32, 16, 25],
+        limit_by_power=False,
+        initial_limit_phases=[20, 10, 25],
+    )
+    assert (p.max_user_current, p.initial_limit) == (16, 10.0)
+    assert p.max_power == 16 * 230 * 3  # what reads the single value never exceeds a phase
+    assert ChargerParameters.from_dict(p.as_dict()) == p
+
+
+def test_per_phase_current_limit_above_its_phase_maximum_rejected() -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params(
+            "VE 222",
+            max_user_current_phases=[32, 16, 32],
+            limit_by_power=False,
+            initial_limit_phases=[20, 20, 20],
+        )
+    assert err.value.path == ["initial_limit_phases", 1]
+
+
+@pytest.mark.parametrize("phases", [[32, 5, 32], [32, 32], [33, 32, 32]])
+def test_per_phase_user_current_outside_6_to_32_or_not_three_rejected(phases: list[int]) -> None:
+    with pytest.raises(vol.Invalid) as err:
+        params("VE 222", max_user_current_phases=phases)
+    assert err.value.path[0] == "max_user_current_phases"
+
+
+def test_follow_model_rebuilds_the_phases_from_an_updated_single_value() -> None:
+    stored = params("VE 222", max_user_current_phases=[32, 16, 25]).as_dict()
+    assert ChargerParameters.from_dict(
+        follow_model(stored, {"max_user_current": 20})
+    ).max_user_current_phases == (
+        20,
+        20,
+        20,
+    )
+    kept = ChargerParameters.from_dict(follow_model(stored, {"delay_at_start": 5}))
+    assert kept.max_user_current_phases == (32, 16, 25)

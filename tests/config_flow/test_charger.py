@@ -344,7 +344,7 @@ async def test_ocpp_mode_hides_general_sections_and_three_phase_hides_balancing(
 
     other = await _to_general(hass, entry, **{CONF_CHARGER_IA: "1.1.11", CONF_MODEL: "VE 222"})
     assert "load_balancing" not in field_names(other)
-    assert "max_user_current" in field_names(other)
+    assert "max_user_current_l3" in field_names(other)  # three-phase: per phase
     other = await _submit(hass, other)
     other = await _submit(hass, other)  # status sending
     other = await _submit(hass, other)  # advanced
@@ -411,8 +411,76 @@ async def test_other_pages_ranges(hass: HomeAssistant, entry: MockConfigEntry) -
     params = ChargerParameters.from_dict(next(iter(entry.subentries.values())).data[CONF_PARAMETERS])
     assert params.balancing_current_control is False
     assert params.balancing_contracted_power == 11000
-    assert params.balancing_evse_max[:3] == (32, 3700, 32)
+    assert params.balancing_evse_max[:3] == (7360, 3700, 7360)  # power control: the rated power, not 32 W
     assert params.balancing_margin == 100
+
+
+async def test_three_phase_installation_and_limits_per_phase(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    result = await _to_general(hass, entry, **{CONF_MODEL: "VE 221"})
+    values = form_values(result)
+    assert values["installation"] == {
+        "contracted_power": 9200,
+        "max_user_current_l1": 32,
+        "max_user_current_l2": 32,
+        "max_user_current_l3": 32,
+    }
+    failed = await _submit(
+        hass, result, limit_by_power=False, max_user_current_l2=16, initial_current_limit_l2=20
+    )
+    assert failed["errors"] == {"limits": "initial_limit_out_of_range"}
+    failed = await _submit(hass, failed, max_user_current_l3=5, initial_current_limit_l2=10)
+    assert failed["errors"] == {"installation": "current_out_of_range"}
+    result = await _submit(
+        hass, failed, max_user_current_l3=25, initial_current_limit_l1=20, initial_current_limit_l3=25
+    )
+    assert result["step_id"] == "status_sending"
+    await _finish(hass, result)
+    params = ChargerParameters.from_dict(next(iter(entry.subentries.values())).data[CONF_PARAMETERS])
+    assert params.max_user_current_phases == (32, 16, 25)
+    assert params.initial_limit_phases == (20.0, 10.0, 25.0)
+    assert (params.max_user_current, params.initial_limit) == (16, 10.0)  # the lowest phase
+
+
+async def test_connector_limit_must_reach_six_amps_a_phase(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    result = await _to_general(hass, entry, **{CONF_MODEL: "VE 222"})
+    for _ in range(3):  # general, status sending, advanced
+        result = await _submit(hass, result)
+    assert result["step_id"] == "connector_1"
+    assert form_values(result)["limits"]["initial_power_limit"] == 11040.0  # 16 A a phase
+    failed = await _submit(hass, result, initial_power_limit=3500)  # 5.07 A a phase: never charges
+    assert failed["errors"] == {"limits": "power_out_of_range"}
+    result = await _submit(hass, failed, initial_power_limit=4140)
+    assert result["step_id"] == "connector_2"
+
+
+async def test_fail_safe_current_on_the_advanced_page(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    result = await _to_general(hass, entry)
+    result = await _submit(hass, result, max_user_current=16)
+    result = await _submit(hass, result)
+    assert result["step_id"] == "advanced"
+    assert form_values(result)["fail_safe"]["fail_safe_current"] == 12.0  # 6 A for each of two connectors
+    failed = await _submit(hass, result, fail_safe=True, fail_safe_current=32)
+    assert failed["errors"] == {"fail_safe": "fail_safe_current_out_of_range"}
+    failed = await _submit(hass, failed, fail_safe_current=3)
+    assert failed["errors"] == {"fail_safe": "fail_safe_current_out_of_range"}
+    result = await _submit(hass, failed, fail_safe_current=16)
+    assert result["step_id"] == "connector_1"
+    await _finish(hass, result)
+    params = ChargerParameters.from_dict(next(iter(entry.subentries.values())).data[CONF_PARAMETERS])
+    assert (params.fail_safe, params.fail_safe_current, params.fail_safe_power) == (True, 16.0, 3680.0)
+
+
+async def test_evse_maximum_power_at_least_one_six_amp_phase(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    result = await _to_general(hass, entry, **{CONF_MODEL: "VE 741"})
+    result = await _submit(hass, result, load_balancing=True)
+    for _ in range(3):  # status sending, advanced, connector 1
+        result = await _submit(hass, result)
+    result = await _submit(hass, result, balancing_evse_count=2, balancing_current_control=False)
+    assert form_values(result)["evse_max_power_2"] == 7360.0  # the rated power, not 32 W
+    failed = await _submit(hass, result, evse_max_power_2=32)
+    assert failed["errors"] == {"evse_max_power_2": "evse_max_out_of_range"}
+    result = await _submit(hass, failed, evse_max_power_2=1380)
+    assert result["step_id"] == "group_addresses"
 
 
 async def test_evse_maximum_current_range(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -526,6 +594,7 @@ async def test_reconfigure_changes_parameters_and_addresses(
     assert updated.data[CONF_GROUP_ADDRESSES] == {"15": ["5/1/1"], "33": ["5/0/1"]}
     params = ChargerParameters.from_dict(updated.data[CONF_PARAMETERS])
     assert (params.phases, params.connectors, params.load_balancing) == (3, 1, False)
+    assert params.conn1_initial_power_limit == 22080.0  # the default followed the model (was 3680 W)
     assert 82 not in params.enabled_objects()
 
 

@@ -32,7 +32,7 @@ MANUAL_EXAMPLE = {
 def test_budget_is_the_manuals_example() -> None:
     assert balancing_budget(ChargerParameters.from_dict(MANUAL_EXAMPLE)) == pytest.approx(56.7)
     power = ChargerParameters.from_dict(
-        {**MANUAL_EXAMPLE, "balancing_current_control": False, "balancing_contracted_power": 9200}
+        {**MANUAL_EXAMPLE, "balancing_current_control": False, "balancing_contracted_power": 9200, "balancing_evse_max": [7360] * 2}
     )
     assert balancing_budget(power) == pytest.approx(8280.0)
 

@@ -53,7 +53,7 @@ from ..knx.objects import (
     OBJECTS,
     CommObject,
 )
-from ..knx.parameters import ChargerParameters
+from ..knx.parameters import load_parameters
 from ..listeners import Listeners
 from .commands import ChargerCommands
 from .liveness import ChargerLiveness
@@ -105,7 +105,7 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         """Build from a charger subentry's data.
 
         Raises InvalidChargerConfigError when the ETS parameters or the group-address map do not
-        validate (see ``ChargerParameters.from_dict`` and ``validate_group_addresses``).
+        validate (see ``load_parameters`` and ``validate_group_addresses``).
         """
         self.hass = hass
         self.hub = hub
@@ -116,7 +116,7 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         self.model: str | None = data.get(CONF_MODEL)
         self.individual_address: str | None = data.get(CONF_CHARGER_IA)
         try:
-            self.params = ChargerParameters.from_dict(data.get(CONF_PARAMETERS) or {})
+            self.params = load_parameters(data.get(CONF_PARAMETERS) or {})
             self.enabled_objects = self.params.enabled_objects()
             self.group_addresses: GroupAddressMap = validate_group_addresses(
                 data.get(CONF_GROUP_ADDRESSES) or {}, self.enabled_objects

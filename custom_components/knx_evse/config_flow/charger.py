@@ -42,6 +42,8 @@ from ..knx.knxproj import (
 from ..knx.objects import MAX_BALANCED_EVSES, OBJECTS, OBJECTS_BY_KEY
 from ..knx.parameters import (
     ChargerParameters,
+    derived_defaults,
+    follow_model,
     repair_parameters,
 )
 from .ets_forms import (
@@ -52,6 +54,7 @@ from .ets_forms import (
     CONF_INITIAL_POWER_LIMIT,
     CONNECTOR_LAYOUT,
     ERROR_KEYS,
+    PHASE_FIELDS,
     SELECTORS,
     STATUS_LAYOUT,
     Layout,
@@ -111,10 +114,10 @@ class ChargerSubentryFlow(KnxprojImportSteps):
         """Merge ``updates`` into the parameters if they validate; else the errors by form location.
 
         ``aliases`` maps a parameter name to the form field that edits it (e.g. initial_limit →
-        initial_current_limit).
+        initial_current_limit). Values left at a model-derived default follow the model (``follow_model``).
         """
         try:
-            params = ChargerParameters.from_dict({**self._params, **updates})
+            params = ChargerParameters.from_dict(follow_model(self._params, updates))
         except vol.Invalid as err:
             errors: dict[str, str] = {}
             for error in err.errors if isinstance(err, vol.MultipleInvalid) else [err]:
@@ -217,7 +220,31 @@ class ChargerSubentryFlow(KnxprojImportSteps):
             }
             if self._params["phases"] == 1:  # ETS offers load balancing on single-phase models only
                 layout["dynamic_load_balancing"] = ("load_balancing",)
+            else:  # three-phase: the currents of Installation and Limits per phase
+                layout["installation"] = ("contracted_power", *PHASE_FIELDS["max_user_current"])
+                per_phase = PHASE_FIELDS[CONF_INITIAL_CURRENT_LIMIT]
+                layout["limits"] = ("limit_by_power", CONF_INITIAL_POWER_LIMIT, *per_phase)
         return layout
+
+    def _phase_values(self, by_power: bool) -> dict[str, Any]:
+        """Three-phase form values L1-L3 of Maximum User Current and Initial Total Current limit."""
+        if self._params["phases"] != 3:
+            return {}
+        user = self._params["max_user_current_phases"]
+        limits = user if by_power else self._params["initial_limit_phases"]
+        return dict(zip(PHASE_FIELDS["max_user_current"], user, strict=True)) | dict(
+            zip(PHASE_FIELDS[CONF_INITIAL_CURRENT_LIMIT], limits, strict=True)
+        )
+
+    @staticmethod
+    def _phase_updates(updates: dict[str, Any]) -> dict[str, list[Any]]:
+        """Replace the L1-L3 fields in ``updates`` by their lowest value; return the per-phase lists."""
+        lists: dict[str, list[Any]] = {}
+        for name, fields in PHASE_FIELDS.items():
+            if fields[0] in updates:
+                lists[name] = [updates.pop(field) for field in fields]
+                updates[name] = min(lists[name])
+        return lists
 
     async def async_step_general(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """ETS page "General": delay at start, charging session time, installation, limits, balancing."""
@@ -229,18 +256,32 @@ class ChargerSubentryFlow(KnxprojImportSteps):
             CONF_INITIAL_CURRENT_LIMIT: self._params["max_user_current"]
             if by_power
             else self._params["initial_limit"],
+            **self._phase_values(by_power),
         }
         errors: dict[str, str] = {}
         if user_input is not None:
             updates = flatten(layout, user_input)
             values |= updates
+            lists = self._phase_updates(updates)
             if "limit_by_power" in updates:
                 by_power = updates["limit_by_power"]
                 updates["initial_limit"] = updates.pop(
                     CONF_INITIAL_POWER_LIMIT if by_power else CONF_INITIAL_CURRENT_LIMIT
                 )
                 updates.pop(CONF_INITIAL_CURRENT_LIMIT if by_power else CONF_INITIAL_POWER_LIMIT)
+            if lists:
+                updates["max_user_current_phases"] = lists["max_user_current"]
+                if not by_power:
+                    updates["initial_limit_phases"] = lists[CONF_INITIAL_CURRENT_LIMIT]
             alias = {"initial_limit": CONF_INITIAL_POWER_LIMIT if by_power else CONF_INITIAL_CURRENT_LIMIT}
+            if lists:  # three-phase: an error on a current goes to its per-phase fields' section
+                alias |= {
+                    "max_user_current": PHASE_FIELDS["max_user_current"][0],
+                    "max_user_current_phases": PHASE_FIELDS["max_user_current"][0],
+                    "initial_limit_phases": PHASE_FIELDS[CONF_INITIAL_CURRENT_LIMIT][0],
+                }
+                if not by_power:
+                    alias["initial_limit"] = PHASE_FIELDS[CONF_INITIAL_CURRENT_LIMIT][0]
             if not (errors := self._validate(updates, layout, alias)):
                 return await self.async_step_status_sending()
         return self._show("general", layout, values, errors)
@@ -325,7 +366,7 @@ class ChargerSubentryFlow(KnxprojImportSteps):
         layout: Layout = {
             None: ("balancing_protection_device" if current else "balancing_contracted_power", *maxima)
         }
-        stored = list(self._params["balancing_evse_max"]) + [32.0] * MAX_BALANCED_EVSES
+        stored = list(self._params["balancing_evse_max"]) + derived_defaults(self._params)["balancing_evse_max"]
         values = {**self._params, **{key: stored[i] for i, key in enumerate(maxima)}, **(user_input or {})}
         errors: dict[str, str] = {}
         if user_input is not None:

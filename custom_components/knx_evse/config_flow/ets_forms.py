@@ -22,6 +22,11 @@ from .selectors import BOOLEAN, number_box, select
 
 CONF_INITIAL_POWER_LIMIT: Final = "initial_power_limit"
 CONF_INITIAL_CURRENT_LIMIT: Final = "initial_current_limit"
+PHASE_FIELDS: Final = {
+    "max_user_current": tuple(f"max_user_current_l{n}" for n in (1, 2, 3)),
+    CONF_INITIAL_CURRENT_LIMIT: tuple(f"initial_current_limit_l{n}" for n in (1, 2, 3)),
+}
+"""Three-phase models: the form fields L1-L3 of a per-phase current (manual, "Phase number")."""
 CONF_EVSE_MAX: Final = "evse_max_{kind}_{n}"
 """Form field of EVSE n's maximum; kind is "current" (A, current control) or "power" (W)."""
 
@@ -38,6 +43,7 @@ SELECTORS: Final[dict[str, Any]] = {
     "auto_start": BOOLEAN,
     "contracted_power": number_box("W"),
     "max_user_current": number_box("A"),
+    **{field: number_box("A") for fields in PHASE_FIELDS.values() for field in fields},
     "limit_by_power": BOOLEAN,
     CONF_INITIAL_POWER_LIMIT: number_box("W"),
     CONF_INITIAL_CURRENT_LIMIT: number_box("A"),
@@ -54,6 +60,7 @@ SELECTORS: Final[dict[str, Any]] = {
     "block_object": BOOLEAN,
     "fail_safe": BOOLEAN,
     "fail_safe_timeout": number_box("s"),
+    "fail_safe_current": number_box("A", 0.1),
     "fail_safe_objects": BOOLEAN,
     "send_status_at_init": BOOLEAN,
     "ocpp_state": BOOLEAN,
@@ -75,7 +82,7 @@ STATUS_LAYOUT: Final[Layout] = {
 }
 ADVANCED_LAYOUT: Final[Layout] = {
     None: ("rfid_objects", "reset_object", "error_objects", "session_objects", "block_object"),
-    "fail_safe": ("fail_safe", "fail_safe_timeout", "fail_safe_objects"),
+    "fail_safe": ("fail_safe", "fail_safe_timeout", "fail_safe_current", "fail_safe_objects"),
 }
 CONNECTOR_LAYOUT: Final[Layout] = {
     "limits": (CONF_INITIAL_POWER_LIMIT,),
@@ -94,9 +101,12 @@ ERROR_KEYS: Final[dict[str, str]] = {
     "phase_connection": "phase_connection_not_applicable",
     "max_session_time": "session_time_out_of_range",
     "max_user_current": "current_out_of_range",
+    "max_user_current_phases": "current_out_of_range",
+    "initial_limit_phases": "initial_limit_out_of_range",
     "initial_limit": "initial_limit_out_of_range",
     "conn1_initial_power_limit": "power_out_of_range",
     "conn2_initial_power_limit": "power_out_of_range",
+    "fail_safe_current": "fail_safe_current_out_of_range",
     "load_balancing": "balancing_three_phase",
     "balancing_margin": "margin_out_of_range",
     "balancing_evse_count": "evse_count_out_of_range",

@@ -26,7 +26,7 @@ from ..charger.coordinator import ChargerCoordinator
 from ..charger.interface import ChargerInterface, limit_object, measurement_objects
 from ..compat import vol
 from ..const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, SUBENTRY_BALANCING, SUBENTRY_CHARGER
-from ..knx.parameters import MIN_CURRENT, VOLTAGE, ChargerParameters
+from ..knx.parameters import MIN_CURRENT, VOLTAGE, ChargerParameters, load_parameters
 from ..runtime import KnxEvseConfigEntry
 from .data import (
     CONF_CHARGER,
@@ -226,7 +226,7 @@ def find_charger(entry: ConfigEntry, reference: str) -> ConfigSubentry | None:
 def charger_parameters(subentry: ConfigSubentry) -> ChargerParameters | None:
     """Return the validated ETS parameters of a charger subentry, None when they do not validate."""
     try:
-        return ChargerParameters.from_dict(subentry.data.get(CONF_PARAMETERS) or {})
+        return load_parameters(subentry.data.get(CONF_PARAMETERS) or {})
     except (vol.Invalid, ValueError):
         return None
 

@@ -24,6 +24,8 @@ MAX_CURRENT: Final = 32
 """A: the highest current of the range."""
 VOLTAGE: Final = 230
 """V phase-to-neutral (manual, "Technical data": 230 Vac single-phase, 400 Vac three-phase)."""
+MAX_POWER: Final = MAX_CURRENT * VOLTAGE * 3
+"""W: 32 A on three phases (22,080 W, the manual's "22 kW"), the most a connector or EVSE maximum takes."""
 MAX_SESSION_MINUTES: Final = 360
 """Maximum charging session time is "Always ON" (0) or up to 6 h."""
 
@@ -52,8 +54,12 @@ def _int_range(lo: int, hi: int) -> Callable[[Any], Any]:
     return vol.All(vol.Coerce(int), vol.Range(min=lo, max=hi))
 
 
+def _phases(validator: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return vol.All([validator], vol.Length(min=3, max=3))
+
+
 _CONNECTOR_FIELDS: Final[dict[str, tuple[Any, Any]]] = {
-    "initial_power_limit": (3500.0, _range(0, 22000)),  # manual, "Connector" page
+    "initial_power_limit": (None, _range(0, MAX_POWER)),  # default: see derived_defaults
     "send_status_at_init": (False, vol.Coerce(bool)),
     "ocpp_state": (True, vol.Coerce(bool)),
     "pilot_state": (False, vol.Coerce(bool)),
@@ -79,6 +85,9 @@ def _schema_dict() -> dict[Any, Any]:
         vol.Optional("limit_by_power", default=True): vol.Coerce(bool),
         vol.Optional("initial_limit", default=7400.0): _range(0, 22000),
         vol.Optional("load_balancing", default=False): vol.Coerce(bool),
+        # Three-phase models: "Installation" and "Limits" per phase (L1, L2, L3); None elsewhere
+        vol.Optional("max_user_current_phases"): vol.Any(None, _phases(_int_range(MIN_CURRENT, MAX_CURRENT))),
+        vol.Optional("initial_limit_phases"): vol.Any(None, _phases(_range(0, MAX_CURRENT))),
         # Status sending
         vol.Optional("charging_status_sending", default="change"): vol.In(SENDING_MODES),
         vol.Optional("charging_status_period", default=60): _int_range(1, 65535),
@@ -90,7 +99,7 @@ def _schema_dict() -> dict[Any, Any]:
         vol.Optional("block_object", default=False): vol.Coerce(bool),
         vol.Optional("fail_safe", default=False): vol.Coerce(bool),
         vol.Optional("fail_safe_timeout", default=60): _int_range(1, 65535),
-        vol.Optional("fail_safe_current", default=float(MIN_CURRENT)): _range(0, MAX_CURRENT),
+        vol.Optional("fail_safe_current"): _range(0, MAX_CURRENT),  # default: see derived_defaults
         vol.Optional("fail_safe_objects", default=False): vol.Coerce(bool),
         # Dynamic load balancing (built-in master)
         vol.Optional("balancing_after_init", default="off"): vol.In(BALANCING_AFTER_INIT),
@@ -100,8 +109,8 @@ def _schema_dict() -> dict[Any, Any]:
         vol.Optional("balancing_contracted_power", default=9200): _int_range(1, 1_000_000),
         vol.Optional("balancing_margin", default=10): _int_range(0, 100),
         vol.Optional("balancing_evse_count", default=1): _int_range(1, MAX_BALANCED_EVSES),
-        vol.Optional("balancing_evse_max", default=[float(MAX_CURRENT)] * MAX_BALANCED_EVSES): vol.All(
-            [_range(0, 22000)], vol.Length(min=1, max=MAX_BALANCED_EVSES)
+        vol.Optional("balancing_evse_max"): vol.All(  # default: see derived_defaults
+            [_range(0, MAX_POWER)], vol.Length(min=1, max=MAX_BALANCED_EVSES)
         ),
     }
     for group, threshold, _unit in STATUS_GROUPS:
@@ -110,12 +119,87 @@ def _schema_dict() -> dict[Any, Any]:
         schema[vol.Optional(f"{group}_period", default=60)] = _int_range(1, 65535)
     for n in (1, 2):
         for name, (default, validator) in _CONNECTOR_FIELDS.items():
-            schema[vol.Optional(f"conn{n}_{name}", default=default)] = validator
+            key = f"conn{n}_{name}"
+            schema[vol.Optional(key) if default is None else vol.Optional(key, default=default)] = validator
     return schema
 
 
+def rated_power(phases: int, max_user_current: float) -> float:
+    """W the model draws at Maximum User Current on all its phases (230 V each)."""
+    return float(max_user_current * VOLTAGE * phases)
+
+
+def derived_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults that follow the model and the Maximum User Current (``data`` holds both).
+
+    Connector limit: the rated power shared by the connectors, at least 6 A on the model's phases
+    (the manual's 3,500 W is a single-phase two-connector screen). Fail-safe current: 6 A per connector
+    (split 50/50 while both charge), at most the Maximum User Current. EVSE maxima: 32 A with current
+    control, else the rated power.
+    """
+    phases, connectors, user_max = data["phases"], data["connectors"], data["max_user_current"]
+    rated = rated_power(phases, user_max)
+    connector_limit = max(rated / connectors, float(MIN_CURRENT * VOLTAGE * phases))
+    evse_max = float(MAX_CURRENT) if data["balancing_current_control"] else rated
+    return {
+        "conn1_initial_power_limit": connector_limit,
+        "conn2_initial_power_limit": connector_limit,
+        "fail_safe_current": float(min(MIN_CURRENT * connectors, user_max)),
+        "balancing_evse_max": [evse_max] * MAX_BALANCED_EVSES,
+    }
+
+
+def follow_model(stored: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``updates`` into ``stored``, dropping derived values the user left at their default.
+
+    A dropped value is filled again from the new model (``derived_defaults``); EVSE maxima are also
+    dropped when the control changes between current (A) and power (W), and a per-phase list when only
+    its single value is updated (it is rebuilt from that value).
+    """
+    merged = {**stored, **updates}
+    for name in ("max_user_current", "initial_limit"):
+        if name in updates and f"{name}_phases" not in updates:
+            merged.pop(f"{name}_phases", None)
+    old = derived_defaults(stored)
+    for key, value in old.items():
+        if key not in updates and stored.get(key) == value:
+            merged.pop(key, None)
+    if merged.get("balancing_current_control") != stored.get("balancing_current_control"):
+        merged.pop("balancing_evse_max", None)
+    return merged
+
+
+def _per_phase(data: dict[str, Any]) -> None:
+    """Three-phase models: the current values of "Installation" and "Limits" per phase (manual, "Phase number").
+
+    A missing list takes the single value on each phase (entries of earlier versions); the single value
+    becomes the lowest phase's, so whatever reads it never exceeds a phase. The powers stay totals (the
+    manual calls them "total"). Single-phase models have no lists (None).
+    """
+    per_limit = data["phases"] == 3 and not data["limit_by_power"]
+    for name, used in (("max_user_current", data["phases"] == 3), ("initial_limit", per_limit)):
+        key = f"{name}_phases"
+        if not used:
+            data[key] = None
+            continue
+        if data.get(key) is None:
+            data[key] = [data[name]] * 3
+        data[name] = min(data[key])
+    if per_limit:
+        pairs = zip(data["initial_limit_phases"], data["max_user_current_phases"], strict=True)
+        for index, (limit, user_max) in enumerate(pairs):
+            if limit > user_max:
+                raise vol.Invalid(
+                    f"Initial Total Current limit L{index + 1} must not exceed its Maximum User Current",
+                    path=["initial_limit_phases", index],
+                )
+
+
 def _check_model(data: dict[str, Any]) -> dict[str, Any]:
-    """Cross-field rules of ETS: raise vol.Invalid with the offending field as path."""
+    """Fill the derived defaults; cross-field rules of ETS: raise vol.Invalid with the field as path."""
+    _per_phase(data)
+    for key, value in derived_defaults(data).items():
+        data.setdefault(key, value)
     if data["load_balancing"] and data["phases"] == 3:
         raise vol.Invalid(
             "Enable Dynamic Load Balancing is only available on single-phase models", path=["load_balancing"]
@@ -129,16 +213,40 @@ def _check_model(data: dict[str, Any]) -> dict[str, Any]:
         raise vol.Invalid(
             "Initial Total Current limit must not exceed Maximum User Current", path=["initial_limit"]
         )
-    if data["load_balancing"] and data["balancing_current_control"]:
-        # "Maximum Current EVSE1..6": a charger's current range, 6-32 A (manual, "Technical data").
-        for index, amps in enumerate(data["balancing_evse_max"][: data["balancing_evse_count"]]):
-            if not MIN_CURRENT <= amps <= MAX_CURRENT:
-                raise vol.Invalid(
-                    f"Maximum Current EVSE{index + 1} must be {MIN_CURRENT}-{MAX_CURRENT} A",
-                    path=["balancing_evse_max", index],
-                )
+    if data["load_balancing"]:
+        _check_evse_maxima(data["balancing_evse_max"][: data["balancing_evse_count"]], data)
+    minimum = float(MIN_CURRENT * VOLTAGE * data["phases"])
+    for n in range(1, data["connectors"] + 1):
+        if data[f"conn{n}_initial_power_limit"] < minimum:
+            raise vol.Invalid(
+                f"Initial Active Power limit must reach {MIN_CURRENT} A on each phase ({minimum:.0f} W)",
+                path=[f"conn{n}_initial_power_limit"],
+            )
+    amps = data["fail_safe_current"]
+    if amps and not MIN_CURRENT <= amps <= data["max_user_current"]:
+        raise vol.Invalid(
+            f"Fail-safe current must be 0 or {MIN_CURRENT} A to the Maximum User Current",
+            path=["fail_safe_current"],
+        )
     return data
 
+
+def _check_evse_maxima(maxima: list[float], data: Mapping[str, Any]) -> None:
+    """"Maximum Current EVSE1..6" 6-32 A; "Maximum active power EVSE1..6" at least one 6 A phase."""
+    for index, value in enumerate(maxima):
+        if data["balancing_current_control"] and not MIN_CURRENT <= value <= MAX_CURRENT:
+            raise vol.Invalid(
+                f"Maximum Current EVSE{index + 1} must be {MIN_CURRENT}-{MAX_CURRENT} A",
+                path=["balancing_evse_max", index],
+            )
+        if not data["balancing_current_control"] and value < MIN_CURRENT * VOLTAGE:
+            raise vol.Invalid(
+                f"Maximum active power EVSE{index + 1} must be at least {MIN_CURRENT * VOLTAGE} W",
+                path=["balancing_evse_max", index],
+            )
+
+
+_LISTS: Final = ("balancing_evse_max", "max_user_current_phases", "initial_limit_phases")
 
 PARAMETERS_SCHEMA: Final = vol.Schema(vol.All(_schema_dict(), _check_model))
 """Voluptuous schema of a charger's ETS parameters; fills the manual's defaults."""
@@ -165,6 +273,8 @@ class ChargerParameters:
     limit_by_power: bool
     initial_limit: float
     load_balancing: bool
+    max_user_current_phases: tuple[int, ...] | None
+    initial_limit_phases: tuple[float, ...] | None
     charging_status_sending: str
     charging_status_period: int
     rfid_objects: bool
@@ -219,13 +329,15 @@ class ChargerParameters:
         several problems) whose ``path`` names the field.
         """
         valid = PARAMETERS_SCHEMA(dict(data or {}))
-        valid["balancing_evse_max"] = tuple(valid["balancing_evse_max"])
+        for key in _LISTS:
+            valid[key] = None if valid[key] is None else tuple(valid[key])
         return cls(**{f.name: valid[f.name] for f in fields(cls)})
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict that ``from_dict`` accepts back unchanged."""
         data = asdict(self)
-        data["balancing_evse_max"] = list(self.balancing_evse_max)
+        for key in _LISTS:
+            data[key] = None if data[key] is None else list(data[key])
         return data
 
     @property
@@ -236,7 +348,12 @@ class ChargerParameters:
     @property
     def max_power(self) -> float:
         """W the charger can draw at Maximum User Current on all its phases."""
-        return float(self.max_user_current * VOLTAGE * self.phases)
+        return rated_power(self.phases, self.max_user_current)
+
+    @property
+    def fail_safe_power(self) -> float:
+        """W of the fail-safe limit: the manual has no fail-safe power parameter, so current × 230 V × phases."""
+        return float(self.fail_safe_current * VOLTAGE * self.phases)
 
     @property
     def two_phase(self) -> bool:
@@ -296,11 +413,16 @@ _ENABLERS: Final[dict[Enabler, Any]] = {
 }
 
 
-def repair_parameters(stored: Mapping[str, Any]) -> dict[str, Any]:
+DERIVED_FIELDS: Final = frozenset(("conn1_initial_power_limit", "conn2_initial_power_limit", "fail_safe_current", "balancing_evse_max"))
+"""Fields whose defaults follow the model; older versions stored values the checks now refuse."""
+
+
+def repair_parameters(stored: Mapping[str, Any], only: frozenset[str] | None = None) -> dict[str, Any]:
     """Validate stored parameters, resetting every value that no longer validates to its default.
 
     Lets reconfigure open a charger whose stored parameters a stricter version of the schema rejects;
-    the user sees the defaults on those fields and can correct them.
+    the user sees the defaults on those fields and can correct them. With ``only``, just those fields
+    are reset and any other error raises ``vol.Invalid``.
     """
     data = dict(stored)
     while True:
@@ -309,7 +431,19 @@ def repair_parameters(stored: Mapping[str, Any]) -> dict[str, Any]:
         except vol.Invalid as err:
             errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
             bad = {str(error.path[0]) for error in errors if error.path} & data.keys()
-            if not bad:  # a rule the defaults of the dropped values still break
+            if only is not None:
+                if not (bad := bad & only):
+                    raise
+            elif not bad:  # a rule the defaults of the dropped values still break
                 return ChargerParameters.from_dict({}).as_dict()
             for key in bad:
                 del data[key]
+
+
+def load_parameters(stored: Mapping[str, Any]) -> ChargerParameters:
+    """Load a subentry's stored parameters; derived values this version refuses take the defaults.
+
+    E.g. a 3,500 W connector limit on a three-phase model (5 A a phase: it never charges). Other bad
+    values raise ``vol.Invalid`` as in ``ChargerParameters.from_dict``.
+    """
+    return ChargerParameters.from_dict(repair_parameters(stored, DERIVED_FIELDS))
