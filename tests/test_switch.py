@@ -10,7 +10,6 @@ from homeassistant.const import (
     SERVICE_TURN_ON,
     STATE_OFF,
     STATE_ON,
-    STATE_UNKNOWN,
 )
 from homeassistant.core import HomeAssistant, State
 from pytest_homeassistant_custom_component.common import mock_restore_cache
@@ -51,13 +50,29 @@ async def test_write_only_switch_is_optimistic(hass: HomeAssistant, knx: KnxTest
     block = entity_id(hass, "switch", "CHG1_evse_block")
     assert block == "switch.garage_block"
     state = hass.states.get(block)
-    assert state is not None and state.state == STATE_UNKNOWN and state.attributes[ATTR_ASSUMED_STATE]
+    # before any write: what the charger starts with (unblocked), and says where that comes from
+    assert state is not None and state.state == STATE_OFF and state.attributes[ATTR_ASSUMED_STATE]
+    assert state.attributes["value_source"] == "parameters"
     await _switch(hass, block, True)
     await knx.assert_write(ga(25), 1)
     assert hass.states.get(block).state == STATE_ON  # type: ignore[union-attr]
+    assert hass.states.get(block).attributes["value_source"] == "charger"  # type: ignore[union-attr]
     # another KNX device writes the same group address: the switch follows the bus
     await knx.receive_write(ga(25), 0)
     assert hass.states.get(block).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_write_only_objects_show_their_ets_value_until_written(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    # Auto start and auto disconnect are ETS parameters; the maximum session time too (minutes).
+    params = {**SINGLE_PHASE_FULL, "auto_start": True, "auto_disconnect": False, "max_session_time": 120}
+    await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", params)]))
+    auto_start = hass.states.get(entity_id(hass, "switch", "CHG1_evse_auto_start"))
+    auto_disconnect = hass.states.get(entity_id(hass, "switch", "CHG1_evse_auto_disconnect"))
+    session = hass.states.get(entity_id(hass, "number", "CHG1_evse_maximum_charging_session"))
+    assert auto_start is not None and auto_start.state == STATE_ON
+    assert auto_disconnect is not None and auto_disconnect.state == STATE_OFF
+    assert session is not None and float(session.state) == 7200.0
+    assert {s.attributes["value_source"] for s in (auto_start, auto_disconnect, session)} == {"parameters"}
 
 
 async def test_start_stop_state_comes_from_charging_object(hass: HomeAssistant, knx: KnxTestKit) -> None:

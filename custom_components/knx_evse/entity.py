@@ -21,6 +21,9 @@ from .entity_descriptions import KnxEvseEntityDescription, descriptions_for, uni
 if TYPE_CHECKING:
     from .runtime import KnxEvseConfigEntry
 
+VALUE_SOURCES = ("status", "charger", "restored", "parameters", "unknown")
+"""Where a command entity's state comes from (its ``value_source`` attribute)."""
+
 
 class KnxEvseEntity(Entity):
     """An entity of one communication object of one charger."""
@@ -61,9 +64,25 @@ class KnxEvseEntity(Entity):
 
     def _command_value(self, status_number: int | None) -> Any:
         """Status object's value if known, else the command object's last value written/seen, else None."""
+        return self._known_value(status_number, None)[0]
+
+    def _known_value(self, status_number: int | None, restored: Any) -> tuple[Any, str]:
+        """Return the value of a command object and where it comes from (``VALUE_SOURCES``).
+
+        The status object (``"status"``), else what was written or seen on the bus or is known after a
+        Reset (``"charger"``), else the state restored from before the restart (``"restored"``), else
+        the ETS parameter's value the charger starts with (``"parameters"``, ``reset.reset_values``),
+        else ``(None, "unknown")``: a write-only object nobody has written yet.
+        """
         if status_number is not None and (status := self.coordinator.value(status_number)) is not None:
-            return status
-        return self.coordinator.value(self.object_number)
+            return status, "status"
+        if (value := self.coordinator.value(self.object_number)) is not None:
+            return value, "charger"
+        if restored is not None:
+            return restored, "restored"
+        if (value := self.coordinator.ets_value(self.object_number)) is not None:
+            return value, "parameters"
+        return None, "unknown"
 
     @property
     def available(self) -> bool:

@@ -12,6 +12,8 @@ override or is refused (``group.writes``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.number import RestoreNumber
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -55,10 +57,14 @@ class KnxEvseNumber(KnxEvseEntity, RestoreNumber):
 
     @property
     def native_value(self) -> float | None:
-        """Status object if known, else the last value written/seen, else the restored value."""
-        if (value := self._command_value(self.status_number)) is not None:
-            return float(value)
-        return self._restored
+        """Status object if known, else the last value written/seen, the restored value, the ETS value."""
+        value = self._known_value(self.status_number, self._restored)[0]
+        return None if value is None else float(value)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """``value_source``: where the value comes from (``entity.VALUE_SOURCES``)."""
+        return {"value_source": self._known_value(self.status_number, self._restored)[1]}
 
     async def async_added_to_hass(self) -> None:
         """Restore the last value for when nothing is known yet."""

@@ -55,10 +55,14 @@ class KnxEvseSwitch(KnxEvseEntity, SwitchEntity, RestoreEntity):
 
     @property
     def is_on(self) -> bool | None:
-        """Status object if known, else the last value written/seen, else the restored state."""
-        if (value := self._command_value(self.state_number)) is not None:
-            return bool(value)
-        return self._restored
+        """Status object if known, else the last value written/seen, the restored state, the ETS value."""
+        value = self._known_value(self.state_number, self._restored)[0]
+        return None if value is None else bool(value)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """``value_source``: where the state comes from (``entity.VALUE_SOURCES``)."""
+        return {"value_source": self._known_value(self.state_number, self._restored)[1]}
 
     async def async_added_to_hass(self) -> None:
         """Restore the last state for when nothing is known yet."""

@@ -295,6 +295,13 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         if number == RESET_OBJECT and value:
             self._charger_reset()
 
+    def ets_value(self, number: int) -> Any:
+        """Return the value write-only object ``number`` has from the ETS parameters, None if none is known.
+
+        What the charger holds after a Reset, and at start-up before any write (``reset.reset_values``).
+        """
+        return reset_values(self.params).get(number)
+
     def _charger_reset(self) -> None:
         """Set the write-only objects to what the charger returns to after a Reset (parameter values)."""
         monotonic, utc = time.monotonic(), dt_util.utcnow()
