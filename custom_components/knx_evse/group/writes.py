@@ -36,17 +36,16 @@ def check_override(group: BalancingGroup, member: Member, amps: float) -> None:
     """Raise translated ``override_out_of_range`` unless ``amps`` is 0 or ``min_current``-member maximum."""
     low = group.config.min_current
     if not (finite(amps) and (amps == 0 or low <= amps <= member.max_current)):
-        raise _refusal(
-            "override_out_of_range",
-            member=member.name, value=f"{amps:g}", min=f"{low:g}", max=f"{member.max_current:g}",
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="override_out_of_range",
+            translation_placeholders={
+                "member": member.name,
+                "value": f"{amps:g}",
+                "min": f"{low:g}",
+                "max": f"{member.max_current:g}",
+            },
         )
-
-
-def _refusal(key: str, **placeholders: str) -> ServiceValidationError:
-    """Return the translated error ``key`` with its placeholders."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
 
 
 @callback
@@ -74,8 +73,14 @@ def route_manual_write(coordinator: ChargerCoordinator, number: int, value: Any)
         # on, with a limit override in force or none: nothing to change (a blueprint sets the limit first)
     else:
         obj = OBJECTS[number]
-        raise _refusal(
-            "managed_by_balancing_group",
-            charger=coordinator.name, object=f"{obj.number} {obj.name}", group=group.name, member=member.name,
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="managed_by_balancing_group",
+            translation_placeholders={
+                "charger": coordinator.name,
+                "object": f"{obj.number} {obj.name}",
+                "group": group.name,
+                "member": member.name,
+            },
         )
     return True
