@@ -336,8 +336,11 @@ async def test_setup_reads_the_initial_state_from_the_charger(stack: Stack) -> N
     assert stack.number("sensor", "conn1_active_power") == 0.0
     assert stack.number("sensor", "conn1_session_energy") == 0.0
     assert stack.lifetime_wh() == 0.0
-    # switches whose objects cannot be read stay unknown; a readable status makes the start switch known
-    assert stack.state("switch", "evse_block") == STATE_UNKNOWN
+    # a switch whose object cannot be read shows its ETS value (unblocked) and says so; a readable
+    # status makes the start switch known
+    assert stack.state("switch", "evse_block") == STATE_OFF
+    block = stack.hass.states.get(stack.entity_id("switch", "evse_block"))
+    assert block is not None and block.attributes["value_source"] == "parameters"
     assert stack.state("switch", "conn1_start_stop") == STATE_OFF  # from "charging" (37)
 
 
