@@ -15,6 +15,7 @@ block while they need it (like pytest-socket's ``socket_enabled``); the plugin's
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -112,6 +113,9 @@ async def _tunnel_client(bus: KnxdBus, **kwargs: Any) -> AsyncIterator[XKNX]:
     """A connected xknx tunnel client (the calling thread must be in the namespace); stopped on exit."""
     xknx = XKNX(connection_config=tunnel_config(bus, **kwargs))
     await xknx.start()
+    # A threaded client reports its connection from its own thread; on a loaded machine start() can
+    # return first (xknx then retries the connect), so wait for it rather than assume it.
+    await asyncio.wait_for(xknx.connection_manager.connected.wait(), 15)
     try:
         yield xknx
     finally:
