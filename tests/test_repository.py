@@ -27,3 +27,19 @@ def test_readme_has_a_license_section_linking_the_file() -> None:
 def test_pyproject_declares_the_same_license() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["license"] == "MIT"
+
+
+def test_readme_opens_with_the_manufacturer_and_the_model_range() -> None:
+    intro = (ROOT / "README.md").read_text().split("\n## ", 1)[0]
+    for words in ("Dinuy", "VE 741", "VE 742", "VE 221", "VE 222", "single- or three-phase", "6–32 A"):
+        assert words in intro, words
+
+
+def test_developer_section_lives_in_docs_and_the_readme_links_it() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "(docs/development.md)" in readme and (ROOT / "docs" / "development.md").is_file()
+    development = readme.index("\n## Development\n")
+    assert all(
+        readme.index(f"\n## {user}\n") < development for user in ("Installation (HACS)", "Setup", "Removal")
+    )
+    assert "## Layout" not in readme and ".venv-oldest" not in readme
