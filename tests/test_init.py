@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
@@ -214,3 +215,14 @@ async def test_connection_loss_and_restore_are_logged_once_each_at_info(
     caplog.clear()
     await hass.config_entries.async_unload(entry.entry_id)
     assert "lost" not in caplog.text
+
+
+async def test_connector_device_name_is_translated(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    german = {"component.knx_evse.device.connector.name": "{charger} Anschluss {connector}"}
+    with patch(
+        "homeassistant.helpers.translation.async_get_cached_translations",
+        side_effect=lambda _hass, _language, category, _domain=None: german if category == "device" else {},
+    ):
+        await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL)]))
+    connector = registered_device(hass, "CHG1_connector_2")
+    assert connector is not None and connector.name == "Garage Anschluss 2"
