@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from xknx.dpt import DPTArray, DPTBase, DPTBinary
 from xknx.dpt.dpt_20 import DPTHVACMode
 
+from custom_components.knx_evse.knx import dpt as dpt_module
 from custom_components.knx_evse.knx.dpt import (
     ControlPilotState,
     DecodeError,
@@ -283,13 +285,25 @@ def test_enum_valid_values_exclude_reserved(dpt_class: type[Any]) -> None:
     ("text", "cls"),
     [("20.1219", DPTControlPilotState), ("20.1220", DPTOcppState), ("20.1221", DPTEvseErrorCode)],
 )
-def test_xknx_finds_manufacturer_dpts(text: str, cls: type[DPTBase]) -> None:
-    assert DPTBase.parse_transcoder(text) is cls
+def test_manufacturer_dpts_stay_out_of_xknx(text: str, cls: type[Any]) -> None:
+    # Home Assistant's core KNX integration lists xknx's class tree as its supported DPTs.
+    assert DPTBase.parse_transcoder(text) is None
     main, sub = (int(x) for x in text.split("."))
-    assert DPTBase.parse_transcoder({"main": main, "sub": sub}) is cls
-    assert DPTBase.parse_transcoder(cls.value_type) is cls
+    assert DPTBase.parse_transcoder({"main": main, "sub": sub}) is None
+    assert DPTBase.parse_transcoder(cls.value_type) is None
+    assert not any(c.__module__ == dpt_module.__name__ for c in DPTBase.dpt_class_tree())
     assert cls.payload_type is DPTArray
     assert cls.payload_length == 1
+    assert cls.dpt_name() == f"{cls.__name__} ({text})"
+
+
+def test_own_lookup_wins_over_a_future_xknx_dpt_with_the_same_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A future xknx answering every lookup (here with DPTHVACMode) must not replace our codecs.
+    monkeypatch.setattr(DPTBase, "get_dpt", classmethod(lambda cls, value_type: DPTHVACMode))
+    monkeypatch.setattr(dpt_module, "_transcoder", functools.cache(dpt_module._transcoder.__wrapped__))
+    assert transcoder(OBJECTS[1]) is DPTHVACMode
+    assert transcoder(OBJECTS[34]) is DPTControlPilotState
+    assert decode(OBJECTS[34], DPTArray((8,))) is ControlPilotState.SUSPENDED_EV_SE
 
 
 def test_registering_does_not_shadow_xknx_dpt_20() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
@@ -192,3 +193,36 @@ async def test_reads_are_paced_hub_wide_and_unload_cancels_them(
     await hass.async_block_till_done()
     assert all(c.startup_reads_done for c in chargers)
     assert knx.sent_nowait() == []
+
+
+async def test_connection_loss_and_restore_are_logged_once_each_at_info(
+    hass: HomeAssistant, knx: KnxTestKit, caplog: pytest.LogCaptureFixture
+) -> None:
+    garage = charger_subentry("CHG1", "Garage", BASIC)
+    carport = charger_subentry("CHG2", "Carport", BASIC, main=2)
+    caplog.set_level(logging.DEBUG, logger="custom_components.knx_evse")
+    entry = await knx.setup(hub_entry([garage, carport]))
+    caplog.clear()
+    for connected in (False, False, True, True):  # xknx may report a state twice
+        knx.set_connected(connected)
+        await knx.flush()
+    assert await knx.drain_reads()  # the chargers are read again after the reconnect
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.knx_evse") and r.levelno >= logging.INFO]
+    assert [(r.levelno, r.getMessage()) for r in ours] == [
+        (logging.INFO, f"KNX connection of {entry.title} lost"),
+        (logging.INFO, f"KNX connection of {entry.title} restored"),
+    ]
+    caplog.clear()
+    await hass.config_entries.async_unload(entry.entry_id)
+    assert "lost" not in caplog.text
+
+
+async def test_connector_device_name_is_translated(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    german = {"component.knx_evse.device.connector.name": "{charger} Anschluss {connector}"}
+    with patch(
+        "homeassistant.helpers.translation.async_get_cached_translations",
+        side_effect=lambda _hass, _language, category, _domain=None: german if category == "device" else {},
+    ):
+        await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL)]))
+    connector = registered_device(hass, "CHG1_connector_2")
+    assert connector is not None and connector.name == "Garage Anschluss 2"

@@ -10,7 +10,8 @@ Translation keys are collected from the code itself:
   ``ERROR_KEYS`` table, the connection test, group-address and project errors) and abort reasons;
 - repair issues (``issues.ISSUE_KEYS``) with their fix flows' steps, menu options, errors and aborts,
   and the placeholders each issue is raised with;
-- selectors' ``translation_key``; services and their fields from ``services.yaml`` when it exists.
+- selectors' ``translation_key``; services and their fields from ``services.yaml`` when it exists;
+- device names: every ``DeviceInfo(translation_key="…")``.
 
 ``missing_keys(en)`` lists what the code needs and en.json lacks; ``dead_keys(en)`` what en.json has
 that nothing uses (entity, exception and issue keys; config-flow keys are only warned about because
@@ -127,7 +128,7 @@ def entity_keys() -> dict[str, set[str]]:
             name = _func_name(call)
             if key is None or _kw(call, "translation_domain") is not None or name.endswith("SelectorConfig"):
                 continue
-            if "issue" in name:
+            if "issue" in name or name == "DeviceInfo":
                 continue
             keys.setdefault(platform, set()).add(key)
         for node in ast.walk(tree):
@@ -136,6 +137,16 @@ def entity_keys() -> dict[str, set[str]]:
             if any(getattr(t, "id", getattr(t, "attr", "")) == "_attr_translation_key" for t in node.targets):
                 keys.setdefault(platform, set()).add(key)
     return keys
+
+
+def device_keys() -> set[str]:
+    """``translation_key`` of every ``DeviceInfo(…)`` (translated device names)."""
+    return {
+        key
+        for path in _modules()
+        for call in _calls(_tree(path))
+        if _func_name(call) == "DeviceInfo" and (key := _const(_kw(call, "translation_key")))
+    }
 
 
 def exception_calls() -> list[tuple[str, set[str] | None, str]]:
@@ -362,6 +373,7 @@ def needed_keys() -> set[Path_]:
         for option in description.options or ():
             needed.add(("entity", "sensor", str(description.translation_key), "state", option))
     needed.update(("exceptions", key, "message") for key, _, _ in exception_calls())
+    needed.update(("device", key, "name") for key in device_keys())
     return needed | flow_keys() | issue_keys() | service_keys()
 
 
@@ -396,6 +408,7 @@ def dead_keys(en: dict[str, Any]) -> list[str]:
     dead += [f"exceptions.{key}" for key in en.get("exceptions", {}) if key not in raised]
     dead += [f"issues.{key}" for key in en.get("issues", {}) if key not in raised_issue_keys()]
     dead += [f"services.{key}" for key in en.get("services", {}) if key not in services()]
+    dead += [f"device.{key}" for key in en.get("device", {}) if key not in device_keys()]
     return dead
 
 
@@ -471,6 +484,7 @@ def test_config_flow_keys_not_found_in_code_are_reported() -> None:
         ("issues", "charger_error", "description"),
         ("issues", "meter_entity_missing", "title"),
         ("selector", "sending_mode", "options"),
+        ("device", "connector", "name"),
     ],
 )
 def test_a_removed_key_is_reported(path: Path_) -> None:
@@ -484,7 +498,7 @@ def test_a_removed_key_is_reported(path: Path_) -> None:
 
 @pytest.mark.parametrize(
     ("section", "key"),
-    [("entity", "sensor"), ("exceptions", None), ("issues", None)],
+    [("entity", "sensor"), ("exceptions", None), ("issues", None), ("device", None)],
 )
 def test_an_unused_key_is_reported(section: str, key: str | None) -> None:
     en = copy.deepcopy(EN)

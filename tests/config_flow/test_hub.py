@@ -580,6 +580,30 @@ async def test_second_hub_on_the_same_gateway_is_refused(
     connection.assert_not_awaited()
 
 
+@pytest.mark.parametrize(
+    ("kind", "menu"),
+    [
+        (CONF_KNX_AUTOMATIC, None),
+        (CONF_KNX_TUNNELING_TCP, None),
+        (CONF_KNX_ROUTING, None),
+        (CONF_KNX_TUNNELING_TCP_SECURE, ["user", "secure_knxkeys"]),
+        (CONF_KNX_ROUTING_SECURE, ["user", "secure_knxkeys"]),
+    ],
+)
+async def test_reconfigure_offers_a_keyring_replacement_only_to_secure_hubs(
+    hass: HomeAssistant, gateways: list, kind: str, menu: list[str] | None
+) -> None:
+    routing = {CONF_KNX_INDIVIDUAL_ADDRESS: "0.0.240", CONF_KNX_MCAST_GRP: "224.0.23.12", CONF_KNX_MCAST_PORT: 3671}
+    entry = hub_entry(hass, **{CONF_KNX_CONNECTION_TYPE: kind, **(routing if "routing" in kind else {})})
+    result = await entry.start_reconfigure_flow(hass)
+    if menu is None:
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "user"
+    else:
+        assert result["type"] is FlowResultType.MENU
+        assert result["menu_options"] == menu
+
+
 async def test_reconfigure_to_routing(
     hass: HomeAssistant, gateways: list, connection: AsyncMock, mock_setup: AsyncMock
 ) -> None:
@@ -588,9 +612,8 @@ async def test_reconfigure_to_routing(
     assert entry.state is ConfigEntryState.LOADED
 
     result = await entry.start_reconfigure_flow(hass)
-    assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["user", "secure_knxkeys"]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "user"})
+    assert result["type"] is FlowResultType.FORM  # a plain tunnel has no keyring to replace: no menu
+    assert result["step_id"] == "user"
     default = next(k for k in result["data_schema"].schema if str(k) == CONF_KNX_CONNECTION_TYPE).default()
     assert default == CONF_KNX_TUNNELING  # the current connection type
     result = await hass.config_entries.flow.async_configure(
@@ -630,7 +653,6 @@ async def test_reconfigure_keeps_a_custom_title_and_refuses_a_taken_connection(
     hub_entry(hass, **{CONF_HOST: "192.168.1.11"})
 
     result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "user"})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING}
     )
@@ -648,7 +670,6 @@ async def test_reconfigure_keeps_a_custom_title_and_refuses_a_taken_connection(
     assert result["reason"] == "already_configured"
 
     result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "user"})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING}
     )
@@ -703,6 +724,7 @@ async def test_reconfigure_keyring_with_unknown_interface_defaults_to_automatic(
         **{CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING_TCP_SECURE, CONF_KNX_TUNNEL_ENDPOINT_IA: "9.9.9"},
     )
     result = await entry.start_reconfigure_flow(hass)
+    assert result["menu_options"] == ["user", "secure_knxkeys"]  # a secure tunnel may replace its keyring
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "secure_knxkeys"}
     )
@@ -729,6 +751,8 @@ async def test_reconfigure_routing_prefills_secure(
         },
     )
     result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["user", "secure_knxkeys"]  # a secure hub may replace its keyring
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "user"})
     default = next(k for k in result["data_schema"].schema if str(k) == CONF_KNX_CONNECTION_TYPE).default()
     assert default == CONF_KNX_ROUTING

@@ -208,7 +208,9 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         """DeviceInfo of the charger (``connector`` None) or of one of its connectors.
 
         A connector is a sub-device of its charger: ``__init__._async_register_devices`` links it
-        to the charger's device (``via_device_id``) when the hub is set up.
+        to the charger's device (``via_device_id``) when the hub is set up. Its name is translated
+        (``device.connector`` in translations/en.json: "Garage connector 1"); the entity ids follow
+        the name in the language the system had when the device was created.
         """
         if connector is None:
             return DeviceInfo(
@@ -219,7 +221,8 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
             )
         return DeviceInfo(
             identifiers={self.connector_identifier(connector)},
-            name=f"{self.name} connector {connector}",
+            translation_key="connector",
+            translation_placeholders={"charger": self.name, "connector": str(connector)},
             manufacturer=MANUFACTURER,
             model=self.model,
         )

@@ -47,6 +47,8 @@ from .secure import SecureSteps
 from .selectors import BOOLEAN, TEXT, int_box, option_list, select
 
 CONF_GATEWAY: Final = "gateway"
+SECURE_TYPES: Final = (CONF_KNX_TUNNELING_TCP_SECURE, CONF_KNX_ROUTING_SECURE)
+"""Connection types that use KNX Secure keys: only their hubs are offered a keyring replacement."""
 CONF_TUNNELING_TYPE: Final = "tunneling_type"
 OPTION_MANUAL: Final = "manual"
 SCAN_TIMEOUT: Final = 2.0
@@ -81,8 +83,10 @@ class HubFlow(ReauthSteps, SecureSteps):
     """Connection steps of the hub flow: user → tunnel / manual_tunnel / routing (→ secure steps)."""
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Change the connection, or only replace the keyring file."""
+        """Change the connection; a secure hub may instead only replace its keyring file."""
         self._initial = dict(self._get_reconfigure_entry().data)
+        if self._initial.get(CONF_KNX_CONNECTION_TYPE) not in SECURE_TYPES:
+            return await self.async_step_user()
         return self.async_show_menu(step_id="reconfigure", menu_options=["user", "secure_knxkeys"])
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

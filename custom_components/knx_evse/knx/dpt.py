@@ -2,8 +2,8 @@
 
 Source: manual, "Connector → Charging status" (20.1219, 20.1220) and "Advanced → Error objects"
 (20.1221). Every other DPT of the object table is xknx's own transcoder; this module only looks them
-up. Defining the classes below registers them: xknx finds concrete ``DPTBase`` subclasses through
-``DPTBase.parse_transcoder("20.1219")`` once this module has been imported.
+up. The manufacturer codecs stay private to this integration: they are not ``DPTBase`` subclasses,
+so xknx's registry (and Home Assistant's core KNX integration, which lists it) never sees them.
 
 Reserved raw values (10-255 for 20.1219/20.1220; 0 and 8-255 for 20.1221) decode to ``RESERVED``
 instead of raising, because a newer firmware may send them; encoding ``RESERVED`` or any value
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
-from xknx.dpt.dpt import DPTBase, DPTEnum, DPTEnumData
+from xknx.dpt.dpt import DPTBase, DPTEnumData
 from xknx.dpt.payload import DPTArray, DPTBinary
 from xknx.exceptions import ConversionError, CouldNotParseTelegram
 
@@ -79,20 +79,37 @@ _OUT_OF_RANGE: Final[dict[type[DPTEnumData], DPTEnumData]] = {
 }
 
 
-class _ManufacturerEnum[EnumT: DPTEnumData](DPTEnum[EnumT]):
-    """1-byte enum whose reserved raw values decode to the enum's out-of-range member."""
+class _ManufacturerEnum:
+    """1-byte manufacturer enum codec; reserved raw values decode to the enum's out-of-range member.
+
+    Deliberately not a ``DPTBase`` subclass: xknx lists every concrete subclass as a supported DPT.
+    Same interface as xknx's transcoders (``from_knx``, ``to_knx``, ``dpt_name``, payload shape).
+    """
+
+    dpt_main_number: ClassVar[int] = 20
+    dpt_sub_number: ClassVar[int]
+    value_type: ClassVar[str]
+    data_type: ClassVar[type[DPTEnumData]]
+    payload_type: ClassVar[type[DPTArray]] = DPTArray
+    payload_length: ClassVar[int] = 1
 
     @classmethod
-    def from_knx(cls, payload: DPTArray | DPTBinary) -> EnumT:
-        """Decode a 1-byte payload; raises ConversionError when it is not exactly 1 byte."""
-        raw = cls.validate_payload(payload)
+    def dpt_name(cls) -> str:
+        """Class name and DPT number, as xknx names its transcoders: "DPTOcppState (20.1220)"."""
+        return f"{cls.__name__} ({cls.dpt_main_number}.{cls.dpt_sub_number:03d})"
+
+    @classmethod
+    def from_knx(cls, payload: DPTArray | DPTBinary) -> DPTEnumData:
+        """Decode a 1-byte payload; raises CouldNotParseTelegram when it is not exactly 1 byte."""
+        if not isinstance(payload, DPTArray) or len(payload.value) != cls.payload_length:
+            raise CouldNotParseTelegram(f"Invalid payload for {cls.dpt_name()}", payload=payload)
         try:
-            return cls.data_type(raw[0])
+            return cls.data_type(payload.value[0])
         except ValueError:
-            return _OUT_OF_RANGE[cls.data_type]  # type: ignore[return-value]
+            return _OUT_OF_RANGE[cls.data_type]
 
     @classmethod
-    def to_knx(cls, value: EnumT | str | int) -> DPTArray | DPTBinary:
+    def to_knx(cls, value: DPTEnumData | str | int) -> DPTArray:
         """Encode a member, its name or raw value; raises ConversionError for reserved values."""
         try:
             member = cls.data_type.parse(value)
@@ -104,43 +121,42 @@ class _ManufacturerEnum[EnumT: DPTEnumData](DPTEnum[EnumT]):
             ) from err
         if member is _OUT_OF_RANGE[cls.data_type]:
             raise ConversionError(f"{cls.dpt_name()} cannot send a reserved value", value=value)
-        return cls._to_knx(member)
+        return DPTArray(member.value)
 
     @classmethod
-    def _to_knx(cls, value: EnumT) -> DPTArray:
-        return DPTArray(value.value)
-
-    @classmethod
-    def get_valid_values(cls) -> list[EnumT]:
+    def get_valid_values(cls) -> list[DPTEnumData]:
         """Members that may be sent (all but the out-of-range member)."""
         return [m for m in cls.data_type if m is not _OUT_OF_RANGE[cls.data_type]]
 
 
-class DPTControlPilotState(_ManufacturerEnum[ControlPilotState]):
+class DPTControlPilotState(_ManufacturerEnum):
     """DPT 20.1219 Control Pilot State, 1 byte, values 0-9 (manual: "Charger Pilot State")."""
 
-    dpt_main_number = 20
     dpt_sub_number = 1219
     value_type = "knx_evse_control_pilot_state"
     data_type = ControlPilotState
 
 
-class DPTOcppState(_ManufacturerEnum[OcppState]):
+class DPTOcppState(_ManufacturerEnum):
     """DPT 20.1220 OCPP State, 1 byte, values 0-9 (manual: "Charger OCPP State")."""
 
-    dpt_main_number = 20
     dpt_sub_number = 1220
     value_type = "knx_evse_ocpp_state"
     data_type = OcppState
 
 
-class DPTEvseErrorCode(_ManufacturerEnum[EvseErrorCode]):
+class DPTEvseErrorCode(_ManufacturerEnum):
     """DPT 20.1221 EVSEErrorCode, 1 byte, values 1-7 (manual: "Error objects")."""
 
-    dpt_main_number = 20
     dpt_sub_number = 1221
     value_type = "knx_evse_error_code"
     data_type = EvseErrorCode
+
+
+_MANUFACTURER_DPTS: Final[dict[str, type[_ManufacturerEnum]]] = {
+    f"{codec.dpt_main_number}.{codec.dpt_sub_number}": codec
+    for codec in (DPTControlPilotState, DPTOcppState, DPTEvseErrorCode)
+}
 
 
 class ObjectValueError(ValueError):
@@ -163,17 +179,19 @@ class EncodeError(ObjectValueError):
     """A value that the object's DPT cannot encode (out of range, wrong type, too long)."""
 
 
-def transcoder(obj: CommObject) -> type[DPTBase]:
-    """Return xknx's transcoder class for ``obj.dpt``; raises ValueError when xknx has none.
+def transcoder(obj: CommObject) -> type[DPTBase] | type[_ManufacturerEnum]:
+    """Return the transcoder class for ``obj.dpt``; raises ValueError when there is none.
 
-    Cached per DPT string: xknx searches its whole class tree on every lookup (about 1 ms).
+    The manufacturer DPTs come from this module (first, so a future xknx class with the same number
+    cannot take their place), every other DPT from xknx. Cached per DPT string: xknx searches its
+    whole class tree on every lookup (about 1 ms).
     """
     return _transcoder(obj.dpt)
 
 
 @functools.cache
-def _transcoder(dpt: str) -> type[DPTBase]:
-    return DPTBase.get_dpt(dpt)
+def _transcoder(dpt: str) -> type[DPTBase] | type[_ManufacturerEnum]:
+    return _MANUFACTURER_DPTS.get(dpt) or DPTBase.get_dpt(dpt)
 
 
 def decode(obj: CommObject, payload: DPTArray | DPTBinary) -> Any:

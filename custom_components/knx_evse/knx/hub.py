@@ -106,6 +106,7 @@ class KnxEvseHub:
         self._handlers: dict[int, tuple[TelegramHandler, ...]] = {}
         self._connection_listeners: Listeners[bool] = Listeners(_LOGGER, entry.title, "KNX connection listener")
         self._connected = False
+        self._was_connected = False
         self._read_lock = asyncio.Lock()
         self._unsubs: list[Callable[[], None]] = []
         self._telegram_cb = self.xknx.telegram_queue.register_telegram_received_cb(
@@ -161,7 +162,7 @@ class KnxEvseHub:
             self._started = False
             await self.xknx.stop()
         self._handlers.clear()
-        self._set_connected(False)  # logged at info level: the hub is stopping
+        self._set_connected(False)
         self._connection_listeners.clear()
 
     # -- incoming ---------------------------------------------------------------------------
@@ -221,15 +222,21 @@ class KnxEvseHub:
         self._set_connected(state == XknxConnectionState.CONNECTED)
 
     def _set_connected(self, connected: bool) -> None:
+        """Record the connection state and tell the listeners when it changed.
+
+        A loss and its restoration are logged once each at info level (the chargers' entities turn
+        unavailable and back, which says the rest); the first connection and the stop only at debug.
+        """
         if connected == self._connected:
             return
         self._connected = connected
-        _LOGGER.log(
-            logging.INFO if connected or not self._started else logging.WARNING,
-            "KNX connection of %s %s",
-            self.entry.title,
-            "established" if connected else "lost",
-        )
+        if connected and not self._was_connected:
+            self._was_connected = True
+            _LOGGER.debug("KNX connection of %s established", self.entry.title)
+        elif self._closing:
+            _LOGGER.debug("KNX connection of %s closed", self.entry.title)
+        else:
+            _LOGGER.info("KNX connection of %s %s", self.entry.title, "restored" if connected else "lost")
         self._connection_listeners.notify(connected)
 
     # -- outgoing ---------------------------------------------------------------------------

@@ -25,14 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from xknx.dpt.dpt import DPTBase
 from xknx.telegram.address import GroupAddress
 from xknxproject.exceptions import InvalidPasswordException
 from xknxproject.models.knxproject import KNXProject
 from xknxproject.xknxproj import XKNXProj
 
 from ..const import MANUFACTURER, MODEL_DEFAULTS, MODELS
-from . import dpt as _dpt  # noqa: F401  (registers the manufacturer DPTs 20.1219-20.1221 with xknx)
 from .objects import OBJECTS, Enabler, Scope
 from .parameters import ChargerParameters
 
@@ -219,9 +217,8 @@ def derive_parameters(linked: Iterable[int], model: str) -> dict[str, Any]:
 
 def _manual_dpt(dpt: str) -> dict[str, int | None]:
     """Return the manual's DPT ("14.019") as xknxproject writes DPTs: {"main": 14, "sub": 19}."""
-    transcoder = DPTBase.parse_transcoder(dpt)
-    assert transcoder is not None, dpt  # every DPT of the manual is known (dpt.py registers 20.12xx)
-    return {"main": transcoder.dpt_main_number, "sub": transcoder.dpt_sub_number}
+    main, sub = dpt.split(".")
+    return {"main": int(main), "sub": int(sub)}
 
 
 def _dpt_text(dpt: Mapping[str, Any]) -> str:
