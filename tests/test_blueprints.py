@@ -423,12 +423,7 @@ async def test_solar_surplus_on_a_member_uses_the_group_actions(
         {"grid_power": GRID, "charge_mode": MEMBER_MODE, "stop_import": 500, "stop_delay": 1, "start_delay": 1},
     )
 
-    async def minutes(count: int) -> None:
-        for _ in range(count):
-            freezer.tick(timedelta(minutes=1))
-            async_fire_time_changed(hass)
-            set_meter(hass, 1000)
-            await knx.flush()
+    minutes = clock(hass, freezer, knx)
 
     await grid(hass, "900")  # importing: the member's mode goes off
     await minutes(1)
