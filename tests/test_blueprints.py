@@ -2,17 +2,20 @@
 
 Each behavioural test sets up a charger through the faked KNX interface, creates an automation from the
 blueprint with inputs, changes states and moves time, and asserts the KNX telegrams our entities send
-(so the blueprint's actions really reached the knx_evse switch and number).
+(so the blueprint's actions really reached the knx_evse switch and number, or a balancing group's actions).
+Static tests read the files: minimum Home Assistant version, README import links, group actions.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 from collections.abc import AsyncGenerator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -21,11 +24,14 @@ from homeassistant.components.automation.helpers import async_get_blueprints
 from homeassistant.components.blueprint import BlueprintException
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+from homeassistant.util.yaml import load_yaml_dict
 from pytest_homeassistant_custom_component.common import async_fire_time_changed, async_mock_service
 from xknx.telegram.apci import GroupValueWrite
 
 from custom_components.knx_evse.charger.coordinator import ChargerCoordinator
+from custom_components.knx_evse.group.group import BalancingGroup
 from custom_components.knx_evse.knx.hub import KnxEvseHub
+from tests.group.harness import CONN1, FAST, plug, sent, set_meter, setup_group
 from tests.knx_harness import SINGLE_PHASE_FULL, KnxTestKit, charger_subentry, entity_id, ga, hub_entry
 
 ROOT = Path(__file__).parent.parent
@@ -129,6 +135,58 @@ async def test_every_blueprint_loads(hass: HomeAssistant, blueprint_dir: Path) -
         assert blueprint is not None and blueprint.domain == "automation"
         assert blueprint.metadata["name"].startswith("KNX EV charger")
         assert blueprint.metadata["input"], path
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    """A blueprint file read by Home Assistant's YAML loader (``!input`` stays an ``Input``)."""
+    return dict(load_yaml_dict(path))
+
+
+def _actions(node: Any) -> list[str]:
+    """Every ``action:`` name anywhere in ``node``."""
+    if isinstance(node, dict):
+        own = [node["action"]] if isinstance(node.get("action"), str) else []
+        return own + [name for value in node.values() for name in _actions(value)]
+    if isinstance(node, list):
+        return [name for value in node for name in _actions(value)]
+    return []
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+@pytest.mark.parametrize("path", sorted(BLUEPRINTS.glob("*.yaml")), ids=lambda path: path.name)
+def test_blueprint_declares_a_min_version_we_support(path: Path) -> None:
+    oldest = json.loads((ROOT / "hacs.json").read_text())["homeassistant"]
+    min_version = _yaml(path)["blueprint"]["homeassistant"]["min_version"]
+    assert _version("2026.2.0") <= _version(min_version) <= _version(oldest)
+
+
+@pytest.mark.parametrize("path", sorted(BLUEPRINTS.glob("*.yaml")), ids=lambda path: path.name)
+def test_readme_has_an_import_link_for_the_blueprint(path: Path) -> None:
+    repository = json.loads((ROOT / "custom_components" / "knx_evse" / "manifest.json").read_text())["documentation"]
+    owner_name = repository.removeprefix("https://github.com/")
+    raw = f"https://raw.githubusercontent.com/{owner_name}/main/{path.relative_to(ROOT).as_posix()}"
+    link = f"https://my.home-assistant.io/redirect/blueprint_import/?blueprint_url={quote(raw, safe='')}"
+    readme = (ROOT / "README.md").read_text()
+    blueprints_section = readme.split("## Blueprints", 1)[1].split("\n## ", 1)[0]
+    assert link in blueprints_section
+    assert _yaml(path)["blueprint"]["source_url"] == f"{repository}/blob/main/{path.relative_to(ROOT).as_posix()}"
+
+
+@pytest.mark.parametrize("path", sorted(BLUEPRINTS.glob("*.yaml")), ids=lambda path: path.name)
+def test_a_blueprint_that_writes_a_charger_has_the_balancing_group_way_too(path: Path) -> None:
+    actions = set(_actions(_yaml(path)["actions"]))
+    if "number.set_value" in actions:
+        assert "knx_evse.set_current_limit" in actions
+    if actions & {"switch.turn_on", "switch.turn_off"}:
+        assert "knx_evse.set_charge_mode" in actions
+
+
+def test_solar_blueprint_says_when_the_built_in_solar_mode_is_better() -> None:
+    description = _yaml(BLUEPRINTS / "solar_surplus_charging.yaml")["blueprint"]["description"]
+    assert "balancing group" in description and "Solar" in description and "Min+Solar" in description
 
 
 async def _solar_surplus(
@@ -317,3 +375,63 @@ async def test_session_end_default_is_a_persistent_notification(
     assert [n["title"] for n in notifications.values()] == ["Charging session ended"]
     assert "7.0 kWh" in next(iter(notifications.values()))["message"]
 
+
+
+async def _member(hass: HomeAssistant, knx: KnxTestKit) -> BalancingGroup:
+    """Connector 1 of the Garage alone in a 25 A balancing group, a vehicle plugged in."""
+    set_meter(hass, 1000)
+    _, group = await setup_group(hass, knx, [CONN1], **FAST)
+    await plug(knx, 1, 1, 0.0)
+    await sent(knx)
+    assert group.mode_of(0) == "fast"
+    return group
+
+
+MEMBER_MODE = "select.garage_connector_1_charge_mode"
+
+
+async def test_cheap_tariff_on_a_member_uses_the_group_actions(
+    hass: HomeAssistant, knx: KnxTestKit, blueprint_dir: Path
+) -> None:
+    group = await _member(hass, knx)
+    hass.states.async_set(PRICE, "0.10")
+    await automation(
+        hass,
+        "knx_evse/cheap_tariff_charging.yaml",
+        {"price": PRICE, "max_price": 0.15, "charge_mode": MEMBER_MODE, "current_limit": "number.x", "charge_current": 10},
+    )
+    hass.states.async_set(PRICE, "0.40")
+    await knx.flush()
+    assert group.mode_of(0) == "off"  # the mode, not a pause of the Charge switch
+    assert await sent(knx) == [("1/0/33", False)]
+    hass.states.async_set(PRICE, "0.05")
+    await knx.flush()
+    assert group.mode_of(0) == "fast" and group.members[0].override == 10.0
+    # mode Fast runs a round at once (the member's 16 A), the override follows it
+    assert await sent(knx) == [("1/0/31", 16.0), ("1/0/33", True), ("1/0/31", 10.0)]
+
+
+async def test_solar_surplus_on_a_member_uses_the_group_actions(
+    hass: HomeAssistant, knx: KnxTestKit, blueprint_dir: Path, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to("2026-06-01 12:00:30+00:00")
+    group = await _member(hass, knx)
+    hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
+    await automation(
+        hass,
+        "knx_evse/solar_surplus_charging.yaml",
+        {"grid_power": GRID, "charge_mode": MEMBER_MODE, "stop_import": 500, "stop_delay": 1, "start_delay": 1},
+    )
+
+    minutes = clock(hass, freezer, knx)
+
+    await grid(hass, "900")  # importing: the member's mode goes off
+    await minutes(1)
+    assert group.mode_of(0) == "off"
+    await grid(hass, "-2530")  # exporting 2530 W: mode fast with 11 A
+    await minutes(1)
+    assert group.mode_of(0) == "fast" and group.members[0].override == 11.0
+    await grid(hass, "-500")  # still 500 W exported: +2 A
+    await minutes(1)
+    assert group.members[0].override == 13.0
+    await sent(knx)

@@ -8,10 +8,12 @@ Bad service data raises a translated ``ServiceValidationError`` and sends nothin
   the charger may get less. ``clear: true`` instead ends the override (it also ends when the vehicle
   is unplugged or the mode is changed).
 
-Targets (``target:``): a charger device or connector sub-device that is a member of a balancing
-group (a charger device whose two connectors are both members targets both), or a member's entity
-(its charge-mode select, assigned-limit or reason sensor). Every target and value is validated
-before anything changes; errors: ``no_target``, ``unsupported_target`` (areas, floors, labels),
+Targets (``target:``): every Home Assistant target, resolved by ``helpers.target``. A named
+device must be a charger or connector sub-device that is a member of a balancing group (a charger
+device whose two connectors are both members targets both); a named entity must be a member's
+entity (its charge-mode select, assigned-limit or reason sensor). Areas, floors and labels take the
+members among their devices and entities and pass over the rest, but must name at least one.
+Every target and value is validated before anything changes; errors: ``no_target``,
 ``not_a_balancing_member``, ``invalid_charge_mode``, ``invalid_current``, ``current_or_clear``,
 ``override_out_of_range``. After a change the group runs a round at once, which writes the
 chargers (with the usual "no identical repeated writes" rule).
@@ -30,6 +32,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 
 from .balancing import MODES
 from .compat import vol
@@ -76,60 +79,97 @@ def _loaded_groups(hass: HomeAssistant) -> list[BalancingGroup]:
     ]
 
 
-def resolve_members(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[BalancingGroup, Member]]:
-    """Return the (group, member) pairs the call's device and entity targets name, each once.
+def _not_a_member(target: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="not_a_balancing_member",
+        translation_placeholders={"target": target},
+    )
 
-    Raises translated ServiceValidationError: ``no_target``, ``unsupported_target``,
-    ``not_a_balancing_member`` (for the first target that is not a member of a loaded group).
+
+def _entity_members(
+    hass: HomeAssistant, groups: list[BalancingGroup], entity_id: str
+) -> list[tuple[BalancingGroup, Member]]:
+    """Return the member whose knx_evse entity ``entity_id`` is (charge-mode select, limit, reason)."""
+    registered = er.async_get(hass).async_get(entity_id)
+    if registered is None or registered.platform != DOMAIN:
+        return []
+    return [(g, m) for g in groups for m in g.members if member_for_unique_id(g, registered.unique_id) is m]
+
+
+def _device_members(
+    hass: HomeAssistant, groups: list[BalancingGroup], device_id: str
+) -> list[tuple[BalancingGroup, Member]]:
+    """Return the members on device ``device_id``: a connector sub-device's, or a charger's."""
+    device = dr.async_get(hass).async_get(device_id)
+    if device is None:
+        return []
+    return [
+        (g, m)
+        for g in groups
+        for m in g.members
+        if m.charger.coordinator.device_identifier in device.identifiers
+        or m.device_info()["identifiers"] & device.identifiers
+    ]
+
+
+def _device_label(hass: HomeAssistant, device_id: str) -> str:
+    device = dr.async_get(hass).async_get(device_id)
+    return str(device.name_by_user or device.name or device_id) if device is not None else device_id
+
+
+def resolve_members(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[BalancingGroup, Member]]:
+    """Return the (group, member) pairs the call's targets name, each once, in group and member order.
+
+    Home Assistant's target helper expands areas, floors and labels into devices and entities.
+    Raises translated ServiceValidationError: ``no_target``; ``not_a_balancing_member`` for the
+    first named device or entity that is not a member of a loaded group, or for areas, floors and
+    labels that hold no member at all.
     """
-    unsupported = [key for key in (ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID) if data.get(key)]
-    if unsupported:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="unsupported_target",
-            translation_placeholders={"targets": ", ".join(unsupported)},
-        )
-    device_ids: list[str] = data.get(ATTR_DEVICE_ID) or []
-    entity_ids: list[str] = data.get(ATTR_ENTITY_ID) or []
-    if not device_ids and not entity_ids:
+    selection = TargetSelection(data)
+    if not selection.has_any_target:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_target")
     groups = _loaded_groups(hass)
     found: dict[tuple[str, int], tuple[BalancingGroup, Member]] = {}
 
-    def add(pairs: Iterable[tuple[BalancingGroup, Member]], target: str) -> None:
-        pairs = list(pairs)
-        if not pairs:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_a_balancing_member",
-                translation_placeholders={"target": target},
-            )
+    def add(pairs: Iterable[tuple[BalancingGroup, Member]]) -> None:
         for group, member in pairs:
             found[(group.subentry_id, member.index)] = (group, member)
 
-    entity_registry = er.async_get(hass)
-    for entity_id in entity_ids:
-        registered = entity_registry.async_get(entity_id)
-        unique_id = registered.unique_id if registered is not None and registered.platform == DOMAIN else None
-        add(
-            ((g, m) for g in groups for m in g.members if unique_id is not None and member_for_unique_id(g, unique_id) is m),
-            entity_id,
+    for entity_id in sorted(selection.entity_ids):
+        if not (pairs := _entity_members(hass, groups, entity_id)):
+            raise _not_a_member(entity_id)
+        add(pairs)
+    for device_id in sorted(selection.device_ids):
+        if not (pairs := _device_members(hass, groups, device_id)):
+            raise _not_a_member(_device_label(hass, device_id))
+        add(pairs)
+    indirect = [*sorted(selection.area_ids), *sorted(selection.floor_ids), *sorted(selection.label_ids)]
+    if indirect:
+        kinds = {
+            ATTR_AREA_ID: selection.area_ids,
+            ATTR_FLOOR_ID: selection.floor_ids,
+            ATTR_LABEL_ID: selection.label_ids,
+        }
+        expanded = async_extract_referenced_entity_ids(
+            hass, TargetSelection({key: sorted(ids) for key, ids in kinds.items() if ids})
         )
-    device_registry = dr.async_get(hass)
-    for device_id in device_ids:
-        device = device_registry.async_get(device_id)
-        identifiers = device.identifiers if device is not None else set()
-        label = device.name_by_user or device.name or device_id if device is not None else device_id
-        add(
-            (
-                (g, m)
-                for g in groups
-                for m in g.members
-                if m.charger.coordinator.device_identifier in identifiers or m.device_info()["identifiers"] & identifiers
+        pairs = [
+            *(
+                pair
+                for device_id in expanded.referenced_devices
+                for pair in _device_members(hass, groups, device_id)
             ),
-            str(label),
-        )
-    return list(found.values())
+            *(
+                pair
+                for entity_id in expanded.indirectly_referenced
+                for pair in _entity_members(hass, groups, entity_id)
+            ),
+        ]
+        if not pairs:
+            raise _not_a_member(", ".join(indirect))
+        add(pairs)
+    return [found[key] for key in sorted(found)]
 
 
 async def _async_set_charge_mode(call: ServiceCall) -> None:
@@ -175,7 +215,9 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the services (once, from ``async_setup``); they look up the loaded groups per call."""
-    hass.services.async_register(DOMAIN, SERVICE_SET_CHARGE_MODE, _async_set_charge_mode, schema=SET_CHARGE_MODE_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_CHARGE_MODE, _async_set_charge_mode, schema=SET_CHARGE_MODE_SCHEMA
+    )
     hass.services.async_register(
         DOMAIN, SERVICE_SET_CURRENT_LIMIT, _async_set_current_limit, schema=SET_CURRENT_LIMIT_SCHEMA
     )

@@ -11,6 +11,11 @@ from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import floor_registry as fr
+from homeassistant.helpers import label_registry as lr
 from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
 
 from custom_components.knx_evse.const import DOMAIN
@@ -60,6 +65,50 @@ async def test_set_charge_mode_by_entity_and_by_device(hass: HomeAssistant, knx:
     await sent(knx)
 
 
+async def test_an_area_targets_its_members_and_passes_over_other_devices(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    group = await _two_members(hass, knx)
+    garage = ar.async_get(hass).async_create("Garage")
+    devices = dr.async_get(hass)
+    for identifier in ("CHG1_connector_1", "CHG1_connector_2", "CHG2"):  # CHG2 is not in the group
+        devices.async_update_device(_device(hass, identifier), area_id=garage.id)
+    await _call(hass, "set_current_limit", {"area_id": garage.id, "current": 10})
+    assert [m.override for m in group.members] == [10.0, 10.0]
+    await _call(hass, "set_charge_mode", {"area_id": garage.id, "mode": "off"})
+    assert [group.mode_of(0), group.mode_of(1)] == ["off", "off"]
+    assert await sent(knx) == [("1/0/31", 10.0), ("1/0/80", 10.0), ("1/0/33", False), ("1/0/82", False)]
+
+
+async def test_a_floor_targets_the_members_in_its_areas(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    group = await _two_members(hass, knx)
+    ground = fr.async_get(hass).async_create("Ground floor")
+    garage = ar.async_get(hass).async_create("Garage", floor_id=ground.floor_id)
+    dr.async_get(hass).async_update_device(_device(hass, "CHG1"), area_id=garage.id)
+    await _call(hass, "set_charge_mode", {"floor_id": ground.floor_id, "mode": "solar"})
+    assert [group.mode_of(0), group.mode_of(1)] == ["solar", "solar"]
+    await sent(knx)
+
+
+async def test_a_label_on_an_entity_targets_that_member_only(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    group = await _two_members(hass, knx)
+    label = lr.async_get(hass).async_create("Second car")
+    er.async_get(hass).async_update_entity(MODE_2, labels={label.label_id})
+    await _call(hass, "set_charge_mode", {"label_id": label.label_id, "mode": "off"})
+    assert [group.mode_of(0), group.mode_of(1)] == ["fast", "off"]
+    assert await sent(knx) == [("1/0/82", False)]
+
+
+async def test_an_area_without_members_is_refused(hass: HomeAssistant, knx: KnxTestKit) -> None:
+    group = await _two_members(hass, knx)
+    carport = ar.async_get(hass).async_create("Carport")
+    dr.async_get(hass).async_update_device(_device(hass, "CHG2"), area_id=carport.id)  # not in the group
+    with pytest.raises(ServiceValidationError) as raised:
+        await _call(hass, "set_charge_mode", {"area_id": carport.id, "entity_id": MODE_1, "mode": "off"})
+    assert raised.value.translation_key == "not_a_balancing_member"
+    assert raised.value.translation_placeholders == {"target": carport.id}
+    assert group.mode_of(0) == "fast"
+    assert await sent(knx) == []
+
+
 async def test_set_current_limit_override_pause_and_clear(hass: HomeAssistant, knx: KnxTestKit) -> None:
     group = await _two_members(hass, knx)
     assert group.members[0].limit == 16.0
@@ -101,7 +150,9 @@ async def test_override_never_exceeds_the_breaker_budget(hass: HomeAssistant, kn
         ("set_charge_mode", {"entity_id": "sensor.unknown", "mode": "fast"}, "not_a_balancing_member"),
         ("set_charge_mode", {"device_id": "carport", "mode": "fast"}, "not_a_balancing_member"),
         ("set_charge_mode", {"device_id": "nonexistent", "mode": "fast"}, "not_a_balancing_member"),
-        ("set_charge_mode", {"area_id": "garage", "mode": "fast"}, "unsupported_target"),
+        ("set_charge_mode", {"area_id": "nowhere", "mode": "fast"}, "not_a_balancing_member"),
+        ("set_charge_mode", {"label_id": "nothing", "mode": "fast"}, "not_a_balancing_member"),
+        ("set_charge_mode", {"area_id": [], "mode": "fast"}, "no_target"),
         ("set_charge_mode", {"mode": "fast"}, "no_target"),
     ],
 )
