@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -43,3 +44,37 @@ def test_developer_section_lives_in_docs_and_the_readme_links_it() -> None:
         readme.index(f"\n## {user}\n") < development for user in ("Installation (HACS)", "Setup", "Removal")
     )
     assert "## Layout" not in readme and ".venv-oldest" not in readme
+
+
+# -- what the Validate workflow's hassfest and HACS actions check, kept locally ----------------
+
+HACS_KEYS = {
+    "name", "content_in_root", "zip_release", "filename", "hide_default_branch", "country",
+    "homeassistant", "hacs", "persistent_directory", "render_readme",
+}
+"""The keys HACS accepts in hacs.json (its documentation, "General options")."""
+MANIFEST_REQUIRED = {"domain", "name", "codeowners", "documentation", "issue_tracker", "version"}
+"""Keys hassfest and HACS require of a custom integration's manifest.json."""
+
+
+def test_the_validate_workflow_runs_hassfest_and_hacs() -> None:
+    workflow = (ROOT / ".github" / "workflows" / "validate.yml").read_text()
+    assert "home-assistant/actions/hassfest@" in workflow
+    assert "hacs/action@" in workflow and "category: integration" in workflow
+
+
+def test_hacs_json_and_the_manifest_pass_what_the_validators_check() -> None:
+    hacs = json.loads((ROOT / "hacs.json").read_text())
+    assert set(hacs) <= HACS_KEYS and hacs["name"]
+    integrations = [p for p in (ROOT / "custom_components").iterdir() if p.is_dir() and not p.name.startswith("_")]
+    assert [p.name for p in integrations] == ["knx_evse"]  # HACS: exactly one integration
+    manifest = json.loads((integrations[0] / "manifest.json").read_text())
+    assert set(manifest) >= MANIFEST_REQUIRED
+    assert manifest["domain"] == "knx_evse" and manifest["config_flow"] is True
+    # hassfest sorts: domain, name first, the rest alphabetically
+    keys = list(manifest)
+    assert keys[:2] == ["domain", "name"] and keys[2:] == sorted(keys[2:])
+    assert all(c.startswith("@") for c in manifest["codeowners"])
+    # the brand images HACS and Home Assistant 2026 show for a custom integration
+    assert (integrations[0] / "brand" / "icon.png").is_file()
+    assert (ROOT / "README.md").is_file() and (ROOT / "LICENSE").is_file()
