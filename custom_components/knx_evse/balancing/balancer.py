@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 
 from .allocation import EPS, Usage, round_down
+from .conduct import Conduct
 from .config import MODES, BalancingConfig, Mode, supply_phases
 from .meter_sign import MeterSign, phase_amperes
 from .output import Output
@@ -24,8 +25,6 @@ from .state import (
     _SOLAR,
     ADOPT_CURRENT,
     CAP_GAP,
-    CAP_HEADROOM,
-    FOLLOW_TIME,
     OVER_LIMIT_TOLERANCE,
     SETTLE_TIME,
     _clean,
@@ -33,7 +32,7 @@ from .state import (
 )
 
 
-class Balancer(Planning, Output):
+class Balancer(Conduct, Planning, Output):
     """Assigns every EVSE of one balancing group its current limit, round by round.
 
     Create one per group and call :meth:`update` on every meter update and at least every few
@@ -268,23 +267,6 @@ class Balancer(Planning, Output):
             return (*vals, *([0.0] * (k - len(vals))))
         return (_clean(cur, cap),) * k
 
-    def _minimum(self, i: int, reading: EvseReading) -> float:
-        """Return the lowest limit EVSE ``i`` may charge at: ``min_current`` per vehicle sharing it.
-
-        A charger stopped for drawing over its limit after it was written again (or a second time)
-        is planned at that draw for the rest of the session (rounded up to the grid, within its maximum): it is only started where the
-        budget carries what it takes, instead of being stopped again after every start.
-        """
-        cfg = self._config
-        st = self._state[i]
-        if not reading.connected:
-            st.ignored = None  # the session is over
-        floor = cfg.min_current * (2 if reading.connectors == 2 else 1)
-        if st.ignored and st.ignored > floor:
-            steps = math.ceil((min(st.ignored, self._max_raw[i]) - floor) / cfg.step - EPS)
-            floor = min(floor + steps * cfg.step, self._max[i])
-        return floor
-
     def _demands(self, evses: Sequence[EvseReading]) -> tuple[list[int], list[float]]:
         """Per EVSE: its demand group and the most it may be given (rounded A)."""
         cfg = self._config
@@ -434,87 +416,5 @@ class Balancer(Planning, Output):
         self._raise_surplus = surplus - sum(excess)
         return "ok", caps, surplus
 
-    def _check_obedience(self, i: int, t: float, measured: tuple[float, ...]) -> None:
-        """Escalate for a charging EVSE that draws over its limit (docs/balancing.md, "Obedience").
-
-        ``FOLLOW_TIME`` after its limit was set, a draw over the limit plus ``OVER_LIMIT_TOLERANCE``
-        counts as other load at once (see :meth:`_budget`) and the limit is written again (a
-        charger that lost it, e.g. restarted at its "Initial current limit"). Still over
-        ``SETTLE_TIME`` after that write, the EVSE gets a Stop and is marked ``disobeyed``; a
-        paused EVSE that still draws is load and gets its Stop again (see :meth:`_draws_as_load`).
-        """
-        st = self._state[i]
-        draw = max(measured)
-        if not st.on:
-            if draw < ADOPT_CURRENT:
-                st.disobeyed = False  # it obeys the Stop
-            elif t - st.limit_since >= SETTLE_TIME and t - st.last_write >= SETTLE_TIME:
-                st.force = True  # paused, yet drawing: the Stop again
-            return
-        if draw <= st.limit + OVER_LIMIT_TOLERANCE:
-            st.over_since = None
-            return
-        if st.over_since is None:
-            if t - st.limit_since < FOLLOW_TIME:
-                return  # the car may still be slowing down
-            st.over_since = t
-        st.over_draw = draw
-        if t - st.over_since >= SETTLE_TIME and st.last_write >= st.over_since:
-            self._stop(i, t)
-            st.reason = "over_limit_stop"
-        elif t - st.last_write >= SETTLE_TIME:
-            st.force = True
-
-    def _use(self, i: int, reading: EvseReading, measured: tuple[float, ...]) -> float:
-        """Return the A per phase of its limit the EVSE takes.
-
-        Its highest phase, or for a split charger its busiest connector's draw times the connectors
-        (the charger does not pass on a share one vehicle leaves unused).
-        """
-        use = max(measured)
-        if reading.connectors == 2 and reading.busiest is not None:
-            use = max(use, 2.0 * _clean(reading.busiest, self._max_raw[i]))
-        return use
-
-    def _check_use(self, i: int, t: float, use: float, others: bool) -> None:
-        """Cap a charging EVSE near its draw while it takes clearly less than its limit, or lift the cap.
-
-        ``use`` below the limit by ``CAP_GAP`` for ``ramp_up_delay + SETTLE_TIME`` (counted from the
-        last limit change) caps it ``CAP_HEADROOM`` above, on the grid: the rest of its share goes to
-        the others under the usual raise rules; a draw that sinks further lowers the cap the same way.
-        Only while ``others`` (another EVSE paused or below the most it may have) would take the room.
-        Drawing within half the headroom of its cap lifts it.
-        """
-        cfg = self._config
-        st = self._state[i]
-        if not st.on or st.over_since is not None:
-            st.low_since = None
-            return
-        if st.cap is not None and use >= st.cap - CAP_HEADROOM / 2:
-            st.cap = st.low_since = None  # it takes its cap: room back on the next rounds
-            return
-        if use > st.limit - CAP_GAP:
-            st.low_since = None
-            return
-        if st.low_since is None:
-            st.low_since = t
-        if not others or t - max(st.low_since, st.limit_since) < cfg.ramp_up_delay + SETTLE_TIME:
-            return  # (a cap that no other EVSE would use is only a telegram)
-        floor = self._minc[i]
-        cap = floor + max(0, math.ceil((use + CAP_HEADROOM - floor) / cfg.step - EPS)) * cfg.step
-        if cap < st.limit - EPS:
-            st.cap = round(cap, 9)
-
-    def _draws_as_load(self, i: int, now: float) -> bool:
-        """Return True for an EVSE whose draw is load: paused ``SETTLE_TIME`` ago, or for disobeying.
-
-        A charger may not obey a Stop, or drop it: the manual's "Auto charging init after
-        connect" (object 26) starts a new session when a vehicle is plugged in, whatever was
-        written before (the soak benchmark saw a car draw 29 A for an hour on a "paused" EVSE).
-        Such a draw is then not the balancer's to hand out: it is counted like the house, so the
-        other EVSEs are limited around it, and the Stop is sent again (see :meth:`update`).
-        """
-        st = self._state[i]
-        return not st.on and (st.disobeyed or now - st.limit_since >= SETTLE_TIME)
 
 __all__ = ["ADOPT_CURRENT", "OVER_LIMIT_TOLERANCE", "SETTLE_TIME", "Balancer"]
