@@ -89,10 +89,7 @@ def set_meter(hass: HomeAssistant, value: Any, unit: str | None = "W", entity_id
 @contextmanager
 def no_caps() -> Iterator[None]:
     """Never cap a member near its draw: for tests whose cars report no current and count telegrams."""
-    with (
-        patch("custom_components.knx_evse.balancing.balancer.CAP_GAP", math.inf),
-        patch("custom_components.knx_evse.balancing.conduct.CAP_GAP", math.inf),
-    ):
+    with patch("custom_components.knx_evse.balancing.conduct.CAP_GAP", math.inf):
         yield
 
 

@@ -24,7 +24,6 @@ from .state import (
     _NONE,
     _SOLAR,
     ADOPT_CURRENT,
-    CAP_GAP,
     OVER_LIMIT_TOLERANCE,
     SETTLE_TIME,
     _clean,
@@ -207,21 +206,7 @@ class Balancer(Conduct, Planning, Output):
         group, upper = self._demands(evses)
         if first:
             self._adopt(t, group, upper, measured)
-        # Who would take more: paused, or charging at (not clearly below) a limit below the most it
-        # may have (last round's limits).
-        uses = [self._use(i, r, measured[i]) for i, r in enumerate(evses)]
-        wanting = [group[i] != _NONE and (not st.on or (st.limit < upper[i] - EPS and uses[i] > st.limit - CAP_GAP))
-                   for i, st in enumerate(self._state)]
-        for i in range(n):
-            self._check_obedience(i, t, measured[i])
-            st = self._state[i]
-            if st.disobeyed:
-                group[i], upper[i] = _NONE, 0.0  # paused until it obeys
-            elif group[i] != _NONE:
-                others = any(w for j, w in enumerate(wanting) if j != i)
-                self._check_use(i, t, uses[i], others)
-                if st.cap is not None:
-                    upper[i] = min(upper[i], st.cap)
+        self._conduct(t, evses, measured, group, upper)
         self._disobedient = tuple(
             i for i, st in enumerate(self._state)
             if st.disobeyed and max(measured[i]) >= ADOPT_CURRENT and t - st.limit_since >= SETTLE_TIME
@@ -275,7 +260,8 @@ class Balancer(Conduct, Planning, Output):
         for i, (evse, reading) in enumerate(zip(cfg.evses, evses, strict=True)):
             st = self._state[i]
             if not reading.connected:
-                st.override = None
+                st.override = None  # the session is over: its override and its planned draw end
+                st.ignored = None
             ov = st.override
             floor = self._minc[i]
             most = self._max[i] if floor == cfg.min_current else round_down(self._max_raw[i], cfg.step, floor)

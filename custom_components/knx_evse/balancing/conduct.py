@@ -9,10 +9,12 @@ that ignored its limit is planned at the draw it took.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from .allocation import EPS
 from .readings import EvseReading
 from .state import (
+    _NONE,
     ADOPT_CURRENT,
     CAP_GAP,
     CAP_HEADROOM,
@@ -36,13 +38,39 @@ class Conduct(BalancerBase):
         """
         cfg = self._config
         st = self._state[i]
-        if not reading.connected:
-            st.ignored = None  # the session is over
         floor = cfg.min_current * (2 if reading.connectors == 2 else 1)
         if st.ignored and st.ignored > floor:
             steps = math.ceil((min(st.ignored, self._max_raw[i]) - floor) / cfg.step - EPS)
             floor = min(floor + steps * cfg.step, self._max[i])
         return floor
+
+    def _conduct(
+        self,
+        t: float,
+        evses: Sequence[EvseReading],
+        measured: list[tuple[float, ...]],
+        group: list[int],
+        upper: list[float],
+    ) -> None:
+        """Check every EVSE's draw against its limit; ``group`` and ``upper`` change in place.
+
+        A disobedient EVSE leaves the plan; a capped one has its ``upper`` lowered to its cap (see
+        :meth:`_check_obedience` and :meth:`_check_use`).
+        """
+        # Who would take more: paused, or charging at (not clearly below) a limit below the most it
+        # may have (last round's limits).
+        uses = [self._use(i, r, measured[i]) for i, r in enumerate(evses)]
+        wanting = [group[i] != _NONE and (not st.on or (st.limit < upper[i] - EPS and uses[i] > st.limit - CAP_GAP))
+                   for i, st in enumerate(self._state)]
+        for i, st in enumerate(self._state):
+            self._check_obedience(i, t, measured[i])
+            if st.disobeyed:
+                group[i], upper[i] = _NONE, 0.0  # paused until it obeys
+            elif group[i] != _NONE:
+                others = any(w for j, w in enumerate(wanting) if j != i)
+                self._check_use(i, t, uses[i], others)
+                if st.cap is not None:
+                    upper[i] = min(upper[i], st.cap)
 
     def _check_obedience(self, i: int, t: float, measured: tuple[float, ...]) -> None:
         """Escalate for a charging EVSE that draws over its limit (docs/balancing.md, "Obedience").
