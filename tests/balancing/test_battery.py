@@ -106,19 +106,20 @@ def test_the_battery_power_alone_counts_too() -> None:
     assert drv.run(3, house=0.0).limits == (0.0,)
 
 
-def test_while_the_battery_could_take_more_a_solar_minimum_is_all_import() -> None:
+def test_while_the_battery_could_take_more_a_solar_evse_does_not_ride_on_it() -> None:
     # The grid exports 0.2 A, less than the residual: the battery takes less than it could, because
-    # the car at 6 A takes the rest. The pause comes after solar_stop_delay, as with no export at
-    # all; without the battery rule the 0.23 A of import would take 6 × 20 / 0.23 ≈ 500 s.
-    cfg = config(evse(16.0, mode="solar"), timing=True, ramp_up_delay=0.0, min_on_time=0.0,
-                 min_off_time=0.0, solar_stop_delay=20.0)
+    # the car at 6 A takes the rest. It is paused once min_on_time has passed, not after the
+    # solar_stop_delay (180 s of 6 A; the 0.23 A of import alone would take some 4,700 s).
+    cfg = config(evse(16.0, mode="solar"), timing=True, ramp_up_delay=0.0, min_on_time=30.0,
+                 min_off_time=0.0, solar_stop_delay=180.0)
     drv = Driver(cfg)
     drv.site = battery(30)
     assert drv.step(house=-12.0).limits == (11.0,)
-    limits = [drv.step(house=-6.2).limits[0] for _ in range(22)]
-    assert limits[0] == 6.0
-    assert limits[19] == 6.0
-    assert limits[-1] == 0.0
+    seen = [drv.step(house=-6.2) for _ in range(31)]
+    assert [d.limits[0] for d in seen[:29]] == [6.0] * 29
+    assert seen[0].reason == ("min_on_hold",)
+    assert seen[-1].limits == (0.0,)
+    assert seen[-1].reason == ("paused_no_surplus",)
 
 
 def test_a_solar_evse_rides_out_the_residual_while_the_grid_exports_it() -> None:

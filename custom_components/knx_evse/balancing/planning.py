@@ -124,8 +124,8 @@ class Planning(BalancerBase):
                 # min_current pays an earlier import back. The pause comes once the net import
                 # adds up to solar_stop_delay seconds of min_current, so a cloud that leaves some
                 # export is ridden longer and no single export sample clears the count. While the
-                # battery comes first and could take more, all of it is import (site.py); above the
-                # buffer SoC the battery bridges the lack of export.
+                # battery comes first and could take more, the minimum is the battery's: no delay
+                # (site.py); above the buffer SoC the battery bridges the lack of export.
                 rate = need if self._hungry else need - max(0.0, pool_keep)
                 if rate > EPS and self._battery == "buffer":
                     st.deficit_since = None
@@ -148,7 +148,7 @@ class Planning(BalancerBase):
                         st.reason = "solar"  # exporting again, paying the import back
                     elif t - st.on_since < cfg.min_on_time:
                         st.reason = "min_on_hold"
-                    elif st.deficit < need * cfg.solar_stop_delay - EPS:
+                    elif not self._hungry and st.deficit < need * cfg.solar_stop_delay - EPS:
                         st.reason = "no_surplus_hold"
                     else:
                         self._stop(i, t)

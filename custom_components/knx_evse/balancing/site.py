@@ -8,7 +8,7 @@ The part of :class:`~.balancer.Balancer` that applies a :class:`~.readings.SiteR
 - the battery moves the export that solar EVSEs may use (``_site_surplus``): a discharging battery
   is import, a charging one is the cars' export unless the battery comes first; while it comes
   first the cars leave ``BATTERY_RESIDUAL`` to the grid, the proof that the battery is full or
-  charges at its most.
+  charges at its most, and a solar EVSE that would take its minimum from the battery pauses.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ BATTERY_RESIDUAL: Final = 100.0
 """W of export that solar EVSEs leave while the battery comes first (evcc's residual power below
 ``prioritySoc``). A battery that follows the grid to zero exports nothing while it can take more, so
 an export of at least this much shows it full or charging at its most. With less, the cars are
-lowered step by step, and a solar EVSE at its minimum counts its whole minimum as import (it takes it
-from the battery), so it pauses after ``solar_stop_delay``."""
+lowered step by step, and a solar EVSE at its minimum takes that minimum from the battery: it is
+paused once ``min_on_time`` has passed, without riding ``solar_stop_delay`` on the battery."""
 
 _SOLAR_MODES: Final = ("solar", "min_solar")
 _PRICE_REPLACES: Final = frozenset({"solar", "min_solar", "paused_no_surplus"})
