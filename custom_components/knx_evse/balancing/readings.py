@@ -196,7 +196,8 @@ class Decision:
             smallest phase). Negative when the other loads alone exceed the budget. None in
             fallback.
         surplus: A per phase (averaged over the supply phases) that the house would export
-            without the EVSEs; 0 when importing; None in fallback.
+            without the EVSEs, with the home battery's share moved as ``SiteReading`` says (the
+            export solar EVSEs may use); 0 when importing; None in fallback.
         reason: a short machine-readable word per EVSE. Charging: ``"fast"``, ``"solar"``,
             ``"min_solar"``, ``"override"``, ``"capped"`` (it draws clearly less than its share, so
             it is capped near its draw and the rest goes to the others), ``"min_on_hold"`` (would be paused but
