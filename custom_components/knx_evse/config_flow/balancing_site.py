@@ -35,6 +35,7 @@ from .selectors import BOOLEAN, number_box
 PRICE_DOMAINS: Final = ["sensor", "input_number", "number"]
 """Where a price entity may come from: price integrations' sensors, or a helper the user sets."""
 _FLAGS: Final = (CONF_NEGATIVE_PRICE, CONF_BATTERY_INVERT)
+_UNIT_ERRORS: Final = {"soc": "battery_soc_unit", "power": "battery_power_unit"}
 
 
 def _entity(domain: str | list[str], device_class: str | None = None) -> selector.EntitySelector:
@@ -60,13 +61,13 @@ class BalancingSiteStep(ConfigSubentryFlow):
             """Pick the members next (``BalancingMemberSteps``)."""
 
     def _unit_error(self, entity_id: str | None, kind: str) -> str | None:
-        """Return ``battery_<kind>_unit`` when ``entity_id`` has a unit ``group.site`` does not read."""
+        """Return the unit error of ``kind`` when ``entity_id`` has a unit ``group.site`` does not read."""
         state = self.hass.states.get(entity_id) if entity_id else None
         if state is None:
             return None  # not there yet: it is unknown until it is, and the core treats it so
         units = UNITS[kind]
         unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
-        return f"battery_{kind}_unit" if units is not None and unit not in units else None
+        return _UNIT_ERRORS[kind] if units is not None and unit not in units else None
 
     async def async_step_site(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Price and home battery, all optional: smart cost and battery priority."""
