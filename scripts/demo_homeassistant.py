@@ -55,6 +55,14 @@ logger:
     custom_components.knx_evse: info
 command_line:
 {sensors}
+input_number:
+  energy_price:  # the House group's price (smart cost): at or below 0.20 its Solar member charges as Fast
+    name: Energy price
+    min: -0.2
+    max: 0.6
+    step: 0.01
+    initial: 0.3
+    unit_of_measurement: EUR/kWh
 """
 
 

@@ -7,11 +7,12 @@ benchmark, the simulator and anyone replaying meter history can script against i
 
 Public API:
     - :class:`BalancingConfig`, :class:`EvseConfig`: frozen, validated configuration.
-    - :class:`MeterReading`, :class:`EvseReading`: the inputs of one round.
+    - :class:`MeterReading`, :class:`EvseReading`, :class:`SiteReading`: the inputs of one round
+      (the site: the energy price and the home battery, for smart cost and battery priority).
     - :class:`Balancer`: ``Balancer(config).update(now, meter, evses) -> Decision``, plus
       ``set_mode``, ``set_override``, ``force_write`` and ``reconfigure``.
     - :class:`Decision`: limits, paused, available, surplus, reason, fallback, meter_state,
-      writes, switches.
+      writes, switches, disobedient, price, battery.
     - :func:`water_fill`: the stateless max-min fair allocator.
     - :func:`supply_phases`: the supply phases an ``EvseConfig`` loads (phase rotation).
 """
@@ -22,10 +23,13 @@ from .config import MODES, BalancingConfig, EvseConfig, FallbackMode, Mode, supp
 from .readings import (
     PAUSED_REASONS,
     RUNNING_REASONS,
+    BatteryState,
     Decision,
     EvseReading,
     MeterReading,
     MeterState,
+    PriceState,
+    SiteReading,
 )
 
 __all__ = [
@@ -34,6 +38,7 @@ __all__ = [
     "RUNNING_REASONS",
     "Balancer",
     "BalancingConfig",
+    "BatteryState",
     "Decision",
     "EvseConfig",
     "EvseReading",
@@ -41,6 +46,8 @@ __all__ = [
     "MeterReading",
     "MeterState",
     "Mode",
+    "PriceState",
+    "SiteReading",
     "supply_phases",
     "water_fill",
 ]

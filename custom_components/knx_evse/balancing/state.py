@@ -12,7 +12,8 @@ from collections import deque
 from typing import Final
 
 from .allocation import Usage
-from .config import BalancingConfig
+from .config import BalancingConfig, Mode
+from .readings import BatteryState, PriceState, SiteReading
 
 ADOPT_CURRENT: Final = 1.0
 """A at or above which an EVSE is taken to be charging already on the first round."""
@@ -130,6 +131,12 @@ class BalancerBase:
     _raise_caps: list[float]
     _raise_surplus: float
     _disobedient: tuple[int, ...]
+    _site: SiteReading
+    _modes: list[Mode]  # each EVSE's mode this round: a cheap price makes Solar and Min+Solar Fast
+    _price: PriceState | None
+    _battery: BatteryState | None
+    _hungry: bool  # the battery comes first and could take more than it does (site.py)
+    _grid_export: float  # the meter's export this round, phase-amperes (negative: import)
 
     # ------------------------------------------------------------------ state changes
 
@@ -169,4 +176,5 @@ class BalancerBase:
             return "override"
         if self._state[i].cap is not None:
             return "capped"
-        return self._config.evses[i].mode
+        mode = self._modes[i]
+        return "cheap_price" if mode != self._config.evses[i].mode else mode
