@@ -7,7 +7,7 @@ depend on how the bus is reached: dispatch, read pacing, connection listeners, c
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from xknx.telegram import Telegram
 
@@ -40,7 +40,7 @@ class Link(Protocol):
 
     ``async_start`` connects (raising when it cannot), ``async_stop`` disconnects (safe twice and after
     a failed start). ``async_send`` puts one GroupValueWrite or GroupValueRead on its way to the bus
-    (the hub checked the connection before).
+    (the hub checked the connection before). ``diagnostics`` describes the route (no secrets).
     """
 
     async def async_start(self) -> None:
@@ -51,3 +51,6 @@ class Link(Protocol):
 
     async def async_send(self, telegram: Telegram) -> None:
         """Send ``telegram``."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Describe the route for the diagnostics."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
@@ -87,6 +88,14 @@ class XknxLink:
             if isinstance(destination, GroupAddress):
                 self._probe_address = destination
         self.xknx.telegrams.put_nowait(telegram)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the connection type and version of xknx and our individual address on the bus."""
+        return {
+            "xknx_connection_type": self.xknx.connection_manager.connection_type.value,
+            "xknx_version": self.xknx.version,
+            "current_address": str(self.xknx.current_address),
+        }
 
     def _telegram_received(self, telegram: Telegram) -> None:
         """Xknx telegram callback: note when the bus was last heard, then let the hub dispatch."""
