@@ -1,8 +1,10 @@
 """The hub: the one KNX connection shared by every charger of a hub config entry.
 
-One hub config entry has exactly one link to the bus (``link``, see ``link.py``): its own xknx
+One hub config entry has exactly one link to the bus (``link``, see ``link.py``): either its own xknx
 connection (``xknx_link.XknxLink``, built from ``connection.connection_config``: one tunnel slot,
-however many chargers, with the idle probe). The hub, whatever the link,
+however many chargers, with the idle probe), or, for connection type ``core_knx``, the connection of
+Home Assistant's own ``knx`` integration (``core_link.CoreKnxLink``: no tunnel of its own). The hub,
+whatever the link,
 
 - tracks the connection state for entity availability, as the link reports it;
 - dispatches incoming telegrams by destination group address (``GroupAddress.raw`` → handlers) to
@@ -38,9 +40,17 @@ from xknx.telegram import Telegram
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueWrite
 
-from ..const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, KNXKEYS_STORAGE_DIR
+from ..const import (
+    CONF_KNX_CONNECTION_TYPE,
+    CONF_KNX_CORE,
+    CONF_KNX_KNXKEY_FILENAME,
+    DOMAIN,
+    KNXKEYS_STORAGE_DIR,
+)
 from ..listeners import Listeners
 from .connection import connection_config
+from .core_link import CoreKnxLink
+from .link import Link, LinkUnavailableError
 from .xknx_link import XknxLink
 
 _LOGGER = logging.getLogger(__name__)
@@ -74,10 +84,11 @@ class KnxEvseHub:
 
     Public API (used by coordinators, balancing groups and tests):
 
-    - ``link``: the way to the bus; ``xknx``: the ``XKNX`` instance of the hub's own xknx link;
-      ``connected``: True while the connection is up.
+    - ``link``: the way to the bus; ``xknx``: the ``XKNX`` instance of the hub's own xknx link (None
+      on core knx's connection); ``connected``: True while the connection is up.
     - ``async_start()`` / ``async_prepare_stop()`` / ``async_stop()``: connect (raises ``xknx.exceptions.XKNXException`` when the
-      connection cannot start) and disconnect; stop leaves no task behind.
+      connection cannot start, ConfigEntryNotReady when core knx is not set up) and disconnect;
+      stop leaves no task behind.
     - ``async_subscribe(addresses, handler) -> unsubscribe``: dispatch incoming telegrams.
     - ``async_add_connection_listener(listener) -> unsubscribe``.
     - ``async_write(address, payload)`` / ``async_read(address)``: send; raise translated
@@ -91,7 +102,10 @@ class KnxEvseHub:
     idle_probe_after: float = DEFAULT_IDLE_PROBE_AFTER
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
-        """Create the link for ``entry.data``; nothing connects before ``async_start``."""
+        """Create the link for ``entry.data``; nothing connects before ``async_start``.
+
+        Raises KeyError or ValueError for connection data that is incomplete or of an unknown type.
+        """
         self.hass = hass
         self.entry = entry
         self._handlers: dict[int, tuple[TelegramHandler, ...]] = {}
@@ -104,17 +118,21 @@ class KnxEvseHub:
         self.telegrams_sent = 0
         self.reads_ignored = 0
         self.probes_sent = 0
-        self.link = XknxLink(
-            hass,
-            self,
-            connection_config(entry.data, knxkeys_path(hass, entry.data.get(CONF_KNX_KNXKEY_FILENAME))),
-            entry.title,
-        )
+        self.link: Link
+        if entry.data.get(CONF_KNX_CONNECTION_TYPE) == CONF_KNX_CORE:
+            self.link = CoreKnxLink(hass, self, entry.title)
+        else:
+            self.link = XknxLink(
+                hass,
+                self,
+                connection_config(entry.data, knxkeys_path(hass, entry.data.get(CONF_KNX_KNXKEY_FILENAME))),
+                entry.title,
+            )
 
     @property
-    def xknx(self) -> XKNX:
-        """The ``XKNX`` instance of the hub's own xknx link."""
-        return self.link.xknx
+    def xknx(self) -> XKNX | None:
+        """The ``XKNX`` instance of the hub's own xknx link; None on core knx's connection."""
+        return self.link.xknx if isinstance(self.link, XknxLink) else None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -162,6 +180,7 @@ class KnxEvseHub:
         raws = {GroupAddress(address).raw for address in addresses}
         for raw in raws:
             self._handlers[raw] = (*self._handlers.get(raw, ()), handler)
+        self.link.addresses_changed()
 
         @callback
         def unsubscribe() -> None:
@@ -171,8 +190,13 @@ class KnxEvseHub:
                     self._handlers[raw] = remaining
                 else:
                     self._handlers.pop(raw, None)
+            self.link.addresses_changed()
 
         return unsubscribe
+
+    def subscribed_addresses(self) -> Collection[int]:
+        """Return the raw group addresses that have handlers (a live view)."""
+        return self._handlers.keys()
 
     def telegram_received(self, telegram: Telegram) -> None:
         """Link callback: dispatch a telegram by destination group address; never answers reads."""
@@ -219,13 +243,23 @@ class KnxEvseHub:
 
     # -- outgoing ---------------------------------------------------------------------------
 
+    def _not_connected(self, address: GroupAddress) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="not_connected",
+            translation_placeholders={"group_address": str(address), "hub": self.entry.title},
+        )
+
     def _require_connection(self, address: GroupAddress) -> None:
         if not self._connected or self._closing:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="not_connected",
-                translation_placeholders={"group_address": str(address), "hub": self.entry.title},
-            )
+            raise self._not_connected(address)
+
+    async def _async_send(self, address: GroupAddress, payload: GroupValueWrite | GroupValueRead) -> None:
+        """Hand a telegram to the link; its refusal becomes ``not_connected``."""
+        try:
+            await self.link.async_send(Telegram(destination_address=address, payload=payload))
+        except LinkUnavailableError as err:
+            raise self._not_connected(address) from err
 
     async def async_write(self, address: str | GroupAddress, payload: DPTArray | DPTBinary) -> None:
         """Send a GroupValueWrite of ``payload`` (already encoded by ``dpt.encode``) to ``address``.
@@ -235,7 +269,7 @@ class KnxEvseHub:
         """
         group_address = GroupAddress(address)
         self._require_connection(group_address)
-        await self.link.async_send(Telegram(destination_address=group_address, payload=GroupValueWrite(payload)))
+        await self._async_send(group_address, GroupValueWrite(payload))
         self.telegrams_sent += 1
 
     async def async_read(self, address: str | GroupAddress) -> float:
@@ -249,7 +283,7 @@ class KnxEvseHub:
         group_address = GroupAddress(address)
         async with self._read_lock:
             self._require_connection(group_address)
-            await self.link.async_send(Telegram(destination_address=group_address, payload=GroupValueRead()))
+            await self._async_send(group_address, GroupValueRead())
             sent_at = time.monotonic()
             self.telegrams_sent += 1
             if self.read_interval > 0:

@@ -89,9 +89,13 @@ class XknxLink:
                 self._probe_address = destination
         self.xknx.telegrams.put_nowait(telegram)
 
+    def addresses_changed(self) -> None:
+        """Do nothing: xknx hands every telegram to the hub, which filters by address."""
+
     def diagnostics(self) -> dict[str, Any]:
         """Return the connection type and version of xknx and our individual address on the bus."""
         return {
+            "route": "xknx",
             "xknx_connection_type": self.xknx.connection_manager.connection_type.value,
             "xknx_version": self.xknx.version,
             "current_address": str(self.xknx.current_address),
