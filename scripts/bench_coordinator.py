@@ -19,9 +19,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import statistics
 import struct
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from homeassistant import loader  # noqa: E402
 from homeassistant.const import EVENT_STATE_CHANGED  # noqa: E402
-from homeassistant.core import Event, callback  # noqa: E402
+from homeassistant.core import Event, HomeAssistant, callback  # noqa: E402
+from homeassistant.setup import async_setup_component  # noqa: E402
 from pytest_homeassistant_custom_component.common import async_test_home_assistant  # noqa: E402
 from xknx.dpt.payload import DPTArray, DPTBinary  # noqa: E402
 from xknx.telegram import Telegram, TelegramDirection  # noqa: E402
@@ -59,6 +62,18 @@ LATENCY_STREAMS = (
 )
 
 
+async def _async_setup_http(hass: HomeAssistant) -> None:
+    """Serve HTTP (file_upload needs it) on a free port of 127.0.0.1, never on the demo's 8123.
+
+    Home Assistant keeps the HTTP settings in its storage after the first start: the config
+    directory must be a fresh one.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert await async_setup_component(hass, "http", {"http": {"server_host": ["127.0.0.1"], "server_port": port}})
+
+
 def _telegram(number: int, payload: DPTArray | DPTBinary) -> Telegram:
     return Telegram(
         destination_address=GroupAddress(ga(number)),
@@ -71,6 +86,9 @@ def _telegram(number: int, payload: DPTArray | DPTBinary) -> Telegram:
 async def main(count: int) -> None:
     async with async_test_home_assistant() as hass:
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+        config_dir = tempfile.TemporaryDirectory()
+        hass.config.config_dir = config_dir.name
+        await _async_setup_http(hass)
         kit = KnxTestKit(hass)
         with kit.patched():
             entry = await kit.setup(hub_entry([charger_subentry("BENCH", "Bench", SINGLE_PHASE_FULL)]))
@@ -128,6 +146,7 @@ async def main(count: int) -> None:
             await hass.config_entries.async_unload(entry.entry_id)
             await kit.flush()
         await hass.async_stop(force=True)
+        config_dir.cleanup()
 
     latencies.sort()
     p50 = statistics.median(latencies)
