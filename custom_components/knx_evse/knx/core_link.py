@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any, Final
 
 from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntry, ConfigEntryChange
@@ -56,6 +57,17 @@ def core_knx_entry(hass: HomeAssistant) -> ConfigEntry | None:
     return loaded[0] if loaded else None
 
 
+@lru_cache(maxsize=4096)
+def _group_address(text: str) -> GroupAddress:
+    """Parse a destination as core knx printed it (any address format); cached: a bus has few."""
+    return GroupAddress(text)
+
+
+@lru_cache(maxsize=1024)
+def _individual_address(text: str) -> IndividualAddress:
+    return IndividualAddress(text)
+
+
 def event_telegram(data: Mapping[str, Any]) -> Telegram | None:
     """Rebuild the telegram of an incoming ``knx_event``; None for an outgoing or unusable one.
 
@@ -74,10 +86,10 @@ def event_telegram(data: Mapping[str, Any]) -> Telegram | None:
         else:
             return None
         return Telegram(
-            destination_address=GroupAddress(data["destination"]),
+            destination_address=_group_address(data["destination"]),
             direction=TelegramDirection.INCOMING,
             payload=payload,
-            source_address=IndividualAddress(data["source"]),
+            source_address=_individual_address(data["source"]),
         )
     except (XKNXException, KeyError, TypeError, ValueError):
         return None
