@@ -219,7 +219,7 @@ class CoreKnxLink:
         """Make core knx's registrations match the hub's addresses; True when they do.
 
         False while core knx is not loaded, after a stop, or when core knx refused a registration
-        (logged; the next load of core knx tries again).
+        (logged; the next send tries again).
         """
         async with self._sync_lock:
             while self._entry_id is not None and not self._stopped:
@@ -240,6 +240,7 @@ class CoreKnxLink:
                 except HomeAssistantError as err:
                     if generation == self._generation:
                         _LOGGER.warning("%s: Home Assistant's KNX integration refused the event registration: %s", self._title, err)
+                        self._dirty = True  # tried again before the next send
                         return False
                     continue  # core knx was unloaded meanwhile
                 if generation == self._generation:
