@@ -74,6 +74,30 @@ def _meter_sensor(meter: Mapping[str, Any]) -> str:
     )
 
 
+def _entry(
+    domain: str,
+    entry_id: str,
+    title: str,
+    data: Mapping[str, Any],
+    unique_id: str | None,
+    subentries: Sequence[ConfigSubentryData],
+) -> dict[str, Any]:
+    """A version 1 config entry as Home Assistant stores it, made by its own ``ConfigEntry``."""
+    return ConfigEntry(
+        data=data,
+        discovery_keys=MappingProxyType({}),
+        domain=domain,
+        entry_id=entry_id,
+        minor_version=1,
+        options={},
+        source="user",
+        subentries_data=subentries,
+        title=title,
+        unique_id=unique_id,
+        version=1,
+    ).as_dict()
+
+
 def write_config(
     config_dir: Path,
     *,
@@ -95,39 +119,14 @@ def write_config(
     storage.mkdir(parents=True, exist_ok=True)
     sensors = "".join(_meter_sensor(m) for m in meters) or "  []\n"
     (config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML.format(port=port, sensors=sensors))
-    entry = ConfigEntry(
-        data=hub_data,
-        discovery_keys=MappingProxyType({}),
-        domain="knx_evse",
-        entry_id="knxevsedemohub",
-        minor_version=1,
-        options={},
-        source="user",
-        subentries_data=subentries,
-        title="KNX EV chargers (demo bus)",
-        unique_id=(
-            "core_knx"
-            if hub_data.get("connection_type") == "core_knx"
-            else f"{hub_data.get('host', '')}:{hub_data.get('port', '')}"
-        ),
-        version=1,
+    hub_unique_id = (
+        "core_knx"
+        if hub_data.get("connection_type") == "core_knx"
+        else f"{hub_data.get('host', '')}:{hub_data.get('port', '')}"
     )
-    entries = [entry.as_dict()]
+    entries = [_entry("knx_evse", "knxevsedemohub", "KNX EV chargers (demo bus)", hub_data, hub_unique_id, subentries)]
     if core_knx_data is not None:
-        core_knx = ConfigEntry(
-            data=core_knx_data,
-            discovery_keys=MappingProxyType({}),
-            domain="knx",
-            entry_id="knxevsedemocoreknx",
-            minor_version=1,
-            options={},
-            source="user",
-            subentries_data=(),
-            title="KNX (demo bus)",
-            unique_id=None,
-            version=1,
-        )
-        entries.insert(0, core_knx.as_dict())
+        entries.insert(0, _entry("knx", "knxevsedemocoreknx", "KNX (demo bus)", core_knx_data, None, ()))
     document = {
         "version": STORAGE_VERSION,
         "minor_version": STORAGE_VERSION_MINOR,

@@ -10,67 +10,28 @@ faked between them. Needs root (network namespace) and knxd; skipped with the re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWithId
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from xknx.telegram import Telegram
 from xknx.telegram.apci import GroupValueResponse
 
 from custom_components.knx_evse.const import CONF_KNX_CONNECTION_TYPE, CONF_KNX_CORE, DOMAIN, SUBENTRY_CHARGER
 from custom_components.knx_evse.knx.hub import KnxEvseHub
 from knxbus.knxd import KnxdBus
-from simulator.charger import KnxHost, SimulatedCharger
+from simulator.charger import SimulatedCharger
 from simulator.installation import load_installation
 from tests.core_knx_harness import CORE_KNX_DATA
-from tests.e2e.test_integration_e2e import SimClock, wait_for
+from tests.e2e.test_integration_e2e import CHARGER, SUBENTRY_ID, SimClock, Stack, _record_sent, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("bus_netns", "sockets_enabled")]
 
-SUBENTRY_ID = "garage"
-CHARGER = "Garage"
-
-
-@dataclass
-class CoreStack:
-    """Home Assistant with core knx and the hub on it, the bus, and the simulated charger."""
-
-    hass: HomeAssistant
-    charger: SimulatedCharger
-    host: KnxHost
-    clock: SimClock
-    core: MockConfigEntry
-    entry: MockConfigEntry
-    sent_by_charger: list[Telegram] = field(default_factory=list)
-
-    @property
-    def hub(self) -> KnxEvseHub:
-        hub: KnxEvseHub = self.entry.runtime_data.hub
-        return hub
-
-    def state(self, platform: str, key: str) -> str:
-        entity_id = er.async_get(self.hass).async_get_entity_id(platform, DOMAIN, f"{SUBENTRY_ID}_{key}")
-        assert entity_id is not None, f"no {platform} entity {key}"
-        state = self.hass.states.get(entity_id)
-        assert state is not None
-        return state.state
-
-    def number(self, platform: str, key: str) -> float:
-        return float(self.state(platform, key))
-
-    async def set_limit(self, amps: float) -> None:
-        """Set the charger's current limit through its number entity (object 1)."""
-        entity_id = er.async_get(self.hass).async_get_entity_id("number", DOMAIN, f"{SUBENTRY_ID}_evse_current_limit")
-        await self.hass.services.async_call("number", "set_value", {"entity_id": entity_id, "value": amps}, blocking=True)
-
 
 @pytest.fixture
-async def core_stack(hass: HomeAssistant, bus_netns: KnxdBus, tmp_path: Path) -> AsyncIterator[CoreStack]:
+async def core_stack(hass: HomeAssistant, bus_netns: KnxdBus, tmp_path: Path) -> AsyncIterator[Stack]:
     """The charger on its tunnel, core knx on another, the hub on core knx; yields after the start-up reads."""
     config_dir = tmp_path / "config"
     config_dir.mkdir()
@@ -81,15 +42,6 @@ async def core_stack(hass: HomeAssistant, bus_netns: KnxdBus, tmp_path: Path) ->
     charger.start()
     charger.step(float(charger.params.delay_at_start))
     host = await charger.connect(bus_netns.gateway_ip, bus_netns.port, "127.0.0.1")
-    sent: list[Telegram] = []
-    send = charger._send_fn
-    assert send is not None
-
-    def recording(telegram: Telegram) -> None:
-        sent.append(telegram)
-        send(telegram)
-
-    charger.set_send(recording)
     clock = SimClock(charger)
     core = MockConfigEntry(
         domain="knx",
@@ -118,7 +70,8 @@ async def core_stack(hass: HomeAssistant, bus_netns: KnxdBus, tmp_path: Path) ->
             )
         ],
     )
-    stack = CoreStack(hass, charger, host, clock, core, entry, sent)
+    stack = Stack(hass, bus_netns, charger, host, clock, entry)
+    _record_sent(charger, stack.sent_by_charger)
     try:
         core.add_to_hass(hass)
         assert await hass.config_entries.async_setup(core.entry_id)
@@ -130,8 +83,9 @@ async def core_stack(hass: HomeAssistant, bus_netns: KnxdBus, tmp_path: Path) ->
             await hass.async_block_till_done()
             assert entry.state is ConfigEntryState.LOADED
             await wait_for(lambda: stack.hub.connected, 10, "core knx connected to knxd")
-            coordinator = entry.runtime_data.chargers[SUBENTRY_ID]
-            await wait_for(lambda: coordinator.startup_reads_done and coordinator.reads_sent, 10, "start-up reads")
+            await wait_for(
+                lambda: stack.coordinator.startup_reads_done and stack.coordinator.reads_sent, 10, "start-up reads"
+            )
             yield stack
     finally:
         for config_entry in (entry, core):
@@ -142,11 +96,11 @@ async def core_stack(hass: HomeAssistant, bus_netns: KnxdBus, tmp_path: Path) ->
         await stack.host.stop()
 
 
-async def test_start_up_reads_are_answered_and_a_write_is_followed(core_stack: CoreStack) -> None:
+async def test_start_up_reads_are_answered_and_a_write_is_followed(core_stack: Stack) -> None:
     """Reads through knx.read reach the charger; its responses, through knx_event, fill the entities."""
     stack = core_stack
     assert stack.hub.xknx is None  # no tunnel of our own
-    coordinator = stack.entry.runtime_data.chargers[SUBENTRY_ID]
+    coordinator = stack.coordinator
     plan = coordinator.read_plan()
     await wait_for(lambda: len(stack.sent_by_charger) >= len(plan), 5, "a response to every read")
     assert all(isinstance(t.payload, GroupValueResponse) for t in stack.sent_by_charger)
@@ -155,7 +109,7 @@ async def test_start_up_reads_are_answered_and_a_write_is_followed(core_stack: C
     assert stack.number("sensor", "evse_current_limit_status") == 32.0
     assert stack.state("sensor", "conn1_ocpp_state") == "available"
 
-    await stack.set_limit(16)
+    await stack.service("number", "set_value", "evse_current_limit", value=16)
     await wait_for(lambda: stack.charger.current_limit == 16.0, 3, "simulator limit 16 A")
     await wait_for(lambda: stack.number("sensor", "evse_current_limit_status") == 16.0, 3, "status 16 A")
     status = coordinator.state(3)
@@ -163,21 +117,22 @@ async def test_start_up_reads_are_answered_and_a_write_is_followed(core_stack: C
     assert stack.hub.reads_ignored == 0
 
 
-async def test_core_knx_reload_is_followed_by_a_read_again(core_stack: CoreStack) -> None:
+async def test_core_knx_reload_is_followed_by_a_read_again(core_stack: Stack) -> None:
     """Core knx reloads (its tunnel closes and opens again): the hub goes down, comes back and reads again."""
     stack = core_stack
-    coordinator = stack.entry.runtime_data.chargers[SUBENTRY_ID]
+    coordinator = stack.coordinator
     changes: list[bool] = []
     stack.hub.async_add_connection_listener(changes.append)
     reads_before = coordinator.reads_sent
     with patch.object(KnxEvseHub, "read_interval", 0.01):
-        assert await stack.hass.config_entries.async_reload(stack.core.entry_id)
+        (core,) = stack.hass.config_entries.async_entries("knx")
+        assert await stack.hass.config_entries.async_reload(core.entry_id)
         await wait_for(lambda: changes[-1:] == [True], 10, "connected again")
         await wait_for(lambda: coordinator.startup_reads_done and coordinator.reads_sent > reads_before, 10, "reads again")
     assert changes[0] is False
     # core knx forgot the event registrations with its reload: heard again only if made again
     heard = coordinator.telegrams_received
-    await stack.set_limit(16)
+    await stack.service("number", "set_value", "evse_current_limit", value=16)
     await wait_for(lambda: stack.charger.current_limit == 16.0, 3, "simulator limit 16 A")
     await wait_for(lambda: stack.number("sensor", "evse_current_limit_status") == 16.0, 3, "status 16 A")
     assert coordinator.telegrams_received > heard
