@@ -31,6 +31,7 @@ from ..const import (
     CONF_CHARGER_IA,
     CONF_MODEL,
     CONF_NAME,
+    CORE_KNX_DOMAIN,
     MODELS,
 )
 from ..knx.knxproj import (
@@ -56,7 +57,6 @@ CONF_CHARGERS: Final = "chargers"
 CONF_DROP_CLASHES: Final = "leave_out_dpt_clashes"
 CONF_REVIEW: Final = "review_parameters"
 
-CORE_KNX_DOMAIN: Final = "knx"
 CORE_KNX_PROJECT_STORE: Final = ("knx/knx_project.json", 1)
 """Key and version of the store where core knx keeps the project uploaded in its panel: xknxproject's
 parse result as JSON, the same shape ``parse_project`` returns (core knx's ``project.py``)."""
