@@ -5,6 +5,11 @@ Started by ``scripts/screenshot`` (which installs Chromium and playwright first)
 waits until the chargers report values and a car charges, logs a headless Chromium (Debian's
 ``/usr/bin/chromium``, driven by playwright) into Home Assistant with the demo user's tokens, and
 saves a PNG of the dashboard ``/ev-charging``. The same run writes the dashboard as YAML.
+
+The demo starts with an empty history, so the picture's history graph shows only the minutes the
+demo has run (``--history-hours``, 0.25 by default; the YAML keeps a day). Before saving, every
+text the browser cut off with an ellipsis (a tile's name or state, a heading, a legend) is listed
+and the run fails: a cut-off label is a bug of the dashboard's layout.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from demo_dashboard import dashboard_entities  # noqa: E402
-from demo_homeassistant import CLIENT_ID  # noqa: E402
+from demo_homeassistant import CLIENT_ID, Websocket  # noqa: E402
+from demo_lovelace import URL_PATH  # noqa: E402
 from develop import Running, build_parser, run  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,6 +47,31 @@ CHROMIUM_ARGS = [
 REPORTED_DOMAINS = ("sensor.", "binary_sensor.", "select.")
 MAX_BYTES = 300_000
 """The README's image is kept below this size (quantised to a palette when larger)."""
+
+TRUNCATED_JS = """
+() => {
+  const text = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) return node.data;
+    if (node.localName === "slot") return node.assignedNodes({flatten: true}).map(text).join("");
+    const kids = node.shadowRoot ? node.shadowRoot.childNodes : node.childNodes;
+    return Array.from(kids).map(text).join("");
+  };
+  const found = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) walk(el.shadowRoot);
+      if (getComputedStyle(el).textOverflow !== "ellipsis" || el.scrollWidth <= el.clientWidth + 1) continue;
+      // Screen-reader labels are 1 px wide on purpose; hidden ones are not seen either.
+      if (el.clientWidth <= 1 || !el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+      const shown = text(el).replace(/\\s+/g, " ").trim();
+      if (shown) found.push(shown);
+    }
+  };
+  walk(document);
+  return found;
+}
+"""
+"""Browser-side: the texts of every element that the page cuts off with an ellipsis (through shadow roots)."""
 
 
 def _log(text: str) -> None:
@@ -93,8 +124,11 @@ async def wait_for_values(running: Running, entity_ids: list[str], *, settle: fl
         await asyncio.sleep(3)
 
 
-async def take(running: Running, output: Path, *, width: int, height: int) -> None:
-    """Open the dashboard in headless Chromium, logged in with the demo tokens; save a full-page PNG."""
+async def take(running: Running, output: Path, *, width: int, height: int) -> list[str]:
+    """Open the dashboard in headless Chromium, logged in with the demo tokens; save a full-page PNG.
+
+    Return the texts the page shows cut off (``TRUNCATED_JS``), empty when everything fits.
+    """
     from playwright.async_api import async_playwright  # noqa: PLC0415 (installed by scripts/screenshot)
 
     storage = {
@@ -115,9 +149,11 @@ async def take(running: Running, output: Path, *, width: int, height: int) -> No
                 raise RuntimeError("the browser shows the login page: the injected tokens were refused")
             await page.wait_for_timeout(5000)  # tiles, trend graph and icons settle
             png = await page.screenshot(full_page=True)
+            cut: list[str] = await page.evaluate(TRUNCATED_JS)
         finally:
             await browser.close()
     save(output, png)
+    return cut
 
 
 def save(output: Path, png: bytes) -> None:
@@ -149,16 +185,23 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=240.0, help="s to wait at most for values and charging")
     parser.add_argument("--width", type=int, default=1200)
     parser.add_argument("--height", type=int, default=900, help="viewport height (the picture is the full page)")
+    parser.add_argument("--history-hours", type=float, default=0.25, help="hours the picture's history graph shows")
     args = parser.parse_args()
     develop_args = build_parser().parse_args(
-        ["--start", args.start, "--speed", str(args.speed), "--dashboard-yaml", str(args.yaml)]
+        [
+            *("--start", args.start, "--speed", str(args.speed)),
+            *("--dashboard-yaml", str(args.yaml), "--history-hours", str(args.history_hours)),
+        ]
     )
 
     async def on_ready(running: Running) -> int:
         entity_ids = await _dashboard_entity_ids(running)
         await wait_for_values(running, entity_ids, settle=args.settle, limit=args.limit)
-        await take(running, args.output, width=args.width, height=args.height)
+        cut = await take(running, args.output, width=args.width, height=args.height)
         _log(f"saved {args.output} ({args.output.stat().st_size // 1024} KB) and {args.yaml}")
+        if cut:
+            _log(f"FAILED: {len(cut)} text(s) cut off at {args.width} px: {cut}")
+            return 1
         return 0
 
     return asyncio.run(run(develop_args, on_ready=on_ready))
@@ -166,8 +209,6 @@ def main() -> int:
 
 async def _dashboard_entity_ids(running: Running) -> list[str]:
     """Entity ids on the installed dashboard (read back through the websocket API)."""
-    from demo_dashboard import URL_PATH, Websocket  # noqa: PLC0415
-
     async with aiohttp.ClientSession() as session:
         ws = await Websocket.connect(session, running.base_url, str(running.tokens["access_token"]))
         try:
