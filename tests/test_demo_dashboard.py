@@ -317,3 +317,24 @@ async def test_the_demo_provides_solar_power_grid_import_and_export(hass: HomeAs
         assert (float(imported.async_render()), float(exported.async_render())) == expected
     hass.states.async_set("sensor.grid_power", "unavailable")
     assert Template(sensors["demo_grid_export"]["availability"], hass).async_render() is False
+
+
+def test_the_readmes_yaml_is_the_builders_with_solar_export_and_history() -> None:
+    """docs/dashboard.yaml, written by scripts/screenshot, is current: header, meters, history."""
+    text = (ROOT / "docs" / "dashboard.yaml").read_text()
+    config = yaml.safe_load(text)
+
+    assert text == to_yaml(config)  # the builder's header and layout
+    shown = dashboard_entities(config)
+    assert {"sensor.solar_power", "sensor.grid_export", "sensor.grid_import"} <= set(shown)
+    (history,) = [c for c in config["views"][0]["sections"][0]["cards"] if c["type"] == "history-graph"]
+    assert history["hours_to_show"] == 24
+    assert [e["name"] for e in history["entities"]] == [
+        "Grid power",
+        "Solar power",
+        "Garage",
+        "Carport",
+        "Available current",
+    ]
+    names = {EN[domain][key]["name"] for domain in EN for key in EN[domain]} | {m.label for m in METERS}
+    assert {entity_id: tile["name"] for entity_id, tile in tiles(config).items() if tile["name"] not in names} == {}

@@ -58,3 +58,13 @@ def test_readme_names_the_balancing_entities_as_the_device_page_does() -> None:
     # The names the README once used for them would send a reader looking for entities that do not exist.
     for old in ("Meter stale", "Assigned limit"):
         assert old not in readme
+
+
+def test_readme_pictures_exist_and_show_both_dashboard_stories() -> None:
+    """The README's images are files of the repository: the evening and the midday dashboard."""
+    readme = (ROOT / "README.md").read_text()
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", readme)
+
+    assert {"docs/dashboard.png", "docs/dashboard-solar.png"} <= set(pictures)
+    for picture in pictures:
+        assert (ROOT / picture).is_file(), picture
