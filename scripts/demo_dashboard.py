@@ -1,106 +1,133 @@
 """The demo's curated Lovelace dashboard, built from Home Assistant's entity and device registries.
 
-Used by ``scripts/develop`` (and ``scripts/screenshot``). ``build_dashboard`` turns registry entries
-(as ``config/entity_registry/list`` and ``config/device_registry/list`` return them) into a Lovelace
-storage-mode config with one sections view:
+Used by ``scripts/develop`` (through scripts/demo_lovelace.py) and ``scripts/screenshot``.
+``build_dashboard`` turns registry entries (as ``config/entity_registry/list`` and
+``config/device_registry/list`` return them) into a Lovelace storage-mode config with one sections
+view:
 
-- a "House" section per balancing group (or "Grid" without one): the grid meter(s) with a trend
-  graph, the group's state, available current, energy price (with a price rule), meter problem and
-  on/off switch;
+- a "House" section per balancing group (or "Grid" without one): the house's meters (grid power
+  with a trend graph, solar power, export, import, grid current), the group's available current,
+  state, meter problem, energy price (with a price rule) and on/off switch, and a history graph of
+  grid, solar, each charger's power and the available current;
 - a section per charger: its power (and current) in the heading, an error tile only while there is
-  an error, its current limit, then one block
-  per connector: pilot and OCPP state, vehicle connected, charging, power, session and lifetime
-  energy, current limit (number), charge mode (select) and assigned limit of the balancing group,
-  the start/stop switch and the group's reason for the limit.
+  an error, its current limit (and, for a member of a balancing group, its charge mode, balancing
+  limit and reason), then one block per connector: vehicle connected and charging, pilot and OCPP
+  state, session and lifetime energy, charge mode and start/stop switch, current limit next to the
+  group's balancing limit, and the group's reason.
+
+Every tile is named by its entity's English name from ``translations/en.json``, so the dashboard,
+the device page and the README's entity table say the same. Tiles come in rows: a row's tiles share
+the section's 12 columns, so a tile whose row partner is missing spans the width; long states
+(pilot state, OCPP state, reason) get whole rows, so nothing is cut off at 1200 px.
 
 Entities are picked by their translation key, so the dashboard follows whatever entities the
 integration created (a charger without session objects simply has no session-energy tile);
-disabled and hidden entities are left out. ``install_dashboard`` does the websocket part: waits
-until the registry is settled, saves the config as the dashboard ``/ev-charging`` (made the default
-panel) and can write the same config as YAML for the README (``docs/dashboard.yaml``).
+disabled and hidden entities are left out.
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import time
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 
 DOMAIN = "knx_evse"
-URL_PATH = "ev-charging"
 TITLE = "EV charging"
 VIEW_PATH = "chargers"
+EN_JSON = Path(__file__).resolve().parent.parent / "custom_components" / DOMAIN / "translations" / "en.json"
+HISTORY_HOURS = 24
+"""Hours the history graph shows (the YAML example's: a day of solar)."""
 
 Card = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """One tile of a section: the entity with ``key`` (translation key) of ``domain``, shown as ``label``.
+    """One tile of a section: the entity with ``key`` (translation key) of ``domain``.
 
-    ``feature``: a tile feature ("numeric-input", "select-options", "toggle", "trend-graph") or None;
-    ``columns``: width in the section's 12-column grid.
+    ``feature``: a tile feature ("numeric-input", "select-options", "toggle") or None.
     """
 
     key: str
     domain: str
-    label: str
     feature: str | None = None
-    columns: int = 6
 
 
-CHARGER_BADGES: tuple[Slot, ...] = (
-    Slot("active_power", "sensor", "Power"),
-    Slot("single_phase_current", "sensor", "Current"),
-)
+@dataclass(frozen=True, slots=True)
+class Meter:
+    """A sensor of the house (not the integration's): ``entity_id``, shown as ``label``.
+
+    ``trend``: a full-width tile with a trend graph; ``history``: also a line of the power history.
+    """
+
+    entity_id: str
+    label: str
+    trend: bool = False
+    history: bool = False
+
+
+Row = tuple[Slot, ...]
+"""Tiles that share one row of a section's 12 columns (those present split it evenly)."""
+
+CHARGER_BADGES: tuple[Slot, ...] = (Slot("active_power", "sensor"), Slot("single_phase_current", "sensor"))
 """Badges in a charger's heading: its total power, and its current when single-phase (three would not fit)."""
+CONNECTOR_BADGES: tuple[Slot, ...] = (Slot("active_power", "sensor"),)
+"""The badge in a connector's heading: its power."""
 
-ERROR_SLOT = Slot("error_code", "sensor", "Error")
+ERROR_SLOT = Slot("error_code", "sensor")
 """A charger's error code: a tile shown only while there is an error."""
 NO_ERROR_STATES = ("no_error", "unknown", "unavailable")
 
-CHARGER_SLOTS: tuple[Slot, ...] = (
-    Slot("current_limit", "number", "Current limit", "numeric-input", columns=12),
-    # A balancing-group member that is the whole charger (object 1) has its entities here.
-    Slot("charge_mode", "select", "Charge mode", "select-options"),
-    Slot("assigned_limit", "sensor", "Assigned limit"),
-    Slot("balancing_reason", "sensor", "Reason"),
-)
-"""Tiles of a charger device, in order."""
+CURRENT_LIMIT = Slot("current_limit", "number", "numeric-input")
+BALANCING_LIMIT = Slot("assigned_limit", "sensor")
+CHARGE_MODE = Slot("charge_mode", "select", "select-options")
+BALANCING_REASON = Slot("balancing_reason", "sensor")
 
-CONNECTOR_SLOTS: tuple[Slot, ...] = (
-    Slot("pilot_state", "sensor", "Pilot state"),
-    Slot("ocpp_state", "sensor", "OCPP state"),
-    Slot("vehicle_connected", "binary_sensor", "Vehicle"),
-    Slot("charging", "binary_sensor", "Charging"),
-    Slot("active_power", "sensor", "Power"),
-    Slot("session_energy", "sensor", "Session energy"),
-    Slot("lifetime_energy", "sensor", "Lifetime energy"),
-    Slot("assigned_limit", "sensor", "Assigned limit"),
-    Slot("current_limit", "number", "Current limit", "numeric-input"),
-    Slot("charge_mode", "select", "Charge mode", "select-options"),
-    Slot("start_stop", "switch", "Charge", "toggle"),
-    Slot("balancing_reason", "sensor", "Reason"),
+CHARGER_ROWS: tuple[Row, ...] = (
+    # The charger's own limit beside the one its balancing group gives it (when the whole charger,
+    # object 1, is the member); a member's entities sit on its charger or connector device.
+    (CURRENT_LIMIT, BALANCING_LIMIT),
+    (CHARGE_MODE,),
+    (BALANCING_REASON,),
 )
-"""Tiles of a connector sub-device, in order."""
+"""Rows of a charger device, in order."""
 
-GROUP_SLOTS: tuple[Slot, ...] = (
-    Slot("group_state", "sensor", "Balancing state"),
-    Slot("available_current", "sensor", "Available current"),
-    Slot("price_state", "sensor", "Energy price"),
-    Slot("group_enabled", "switch", "Load balancing", "toggle"),
-    Slot("meter_problem", "binary_sensor", "Meter problem"),
+CONNECTOR_ROWS: tuple[Row, ...] = (
+    (Slot("vehicle_connected", "binary_sensor"), Slot("charging", "binary_sensor")),
+    (Slot("pilot_state", "sensor"),),
+    (Slot("ocpp_state", "sensor"),),
+    (Slot("session_energy", "sensor"), Slot("lifetime_energy", "sensor")),
+    (CHARGE_MODE, Slot("start_stop", "switch", "toggle")),
+    (CURRENT_LIMIT, BALANCING_LIMIT),
+    (BALANCING_REASON,),
 )
-"""Tiles of a balancing group's device, in order (after the meters)."""
+"""Rows of a connector sub-device, in order."""
 
-GROUP_KEYS = frozenset(slot.key for slot in GROUP_SLOTS)
+AVAILABLE_CURRENT = Slot("available_current", "sensor")
+GROUP_ROWS: tuple[Row, ...] = (
+    (AVAILABLE_CURRENT,),
+    (Slot("group_state", "sensor"), Slot("meter_problem", "binary_sensor")),
+    (Slot("price_state", "sensor"),),
+    (Slot("group_enabled", "switch", "toggle"),),
+)
+"""Rows of a balancing group's device, in order (after the meters)."""
+
+GROUP_KEYS = frozenset(slot.key for row in GROUP_ROWS for slot in row)
+
+
+@functools.cache
+def _names() -> dict[str, dict[str, Any]]:
+    return dict(json.loads(EN_JSON.read_text())["entity"])
+
+
+def entity_name(slot: Slot) -> str:
+    """The English name of ``slot``'s entity (translations/en.json), as the device page shows it."""
+    return str(_names()[slot.domain][slot.key]["name"])
 
 
 def _domain(entity_id: str) -> str:
@@ -112,29 +139,51 @@ def _usable(entry: Mapping[str, Any]) -> bool:
     return entry.get("platform") == DOMAIN and not entry.get("disabled_by") and not entry.get("hidden_by")
 
 
-def _tile(entity_id: str, slot: Slot) -> Card:
-    card: Card = {"type": "tile", "entity": entity_id, "name": slot.label}
-    if slot.feature == "numeric-input":
+def _tile(entity_id: str, name: str, *, feature: str | None = None, columns: int = 6, hours: float = 1) -> Card:
+    card: Card = {"type": "tile", "entity": entity_id, "name": name}
+    if feature == "numeric-input":
         card["features"] = [{"type": "numeric-input", "style": "buttons"}]
-    elif slot.feature is not None:
-        card["features"] = [{"type": slot.feature}]
-    if slot.feature == "trend-graph":
-        card["features"][0]["hours_to_show"] = 1
-    if slot.feature is not None:
+    elif feature == "trend-graph":
+        card["features"] = [{"type": "trend-graph", "hours_to_show": hours}]
+    elif feature is not None:
+        card["features"] = [{"type": feature}]
+    if feature is not None:
         card["features_position"] = "bottom"
-    card["grid_options"] = {"columns": slot.columns}
+    card["grid_options"] = {"columns": columns}
     return card
+
+
+def _by_key(entities: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str | None], str]:
+    return {(_domain(e["entity_id"]), e.get("translation_key")): e["entity_id"] for e in entities}
 
 
 def _pick(entities: Sequence[Mapping[str, Any]], slots: Sequence[Slot]) -> list[tuple[str, Slot]]:
     """(entity id, slot) for ``slots`` from one device's ``entities``, in slot order; missing slots are skipped."""
-    by_key = {(_domain(e["entity_id"]), e.get("translation_key")): e["entity_id"] for e in entities}
+    by_key = _by_key(entities)
     return [(by_key[(s.domain, s.key)], s) for s in slots if (s.domain, s.key) in by_key]
 
 
-def _tiles(entities: Sequence[Mapping[str, Any]], slots: Sequence[Slot]) -> list[Card]:
-    """Tiles for ``slots`` from one device's ``entities`` (see ``_pick``)."""
-    return [_tile(entity_id, slot) for entity_id, slot in _pick(entities, slots)]
+def _rows(entities: Sequence[Mapping[str, Any]], rows: Sequence[Row]) -> list[Card]:
+    """Tiles for ``rows`` from one device's ``entities``: a row's present tiles share the 12 columns."""
+    cards: list[Card] = []
+    for row in rows:
+        present = _pick(entities, row)
+        for entity_id, slot in present:
+            cards.append(_tile(entity_id, entity_name(slot), feature=slot.feature, columns=12 // len(present)))
+    return cards
+
+
+def _meter_rows(meters: Sequence[Meter], hours: float) -> list[Card]:
+    """Tiles of the house's meters: a trend one (over ``hours``) alone in its row, the others in pairs."""
+    cards: list[Card] = []
+    plain = [m for m in meters if not m.trend]
+    for meter in meters:
+        if meter.trend:
+            cards.append(_tile(meter.entity_id, meter.label, feature="trend-graph", columns=12, hours=hours))
+    for index, meter in enumerate(plain):
+        alone = index == len(plain) - 1 and len(plain) % 2 == 1
+        cards.append(_tile(meter.entity_id, meter.label, columns=12 if alone else 6))
+    return cards
 
 
 def _error_tiles(entities: Sequence[Mapping[str, Any]]) -> list[Card]:
@@ -143,7 +192,7 @@ def _error_tiles(entities: Sequence[Mapping[str, Any]]) -> list[Card]:
         {
             "type": "conditional",
             "conditions": [{"condition": "state", "entity": entity_id, "state_not": list(NO_ERROR_STATES)}],
-            "card": _tile(entity_id, slot) | {"grid_options": {"columns": 12}},
+            "card": _tile(entity_id, entity_name(slot), columns=12),
         }
         for entity_id, slot in _pick(entities, (ERROR_SLOT,))
     ]
@@ -158,6 +207,17 @@ def _heading(
     if badges:
         card["badges"] = [{"type": "entity", "entity": e, "show_state": True, "show_icon": True} for e in badges]
     return card
+
+
+def _history(lines: Sequence[tuple[str, str]], hours: float) -> Card:
+    """A history graph of ``lines`` (entity id, legend name); Home Assistant draws one chart per unit."""
+    return {
+        "type": "history-graph",
+        "title": "History",
+        "hours_to_show": hours,
+        "entities": [{"entity": entity_id, "name": name} for entity_id, name in lines],
+        "grid_options": {"columns": 12},
+    }
 
 
 def _device_name(device: Mapping[str, Any]) -> str:
@@ -176,41 +236,58 @@ def build_dashboard(
     entities: Sequence[Mapping[str, Any]],
     devices: Sequence[Mapping[str, Any]],
     *,
-    meters: Sequence[str] = (),
+    meters: Sequence[Meter] = (),
     title: str = TITLE,
+    history_hours: float = HISTORY_HOURS,
 ) -> dict[str, Any]:
     """Return a Lovelace config (one sections view) for the knx_evse entities among ``entities``.
 
     ``entities``: entity-registry entries (``entity_id``, ``platform``, ``device_id``,
     ``translation_key``, ``disabled_by``, ``hidden_by``); ``devices``: device-registry entries
     (``id``, ``name``, ``name_by_user``, ``via_device_id``), in the registry's order, which is the
-    order of the charger sections; ``meters``: entity ids of grid meters, shown first in the
-    house section (the first one with a trend graph).
+    order of the charger sections; ``meters``: the house's sensors, shown first in the house
+    section; ``history_hours``: what the history graph and the trend graph show.
     """
     ours = [e for e in entities if _usable(e)]
     by_device: dict[str, list[Mapping[str, Any]]] = {}
     for entry in ours:
         if entry.get("device_id"):
             by_device.setdefault(entry["device_id"], []).append(entry)
-    device_ids = [d["id"] for d in devices if d["id"] in by_device]
     known = {d["id"]: d for d in devices}
+    parents = {known[d].get("via_device_id") for d in by_device if d in known}
+    # A charger with entities of its own, or only on its connectors.
+    device_ids = [d["id"] for d in devices if d["id"] in by_device or d["id"] in parents]
+    for device in device_ids:
+        by_device.setdefault(device, [])
     groups = [d for d in device_ids if any(e.get("translation_key") in GROUP_KEYS for e in by_device[d])]
     chargers = [d for d in device_ids if d not in groups and not known[d].get("via_device_id")]
     children = {c: [d for d in device_ids if known[d].get("via_device_id") == c] for c in chargers}
 
+    # The history: grid and solar, each charger's power (its connectors' without a charger total),
+    # the first group's available current.
+    lines = [(m.entity_id, m.label) for m in meters if m.history]
+    for charger in chargers:
+        power = [e for e, _slot in _pick(by_device[charger], CHARGER_BADGES[:1])]
+        if power:
+            lines.append((power[0], _device_name(known[charger])))
+        else:
+            for child in children[charger]:
+                lines += [(e, _device_name(known[child])) for e, _slot in _pick(by_device[child], CONNECTOR_BADGES)]
+    if groups:
+        lines += [(e, entity_name(s)) for e, s in _pick(by_device[groups[0]], (AVAILABLE_CURRENT,))]
+    history = [_history(lines, history_hours)] if lines else []
+
     sections: list[dict[str, Any]] = []
-    meter_cards = [
-        _tile(meter, Slot("", "sensor", _meter_label(meter), "trend-graph" if i == 0 else None, 12 if i == 0 else 6))
-        for i, meter in enumerate(meters)
-    ]
     if groups:
         for index, group in enumerate(groups):
             cards = [_heading(_device_name(known[group]), icon="mdi:home-lightning-bolt")]
-            cards += meter_cards if index == 0 else []
-            cards += _tiles(by_device[group], GROUP_SLOTS)
+            cards += _meter_rows(meters, history_hours) if index == 0 else []
+            cards += _rows(by_device[group], GROUP_ROWS)
+            cards += history if index == 0 else []
             sections.append({"type": "grid", "cards": cards})
-    elif meter_cards:
-        sections.append({"type": "grid", "cards": [_heading("Grid", icon="mdi:transmission-tower"), *meter_cards]})
+    elif meters or history:
+        cards = [_heading("Grid", icon="mdi:transmission-tower"), *_meter_rows(meters, history_hours), *history]
+        sections.append({"type": "grid", "cards": cards})
 
     for charger in chargers:
         name = _device_name(known[charger])
@@ -218,10 +295,12 @@ def build_dashboard(
         badges = [entity_id for entity_id, _slot in _pick(by_device[charger], CHARGER_BADGES)]
         cards = [_heading(f"{name} ({model})" if model else name, icon="mdi:ev-station", badges=badges)]
         cards += _error_tiles(by_device[charger])
-        cards += _tiles(by_device[charger], CHARGER_SLOTS)
+        cards += _rows(by_device[charger], CHARGER_ROWS)
         for child in children[charger]:
-            cards.append(_heading(_short_name(_device_name(known[child]), name), icon="mdi:ev-plug-type2", style="subtitle"))
-            cards += _tiles(by_device[child], CONNECTOR_SLOTS)
+            badges = [entity_id for entity_id, _slot in _pick(by_device[child], CONNECTOR_BADGES)]
+            short = _short_name(_device_name(known[child]), name)
+            cards.append(_heading(short, icon="mdi:ev-plug-type2", style="subtitle", badges=badges))
+            cards += _rows(by_device[child], CONNECTOR_ROWS)
         sections.append({"type": "grid", "cards": cards})
 
     view = {
@@ -235,21 +314,15 @@ def build_dashboard(
     return {"title": title, "views": [view]}
 
 
-def _meter_label(entity_id: str) -> str:
-    """``sensor.grid_power`` → ``Grid power``."""
-    text = entity_id.split(".", 1)[-1].replace("_", " ")
-    return text[:1].upper() + text[1:]
-
-
 def dashboard_entities(config: Mapping[str, Any]) -> list[str]:
-    """Return every entity id the dashboard shows (tiles, heading badges, conditional cards), in order."""
+    """Return every entity id the dashboard shows (tiles, badges, conditional cards, history lines), in order."""
     found: list[str] = []
 
     def visit(card: Mapping[str, Any]) -> None:
         if "entity" in card:
             found.append(card["entity"])
-        for badge in card.get("badges", []):
-            visit(badge)
+        for item in (*card.get("badges", []), *card.get("entities", [])):
+            visit(item)
         if "card" in card:
             visit(card["card"])
 
@@ -262,10 +335,12 @@ def dashboard_entities(config: Mapping[str, Any]) -> list[str]:
 
 YAML_HEADER = """\
 # Example dashboard for knx_evse, generated by scripts/develop from the demo (two chargers, Garage
-# VE 742 and Carport VE 222, and a balancing group "House"); scripts/screenshot renders it as
-# docs/dashboard.png. To use it: Settings → Dashboards → Add dashboard → New dashboard from scratch,
-# open it, edit it (pencil) → ⋮ → Raw configuration editor, paste this and replace the entity ids
-# with your own (Settings → Entities). Only built-in cards are used (Home Assistant 2026.2 or later).
+# VE 742 and Carport VE 222, a balancing group "House", and the house's grid meter and solar power as
+# command_line and template sensors); scripts/screenshot renders it as docs/dashboard.png and
+# docs/dashboard-solar.png. To use it: Settings → Dashboards → Add dashboard → New dashboard from
+# scratch, open it, edit it (pencil) → ⋮ → Raw configuration editor, paste this and replace the
+# entity ids with your own (Settings → Entities). Only built-in cards are used (Home Assistant 2026.2
+# or later).
 """
 
 
@@ -279,101 +354,3 @@ def write_yaml(path: Path, config: Mapping[str, Any]) -> None:
     """Write ``to_yaml(config)`` to ``path`` (creating its folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(to_yaml(config))
-
-
-# -- Home Assistant's websocket API -------------------------------------------------------------
-
-
-class Websocket:
-    """A minimal authenticated client of Home Assistant's websocket API."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        """Wrap an authenticated websocket."""
-        self.ws = ws
-        self._ids = itertools.count(1)
-
-    @classmethod
-    async def connect(cls, session: aiohttp.ClientSession, base_url: str, token: str) -> Websocket:
-        """Open ``/api/websocket`` and authenticate with the access ``token``."""
-        ws = await session.ws_connect(f"{base_url}/api/websocket")
-        await ws.receive_json()  # auth_required
-        await ws.send_json({"type": "auth", "access_token": token})
-        reply = await ws.receive_json()
-        if reply.get("type") != "auth_ok":
-            raise RuntimeError(f"websocket authentication failed: {reply}")
-        return cls(ws)
-
-    async def call(self, type_: str, **data: Any) -> Any:
-        """Send one command; return its result or raise RuntimeError with Home Assistant's error."""
-        ident = next(self._ids)
-        await self.ws.send_json({"id": ident, "type": type_, **data})
-        while True:
-            reply = await self.ws.receive_json()
-            if reply.get("id") == ident and reply.get("type") == "result":
-                break
-        if not reply.get("success"):
-            raise RuntimeError(f"{type_}: {reply.get('error')}")
-        return reply.get("result")
-
-
-async def settled_registry(ws: Websocket, limit: float = 120.0) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Wait until Home Assistant runs and the integration's entities stop appearing; return both registries.
-
-    Raises TimeoutError when no knx_evse entity appears within ``limit`` seconds.
-    """
-    deadline = time.monotonic() + limit
-    last = -1
-    while True:
-        config = await ws.call("get_config")
-        entities = await ws.call("config/entity_registry/list")
-        count = sum(1 for e in entities if e.get("platform") == DOMAIN)
-        if config.get("state") == "RUNNING" and count > 0 and count == last:
-            devices = await ws.call("config/device_registry/list")
-            return entities, devices
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no settled knx_evse entities within {limit:.0f} s (last count {count})")
-        last = count
-        await asyncio.sleep(3)
-
-
-def meter_entity_ids(entities: Sequence[Mapping[str, Any]], unique_ids: Sequence[str]) -> list[str]:
-    """Return the entity ids of the registry entries with ``unique_ids``, in that order."""
-    by_unique = {e.get("unique_id"): e["entity_id"] for e in entities}
-    return [by_unique[u] for u in unique_ids if u in by_unique]
-
-
-async def install_dashboard(
-    session: aiohttp.ClientSession,
-    base_url: str,
-    token: str,
-    *,
-    meter_unique_ids: Sequence[str] = (),
-    yaml_path: Path | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """Build the dashboard from the live registry, save it as ``/ev-charging``, make it the default panel.
-
-    ``meter_unique_ids``: unique ids of the grid meter sensors to show; ``yaml_path``: also write the
-    config there as YAML. Return the dashboard's URL and its config.
-    """
-    ws = await Websocket.connect(session, base_url, token)
-    try:
-        entities, devices = await settled_registry(ws)
-        config = build_dashboard(entities, devices, meters=meter_entity_ids(entities, meter_unique_ids))
-        dashboards = await ws.call("lovelace/dashboards/list")
-        if not any(d.get("url_path") == URL_PATH for d in dashboards):
-            await ws.call(
-                "lovelace/dashboards/create",
-                url_path=URL_PATH,
-                title=TITLE,
-                icon="mdi:ev-station",
-                show_in_sidebar=True,
-                require_admin=False,
-                mode="storage",
-            )
-        await ws.call("lovelace/config/save", url_path=URL_PATH, config=config)
-        await ws.call("frontend/set_system_data", key="core", value={"default_panel": URL_PATH})
-    finally:
-        await ws.ws.close()
-    if yaml_path is not None:
-        write_yaml(yaml_path, config)
-    return f"{base_url}/{URL_PATH}/{VIEW_PATH}", config

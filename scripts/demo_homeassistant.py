@@ -5,11 +5,15 @@ starts with the knx_evse hub and its charger subentries already configured, and 
 ``core_knx_data`` Home Assistant's own KNX integration too, the hub then on its connection (written
 through Home Assistant's own ``ConfigEntry``/``ConfigSubentry`` classes, so the storage format is
 the installed version's); ``onboard`` creates the demo owner through the onboarding API exactly as a user's browser
-would, and returns an access token (``onboard_tokens``: with the refresh token).
+would, and returns an access token (``onboard_tokens``: with the refresh token). ``Websocket`` is a
+minimal client of the websocket API; ``keep_http_config`` confirms the HTTP settings that Home
+Assistant 2026.11 and later moved from ``configuration.yaml`` to storage (unconfirmed, they are
+reverted after five minutes by a restart, and every page shows a dialog asking to confirm them).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -56,6 +60,8 @@ logger:
     custom_components.knx_evse: info
 command_line:
 {sensors}
+template:
+{templates}
 input_number:
   energy_price:  # the House group's price (smart cost): at or below 0.20 its Solar member charges as Fast
     name: Energy price
@@ -106,6 +112,20 @@ def _entry(
     ).as_dict()
 
 
+def _template_sensor(sensor: Mapping[str, Any]) -> str:
+    """A ``template`` sensor in W computed from other entities (``state`` is its Jinja template)."""
+    return (
+        "  - sensor:\n"
+        f"      - name: {sensor['name']}\n"
+        f"        unique_id: {sensor['unique_id']}\n"
+        f"        state: \"{sensor['state']}\"\n"
+        f"        availability: \"{sensor['availability']}\"\n"
+        "        unit_of_measurement: W\n"
+        "        device_class: power\n"
+        "        state_class: measurement\n"
+    )
+
+
 def write_config(
     config_dir: Path,
     *,
@@ -113,20 +133,25 @@ def write_config(
     hub_data: Mapping[str, Any],
     subentries: Sequence[ConfigSubentryData],
     meters: Sequence[Mapping[str, Any]],
+    templates: Sequence[Mapping[str, Any]] = (),
     core_knx_data: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``configuration.yaml`` and ``.storage/core.config_entries`` into ``config_dir``.
 
     ``hub_data`` is the hub entry's data (connection keys as in const.py); ``subentries`` the charger
     (and balancing-group) subentries; ``meters`` describes meter sensors read from the simulator's meter
-    file (name, unique_id, file, field, unit, device_class); ``core_knx_data`` the data of a ``knx``
-    entry as its version 1 stored it (Home Assistant migrates it). Existing config entries are
-    replaced; other storage is kept.
+    file (name, unique_id, file, field, unit, device_class); ``templates`` power sensors computed from
+    them (name, unique_id, state and availability templates), as a user derives import and export
+    from a signed grid meter; ``core_knx_data`` the data of a ``knx`` entry as its version 1 stored
+    it (Home Assistant migrates it). Existing config entries are replaced; other storage is kept.
     """
     storage = config_dir / ".storage"
     storage.mkdir(parents=True, exist_ok=True)
     sensors = "".join(_meter_sensor(m) for m in meters) or "  []\n"
-    (config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML.format(port=port, sensors=sensors))
+    derived = "".join(_template_sensor(t) for t in templates) or "  []\n"
+    (config_dir / "configuration.yaml").write_text(
+        CONFIGURATION_YAML.format(port=port, sensors=sensors, templates=derived)
+    )
     hub_unique_id = (
         "core_knx"
         if hub_data.get("connection_type") == "core_knx"
@@ -226,3 +251,50 @@ async def _login(base_url: str, session: aiohttp.ClientSession) -> dict[str, Any
         resp.raise_for_status()
         code = (await resp.json())["result"]
     return await _token(base_url, session, {"grant_type": "authorization_code", "code": code})
+
+
+class Websocket:
+    """A minimal authenticated client of Home Assistant's websocket API."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Wrap an authenticated websocket."""
+        self.ws = ws
+        self._ids = itertools.count(1)
+
+    @classmethod
+    async def connect(cls, session: aiohttp.ClientSession, base_url: str, token: str) -> Websocket:
+        """Open ``/api/websocket`` and authenticate with the access ``token``."""
+        ws = await session.ws_connect(f"{base_url}/api/websocket")
+        await ws.receive_json()  # auth_required
+        await ws.send_json({"type": "auth", "access_token": token})
+        reply = await ws.receive_json()
+        if reply.get("type") != "auth_ok":
+            raise RuntimeError(f"websocket authentication failed: {reply}")
+        return cls(ws)
+
+    async def call(self, type_: str, **data: Any) -> Any:
+        """Send one command; return its result or raise RuntimeError with Home Assistant's error."""
+        ident = next(self._ids)
+        await self.ws.send_json({"id": ident, "type": type_, **data})
+        while True:
+            reply = await self.ws.receive_json()
+            if reply.get("id") == ident and reply.get("type") == "result":
+                break
+        if not reply.get("success"):
+            raise RuntimeError(f"{type_}: {reply.get('error')}")
+        return reply.get("result")
+
+
+async def keep_http_config(session: aiohttp.ClientSession, base_url: str, token: str) -> bool:
+    """Confirm Home Assistant's pending HTTP settings (``http/config/promote``); False where there is nothing to confirm.
+
+    Before 2026.11 the command does not exist; without pending settings it is refused: both are fine.
+    """
+    ws = await Websocket.connect(session, base_url, token)
+    try:
+        await ws.call("http/config/promote")
+    except RuntimeError:
+        return False
+    finally:
+        await ws.ws.close()
+    return True

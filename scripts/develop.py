@@ -5,9 +5,10 @@ Started by ``scripts/develop`` (which runs set-up first). Steps:
 2. the simulator in that namespace: the installation's chargers, EVs and house (real load profile and
    PV data), writing the grid meter to a JSON file;
 3. Home Assistant in the namespace, with the knx_evse hub and charger subentries already configured
-   from the same installation file, and a ``command_line`` sensor reading the meter file;
+   from the same installation file, ``command_line`` sensors reading the meter file (grid power and
+   currents, solar power) and ``template`` sensors for the grid's import and export;
 4. a TCP forwarder so Home Assistant answers on the host's http://127.0.0.1:8123 and only there;
-5. onboarding of the demo user through Home Assistant's API;
+5. onboarding of the demo user through Home Assistant's API, and the HTTP settings confirmed;
 6. the curated dashboard ``/ev-charging`` (scripts/demo_dashboard.py), built from the entity registry
    and made the default page.
 
@@ -44,8 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from demo_dashboard import dashboard_entities, install_dashboard  # noqa: E402
-from demo_homeassistant import DEMO_PASSWORD, DEMO_USER, onboard_tokens, write_config  # noqa: E402
+from demo_dashboard import Meter, dashboard_entities  # noqa: E402
+from demo_homeassistant import DEMO_PASSWORD, DEMO_USER, keep_http_config, onboard_tokens, write_config  # noqa: E402
+from demo_lovelace import install_dashboard  # noqa: E402
 from homeassistant.config_entries import ConfigSubentryData  # noqa: E402
 
 from knxbus.knxd import KnxdBus  # noqa: E402
@@ -54,7 +56,14 @@ from simulator.installation import load_installation  # noqa: E402
 
 PY = sys.executable
 HA_PORT = 8123
-METER_UNIQUE_IDS = ("demo_grid_power", "demo_grid_current")
+DASHBOARD_METERS = (
+    Meter("demo_grid_power", "Grid power", trend=True, history=True),
+    Meter("demo_solar_power", "Solar power", history=True),
+    Meter("demo_grid_export", "Grid export"),
+    Meter("demo_grid_import", "Grid import"),
+    Meter("demo_grid_current", "Grid current"),
+)
+"""The house's sensors on the dashboard, by unique id, labelled with their names (see ``meter_sensors`` and ``GRID_TEMPLATES``)."""
 
 
 def _log(text: str) -> None:
@@ -81,36 +90,42 @@ def _subentries(installation: Any) -> list[ConfigSubentryData]:
     return subentries
 
 
-def _meters(meter_file: Path) -> list[dict[str, Any]]:
+def meter_sensors(meter_file: Path) -> list[dict[str, Any]]:
+    """``command_line`` sensors of the simulator's meter file: grid power and currents, solar power."""
+
+    def sensor(name: str, unique_id: str, field: str, unit: str, device_class: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "unique_id": unique_id,
+            "file": str(meter_file),
+            "field": field,
+            "unit": unit,
+            "device_class": device_class,
+        }
+
     return [
-        {
-            "name": "Grid power",
-            "unique_id": "demo_grid_power",
-            "file": str(meter_file),
-            "field": "power_w",
-            "unit": "W",
-            "device_class": "power",
-        },
-        {
-            "name": "Grid current",
-            "unique_id": "demo_grid_current",
-            "file": str(meter_file),
-            "field": "current_a",
-            "unit": "A",
-            "device_class": "current",
-        },
-        *(
-            {
-                "name": f"Grid L{n} current",
-                "unique_id": f"demo_grid_l{n}_current",
-                "file": str(meter_file),
-                "field": f"l{n}_a",
-                "unit": "A",
-                "device_class": "current",
-            }
-            for n in (1, 2, 3)
-        ),
+        sensor("Grid power", "demo_grid_power", "power_w", "W", "power"),
+        sensor("Grid current", "demo_grid_current", "current_a", "A", "current"),
+        *(sensor(f"Grid L{n} current", f"demo_grid_l{n}_current", f"l{n}_a", "A", "current") for n in (1, 2, 3)),
+        sensor("Solar power", "demo_solar_power", "pv_w", "W", "power"),
     ]
+
+
+GRID_TEMPLATES = (
+    {
+        "name": "Grid import",
+        "unique_id": "demo_grid_import",
+        "state": "{{ [states('sensor.grid_power') | float(0), 0] | max }}",
+        "availability": "{{ has_value('sensor.grid_power') }}",
+    },
+    {
+        "name": "Grid export",
+        "unique_id": "demo_grid_export",
+        "state": "{{ [-(states('sensor.grid_power') | float(0)), 0] | max }}",
+        "availability": "{{ has_value('sensor.grid_power') }}",
+    },
+)
+"""Import and export (W, both >= 0) from the signed grid power (negative while exporting)."""
 
 
 def _link_integration(config_dir: Path) -> None:
@@ -278,7 +293,8 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
             port=HA_PORT,
             hub_data=hub_data,
             subentries=_subentries(installation),
-            meters=_meters(meter_file),
+            meters=meter_sensors(meter_file),
+            templates=GRID_TEMPLATES,
             core_knx_data=core_knx_data,
         )
         if core_knx_data is not None:
@@ -308,8 +324,15 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
         async with aiohttp.ClientSession() as session:
             tokens = await onboard_tokens(base, session)
             token = str(tokens["access_token"])
+            if await keep_http_config(session, base, token):
+                _log("confirmed the HTTP settings Home Assistant moved from configuration.yaml to storage")
             dashboard, dashboard_config = await install_dashboard(
-                session, base, token, meter_unique_ids=METER_UNIQUE_IDS, yaml_path=args.dashboard_yaml
+                session,
+                base,
+                token,
+                meters=DASHBOARD_METERS,
+                history_hours=args.history_hours,
+                yaml_path=args.dashboard_yaml,
             )
         _log(f"Home Assistant is up: {base}  user: {DEMO_USER}  password: {DEMO_PASSWORD}")
         _log(f"dashboard: {dashboard}" + (f" (YAML written to {args.dashboard_yaml})" if args.dashboard_yaml else ""))
@@ -356,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep", action="store_true", help="keep .develop/ (history, users) from the last run instead of starting fresh"
     )
     parser.add_argument("--dashboard-yaml", type=Path, default=None, help="also write the dashboard as YAML here")
+    parser.add_argument(
+        "--history-hours", type=float, default=1.0, help="hours the dashboard's history graph shows (the YAML: 24)"
+    )
     parser.add_argument(
         "--with-core-knx",
         action="store_true",

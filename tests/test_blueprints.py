@@ -344,7 +344,8 @@ async def test_session_end_notification_with_energy_and_duration(
     await hass.async_block_till_done()
     assert len(calls) == 1
     assert calls[0].data["energy"] == 12.35
-    assert calls[0].data["message"] == "Garage connector 1 Vehicle connected: session ended, 12.35 kWh in 2:05 h."
+    # Named by the connector's device, not by its plug sensor's name.
+    assert calls[0].data["message"] == "Garage connector 1: session ended, 12.35 kWh in 2:05 h."
 
     # a session below the minimum energy is not notified
     await knx.receive_write(ga(PLUG), 1)

@@ -42,3 +42,29 @@ def test_readme_developer_commands_exist_and_are_executable() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_names_the_balancing_entities_as_the_device_page_does() -> None:
+    """The prose about a balancing group's entities uses their names from translations/en.json."""
+    module = _entity_table_module()
+    strings = module.strings()
+    names = {module._name(strings, platform, description) for platform, _, description in module.GROUP_ENTITIES}
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("A balancing group adds entities")
+    paragraph = readme[start : readme.index("\n\n", start)]
+
+    # Every group entity by its name, and the charger's own limit it is told apart from; nothing else.
+    assert set(re.findall(r"\*\*(.+?)\*\*", paragraph)) == names | {"Current limit"}
+    # The names the README once used for them would send a reader looking for entities that do not exist.
+    for old in ("Meter stale", "Assigned limit"):
+        assert old not in readme
+
+
+def test_readme_pictures_exist_and_show_both_dashboard_stories() -> None:
+    """The README's images are files of the repository: the evening and the midday dashboard."""
+    readme = (ROOT / "README.md").read_text()
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", readme)
+
+    assert {"docs/dashboard.png", "docs/dashboard-solar.png"} <= set(pictures)
+    for picture in pictures:
+        assert (ROOT / picture).is_file(), picture

@@ -42,7 +42,7 @@ async def test_bridge_feeds_the_meter_into_the_built_in_master(
         group = entry.runtime_data.groups[GROUP_ID]
         assert group.bridge and group.members == []
         assert [t for t in await sent(knx) if t[1] != "read"] == [("1/0/130", 10.0)]  # 2300 W, 1 phase: 10 A
-        assert state(hass, "sensor.house_state") == "bridge"
+        assert state(hass, "sensor.house_balancing_state") == "bridge"
         set_meter(hass, 2300)
         assert await sent(knx) == []  # unchanged: not again before the period
         await advance(hass, freezer, 10)
@@ -55,7 +55,7 @@ async def test_bridge_feeds_the_meter_into_the_built_in_master(
         await advance(hass, freezer, 2)
         set_meter(hass, "unavailable")
         assert await sent(knx) == [("1/0/130", 63.0)]  # no meter: the protection device, no headroom
-        assert state(hass, "sensor.house_state") == "fallback"
+        assert state(hass, "sensor.house_balancing_state") == "fallback"
         assert state(hass, "binary_sensor.house_meter_problem") == "on"
         assert hass.states.get("sensor.house_available_current") is None  # no own balancing
 
@@ -75,7 +75,7 @@ async def test_bridge_without_its_master_is_in_fallback(hass: HomeAssistant, knx
     bridge = group_subentry([], mode="bridge", bridge_charger="GONE")
     entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", MASTER), bridge]))
     group = entry.runtime_data.groups[GROUP_ID]
-    assert group.missing == ["GONE"] and state(hass, "sensor.house_state") == "fallback"
+    assert group.missing == ["GONE"] and state(hass, "sensor.house_balancing_state") == "fallback"
     assert group_issue(hass, group, issues.ISSUE_BALANCING_MEMBER_REMOVED) is not None
     assert await sent(knx) == []
 
@@ -112,7 +112,7 @@ async def test_bridge_repeats_only_after_the_period_and_logs_write_errors(
             set_meter(hass, 13.0, "A", "sensor.l2")
             await knx.flush()
         assert "could not feed the meter to Master" in caplog.text
-        assert state(hass, "sensor.house_state") == "bridge"
+        assert state(hass, "sensor.house_balancing_state") == "bridge"
         await current(knx, 1, 1, 0.0)  # unrelated telegrams do not disturb the bridge
         assert await sent(knx) == []
 

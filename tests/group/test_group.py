@@ -8,6 +8,7 @@ from unittest.mock import patch
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -44,7 +45,7 @@ async def test_meter_in_watts_starts_members_in_priority_order_and_shares_the_bu
     # one start per round: EVSE1 first, at its share of the 20.65 A with EVSE2, which waits for
     # the next round (no Stop before that start): (20.65 - 2 x 0.5 raise margin) / 2 = 9.8 -> 9 A
     assert await sent(knx) == [("1/0/31", 9.0), ("1/0/33", True)]
-    assert state(hass, "sensor.garage_connector_1_assigned_limit") == "9.0"
+    assert state(hass, "sensor.garage_connector_1_balancing_limit") == "9.0"
     assert state(hass, "sensor.garage_connector_2_balancing_reason") == "start_queue"
     assert state(hass, "sensor.house_available_current") == "20.65"
     set_meter(hass, 1001)
@@ -56,8 +57,16 @@ async def test_meter_in_watts_starts_members_in_priority_order_and_shares_the_bu
     assert telegrams == [("1/0/80", 9.0), ("1/0/82", True)]
     set_meter(hass, 1002)
     assert await sent(knx) == []  # nothing changed: no repeated identical writes
-    assert state(hass, "sensor.house_state") == "balancing"
+    assert state(hass, "sensor.house_balancing_state") == "balancing"
     assert group.state == "balancing"
+    # Shown as "9 A" and "20.7 A", not "9.00 A": the frontend's precision comes from the registry.
+    registry = er.async_get(hass)
+    for entity_id, digits in (
+        ("sensor.garage_connector_1_balancing_limit", 0),
+        ("sensor.house_available_current", 1),
+    ):
+        entry = registry.async_get(entity_id)
+        assert entry is not None and entry.options["sensor"]["suggested_display_precision"] == digits
 
 
 

@@ -91,7 +91,7 @@ async def test_meter_fault_falls_back_raises_issue_and_recovers(
         assert hass.states.get("binary_sensor.house_meter_problem").attributes["meter_state"] == (  # type: ignore[union-attr]
             "missing" if value is None else verdict
         )
-        assert state(hass, "sensor.house_state") == "fallback"
+        assert state(hass, "sensor.house_balancing_state") == "fallback"
         assert state(hass, "sensor.house_available_current") == "unknown"
         assert state(hass, "sensor.garage_connector_1_balancing_reason") == "fallback_meter_invalid"
         assert group_issue(hass, group, issue_key) is None  # a short glitch raises no repair issue
@@ -147,7 +147,7 @@ async def test_fixed_fallback_current(hass: HomeAssistant, knx: KnxTestKit) -> N
     assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
     set_meter(hass, "abc")
     assert await sent(knx) == [("1/0/31", 10.0)]
-    assert state(hass, "sensor.garage_connector_1_assigned_limit") == "10.0"
+    assert state(hass, "sensor.garage_connector_1_balancing_limit") == "10.0"
 
 
 
@@ -219,7 +219,7 @@ async def test_inverted_meter_falls_back_with_a_repair_issue_until_the_sign_is_i
         problem = hass.states.get("binary_sensor.house_meter_problem")
         assert problem is not None and problem.attributes["meter_state"] == "reversed"
         assert state(hass, "sensor.garage_connector_1_balancing_reason") == "fallback_meter_reversed"
-        assert state(hass, "sensor.house_state") == "fallback"
+        assert state(hass, "sensor.house_balancing_state") == "fallback"
         found = group_issue(hass, group, issues.ISSUE_METER_REVERSED)  # at once, not after the timeout
         assert found is not None and found.translation_placeholders == {"group": "House", "entity_id": METER}
         assert group_issue(hass, group, ISSUE_METER_UNUSABLE) is None

@@ -25,7 +25,7 @@ from tests.knx_harness import KnxTestKit, registered_device
 
 MODE_1 = "select.garage_connector_1_charge_mode"
 MODE_2 = "select.garage_connector_2_charge_mode"
-LIMIT_1 = "sensor.garage_connector_1_assigned_limit"
+LIMIT_1 = "sensor.garage_connector_1_balancing_limit"
 SWITCH = "switch.house_balancing"
 
 
@@ -188,13 +188,13 @@ async def test_select_and_switch(hass: HomeAssistant, knx: KnxTestKit) -> None:
     assert await sent(knx) == [("1/0/33", False)]
     await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: SWITCH}, blocking=True)
     assert state(hass, SWITCH) == "off"
-    assert state(hass, "sensor.house_state") == "disabled"
+    assert state(hass, "sensor.house_balancing_state") == "disabled"
     assert state(hass, "sensor.garage_connector_2_balancing_reason") == "group_disabled"
     set_meter(hass, 8000)
     assert await sent(knx) == []  # off: nothing is sent
     await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: SWITCH}, blocking=True)
     telegrams = await sent(knx)
-    assert group.enabled and state(hass, "sensor.house_state") == "balancing"
+    assert group.enabled and state(hass, "sensor.house_balancing_state") == "balancing"
     # every member is written again: 5.2 A are left (34.8 A of other load), so both are paused
     assert telegrams == [("1/0/33", False), ("1/0/82", False)]
 

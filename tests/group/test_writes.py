@@ -20,7 +20,7 @@ from tests.knx_harness import KnxTestKit
 LIMIT_1 = "number.garage_connector_1_current_limit"
 CHARGE_1 = "switch.garage_connector_1_charge"
 MODE_1 = "select.garage_connector_1_charge_mode"
-ASSIGNED_1 = "sensor.garage_connector_1_assigned_limit"
+ASSIGNED_1 = "sensor.garage_connector_1_balancing_limit"
 REASON_1 = "sensor.garage_connector_1_balancing_reason"
 GARAGE_WHOLE = {"charger": "CHG1", "connector": 0, "max_current": 16, "name": "Garage"}
 
@@ -177,7 +177,7 @@ async def test_a_whole_charger_member_routes_its_own_limit_and_charge(hass: Home
     await _switch(hass, "switch.carport_connector_1_charge", False)
     assert await sent(knx) == [("2/0/33", False)]
     assert group.members[0].override == 0.0
-    assert state(hass, "sensor.carport_assigned_limit") == "0.0"
+    assert state(hass, "sensor.carport_balancing_limit") == "0.0"
 
 
 async def test_chargers_outside_the_group_are_written_directly(hass: HomeAssistant, knx: KnxTestKit) -> None:

@@ -5,15 +5,16 @@ Per member (on the member's charger device, or its connector sub-device):
 - ``select`` *Charge mode* (``charge_mode``): Off, Fast, Solar, Min+Solar. Restored across restarts,
   together with the member's one-shot override (``knx_evse.set_current_limit``), shown as its
   ``override`` attribute (A, 0 = paused; None when there is none).
-- ``sensor`` *Assigned limit* (``assigned_limit``, A): the limit of the last round, 0 while paused.
+- ``sensor`` *Balancing limit* (``assigned_limit``, A, whole amps): the limit the group gave the
+  member in the last round, 0 while paused. Not the charger's own *Current limit* number.
 - ``sensor`` *Balancing reason* (``balancing_reason``, enum): the core's ``Decision.reason`` word,
   or ``charger_stale``, ``group_disabled``, ``connection_lost``.
 
 Per group (on the group's own device):
 
 - ``sensor`` *Available current* (``available_current``, A per phase; balance mode only): what is
-  left for the EVSEs after the margin and the other loads; unknown in fallback.
-- ``sensor`` *State* (``group_state``, enum): balancing, fallback, disabled, bridge.
+  left for the EVSEs after the margin and the other loads (0.1 A shown); unknown in fallback.
+- ``sensor`` *Balancing state* (``group_state``, enum): balancing, fallback, disabled, bridge.
 - ``sensor`` *Energy price* (``price_state``, enum; balance mode with a price rule only): cheap,
   expensive, or no_price while the price entity gives no usable value (smart cost).
 - ``binary_sensor`` *Meter problem* (``meter_problem``, device class problem): on while the meter is
@@ -78,6 +79,7 @@ MEMBER_SENSORS: tuple[GroupSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         value_fn=lambda _, m: _member(m).limit if _member(m).reason else None,
     ),
     GroupSensorEntityDescription(
@@ -103,6 +105,7 @@ GROUP_SENSORS: tuple[GroupSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
         value_fn=lambda group, _: group.available,
         balance_only=True,
     ),
