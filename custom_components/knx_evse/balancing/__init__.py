@@ -9,7 +9,9 @@ Public API:
     - :class:`BalancingConfig`, :class:`EvseConfig`: frozen, validated configuration.
     - :class:`MeterReading`, :class:`EvseReading`: the inputs of one round.
     - :class:`Balancer`: ``Balancer(config).update(now, meter, evses) -> Decision``, plus
-      ``set_mode``, ``set_override``, ``force_write`` and ``reconfigure``.
+      ``set_mode``, ``set_override``, ``set_plan``, ``force_write`` and ``reconfigure``.
+    - :func:`plan_charging` with :class:`PlanRequest`, :class:`Span` → :class:`MemberPlan`: charging
+      plans (an energy by a departure) for every member together within the supply (``schedule.py``).
     - :class:`Decision`: limits, paused, available, surplus, reason, fallback, meter_state,
       writes, switches.
     - :func:`water_fill`: the stateless max-min fair allocator.
@@ -27,6 +29,7 @@ from .readings import (
     MeterReading,
     MeterState,
 )
+from .schedule import MemberPlan, PlannedSlot, PlanRequest, Span, plan_charging
 
 __all__ = [
     "MODES",
@@ -38,9 +41,14 @@ __all__ = [
     "EvseConfig",
     "EvseReading",
     "FallbackMode",
+    "MemberPlan",
     "MeterReading",
     "MeterState",
     "Mode",
+    "PlanRequest",
+    "PlannedSlot",
+    "Span",
+    "plan_charging",
     "supply_phases",
     "water_fill",
 ]

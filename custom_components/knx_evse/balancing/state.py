@@ -75,6 +75,7 @@ class _Evse:
         "over_draw",
         "over_since",
         "override",
+        "plan",
         "reason",
     )
 
@@ -102,6 +103,7 @@ class _Evse:
         self.last_write = -math.inf
         self.force = False
         self.override: float | None = None
+        self.plan: float | None = None  # A: in a planned slot, charged as in Fast up to this (Solar, Min+Solar)
         self.reason = ""
 
 
@@ -164,9 +166,16 @@ class BalancerBase:
         st.limit_since = t
         st.hist.clear()
 
+    def _planned(self, i: int) -> bool:
+        """Return True while EVSE ``i`` is in a planned slot that steers it: Solar or Min+Solar, no override."""
+        st = self._state[i]
+        return st.plan is not None and st.override is None and self._config.evses[i].mode in ("solar", "min_solar")
+
     def _mode_reason(self, i: int) -> str:
         if self._state[i].override is not None:
             return "override"
         if self._state[i].cap is not None:
             return "capped"
+        if self._planned(i):
+            return "planned"
         return self._config.evses[i].mode
