@@ -50,6 +50,20 @@ def test_planned_and_fast_members_share_the_budget_fairly_up_to_the_plan() -> No
     assert drv.run(3).limits == (20.0, 20.0)  # equal shares, as two Fast members
 
 
+def test_with_more_planned_members_share_what_is_left_above_their_plans() -> None:
+    cfg = config(evse(32.0, mode="solar"), evse(32.0, mode="solar"), limit=30.0, margin=0.0)
+    drv = Driver(cfg)
+    drv.b.set_plan(0, 16.0)
+    drv.b.set_plan(1, 6.0)
+    assert drv.run(3).limits == (16.0, 6.0)  # 8 A stay unused
+    drv.b.set_plan(1, 6.0, more=True)
+    assert drv.run(3).limits == (16.0, 14.0)  # the second takes them; the first keeps its planned 16 A
+    drv.b.set_plan(0, 16.0, more=True)
+    assert drv.run(3).limits == (20.0, 10.0)  # the 8 A left shared out equally above both plans
+    drv.b.set_plan(0, None, more=True)  # more without a planned current is no plan
+    assert drv.run(3).limits[0] == 0.0
+
+
 def test_off_fast_and_override_are_not_changed_by_a_plan() -> None:
     drv = Driver(config(evse(32.0, mode="off"), evse(32.0, mode="fast"), evse(32.0, mode="solar"), limit=100.0,
                         margin=0.0))

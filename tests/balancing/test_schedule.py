@@ -17,9 +17,13 @@ from custom_components.knx_evse.balancing import BalancingConfig, EvseConfig
 from custom_components.knx_evse.balancing.schedule import (
     FILL_SLOT,
     MAX_HORIZON,
+    VEHICLE_SETTLE,
     MemberPlan,
+    PlanDriver,
+    PlannedSlot,
     PlanRequest,
     Span,
+    VehicleCap,
     plan_charging,
 )
 
@@ -93,7 +97,8 @@ def test_expected_export_first_then_the_latest_grid_slots() -> None:
     assert (grid[0].start, grid[-1].end) == (17 * H, 18 * H)  # the last hour before departure
     assert {s.drive for s in grid} == {16.0}
     assert plan.drive(10.5 * H) is None
-    assert plan.drive(17.5 * H) == 16.0
+    assert plan.drive(17.5 * H) == (16.0, True)  # nothing expected from the export after it: it may take more
+    assert not any(s.more for s in solar[:-1])  # more grid energy before the export would leave it unused
 
 
 def test_negative_prices_come_before_the_export() -> None:
@@ -170,6 +175,53 @@ def test_bad_input_is_refused(kwargs: dict[str, object], match: str) -> None:
     args: dict[str, object] = {"requests": [PlanRequest(0, 1000.0, 3600.0)], **kwargs}
     with pytest.raises(ValueError, match=match):
         plan_charging(cfg, args.pop("requests"), 0.0, **args)  # type: ignore[arg-type]
+
+
+def test_a_vehicle_that_takes_less_is_planned_at_what_it_takes() -> None:
+    # A 16 A car on a 32 A member: planned at 32 A it would leave the other member out of the cheap hour.
+    cfg = house(EvseConfig(max_current=32.0), EvseConfig(max_current=32.0))
+    prices = hours([5, 20])
+    need = [22 * 230.0, 6 * 230.0]
+    blind = plan_charging(cfg, [PlanRequest(0, need[0], 2 * H), PlanRequest(1, need[1], 2 * H)], 0.0, prices=prices)
+    known = plan_charging(cfg, [PlanRequest(0, need[0], 2 * H, vehicle=16.0), PlanRequest(1, need[1], 2 * H)],
+                          0.0, prices=prices)
+    assert sum(s.energy for s in blind[1].slots if s.start == 0) < 200  # the car's 32 A seemed to fill it
+    assert known[0].slots[0].drive == 16.0 and hours_of(known[1]) == [0]  # both in the cheap hour
+    with pytest.raises(ValueError, match="vehicle"):
+        PlanRequest(0, 1.0, 10.0, vehicle=0.0)
+
+
+def test_the_driver_runs_a_planned_current_and_a_small_one_until_its_energy() -> None:
+    small = PlannedSlot(0.0, H, current=3.0, solar=0.0, drive=6.0, energy=690.0, price=1.0, more=True)
+    big = PlannedSlot(H, 2 * H, current=16.0, solar=0.0, drive=16.0, energy=3680.0, price=1.0, more=True)
+    plan = MemberPlan(0, 4370.0, 4370.0, 9999.0, (small, big), 0.0)
+    driver = PlanDriver(6.0)
+    assert driver.steer(plan, 0.0, 100.0) == (6.0, False)  # below min_current: at it, no more than planned
+    assert driver.steer(plan, 600.0, 700.0) == (6.0, False)
+    assert driver.steer(plan, 1200.0, 790.0) == (None, False)  # the slot's 690 Wh have arrived
+    assert driver.steer(plan, H, 800.0) == (16.0, True)
+    assert driver.steer(plan, 2 * H, 900.0) == (None, False)
+    assert driver.steer(None, 0.0, 0.0) == (None, False)
+
+
+def test_a_vehicle_cap_is_learnt_from_a_draw_clearly_below_its_limit() -> None:
+    cap = VehicleCap()
+    cap.see(0.0, 32.0, 16.0)
+    cap.see(VEHICLE_SETTLE - 1, 32.0, 16.0)
+    assert cap.value is None  # not long enough (a car still following a raise)
+    cap.see(VEHICLE_SETTLE, 32.0, 16.0)
+    assert cap.value == 16.0
+    cap.see(VEHICLE_SETTLE + 1, 32.0, 18.0)
+    assert cap.value == 18.0  # it took more: that is what it takes
+    cap.see(VEHICLE_SETTLE + 2, 17.0, 10.0)
+    assert cap.value == 18.0  # a lower draw (a taper) does not lower it
+    cap.reset()
+    cap.see(0.0, 17.0, 16.0, capped=True)  # the round capped it near its draw
+    assert cap.value == 16.0
+    cap.reset()
+    cap.see(0.0, 20.0, 19.0)
+    cap.see(1000.0, 20.0, 19.0)
+    assert cap.value is None  # it takes what it is given
 
 
 @pytest.mark.parametrize("bad", [(-1.0, 10.0), (math.nan, 10.0), (1.0, math.inf)])

@@ -38,7 +38,9 @@ class Piece:
 class Filler:
     """The plan of every member over the pieces, filled one member after the other (module docstring)."""
 
-    def __init__(self, config: BalancingConfig, pieces: list[Piece], other_load: float) -> None:
+    def __init__(self, config: BalancingConfig, pieces: list[Piece], other_load: float,
+                 vehicles: dict[int, float] | None = None) -> None:
+        """Empty plans over ``pieces``; ``vehicles``: member index → the most its vehicle takes (A)."""
         cfg = self.cfg = config
         self.pieces = pieces
         volts = cfg.voltage
@@ -53,7 +55,8 @@ class Filler:
         self.base = base
         self.sun_pool = [p.solar / volts for p in pieces]  # phase-amperes of expected export
         self.k = [float(e.phases) for e in cfg.evses]
-        self.max = [round_down(cfg.evse_max_current(i), cfg.step, cfg.min_current) for i in range(len(cfg.evses))]
+        self.max = [round_down(min(cfg.evse_max_current(i), (vehicles or {}).get(i, math.inf)), cfg.step,
+                               cfg.min_current) for i in range(len(cfg.evses))]
         self.used = [[0.0] * len(base) for _ in pieces]
         self.sun_used = [0.0] * len(pieces)  # phase-amperes of export taken
         self.alloc: dict[int, list[list[float]]] = {}  # index -> per piece [solar A, grid A]

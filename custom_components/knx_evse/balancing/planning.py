@@ -240,6 +240,12 @@ class Planning(BalancerBase):
         for i, e in zip(fast, extra, strict=True):
             x[i] += e
             reserve(free, self._usage[i], e)
+        more = [i for i in fast if fast_top[i] < top[i] and states[i].plan_more]
+        if more:  # planned members that may share what is left above their planned currents
+            extra = water_fill(free, [self._usage[i] for i in more], [top[i] - x[i] for i in more])
+            for i, e in zip(more, extra, strict=True):
+                x[i] += e
+                reserve(free, self._usage[i], e)
         pool = surplus - sum(self._k[i] * (x[i] + margin) for i in on)
         if sol:
             extra = water_fill([*free, max(0.0, pool)],

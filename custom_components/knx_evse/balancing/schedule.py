@@ -19,7 +19,10 @@ why not all when it cannot. The rules (docs/balancing.md, "Plans"):
   at least that on average: the round shares it out), at most its maximum. In a slot with grid
   energy the round drives the planned current (``PlannedSlot.drive``, rounded up to the ``step``
   grid): the member charges as in Fast up to it (``Balancer.set_plan``), the export covering it
-  first; a slot of expected export alone is left to the member's Solar or Min+Solar.
+  first; a slot of expected export alone is left to the member's Solar or Min+Solar. Where no
+  expected export is planned after it, the member also shares what the supply has left above its
+  planned current (``PlannedSlot.more``): its slots are its cheapest, so energy taken there spares a
+  dearer one (a vehicle that takes less than planned leaves room for the others).
 - A plan that cannot be met says so with the energy it can reach (``MemberPlan.planned``) and the
   reason: ``"not_enough_time"`` (not even alone at its maximum: ``alone``) or ``"shared_limit"``.
 
@@ -28,6 +31,7 @@ Times are in seconds on one clock (the group: Unix time), energies in Wh, curren
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -37,11 +41,14 @@ from typing import Final, Literal
 from .allocation import EPS
 from .config import BalancingConfig
 from .filling import Filler, Piece
+from .state import CAP_GAP
 
 MAX_HORIZON: Final = 7 * 86400.0
 """s: the latest departure a plan may have (a week ahead)."""
 FILL_SLOT: Final = 900.0
 """s: the length of the slots that cover time without a forecast (on the quarter hour)."""
+VEHICLE_SETTLE: Final = 30.0
+"""s a vehicle must draw clearly below its limit before that draw counts as the most it takes."""
 ENERGY_TOLERANCE: Final = 1.0
 """Wh: a plan that reaches its target less this much is met."""
 
@@ -76,14 +83,19 @@ class Span:
 class PlanRequest:
     """A member's plan: ``index`` (0-based, EVSE1 = 0), ``energy`` Wh still to charge, ``departure`` s.
 
-    Raises ValueError for a negative or non-finite energy or a non-finite departure.
+    ``vehicle``: the most the vehicle takes in A per phase when known (:class:`VehicleCap`), else
+    None: the member's maximum. Raises ValueError for a negative or non-finite energy, a non-finite
+    departure or a vehicle current that is not a positive number.
     """
 
     index: int
     energy: float
     departure: float
+    vehicle: float | None = None
 
     def __post_init__(self) -> None:
+        if self.vehicle is not None and not (_finite(self.vehicle) and self.vehicle > 0):
+            raise ValueError(f"vehicle must be None or a current > 0 A, got {self.vehicle!r}")
         if not (_finite(self.energy) and self.energy >= 0):
             raise ValueError(f"energy must be a number of Wh >= 0, got {self.energy!r}")
         if not _finite(self.departure):
@@ -98,7 +110,8 @@ class PlannedSlot:
     the export; ``drive``: the current the round charges at as in Fast, the export covering it first
     (``current`` on the ``step`` grid, at least ``min_current``; 0 where the export alone is planned,
     which the member's Solar or Min+Solar takes); ``energy`` Wh; ``price`` per kWh, None where
-    unknown.
+    unknown; ``more``: the member may share what the supply has left above ``drive`` (no expected
+    export is planned after it, which more energy now would leave unused).
     """
 
     start: float
@@ -108,6 +121,7 @@ class PlannedSlot:
     drive: float
     energy: float
     price: float | None
+    more: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +159,10 @@ class MemberPlan:
                 return slot
         return None
 
-    def drive(self, now: float) -> float | None:
-        """Return the current (A) to charge at as in Fast at ``now``; None: the member's mode decides."""
+    def drive(self, now: float) -> tuple[float, bool] | None:
+        """Return the current (A) to charge at as in Fast at ``now`` and ``more``; None: the member's mode decides."""
         slot = self.slot_at(now)
-        return slot.drive if slot is not None and slot.drive > 0 else None
+        return (slot.drive, slot.more) if slot is not None and slot.drive > 0 else None
 
     def next_start(self, now: float) -> float | None:
         """Return the start of the slot under way at ``now`` or of the next one, None when none is left."""
@@ -184,6 +198,66 @@ def _pieces(now: float, end: float, prices: Sequence[Span], solar: Sequence[Span
     return pieces
 
 
+class PlanDriver:
+    """Carries one member's plan out round by round: the current to drive and whether it may take more.
+
+    In a slot planned at ``min_current`` or more: its ``drive`` and ``more``. In a slot planned below
+    ``min_current`` on average (the round cannot go below it): ``min_current`` until the slot's
+    planned energy has arrived, then nothing for the rest of the slot, so that the members planned
+    beside it get their planned currents. The energy is the member's (the charger's session
+    energy, Wh); a slot starts afresh when the plan is made again (its first slot starts at the
+    time of planning).
+    """
+
+    def __init__(self, min_current: float) -> None:
+        self.min_current = min_current
+        self._slot: tuple[float, float] | None = None
+        self._at_start = 0.0
+
+    def steer(self, plan: MemberPlan | None, now: float, energy: float) -> tuple[float | None, bool]:
+        """Return (the current to drive or None, more) at ``now`` with ``energy`` Wh counted so far."""
+        slot = None if plan is None else plan.slot_at(now)
+        if slot is None or slot.drive <= 0:
+            self._slot = None
+            return None, False
+        if self._slot != (slot.start, slot.energy):
+            self._slot, self._at_start = (slot.start, slot.energy), energy
+        if slot.current >= self.min_current - EPS:
+            return slot.drive, slot.more
+        return (None, False) if energy - self._at_start >= slot.energy - EPS else (slot.drive, False)
+
+
+class VehicleCap:
+    """The most a vehicle takes (A per phase), learnt in its session from its draw and its limit.
+
+    A vehicle that the round has capped near its draw (reason ``capped``: it took ``CAP_GAP`` less
+    than its limit while another member wanted the room), or that draws ``CAP_GAP`` or more below its
+    limit for ``VEHICLE_SETTLE`` s, takes no more than that draw (its on-board charger):
+    :attr:`value` is the highest such draw, and any higher draw seen later; None until then (the
+    member's maximum is planned). :meth:`reset` when it leaves.
+    """
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+        self._below_since: float | None = None
+
+    def see(self, t: float, limit: float, draw: float, capped: bool = False) -> None:
+        """Record the ``limit`` (A, 0 paused), the ``draw`` (A) and whether the round capped it, at ``t`` (s)."""
+        if self.value is not None and draw > self.value:
+            self.value = draw
+        if draw < 1.0 or (limit - draw < CAP_GAP and not capped):
+            self._below_since = None
+            return
+        if self._below_since is None:
+            self._below_since = t
+        if capped or t - self._below_since >= VEHICLE_SETTLE:
+            self.value = max(self.value or 0.0, draw)
+
+    def reset(self) -> None:
+        """Forget the vehicle (it left)."""
+        self.value = self._below_since = None
+
+
 def _result(filler: Filler, i: int, need: float, planned: float, alone: float) -> MemberPlan:
     """Return member ``i``'s plan from ``filler``: its slots, with the current to drive, and the cost."""
     cfg = filler.cfg
@@ -205,6 +279,9 @@ def _result(filler: Filler, i: int, need: float, planned: float, alone: float) -
                 cost = None
             elif cost is not None:
                 cost += piece.price * grid * k * cfg.voltage * piece.hours / 1000.0
+    sunny = [n for n, slot in enumerate(slots) if slot.solar > EPS]
+    last_sun = sunny[-1] if sunny else -1
+    slots = [dataclasses.replace(slot, more=n >= last_sun) for n, slot in enumerate(slots)]
     return MemberPlan(i, need, min(need, planned), alone, tuple(slots), cost)
 
 
@@ -240,7 +317,8 @@ def plan_charging(
     ahead = [r for r in requests if r.departure > now]
     end = max((r.departure for r in ahead), default=now)
     pieces = _pieces(now, end, prices, solar, [r.departure for r in ahead]) if end > now else []
-    probe = Filler(config, pieces, other_load)
+    vehicles = {r.index: r.vehicle for r in requests if r.vehicle is not None}
+    probe = Filler(config, pieces, other_load, vehicles)
     alone = {r.index: probe.alone(r.index, r.departure) if r.departure > now else 0.0 for r in requests}
     orders = [
         sorted(ahead, key=lambda r: (r.departure, r.index)),
@@ -248,7 +326,7 @@ def plan_charging(
     ]
     best: tuple[float, float, Filler, dict[int, float]] | None = None
     for order in orders:
-        planner = Filler(config, pieces, other_load)
+        planner = Filler(config, pieces, other_load, vehicles)
         got = {r.index: planner.plan(r.index, r.energy, r.departure) for r in order}
         planner.improve({r.index: r.departure for r in ahead})
         short = sum(r.energy - got[r.index] for r in ahead)
@@ -261,4 +339,5 @@ def plan_charging(
     return tuple(_result(planner, r.index, r.energy, got.get(r.index, 0.0), alone[r.index]) for r in requests)
 
 
-__all__ = ["MAX_HORIZON", "MemberPlan", "PlanRequest", "PlannedSlot", "Span", "plan_charging"]
+__all__ = ["MAX_HORIZON", "MemberPlan", "PlanDriver", "PlanRequest", "PlannedSlot", "Span", "VehicleCap",
+           "plan_charging"]

@@ -76,6 +76,7 @@ class _Evse:
         "over_since",
         "override",
         "plan",
+        "plan_more",
         "reason",
     )
 
@@ -104,6 +105,7 @@ class _Evse:
         self.force = False
         self.override: float | None = None
         self.plan: float | None = None  # A: in a planned slot, charged as in Fast up to this (Solar, Min+Solar)
+        self.plan_more = False  # ... and may share what the supply has left above it
         self.reason = ""
 
 
