@@ -78,9 +78,11 @@ Usage: scripts/bench [--days summer,winter] [--start HH:MM] [--duration S] [--me
 [--load-step W] [--report-change A] [--limit-step A] [--ha-margin PCT] [--controllers NAME,...]
 
 The fault day (a disobedient charger, a reversed meter, blips, ...: one goal line per fault) is
-``scripts/bench --faults``, in ``scripts/bench_faults.py``. The plan night (charging plans on real
+``scripts/bench --faults``, in ``scripts/bench_faults.py``. On the whole summer day the report ends
+with the home battery (``scripts/bench_battery.py``: a priority SoC, clear and with passing clouds,
+its own table and goal lines); ``--no-battery`` leaves it out. The plan night (charging plans on real
 day-ahead prices against charging at once, evcc-like plans and the hindsight optimum) is
-``scripts/bench --plan``, in ``scripts/bench_plan.py``; a run without arguments prints it after the days.
+``scripts/bench --plan``, in ``scripts/bench_plan.py``; a run without arguments prints it at the end.
 """
 
 from __future__ import annotations
@@ -851,14 +853,15 @@ def core_version() -> str:
 def run_bench(days: Sequence[str] = ("summer", "winter"), start: int = 0, duration: int = 86400,
               names: Sequence[str] | None = None, meter_period: int = 1, load_step: float = 1000.0,
               report_change: float = REPORT_CHANGE, limit_step: float | None = None,
-              ha_margin: float | None = None) -> BenchResult:
+              ha_margin: float | None = None, battery: bool = True) -> BenchResult:
     """Simulate every controller on every day window and build the report.
 
     ``start``/``duration``: the window in s since midnight; ``names``: rows (default all);
     ``meter_period``: s; ``load_step``: W of a load rise that counts as a step; ``report_change``:
     A of the chargers' send-on-change; ``limit_step``: the HA balancer's ``step`` (None: default);
     ``ha_margin``: the HA balancer's reserve margin in % (None: the bench's; the goals' budget stays
-    ``BUDGET``), to measure headroom for the house's steps against energy.
+    ``BUDGET``), to measure headroom for the house's steps against energy. ``battery``: on the whole
+    summer day, also the home-battery day (``scripts/bench_battery.py``: clear, and with clouds).
     """
     t0 = time.perf_counter()
     names = list(names or CONTROLLERS)
@@ -899,6 +902,14 @@ def run_bench(days: Sequence[str] = ("summer", "winter"), start: int = 0, durati
                 out.append(f"  {name}: solar capture {got:.2f} kWh = {100 * got / ideal[day]:.1f} % of "
                            f"the ideal ({100 * got / ideal_grid[day]:.1f} % of the whole-ampere ideal)")
     goals = evaluate_goals(days, names, rows, ideal)
+    if battery and "summer" in days and start == 0 and duration >= 86400:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_battery import battery_day  # noqa: PLC0415  (it imports this module)
+
+        for clouds in (False, True):
+            home = battery_day(clouds=clouds)
+            out += ["", home.text]
+            goals += home.goals
     out.append("")
     out.append("Goals")
     out.extend(f"  {'PASS' if ok else 'FAIL'}  {text}: {why}" for text, ok, why in goals)
@@ -947,6 +958,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "more keeps headroom for the house's steps, at the cost of energy")
     parser.add_argument("--controllers", default=",".join(CONTROLLERS),
                         help="comma-separated row names (default: all)")
+    parser.add_argument("--no-battery", action="store_true",
+                        help="leave out the home-battery day (scripts/bench_battery.py)")
     args = parser.parse_args(argv)
     days = [d.strip() for d in args.days.split(",") if d.strip()]
     names = [c.strip() for c in args.controllers.split(",") if c.strip()]
@@ -959,7 +972,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 0 <= hm(args.start) < 86400 or args.duration < 2:
         parser.error("the window must start within the day and last at least 2 s")
     result = run_bench(days, hm(args.start), args.duration, names, args.meter_period, args.load_step,
-                       args.report_change, args.limit_step, args.ha_margin)
+                       args.report_change, args.limit_step, args.ha_margin, not args.no_battery)
     print(result.text)
     if full:  # the plan night too (scripts/bench_plan.py), with its goal lines
         sys.path.insert(0, str(Path(__file__).resolve().parent))

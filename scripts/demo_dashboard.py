@@ -5,7 +5,8 @@ Used by ``scripts/develop`` (and ``scripts/screenshot``). ``build_dashboard`` tu
 storage-mode config with one sections view:
 
 - a "House" section per balancing group (or "Grid" without one): the grid meter(s) with a trend
-  graph, the group's state, available current, meter problem and on/off switch;
+  graph, the group's state, available current, energy price (with a price rule), meter problem and
+  on/off switch;
 - a section per charger: its power (and current) in the heading, an error tile only while there is
   an error, its current limit, then one block
   per connector: pilot and OCPP state, vehicle connected, charging, power, session and lifetime
@@ -93,6 +94,7 @@ CONNECTOR_SLOTS: tuple[Slot, ...] = (
 GROUP_SLOTS: tuple[Slot, ...] = (
     Slot("group_state", "sensor", "Balancing state"),
     Slot("available_current", "sensor", "Available current"),
+    Slot("price_state", "sensor", "Energy price"),
     Slot("group_enabled", "switch", "Load balancing", "toggle"),
     Slot("meter_problem", "binary_sensor", "Meter problem"),
 )

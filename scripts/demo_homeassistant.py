@@ -1,9 +1,10 @@
 """Home Assistant side of the demo: configuration, pre-made config entries, onboarding.
 
 Used by ``scripts/develop``. ``write_config`` prepares a fresh config directory so Home Assistant
-starts with the knx_evse hub and its charger subentries already configured (written through Home
-Assistant's own ``ConfigEntry``/``ConfigSubentry`` classes, so the storage format is the installed
-version's); ``onboard`` creates the demo owner through the onboarding API exactly as a user's browser
+starts with the knx_evse hub and its charger subentries already configured, and with
+``core_knx_data`` Home Assistant's own KNX integration too, the hub then on its connection (written
+through Home Assistant's own ``ConfigEntry``/``ConfigSubentry`` classes, so the storage format is
+the installed version's); ``onboard`` creates the demo owner through the onboarding API exactly as a user's browser
 would, and returns an access token (``onboard_tokens``: with the refresh token).
 """
 
@@ -55,6 +56,14 @@ logger:
     custom_components.knx_evse: info
 command_line:
 {sensors}
+input_number:
+  energy_price:  # the House group's price (smart cost): at or below 0.20 its Solar member charges as Fast
+    name: Energy price
+    min: -0.2
+    max: 0.6
+    step: 0.01
+    initial: 0.3
+    unit_of_measurement: EUR/kWh
 """
 
 
@@ -73,6 +82,30 @@ def _meter_sensor(meter: Mapping[str, Any]) -> str:
     )
 
 
+def _entry(
+    domain: str,
+    entry_id: str,
+    title: str,
+    data: Mapping[str, Any],
+    unique_id: str | None,
+    subentries: Sequence[ConfigSubentryData],
+) -> dict[str, Any]:
+    """A version 1 config entry as Home Assistant stores it, made by its own ``ConfigEntry``."""
+    return ConfigEntry(
+        data=data,
+        discovery_keys=MappingProxyType({}),
+        domain=domain,
+        entry_id=entry_id,
+        minor_version=1,
+        options={},
+        source="user",
+        subentries_data=subentries,
+        title=title,
+        unique_id=unique_id,
+        version=1,
+    ).as_dict()
+
+
 def write_config(
     config_dir: Path,
     *,
@@ -80,35 +113,33 @@ def write_config(
     hub_data: Mapping[str, Any],
     subentries: Sequence[ConfigSubentryData],
     meters: Sequence[Mapping[str, Any]],
+    core_knx_data: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``configuration.yaml`` and ``.storage/core.config_entries`` into ``config_dir``.
 
     ``hub_data`` is the hub entry's data (connection keys as in const.py); ``subentries`` the charger
     (and balancing-group) subentries; ``meters`` describes meter sensors read from the simulator's meter
-    file (name, unique_id, file, field, unit, device_class). Existing config entries are replaced; other storage is kept.
+    file (name, unique_id, file, field, unit, device_class); ``core_knx_data`` the data of a ``knx``
+    entry as its version 1 stored it (Home Assistant migrates it). Existing config entries are
+    replaced; other storage is kept.
     """
     storage = config_dir / ".storage"
     storage.mkdir(parents=True, exist_ok=True)
     sensors = "".join(_meter_sensor(m) for m in meters) or "  []\n"
     (config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML.format(port=port, sensors=sensors))
-    entry = ConfigEntry(
-        data=hub_data,
-        discovery_keys=MappingProxyType({}),
-        domain="knx_evse",
-        entry_id="knxevsedemohub",
-        minor_version=1,
-        options={},
-        source="user",
-        subentries_data=subentries,
-        title="KNX EV chargers (demo bus)",
-        unique_id=f"{hub_data.get('host', '')}:{hub_data.get('port', '')}",
-        version=1,
+    hub_unique_id = (
+        "core_knx"
+        if hub_data.get("connection_type") == "core_knx"
+        else f"{hub_data.get('host', '')}:{hub_data.get('port', '')}"
     )
+    entries = [_entry("knx_evse", "knxevsedemohub", "KNX EV chargers (demo bus)", hub_data, hub_unique_id, subentries)]
+    if core_knx_data is not None:
+        entries.insert(0, _entry("knx", "knxevsedemocoreknx", "KNX (demo bus)", core_knx_data, None, ()))
     document = {
         "version": STORAGE_VERSION,
         "minor_version": STORAGE_VERSION_MINOR,
         "key": "core.config_entries",
-        "data": {"entries": [entry.as_dict()]},
+        "data": {"entries": entries},
     }
     (storage / "core.config_entries").write_text(json.dumps(document, indent=2, default=str))
     onboarding = storage / "onboarding"

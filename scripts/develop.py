@@ -11,7 +11,9 @@ Started by ``scripts/develop`` (which runs set-up first). Steps:
 6. the curated dashboard ``/ev-charging`` (scripts/demo_dashboard.py), built from the entity registry
    and made the default page.
 
-``--start`` sets the simulated start time (e.g. 19:00, when cars are plugged in);
+``--with-core-knx`` also sets up Home Assistant's own KNX integration on the same bus and puts the
+hub on its connection (no tunnel of the hub's own); ``--start`` sets the simulated start time (e.g.
+19:00, when cars are plugged in);
 ``--dashboard-yaml PATH`` also writes the dashboard as YAML; ``run(args, on_ready=...)`` lets another
 script (scripts/screenshot.py) act on the running stack instead of waiting.
 
@@ -156,13 +158,33 @@ def _summary(states: list[dict[str, Any]]) -> dict[str, Any]:
     unavailable = [s["entity_id"] for s in ours if s["state"] == "unavailable"]
     known = [s for s in ours if s["state"] not in ("unavailable", "unknown")]
     meter = next((s for s in states if s["entity_id"] == "sensor.grid_power"), None)
+    core_knx = next((s for s in states if s["entity_id"].endswith("connection_established")), None)
     return {
         "entities": len(ours),
         "with_value": len(known),
         "unavailable": unavailable,
         "grid_power": meter["state"] if meter else None,
+        "core_knx_connected_since": core_knx["state"] if core_knx else None,
         "sample": {s["entity_id"]: s["state"] for s in known[:12]},
     }
+
+
+def _connection(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The hub's data and, with ``--with-core-knx``, core knx's (version 1 data, tunnelling to knxd)."""
+    tunnel = {"host": "127.0.0.1", "port": 3671, "local_ip": "127.0.0.1"}
+    if not args.with_core_knx:
+        return {"connection_type": "tunneling", **tunnel}, None
+    core_knx = {
+        "connection_type": "tunneling",
+        **tunnel,
+        "route_back": False,
+        "individual_address": "0.0.240",
+        "multicast_group": "224.0.23.12",
+        "multicast_port": 3671,
+        "rate_limit": 0,
+        "state_updater": True,
+    }
+    return {"connection_type": "core_knx"}, core_knx
 
 
 def _deprecation_reports(log: Path) -> list[str]:
@@ -250,13 +272,17 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
         ns = stack.bus.ns
         _log(f"knxd serving KNX/IP tunnelling on 127.0.0.1:3671 inside namespace {ns}")
 
+        hub_data, core_knx_data = _connection(args)
         write_config(
             config_dir,
             port=HA_PORT,
-            hub_data={"connection_type": "tunneling", "host": "127.0.0.1", "port": 3671, "local_ip": "127.0.0.1"},
+            hub_data=hub_data,
             subentries=_subentries(installation),
             meters=_meters(meter_file),
+            core_knx_data=core_knx_data,
         )
+        if core_knx_data is not None:
+            _log("the hub rides on Home Assistant's KNX integration, which tunnels to knxd")
         _link_integration(config_dir)
 
         sim_argv = [PY, "-m", "simulator", "run", "--installation", str(args.installation)]
@@ -309,6 +335,8 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
             ok = ok and summary["grid_power"] not in (None, "unknown", "unavailable")
             ok = ok and summary["dashboard"]["tiles"] > 0 and not missing
             ok = ok and not summary["deprecation_reports"]
+            if args.with_core_knx:
+                ok = ok and summary["core_knx_connected_since"] not in (None, "unknown", "unavailable")
             _log("headless check " + ("passed" if ok else "FAILED"))
             return 0 if ok else 1
         return 0
@@ -328,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep", action="store_true", help="keep .develop/ (history, users) from the last run instead of starting fresh"
     )
     parser.add_argument("--dashboard-yaml", type=Path, default=None, help="also write the dashboard as YAML here")
+    parser.add_argument(
+        "--with-core-knx",
+        action="store_true",
+        help="also set up Home Assistant's KNX integration on the bus and put the hub on its connection",
+    )
     return parser
 
 

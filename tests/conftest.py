@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Generator
+from pathlib import Path
 
 import pytest
 from homeassistant.core import HomeAssistant
 
 import custom_components.knx_evse  # noqa: F401  (must be imported before HA scans custom_components)
+from tests.core_knx_harness import CoreKnxTestKit
 from tests.knx_harness import KnxTestKit
 
 pytest_plugins = ["pytest_homeassistant_custom_component"]
@@ -27,6 +29,17 @@ async def knx(hass: HomeAssistant) -> AsyncGenerator[KnxTestKit]:
     with kit.patched():
         yield kit
         await kit.assert_no_telegram()
+
+
+@pytest.fixture
+async def core_knx(hass: HomeAssistant, tmp_path: Path) -> AsyncGenerator[CoreKnxTestKit]:
+    """Home Assistant's KNX integration loaded on a faked interface; every sent telegram must have been asserted."""
+    kit = CoreKnxTestKit(hass, tmp_path / "config")
+    with kit.patched():
+        await kit.setup_core_knx()
+        yield kit
+        await kit.assert_no_telegram()
+        await kit.unload_core_knx()
 
 
 class DeprecationReports(logging.Handler):

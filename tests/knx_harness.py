@@ -146,6 +146,7 @@ class KnxTestKit:
             interface.connection_config = connection_config
             interface.start = AsyncMock(side_effect=kit._start)
             interface.stop = AsyncMock()
+            interface.gateway_info = AsyncMock(return_value=None)  # core knx asks once connected
             return interface
 
         async def send_telegram(_handler: CEMIHandler, telegram: Telegram) -> None:

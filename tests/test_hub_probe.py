@@ -59,16 +59,16 @@ async def test_quiet_connection_is_probed_with_a_status_read(hass: HomeAssistant
     assert second is not None and isinstance(second.payload, GroupValueRead)
     assert hub.probes_sent >= 2
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert hub._cancel_probe_timer is None  # the timer is cancelled with the hub, not just ignored
+    assert hub.link._cancel_probe_timer is None  # the timer is cancelled with the hub, not just ignored
     await hass.async_block_till_done()
     assert await _next_sent(knx, 3 * IDLE) is None
 
 
 async def test_busy_bus_is_not_probed(hass: HomeAssistant, knx: KnxTestKit) -> None:
-    # The hub's clock is a fake one, so how long the loop really takes (a loaded machine) does not
-    # matter: a telegram every IDLE/2 s of the hub's time keeps the bus busy.
+    # The link's clock is a fake one, so how long the loop really takes (a loaded machine) does not
+    # matter: a telegram every IDLE/2 s of the link's time keeps the bus busy.
     clock = {"now": 1000.0}
-    with patch("custom_components.knx_evse.knx.hub.time", SimpleNamespace(monotonic=lambda: clock["now"])):
+    with patch("custom_components.knx_evse.knx.xknx_link.time", SimpleNamespace(monotonic=lambda: clock["now"])):
         entry = await knx.setup(hub_entry([charger_subentry("CHG1", "Garage", BASIC)]))
         hub: KnxEvseHub = entry.runtime_data.hub
         for _ in range(8):  # a telegram from the charger every IDLE/2 s for 4 IDLE

@@ -67,7 +67,7 @@ async def test_platform_entities(
             [
                 charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL),
                 charger_subentry("CHG2", "Carport", THREE_PHASE_FULL, main=2, model="VE 222"),
-                group_subentry(MEMBERS, phases=3, limit=32, **FAST),
+                group_subentry(MEMBERS, phases=3, limit=32, price_entity="sensor.price", price_limit=0.2, **FAST),
             ]
         )
     )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,3 +81,23 @@ def test_hacs_json_and_the_manifest_pass_what_the_validators_check() -> None:
     # the brand images HACS and Home Assistant 2026 show for a custom integration
     assert (integrations[0] / "brand" / "icon.png").is_file()
     assert (ROOT / "README.md").is_file() and (ROOT / "LICENSE").is_file()
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="not a git checkout")
+def test_the_manifest_version_is_tagged_or_the_next_release() -> None:
+    """A release is a tag ``v<version>`` on the commit whose manifest and CHANGELOG say ``<version>``.
+
+    Between releases the manifest keeps the last released version (the CHANGELOG's [Unreleased] entry
+    collects what comes next), so the manifest's version must be one of the tags.
+    """
+    manifest = json.loads((ROOT / "custom_components" / "knx_evse" / "manifest.json").read_text())
+    tags = set(_git("tag", "--list", "v*").split())
+    assert f"v{manifest['version']}" in tags, f"tag v{manifest['version']} is missing: {sorted(tags)}"
+    tagged = json.loads(_git("show", f"v{manifest['version']}:custom_components/knx_evse/manifest.json"))
+    assert tagged["version"] == manifest["version"]
+    changelog = _git("show", f"v{manifest['version']}:CHANGELOG.md")
+    assert f"## [{manifest['version']}] - " in changelog

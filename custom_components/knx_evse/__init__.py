@@ -1,6 +1,7 @@
 """KNX EV Charger: Home Assistant integration for KNX wallboxes VE 741/742/221/222.
 
-A hub config entry owns one KNX connection (``hub.KnxEvseHub``); each charger is a config subentry
+A hub config entry owns one KNX connection (``hub.KnxEvseHub``: its own, or that of Home
+Assistant's ``knx`` integration); each charger is a config subentry
 with a push ``charger.coordinator.ChargerCoordinator``; balancing groups are subentries too
 (``group.group.BalancingGroup``). ``async_setup_entry`` builds the ``runtime.KnxEvseRuntime`` in plain
 order: hub, chargers, groups, platforms. Adding, removing or editing
@@ -70,7 +71,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
     """Connect the hub, start the subentries' runtimes and forward the entity platforms.
 
     Raises ConfigEntryNotReady (translated ``cannot_connect``) when the KNX connection cannot start,
-    so Home Assistant retries; ConfigEntryError (``invalid_connection``) for unusable hub data; and
+    so Home Assistant retries (``core_knx_missing`` for a hub on the connection of Home Assistant's
+    KNX integration while that is not set up; see ``knx/core_link.py``); ConfigEntryError (``invalid_connection``) for unusable hub data; and
     ConfigEntryAuthFailed, which starts the reauthentication flow (``config_flow``'s
     ``async_step_reauth``), when the stored KNX Secure credentials are rejected (see
     ``_auth_failure``).

@@ -18,6 +18,8 @@ CONF_KNX_TUNNELING_TCP: Final = "tunneling_tcp"
 CONF_KNX_TUNNELING_TCP_SECURE: Final = "tunneling_tcp_secure"
 CONF_KNX_ROUTING: Final = "routing"
 CONF_KNX_ROUTING_SECURE: Final = "routing_secure"
+CONF_KNX_CORE: Final = "core_knx"
+"""Not a core knx type: the hub rides on Home Assistant's own ``knx`` integration's connection."""
 CONNECTION_TYPES: Final = (
     CONF_KNX_AUTOMATIC,
     CONF_KNX_TUNNELING,
@@ -25,7 +27,10 @@ CONNECTION_TYPES: Final = (
     CONF_KNX_TUNNELING_TCP_SECURE,
     CONF_KNX_ROUTING,
     CONF_KNX_ROUTING_SECURE,
+    CONF_KNX_CORE,
 )
+CORE_KNX_DOMAIN: Final = "knx"
+"""Home Assistant's own KNX integration ("core knx")."""
 CONF_HOST: Final = "host"
 CONF_PORT: Final = "port"
 CONF_KNX_LOCAL_IP: Final = "local_ip"

@@ -4,8 +4,8 @@ Config-entry diagnostics show:
 
 - the hub entry's data with every secret redacted (KNX Secure passwords, the keyring password, the
   backbone key; the keyring file itself is never read);
-- the connection: configured type, connected or not, xknx's connection type and our individual
-  address, hub telegram counters;
+- the connection: configured type, connected or not, what the hub's link tells of its route (its
+  own xknx connection: xknx's connection type and our individual address), hub telegram counters;
 - per charger (charger subentry): model, parameters, liveness (``is_stale``, ``last_heard_s``: the
   seconds since the charger's last telegram or the last (re)connect, ``silence_limit_s``: the
   silence after which it is read to check it is alive), the object → group-address map, each
@@ -87,13 +87,10 @@ def _jsonable(value: Any) -> Any:
 
 def _connection(runtime: KnxEvseRuntime, data: Mapping[str, Any]) -> dict[str, Any]:
     hub = runtime.hub
-    manager = hub.xknx.connection_manager
     return {
         "type": data.get(CONF_KNX_CONNECTION_TYPE),
         "connected": hub.connected,
-        "xknx_connection_type": _jsonable(manager.connection_type),
-        "xknx_version": hub.xknx.version,
-        "current_address": str(hub.xknx.current_address),
+        **_jsonable(hub.link.diagnostics()),
         "telegrams_received": hub.telegrams_received,
         "telegrams_sent": hub.telegrams_sent,
         "reads_ignored": hub.reads_ignored,

@@ -12,6 +12,7 @@ from custom_components.knx_evse.balancing import (
     EvseConfig,
     EvseReading,
     MeterReading,
+    SiteReading,
 )
 
 # Timing that gets out of the way: every rule about time is tested on its own.
@@ -61,6 +62,7 @@ class Driver:
         self.limits = [0.0] * len(cfg.evses)
         self.connected = [True] * len(cfg.evses)
         self.last: Decision | None = None
+        self.site: SiteReading | None = None  # the price and battery of every round
 
     def meter_value(self, house: float | tuple[float, ...]) -> float | tuple[float, ...]:
         cfg = self.cfg
@@ -97,6 +99,7 @@ class Driver:
             self.t,
             reading,
             [EvseReading(c, con) for c, con in zip(currents, self.connected, strict=True)],
+            self.site,
         )
         self.limits = list(d.limits)
         self.last = d

@@ -11,6 +11,8 @@ import math
 
 import pytest
 
+from custom_components.knx_evse.balancing import EvseReading, MeterReading, SiteReading
+
 from .helpers import Driver, config, evse
 
 
@@ -82,6 +84,19 @@ def test_a_planned_member_gets_the_fixed_fallback_current_like_fast() -> None:
     d = drv.step(meter=None)
     assert d.fallback
     assert d.limits == (10.0, 0.0)  # Solar pauses in the fallback; the planned one charges
+
+
+def test_a_cheap_price_makes_a_planned_member_fast_for_the_round() -> None:
+    drv = Driver(config(evse(32.0, mode="solar"), limit=40.0, margin=0.0))
+    drv.b.set_plan(0, 10.0)
+    assert drv.run(3, house=5.0).limits == (10.0,)
+    cheap = SiteReading(price=0.05, price_limit=0.10)
+    for _ in range(3):
+        drv.t += 1.0
+        d = drv.b.update(drv.t, MeterReading(5.0 + drv.limits[0], drv.t), [EvseReading(drv.limits[0], True)], cheap)
+        drv.limits = list(d.limits)
+    assert d.limits == (32.0,)  # smart cost: as Fast, beyond the planned current
+    assert d.reason == ("cheap_price",)
 
 
 @pytest.mark.parametrize("bad", [-1.0, 0.0, 5.9, math.nan, math.inf, True, "8"])

@@ -260,7 +260,8 @@ def meter_for(cfg: BalancingConfig, r: Round, draws: list[Any], t: float
 def check_round(cfg: BalancingConfig, b: Balancer, d: Decision, value: Any, unit: str | None,
                 draws: list[Any], wanting: list[bool], overrides: list[float | None],
                 load: list[bool] | None = None, over_cap: list[float | None] | None = None,
-                plans: list[float | None] | None = None) -> None:
+                plans: list[float | None] | None = None, *, solar: bool = True) -> None:
+    """Check one round's decision; ``solar`` False skips the export check (a site moves the export)."""
     n = len(cfg.evses)
     assert len(d.limits) == len(d.paused) == len(d.reason) == n
     minc = cfg.min_current
@@ -297,7 +298,7 @@ def check_round(cfg: BalancingConfig, b: Balancer, d: Decision, value: Any, unit
     assert d.available is not None
     assert abs(d.available - expected_available) < 1e-6
     # Solar: anything above min_current for a solar / min_solar EVSE comes from export only.
-    solar_extra = any(
+    solar_extra = solar and any(
         lim > minc + TOL and overrides[i] is None and b.config.evses[i].mode in ("solar", "min_solar")
         and (plans is None or plans[i] is None)  # a planned slot charges from the grid (test_plan_round.py)
         for i, lim in enumerate(d.limits)

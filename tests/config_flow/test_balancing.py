@@ -68,6 +68,8 @@ async def _to_members(hass: HomeAssistant, entry: MockConfigEntry, **limits: Any
     result = await _next(hass, result, meter_entities=["sensor.grid"], invert=False)
     assert result["step_id"] == "limits"
     result = await _next(hass, result, **{"limit": 25, "phases": "1", **limits})
+    assert result["step_id"] == "site"
+    result = await _next(hass, result)  # no price, no battery
     assert result["step_id"] == "members"
     return result
 
@@ -85,6 +87,7 @@ async def test_balanced_supply_is_off_by_default_and_stored_when_chosen(
     result = await _next(hass, result, meter_entities=["sensor.grid"], invert=False)
     assert _default(result, "balanced_supply") is False
     result = await _next(hass, result, limit=25, phases="3", balanced_supply=True)
+    result = await _next(hass, result)
     result = await _next(hass, result, members=["CHG1:1"])
     result = await _next(hass, result, priority=1, max_current=16, phase="1", mode="fast")
     result = await _next(hass, result)
@@ -244,6 +247,7 @@ async def test_no_chargers(hass: HomeAssistant) -> None:
     result = await _next(hass, result, name="House", mode="balance")
     result = await _next(hass, result, meter_entities=["sensor.grid"])
     result = await _next(hass, result, limit=25)
+    result = await _next(hass, result)
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "no_chargers"
 
 
@@ -294,6 +298,8 @@ async def test_reconfigure_is_prefilled_and_updates(hass: HomeAssistant, entry: 
     assert _default(result, "meter_entities") == ["sensor.grid"]
     result = await _next(hass, result)
     assert _default(result, "limit") == 40
+    result = await _next(hass, result)
+    assert result["step_id"] == "site"
     result = await _next(hass, result)
     assert _default(result, "members") == ["CHG1:2", "CHG2:0"]  # the removed one is gone
     result = await _next(hass, result)
@@ -353,7 +359,7 @@ async def test_a_previous_phase_of_a_three_phase_member_is_prefilled(hass: HomeA
     subentry = _add(hass, entry, {"data": stored, "subentry_type": SUBENTRY_BALANCING, "title": "House",
                                   "unique_id": "House", "subentry_id": "GRP"})
     result = await entry.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
-    for _ in range(4):
+    for _ in range(5):
         result = await _next(hass, result)
     assert result["step_id"] == "member" and _default(result, "l1_phase") == "3"
 

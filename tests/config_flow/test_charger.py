@@ -657,7 +657,7 @@ def test_every_select_option_is_translated() -> None:
 
     selectors = strings()["selector"]
     expected = {
-        "connection_type": {"automatic", "tunneling", "routing"},
+        "connection_type": {"core_knx", "automatic", "tunneling", "routing"},
         "tunneling_type": {"tunneling", "tunneling_tcp", "tunneling_tcp_secure"},
         "model": set(MODELS),
         "phase_connection": set(PHASE_CONNECTIONS),

@@ -7,13 +7,14 @@ benchmark, the simulator and anyone replaying meter history can script against i
 
 Public API:
     - :class:`BalancingConfig`, :class:`EvseConfig`: frozen, validated configuration.
-    - :class:`MeterReading`, :class:`EvseReading`: the inputs of one round.
+    - :class:`MeterReading`, :class:`EvseReading`, :class:`SiteReading`: the inputs of one round
+      (the site: the energy price and the home battery, for smart cost and battery priority).
     - :class:`Balancer`: ``Balancer(config).update(now, meter, evses) -> Decision``, plus
       ``set_mode``, ``set_override``, ``set_plan``, ``force_write`` and ``reconfigure``.
     - :func:`plan_charging` with :class:`PlanRequest`, :class:`Span` → :class:`MemberPlan`: charging
       plans (an energy by a departure) for every member together within the supply (``schedule.py``).
     - :class:`Decision`: limits, paused, available, surplus, reason, fallback, meter_state,
-      writes, switches.
+      writes, switches, disobedient, price, battery.
     - :func:`water_fill`: the stateless max-min fair allocator.
     - :func:`supply_phases`: the supply phases an ``EvseConfig`` loads (phase rotation).
 """
@@ -24,10 +25,13 @@ from .config import MODES, BalancingConfig, EvseConfig, FallbackMode, Mode, supp
 from .readings import (
     PAUSED_REASONS,
     RUNNING_REASONS,
+    BatteryState,
     Decision,
     EvseReading,
     MeterReading,
     MeterState,
+    PriceState,
+    SiteReading,
 )
 from .schedule import MemberPlan, PlannedSlot, PlanRequest, Span, plan_charging
 
@@ -37,6 +41,7 @@ __all__ = [
     "RUNNING_REASONS",
     "Balancer",
     "BalancingConfig",
+    "BatteryState",
     "Decision",
     "EvseConfig",
     "EvseReading",
@@ -47,6 +52,8 @@ __all__ = [
     "Mode",
     "PlanRequest",
     "PlannedSlot",
+    "PriceState",
+    "SiteReading",
     "Span",
     "plan_charging",
     "supply_phases",

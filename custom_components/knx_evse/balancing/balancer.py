@@ -18,7 +18,8 @@ from .config import MODES, BalancingConfig, Mode, supply_phases
 from .meter_sign import MeterSign, phase_amperes
 from .output import Output
 from .planning import Planning
-from .readings import Decision, EvseReading, MeterReading, MeterState
+from .readings import Decision, EvseReading, MeterReading, MeterState, SiteReading
+from .site import SiteRules
 from .state import (
     _GRID,
     _NONE,
@@ -31,7 +32,7 @@ from .state import (
 )
 
 
-class Balancer(Conduct, Planning, Output):
+class Balancer(Conduct, Planning, Output, SiteRules):
     """Assigns every EVSE of one balancing group its current limit, round by round.
 
     Create one per group and call :meth:`update` on every meter update and at least every few
@@ -63,6 +64,8 @@ class Balancer(Conduct, Planning, Output):
         self._raise_surplus = 0.0
         self._disobedient: tuple[int, ...] = ()
         self._sign = MeterSign()  # latched for this Balancer, also across reconfigure() (not in the config)
+        self._grid_export = 0.0
+        self._read_site(SiteReading())
 
     # ------------------------------------------------------------------ configuration
 
@@ -202,7 +205,8 @@ class Balancer(Conduct, Planning, Output):
     # ------------------------------------------------------------------ the round
 
     def update(
-        self, now: float, meter: MeterReading | None, evses: Sequence[EvseReading]
+        self, now: float, meter: MeterReading | None, evses: Sequence[EvseReading],
+        site: SiteReading | None = None,
     ) -> Decision:
         """Run one balancing round.
 
@@ -211,6 +215,8 @@ class Balancer(Conduct, Planning, Output):
                 backwards is held at its last value for the timers.
             meter: the latest meter reading, or None when there is none.
             evses: one reading per configured EVSE, EVSE1 first.
+            site: the price and the home battery this round (smart cost, battery priority), or
+                None for neither.
 
         Returns:
             The :class:`Decision` for this round.
@@ -229,6 +235,7 @@ class Balancer(Conduct, Planning, Output):
         if first:
             self._first_t = t
 
+        self._read_site(site or SiteReading())
         measured = [self._measured(i, r) for i, r in enumerate(evses)]
         self._minc = [self._minimum(i, r) for i, r in enumerate(evses)]
         group, upper = self._demands(evses)
@@ -257,10 +264,12 @@ class Balancer(Conduct, Planning, Output):
             available: float | None = None
             surplus_out: float | None = None
         else:
+            surplus = self._site_surplus(surplus)
             self._balance(t, caps, surplus, group, upper)
             available = (min(caps) if caps else 0.0) if cfg.current_control else caps[0] / cfg.phases
             available = round(available, 9)
             surplus_out = round(max(0.0, surplus) / cfg.phases, 9)
+        self._price_reasons()
         return self._finish(t, state, available, surplus_out)
 
     # ------------------------------------------------------------------ inputs
@@ -301,7 +310,7 @@ class Balancer(Conduct, Planning, Output):
                 group.append(_NONE)
                 upper.append(0.0)
             else:
-                group.append(_SOLAR if ov is None and evse.mode == "solar" and st.plan is None else _GRID)
+                group.append(_SOLAR if ov is None and self._modes[i] == "solar" and st.plan is None else _GRID)
                 upper.append(most)
         return group, upper
 
@@ -401,6 +410,7 @@ class Balancer(Conduct, Planning, Output):
                 loads = worst
 
         total, export = phase_amperes(value, unit, nph, cfg.voltage)  # docs/balancing.md, "Reversed meter"
+        self._grid_export = -total
         fuse = cfg.limit if cfg.current_control else None
         if self._sign.update(now, ts, total, sum(map(sum, measured)), export=export, fuse=fuse):
             return "reversed", [], 0.0

@@ -33,7 +33,7 @@ class Output(BalancerBase):
                 continue
             st.reason = reason
             st.fit_since = None
-            mode = "fast" if st.override is not None or self._planned(i) else cfg.evses[i].mode
+            mode = "fast" if st.override is not None or self._planned(i) else self._modes[i]
             if fixed is None or mode == "solar":
                 if st.on:
                     self._stop(i, t)
@@ -115,4 +115,6 @@ class Output(BalancerBase):
             writes=tuple(writes),
             switches=tuple(switches),
             disobedient=self._disobedient,
+            price=self._price,
+            battery=self._battery,
         )

@@ -124,8 +124,16 @@ class Planning(BalancerBase):
                 # The net import this EVSE causes: its min_current less the export; export beyond
                 # min_current pays an earlier import back. The pause comes once the net import
                 # adds up to solar_stop_delay seconds of min_current, so a cloud that leaves some
-                # export is ridden longer and no single export sample clears the count.
-                rate = need - max(0.0, pool_keep)
+                # export is ridden longer and no single export sample clears the count. While the
+                # battery comes first and could take more, the minimum is the battery's: no delay
+                # (site.py); above the buffer SoC the battery bridges the lack of export.
+                rate = need if self._hungry else need - max(0.0, pool_keep)
+                if rate > EPS and self._battery == "buffer":
+                    st.deficit_since = None
+                    st.reason = "battery_buffer"
+                    pool_keep -= need
+                    pool_plan -= need
+                    continue
                 if st.deficit_since is not None:
                     st.deficit = max(0.0, st.deficit + st.deficit_rate * (t - st.deficit_t))
                 if rate <= EPS and (st.deficit_since is None or st.deficit <= EPS):
@@ -141,7 +149,7 @@ class Planning(BalancerBase):
                         st.reason = "solar"  # exporting again, paying the import back
                     elif t - st.on_since < cfg.min_on_time:
                         st.reason = "min_on_hold"
-                    elif st.deficit < need * cfg.solar_stop_delay - EPS:
+                    elif not self._hungry and st.deficit < need * cfg.solar_stop_delay - EPS:
                         st.reason = "no_surplus_hold"
                     else:
                         self._stop(i, t)
@@ -215,7 +223,6 @@ class Planning(BalancerBase):
 
         Returns (amps per EVSE index, export left in phase-amperes). ``ramp`` caps each EVSE.
         """
-        cfg = self._config
         mins = self._minc
         states = self._state
         x = [0.0] * self._n
@@ -228,7 +235,7 @@ class Planning(BalancerBase):
         top = upper if ramp is None else [min(u, r) for u, r in zip(upper, ramp, strict=True)]
         fast_top = list(top)
         for i in on:
-            if states[i].override is not None or cfg.evses[i].mode == "fast":
+            if states[i].override is not None or self._modes[i] == "fast":
                 fast.append(i)
             elif self._planned(i):  # its planned current from the grid, export above it
                 fast.append(i)

@@ -1,4 +1,4 @@
-"""Inputs and output of one balancing round: meter and EVSE readings, and the Decision.
+"""Inputs and output of one balancing round: meter, EVSE and site readings, and the Decision.
 
 The rules behind them: docs/balancing.md.
 """
@@ -7,6 +7,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final, Literal
+
+from .config import _finite
+
+PriceState = Literal["cheap", "expensive", "no_price"]
+"""The energy price against the group's smart-cost rule (``SiteReading``).
+
+- ``"cheap"``: at or below ``price_limit``, or below zero with ``negative_price``: Solar and
+  Min+Solar EVSEs charge as in Fast.
+- ``"expensive"``: a usable price that is neither.
+- ``"no_price"``: the price is unknown (None, NaN, inf): not cheap.
+"""
+
+BatteryState = Literal["battery_first", "car_first", "buffer"]
+"""What the home battery means for solar charging this round (``SiteReading``).
+
+- ``"battery_first"``: below ``priority_soc`` (or the SoC is unknown): the export is the battery's.
+- ``"car_first"``: at or above ``priority_soc``: a charging battery's power is export for the cars.
+- ``"buffer"``: above ``buffer_soc``: also, a charging solar EVSE is held at its minimum through a
+  lack of export (the battery bridges a cloud).
+"""
 
 MeterState = Literal["ok", "stale", "unavailable", "invalid", "absurd", "reversed"]
 """Why a meter reading was (not) usable.
@@ -80,6 +100,90 @@ class EvseReading:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteReading:
+    """The site around the chargers in one round: the energy price and the home battery.
+
+    Measurements (``price``, ``battery_soc``, ``battery_power``) may be None or NaN when unknown;
+    the settings (the rest) are validated. All optional: a default ``SiteReading()`` changes nothing.
+    The rules: docs/balancing.md, "Smart cost" and "Home battery".
+
+    Attributes:
+        price: the energy price now, in any unit (the one of ``price_limit``); None when unknown.
+        price_limit: smart cost: at or below it the price is cheap and Solar and Min+Solar EVSEs
+            charge as in Fast, within the breaker budget. None: no limit.
+        negative_price: smart cost: a price below zero is cheap, whatever ``price_limit``.
+        battery_soc: the home battery's state of charge in %, 0-100; None (or outside 0-100) when
+            unknown.
+        battery_power: the battery's power in W, positive while discharging into the house,
+            negative while charging (the sign as the meter's: into the house is positive); None
+            when unknown or not measured.
+        priority_soc: % below which the export is the battery's (evcc's ``prioritySoc``); None or
+            0: the cars come first.
+        buffer_soc: % above which a charging solar EVSE is held at its minimum while the export
+            is short, so the battery bridges clouds (evcc's ``bufferSoc``); None: never.
+
+    Raises:
+        ValueError: for a ``price_limit`` that is not a finite number, a threshold outside 0-100,
+            or a ``buffer_soc`` below ``priority_soc``.
+
+    """
+
+    price: float | None = None
+    price_limit: float | None = None
+    negative_price: bool = False
+    battery_soc: float | None = None
+    battery_power: float | None = None
+    priority_soc: float | None = None
+    buffer_soc: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.price_limit is not None and not _finite(self.price_limit):
+            raise ValueError(f"price_limit must be None or a finite number, got {self.price_limit!r}")
+        for name in ("priority_soc", "buffer_soc"):
+            value = getattr(self, name)
+            if value is not None and not (_finite(value) and 0 <= value <= 100):
+                raise ValueError(f"{name} must be None or a percentage 0-100, got {value!r}")
+        if (self.priority_soc is not None and self.buffer_soc is not None
+                and self.buffer_soc < self.priority_soc):
+            raise ValueError(f"buffer_soc ({self.buffer_soc}) must not be below priority_soc ({self.priority_soc})")
+
+    @property
+    def smart_cost(self) -> bool:
+        """True when a smart-cost rule is set (a price limit or the negative-price rule)."""
+        return self.price_limit is not None or self.negative_price
+
+    @property
+    def price_state(self) -> PriceState | None:
+        """The price against the smart-cost rule; None without one."""
+        if not self.smart_cost:
+            return None
+        price = self.price
+        if price is None or not _finite(price):
+            return "no_price"
+        if (self.price_limit is not None and price <= self.price_limit) or (self.negative_price and price < 0):
+            return "cheap"
+        return "expensive"
+
+    @property
+    def soc(self) -> float | None:
+        """The battery's SoC in %, None when unknown or outside 0-100."""
+        soc = self.battery_soc
+        return float(soc) if soc is not None and _finite(soc) and 0 <= soc <= 100 else None
+
+    @property
+    def battery_state(self) -> BatteryState | None:
+        """What the battery means for solar charging (see :data:`BatteryState`); None without thresholds."""
+        if self.priority_soc is None and self.buffer_soc is None:
+            return None
+        soc = self.soc
+        if self.priority_soc and (soc is None or soc < self.priority_soc):
+            return "battery_first"
+        if self.buffer_soc is not None and soc is not None and soc > self.buffer_soc:
+            return "buffer"
+        return "car_first"
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The result of ``Balancer.update``; every tuple has one entry per EVSE, EVSE1 first.
 
@@ -92,7 +196,8 @@ class Decision:
             smallest phase). Negative when the other loads alone exceed the budget. None in
             fallback.
         surplus: A per phase (averaged over the supply phases) that the house would export
-            without the EVSEs; 0 when importing; None in fallback.
+            without the EVSEs, with the home battery's share moved as ``SiteReading`` says (the
+            export solar EVSEs may use); 0 when importing; None in fallback.
         reason: a short machine-readable word per EVSE. Charging: ``"fast"``, ``"solar"``,
             ``"min_solar"``, ``"override"``, ``"planned"`` (in a slot of its charging plan, as in Fast
             up to the planned current), ``"capped"`` (it draws clearly less than its share, so
@@ -121,6 +226,15 @@ class Decision:
         disobedient: indices of the EVSEs that were paused for drawing over their limit and still
             draw ``SETTLE_TIME`` after the Stop: their whole draw counts as other load until they
             obey (an HA layer raises a repair issue naming the charger).
+        price: the price against the smart-cost rule (:data:`PriceState`), None without one.
+        battery: what the home battery meant for solar (:data:`BatteryState`), None without
+            battery thresholds.
+
+    Smart cost and the battery add reasons: ``"cheap_price"`` (a Solar or Min+Solar EVSE charging
+    as in Fast while the price is cheap), ``"price_unavailable"`` (instead of ``"solar"``,
+    ``"min_solar"`` or ``"paused_no_surplus"`` of a Solar or Min+Solar EVSE while the price is
+    unknown: it charges by its mode, not by the price) and ``"battery_buffer"`` (a solar EVSE short
+    of export, held at its minimum above the buffer SoC).
 
     """
 
@@ -134,17 +248,20 @@ class Decision:
     writes: tuple[int, ...]
     switches: tuple[int, ...]
     disobedient: tuple[int, ...] = ()
+    price: PriceState | None = None
+    battery: BatteryState | None = None
 
 
 RUNNING_REASONS: Final = frozenset({
     "fast", "solar", "min_solar", "override", "planned", "capped", "min_on_hold", "no_surplus_hold",
     "fallback_meter_stale", "fallback_meter_invalid", "fallback_meter_reversed",
+    "cheap_price", "price_unavailable", "battery_buffer",
 })
 """Reasons an EVSE can have while charging (``Decision.reason``)."""
 
 PAUSED_REASONS: Final = frozenset({
     "off", "not_connected", "paused_priority", "paused_no_surplus", "paused_min_off", "ramp_wait",
     "start_queue", "wait_preempt", "over_budget_cut", "over_limit_stop", "fallback_meter_stale",
-    "fallback_meter_invalid", "fallback_meter_reversed",
+    "fallback_meter_invalid", "fallback_meter_reversed", "price_unavailable",
 })
 """Reasons an EVSE can have while paused (``Decision.reason``)."""

@@ -12,7 +12,8 @@ from collections import deque
 from typing import Final
 
 from .allocation import Usage
-from .config import BalancingConfig
+from .config import BalancingConfig, Mode
+from .readings import BatteryState, PriceState, SiteReading
 
 ADOPT_CURRENT: Final = 1.0
 """A at or above which an EVSE is taken to be charging already on the first round."""
@@ -134,6 +135,12 @@ class BalancerBase:
     _raise_caps: list[float]
     _raise_surplus: float
     _disobedient: tuple[int, ...]
+    _site: SiteReading
+    _modes: list[Mode]  # each EVSE's mode this round: a cheap price makes Solar and Min+Solar Fast
+    _price: PriceState | None
+    _battery: BatteryState | None
+    _hungry: bool  # the battery comes first and could take more than it does (site.py)
+    _grid_export: float  # the meter's export this round, phase-amperes (negative: import)
 
     # ------------------------------------------------------------------ state changes
 
@@ -169,9 +176,12 @@ class BalancerBase:
         st.hist.clear()
 
     def _planned(self, i: int) -> bool:
-        """Return True while EVSE ``i`` is in a planned slot that steers it: Solar or Min+Solar, no override."""
+        """Return True while EVSE ``i`` is in a planned slot that steers it: Solar or Min+Solar this round, no override.
+
+        (A cheap price makes it Fast for the round, ``_modes``: then it takes all Fast takes.)
+        """
         st = self._state[i]
-        return st.plan is not None and st.override is None and self._config.evses[i].mode in ("solar", "min_solar")
+        return st.plan is not None and st.override is None and self._modes[i] in ("solar", "min_solar")
 
     def _mode_reason(self, i: int) -> str:
         if self._state[i].override is not None:
@@ -180,4 +190,5 @@ class BalancerBase:
             return "capped"
         if self._planned(i):
             return "planned"
-        return self._config.evses[i].mode
+        mode = self._modes[i]
+        return "cheap_price" if mode != self._config.evses[i].mode else mode

@@ -2,7 +2,7 @@
 
 Steps: ``user`` (name, balance or bridge) → ``meter`` (one sensor in W/kW/A or three per-phase
 sensors in A, invert) → balance: ``limits`` (current or power limit, supply phases, margin, fallback)
-→ ``members`` (chargers or connectors, picked from the hub's chargers) → ``member`` once per member
+→ ``site`` (optional: the price and the home battery, ``balancing_site``) → ``members`` (chargers or connectors, picked from the hub's chargers) → ``member`` once per member
 (priority, maximum, supply phase, initial charge mode) → ``timing``; bridge: ``bridge`` (the
 built-in master charger, supply phases, period, meter timeout). The stored data is documented in
 ``group.data``; every step validates and shows translated errors on the field concerned (a
@@ -61,6 +61,7 @@ from ..group.members import (
     linked_objects,
 )
 from .balancing_members import CONF_PRIORITY, BalancingMemberSteps
+from .balancing_site import BalancingSiteStep
 from .selectors import BOOLEAN, TEXT, dropdown, number_box
 
 TIMING_FIELDS: Final = (
@@ -76,7 +77,7 @@ TIMING_FIELDS: Final = (
 """Fields of the ``timing`` step, in order (all in s)."""
 
 
-class BalancingGroupSubentryFlow(BalancingMemberSteps):
+class BalancingGroupSubentryFlow(BalancingMemberSteps, BalancingSiteStep):
     """Add or reconfigure a balancing group (steps in the module docstring)."""
 
     def __init__(self) -> None:
@@ -252,7 +253,7 @@ class BalancingGroupSubentryFlow(BalancingMemberSteps):
             errors = self._check({**self._data, **updates, CONF_MEMBERS: []}, fields)
             if not errors:
                 self._data.update(updates)
-                return await self.async_step_members()
+                return await self.async_step_site()
         values = {**self._data, **(user_input or {})}
         schema = vol.Schema(
             {

@@ -62,7 +62,7 @@ from .ets_forms import (
     flatten,
     layout_schema,
 )
-from .knxproj_import import KnxprojImportSteps
+from .knxproj_import import KnxprojImportSteps, core_knx_configured
 from .selectors import BOOLEAN, TEXT, number_box, select
 
 
@@ -149,7 +149,10 @@ class ChargerSubentryFlow(KnxprojImportSteps):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Enter the ETS parameters by hand, or import chargers from an ETS project."""
-        return self.async_show_menu(step_id="user", menu_options=["charger", "knxproj"])
+        options = ["charger", "knxproj"]
+        if core_knx_configured(self.hass):
+            options.append("core_knx_project")
+        return self.async_show_menu(step_id="user", menu_options=options)
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Change any parameter or address of an existing charger; its device is kept."""

@@ -1,7 +1,7 @@
 """Connection test of hub data, and the stored ``.knxkeys`` files.
 
-``async_test_connection`` connects once with xknx and maps the failure to a translated error key;
-uploaded keyrings are kept under ``<config>/.storage/knx_evse/``.
+``async_test_connection`` connects once with xknx and maps the failure to a translated error key (for
+the connection of Home Assistant's KNX integration it checks that integration is loaded); uploaded keyrings are kept under ``<config>/.storage/knx_evse/``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,13 @@ from xknx.knxip.error_code import ErrorCode
 from xknx.secure.keyring import Keyring, sync_load_keyring
 
 from ..const import (
+    CONF_KNX_CONNECTION_TYPE,
+    CONF_KNX_CORE,
     CONF_KNX_KNXKEY_FILENAME,
     KNXKEYS_STORAGE_DIR,
 )
 from ..knx.connection import authentication_failed, connection_config
+from ..knx.core_link import core_knx_entry
 from ..knx.hub import knxkeys_path
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,8 +62,11 @@ async def async_test_connection(hass: HomeAssistant, data: Mapping[str, Any]) ->
     Keys: ``no_tunnel_slot`` (the gateway has no free tunnel), ``invalid_secure_configuration``
     (credentials or keyring refused by xknx before connecting), ``invalid_auth`` (the interface
     rejected the secure session: wrong user ID, user password or device authentication code),
-    ``cannot_connect`` (anything else, including a timeout of ``CONNECT_TIMEOUT`` s).
+    ``cannot_connect`` (anything else, including a timeout of ``CONNECT_TIMEOUT`` s),
+    ``core_knx_not_loaded`` (a hub on core knx's connection while core knx is not loaded).
     """
+    if data.get(CONF_KNX_CONNECTION_TYPE) == CONF_KNX_CORE:
+        return None if core_knx_entry(hass) is not None else "core_knx_not_loaded"
     config = connection_config(data, knxkeys_path(hass, data.get(CONF_KNX_KNXKEY_FILENAME)))
     config.auto_reconnect = False
     xknx = XKNX(connection_config=config)

@@ -2,7 +2,9 @@
 
 Modelled on core ``knx``'s config flow, with the same connection types and data keys: automatic
 (offered when a gateway answers the scan), UDP/TCP tunnelling to a discovered or typed gateway, and
-routing; secure tunnelling and secure routing continue in ``secure.py``.
+routing; secure tunnelling and secure routing continue in ``secure.py``. When core ``knx`` is loaded,
+the hub may instead share its connection (``core_knx``, offered first): no gateway, no keyring, and
+at most one such hub.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..const import (
     CONF_HOST,
     CONF_KNX_AUTOMATIC,
     CONF_KNX_CONNECTION_TYPE,
+    CONF_KNX_CORE,
     CONF_KNX_INDIVIDUAL_ADDRESS,
     CONF_KNX_LOCAL_IP,
     CONF_KNX_MCAST_GRP,
@@ -41,6 +44,7 @@ from ..const import (
     DEFAULT_MCAST_PORT,
     DEFAULT_ROUTING_IA,
 )
+from ..knx.core_link import core_knx_entry
 from .hub_base import NO_CREDENTIALS, ROUTING_TYPES, TUNNEL_TYPES
 from .reauth import ReauthSteps
 from .secure import SecureSteps
@@ -90,7 +94,7 @@ class HubFlow(ReauthSteps, SecureSteps):
         return self.async_show_menu(step_id="reconfigure", menu_options=["user", "secure_knxkeys"])
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Choose automatic (when a gateway answered the scan), tunnelling or routing."""
+        """Choose core knx's connection (when it is loaded), automatic (when a gateway answered the scan), tunnelling or routing."""
         errors: dict[str, str] = {}
         if user_input is not None:
             kind = user_input[CONF_KNX_CONNECTION_TYPE]
@@ -98,12 +102,18 @@ class HubFlow(ReauthSteps, SecureSteps):
                 return await self.async_step_tunnel()
             if kind == CONF_KNX_ROUTING:
                 return await self.async_step_routing()
-            self._data = {CONF_KNX_CONNECTION_TYPE: CONF_KNX_AUTOMATIC, **NO_CREDENTIALS}
+            if kind == CONF_KNX_CORE:
+                if self._core_knx_hub_exists():
+                    return self.async_abort(reason="core_knx_in_use")
+                self._data = {CONF_KNX_CONNECTION_TYPE: CONF_KNX_CORE}
+            else:
+                self._data = {CONF_KNX_CONNECTION_TYPE: CONF_KNX_AUTOMATIC, **NO_CREDENTIALS}
             if (result := await self._async_finish(errors)) is not None:
                 return result
         else:
             self._gateways = await GatewayScanner(XKNX(), timeout_in_seconds=SCAN_TIMEOUT).scan()
-        options = [CONF_KNX_AUTOMATIC] if self._gateways else []
+        options = [CONF_KNX_CORE] if core_knx_entry(self.hass) is not None else []
+        options += [CONF_KNX_AUTOMATIC] if self._gateways else []
         options += [CONF_KNX_TUNNELING, CONF_KNX_ROUTING]
         current = self._initial.get(CONF_KNX_CONNECTION_TYPE)
         default = (
@@ -111,6 +121,8 @@ class HubFlow(ReauthSteps, SecureSteps):
             if current in TUNNEL_TYPES
             else CONF_KNX_ROUTING
             if current in ROUTING_TYPES
+            else current
+            if current in options
             else options[0]
         )
         return self.async_show_form(
@@ -122,6 +134,14 @@ class HubFlow(ReauthSteps, SecureSteps):
             description_placeholders={
                 "gateways": "\n".join(f"- {gateway}" for gateway in self._gateways) or "-",
             },
+        )
+
+    def _core_knx_hub_exists(self) -> bool:
+        """Tell whether another hub already uses core knx's connection (one per Home Assistant)."""
+        entry = self._existing_entry()
+        return any(
+            other.data.get(CONF_KNX_CONNECTION_TYPE) == CONF_KNX_CORE and other is not entry
+            for other in self._async_current_entries(include_ignore=False)
         )
 
     async def async_step_tunnel(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

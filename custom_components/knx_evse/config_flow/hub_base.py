@@ -1,7 +1,8 @@
 """Hub flow base: entry defaults, unique id and title; test the connection, then create or update.
 
-One hub per connection: the unique id is the gateway (``host:port``), the routing group, or "automatic".
-The connection is tested with xknx (``connection_test.py``) before an entry is created or changed.
+One hub per connection: the unique id is the gateway (``host:port``), the routing group, "automatic",
+or "core_knx" (the connection of Home Assistant's KNX integration). The connection is tested with
+xknx (``connection_test.py``) before an entry is created or changed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..const import (
     CONF_HOST,
     CONF_KNX_AUTOMATIC,
     CONF_KNX_CONNECTION_TYPE,
+    CONF_KNX_CORE,
     CONF_KNX_INDIVIDUAL_ADDRESS,
     CONF_KNX_KNXKEY_FILENAME,
     CONF_KNX_KNXKEY_PASSWORD,
@@ -82,9 +84,12 @@ ROUTING_TYPES: Final = (CONF_KNX_ROUTING, CONF_KNX_ROUTING_SECURE)
 def hub_unique_id(data: Mapping[str, Any]) -> str:
     """Return the unique id of a hub entry: one hub per KNX connection.
 
-    "automatic"; "tunnel:<host>:<port>" for every tunnelling type; "routing:<group>:<port>" for routing.
+    "automatic"; "tunnel:<host>:<port>" for every tunnelling type; "routing:<group>:<port>" for routing;
+    "core_knx" on the connection of Home Assistant's KNX integration.
     """
     kind = data[CONF_KNX_CONNECTION_TYPE]
+    if kind == CONF_KNX_CORE:
+        return CONF_KNX_CORE
     if kind in TUNNEL_TYPES:
         return f"tunnel:{data[CONF_HOST]}:{data[CONF_PORT]}"
     if kind in ROUTING_TYPES:
@@ -95,6 +100,8 @@ def hub_unique_id(data: Mapping[str, Any]) -> str:
 def hub_title(data: Mapping[str, Any]) -> str:
     """Default title of a hub entry, as core knx names its entries ("Tunneling UDP @ 192.168.1.5")."""
     kind = data[CONF_KNX_CONNECTION_TYPE]
+    if kind == CONF_KNX_CORE:
+        return "KNX integration"
     if kind in ROUTING_TYPES:
         return f"{'Secure ' if kind == CONF_KNX_ROUTING_SECURE else ''}Routing as {data[CONF_KNX_INDIVIDUAL_ADDRESS]}"
     if kind == CONF_KNX_TUNNELING_TCP_SECURE:
@@ -132,11 +139,16 @@ class HubFlowBase(ConfigFlow):
         Returns None with ``errors["base"]`` set when the test fails; aborts with already_configured when
         another hub uses the same connection. When reconfiguring (or reauthenticating) a loaded hub, it
         is unloaded first so its own tunnel does not occupy the slot the test needs, and set up again if
-        the test fails. Reauthentication ends with ``reauth_successful``, reconfiguration with
+        the test fails. A hub on core knx's connection keeps only its connection type (no host, no
+        keyring). Reauthentication ends with ``reauth_successful``, reconfiguration with
         ``reconfigure_successful`` (``async_update_reload_and_abort`` picks the reason by source).
         """
         entry = self._existing_entry()
-        data = {**(entry.data if entry else DEFAULT_HUB_DATA), **self._data}
+        if self._data.get(CONF_KNX_CONNECTION_TYPE) == CONF_KNX_CORE:
+            data = dict(self._data)
+        else:
+            keep = entry.data if entry and entry.data.get(CONF_KNX_CONNECTION_TYPE) != CONF_KNX_CORE else None
+            data = {**(keep or DEFAULT_HUB_DATA), **self._data}
         unique_id = hub_unique_id(data)
         if any(
             other.unique_id == unique_id and other is not entry for other in self._async_current_entries()

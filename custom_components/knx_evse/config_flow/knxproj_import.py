@@ -1,6 +1,8 @@
 """Charger import from an ETS project (``knx/knxproj.py`` reads it).
 
-Steps: ``knxproj`` (upload, optional password) → ``knxproj_password`` if needed → ``knxproj_select``
+Two sources: an uploaded ``.knxproj`` (steps ``knxproj`` → ``knxproj_password`` if needed), or the
+project Home Assistant's own KNX integration holds (step ``core_knx_project``). Both continue with
+the same steps: ``knxproj_select``
 (one or several chargers) → per charger ``knxproj_summary`` (name, model, mapped objects, DPT clashes)
 → optionally the parameter pages → ``group_addresses``. The upload is kept in a temporary folder until
 the project is read.
@@ -19,14 +21,17 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
+from homeassistant.helpers.storage import Store
+from xknxproject.models.knxproject import KNXProject
 
 from ..compat import vol
 from ..const import (
     CONF_CHARGER_IA,
     CONF_MODEL,
     CONF_NAME,
+    CORE_KNX_DOMAIN,
     MODELS,
 )
 from ..knx.knxproj import (
@@ -51,6 +56,15 @@ CONF_PASSWORD: Final = "password"
 CONF_CHARGERS: Final = "chargers"
 CONF_DROP_CLASHES: Final = "leave_out_dpt_clashes"
 CONF_REVIEW: Final = "review_parameters"
+
+CORE_KNX_PROJECT_STORE: Final = ("knx/knx_project.json", 1)
+"""Key and version of the store where core knx keeps the project uploaded in its panel: xknxproject's
+parse result as JSON, the same shape ``parse_project`` returns (core knx's ``project.py``)."""
+
+
+def core_knx_configured(hass: HomeAssistant) -> bool:
+    """Tell whether Home Assistant's KNX integration has a config entry, so it may hold a project."""
+    return bool(hass.config_entries.async_entries(CORE_KNX_DOMAIN))
 
 
 class KnxprojImportSteps(ConfigSubentryFlow):
@@ -147,9 +161,39 @@ class KnxprojImportSteps(ConfigSubentryFlow):
         chargers = find_chargers(project)
         if not chargers:
             return self._upload_form({CONF_PROJECT_FILE: "no_charger_found"})
+        return await self._async_found(chargers, project_dpts(project))
+
+    async def _async_found(
+        self, chargers: list[ProjectCharger], dpts: dict[int, Mapping[str, Any]]
+    ) -> SubentryFlowResult:
+        """Continue with the chargers found in a project and its typed group addresses."""
         self._found = {charger.individual_address: charger for charger in chargers}
-        self._project_dpts = project_dpts(project)
+        self._project_dpts = dpts
         return await self.async_step_knxproj_select()
+
+    async def async_step_core_knx_project(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Read the chargers from the project stored by Home Assistant's KNX integration.
+
+        Aborts with ``no_core_knx_project`` when that integration holds no project (none uploaded in
+        its panel), ``invalid_core_knx_project`` when the stored data is not a parsed project, and
+        ``no_charger_found_core_knx`` when the project has no charger.
+        """
+        key, version = CORE_KNX_PROJECT_STORE
+        project = await Store[KNXProject](self.hass, version, key).async_load()
+        if not project:
+            return self.async_abort(reason="no_core_knx_project")
+        try:
+            chargers = find_chargers(project)
+            dpts = project_dpts(project)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            return self.async_abort(reason="invalid_core_knx_project")
+        if not chargers:
+            return self.async_abort(
+                reason="no_charger_found_core_knx", description_placeholders={"searched_for": SEARCHED_FOR}
+            )
+        return await self._async_found(chargers, dpts)
 
     async def async_step_knxproj_select(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Pick one or several of the chargers found in the project."""

@@ -40,7 +40,15 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
                                         # charger's Fail-safe Timeout for members with fail-safe,
                                         # never for the others (no repeated identical writes)
       "bridge_charger": null,           # bridge mode: the built-in master (subentry id or address)
-      "bridge_period": 10.0             # bridge mode: s between repeated meter values
+      "bridge_period": 10.0,            # bridge mode: s between repeated meter values
+      "price_entity": null,             # optional: the energy price now (any numeric sensor)
+      "price_limit": null,              # smart cost: at or below it Solar and Min+Solar charge as Fast
+      "negative_price": false,          # smart cost: a price below zero is cheap too
+      "battery_soc_entity": null,       # optional: the home battery's state of charge in %
+      "battery_power_entity": null,     # optional: its power in W or kW, + discharging, - charging
+      "battery_invert": false,          # true: the battery's power counts charging as positive
+      "priority_soc": null,             # % below which the export is the battery's
+      "buffer_soc": null                # % above which the battery bridges clouds for solar charging
     }
 
 ``GroupDataError`` (a ``vol.Invalid``) carries a translation ``key`` and the offending field in
@@ -77,6 +85,21 @@ CONF_UPDATE_INTERVAL: Final = "update_interval"
 CONF_KEEPALIVE: Final = "keepalive"
 CONF_BRIDGE_CHARGER: Final = "bridge_charger"
 CONF_BRIDGE_PERIOD: Final = "bridge_period"
+CONF_PRICE_ENTITY: Final = "price_entity"
+CONF_PRICE_LIMIT: Final = "price_limit"
+CONF_NEGATIVE_PRICE: Final = "negative_price"
+CONF_BATTERY_SOC_ENTITY: Final = "battery_soc_entity"
+CONF_BATTERY_POWER_ENTITY: Final = "battery_power_entity"
+CONF_BATTERY_INVERT: Final = "battery_invert"
+CONF_PRIORITY_SOC: Final = "priority_soc"
+CONF_BUFFER_SOC: Final = "buffer_soc"
+SITE_FIELDS: Final = (
+    CONF_PRICE_ENTITY, CONF_PRICE_LIMIT, CONF_NEGATIVE_PRICE, CONF_BATTERY_SOC_ENTITY,
+    CONF_BATTERY_POWER_ENTITY, CONF_BATTERY_INVERT, CONF_PRIORITY_SOC, CONF_BUFFER_SOC,
+)
+"""The optional smart-cost and home-battery fields (``group/site.py`` reads them)."""
+PRICE_RANGE: Final = 1_000_000.0
+"""The largest price limit accepted either side of zero (any unit: €/kWh, ct/kWh, ...)."""
 
 GROUP_MODE_BALANCE: Final = "balance"
 GROUP_MODE_BRIDGE: Final = "bridge"
@@ -166,6 +189,7 @@ def _check_group(data: dict[str, Any]) -> dict[str, Any]:
         )
     if 0 < data[CONF_KEEPALIVE] < MIN_KEEPALIVE:
         raise GroupDataError("keepalive_out_of_range", "keepalive must be 0 or at least 1 s", [CONF_KEEPALIVE])
+    _check_site(data)
     seen: dict[str, set[int]] = {}
     for index, member in enumerate(data[CONF_MEMBERS]):
         connectors = seen.setdefault(member[CONF_CHARGER], set())
@@ -178,6 +202,26 @@ def _check_group(data: dict[str, Any]) -> dict[str, Any]:
         if data[CONF_PHASES] == 1 and member[CONF_PHASE] != 1:
             raise GroupDataError("member_phase", "phase must be 1 on a single-phase supply", [CONF_MEMBERS, index])
     return data
+
+
+def _check_site(data: dict[str, Any]) -> None:
+    """Rules of the smart-cost and battery fields; raise ``GroupDataError`` naming the field."""
+    if (data[CONF_PRICE_LIMIT] is not None or data[CONF_NEGATIVE_PRICE]) and not data[CONF_PRICE_ENTITY]:
+        raise GroupDataError("price_entity_missing", "a price limit needs the price entity", [CONF_PRICE_ENTITY])
+    for name in (CONF_PRIORITY_SOC, CONF_BUFFER_SOC):
+        value = data[name]
+        if value is not None and not (finite(value) and 0 <= value <= 100):
+            raise GroupDataError("soc_out_of_range", f"{name} must be 0-100 %", [name])
+    priority, buffer = data[CONF_PRIORITY_SOC], data[CONF_BUFFER_SOC]
+    if (priority is not None or buffer is not None) and not data[CONF_BATTERY_SOC_ENTITY]:
+        raise GroupDataError("battery_soc_missing", "SoC thresholds need the battery's SoC entity", [CONF_BATTERY_SOC_ENTITY])
+    if priority is not None and buffer is not None and buffer < priority:
+        raise GroupDataError("buffer_below_priority", "the buffer SoC must not be below the priority SoC", [CONF_BUFFER_SOC])
+
+
+def _optional_entity(value: Any) -> str | None:
+    """Return an optional entity id: None (or "") for none."""
+    return None if value in (None, "") else vol.All(str, vol.Length(min=3))(value)
 
 
 _GROUP_FIELDS: Final[dict[Any, Any]] = {
@@ -198,6 +242,16 @@ _GROUP_FIELDS: Final[dict[Any, Any]] = {
     vol.Optional(CONF_MEMBERS, default=list): [MEMBER_SCHEMA],
     vol.Optional(CONF_BRIDGE_CHARGER, default=None): vol.Any(None, vol.All(str, vol.Length(min=1))),
     **{vol.Optional(name, default=spec[0]): _seconds(name) for name, spec in TIMING.items()},
+    vol.Optional(CONF_PRICE_ENTITY, default=None): _optional_entity,
+    vol.Optional(CONF_PRICE_LIMIT, default=None): vol.Any(
+        None, vol.All(vol.Coerce(float), vol.Range(min=-PRICE_RANGE, max=PRICE_RANGE))
+    ),
+    vol.Optional(CONF_NEGATIVE_PRICE, default=False): bool,
+    vol.Optional(CONF_BATTERY_SOC_ENTITY, default=None): _optional_entity,
+    vol.Optional(CONF_BATTERY_POWER_ENTITY, default=None): _optional_entity,
+    vol.Optional(CONF_BATTERY_INVERT, default=False): bool,
+    vol.Optional(CONF_PRIORITY_SOC, default=None): vol.Any(None, vol.Coerce(float)),
+    vol.Optional(CONF_BUFFER_SOC, default=None): vol.Any(None, vol.Coerce(float)),
 }
 GROUP_SCHEMA: Final = vol.Schema(vol.All(_GROUP_FIELDS, _check_group), extra=vol.REMOVE_EXTRA)
 """Voluptuous schema of a balancing group's data; fills the defaults (see the module docstring)."""

@@ -14,6 +14,8 @@ Per group (on the group's own device):
 - ``sensor`` *Available current* (``available_current``, A per phase; balance mode only): what is
   left for the EVSEs after the margin and the other loads; unknown in fallback.
 - ``sensor`` *State* (``group_state``, enum): balancing, fallback, disabled, bridge.
+- ``sensor`` *Energy price* (``price_state``, enum; balance mode with a price rule only): cheap,
+  expensive, or no_price while the price entity gives no usable value (smart cost).
 - ``binary_sensor`` *Meter problem* (``meter_problem``, device class problem): on while the meter is
   missing, stale, unavailable, non-numeric, absurd or reversed in sign; attribute ``meter_state``.
 - ``switch`` *Balancing* (``group_enabled``): turns the group on and off; restored across restarts.
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, get_args
 
 from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
@@ -43,12 +45,14 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
-from ..balancing import MODES, PAUSED_REASONS, RUNNING_REASONS
+from ..balancing import MODES, PAUSED_REASONS, RUNNING_REASONS, PriceState
 from ..compat import BinarySensorDeviceClass
 from .group import EXTRA_REASONS, GROUP_STATES, BalancingGroup, Member
 
 REASONS: tuple[str, ...] = tuple(sorted(RUNNING_REASONS | PAUSED_REASONS | set(EXTRA_REASONS)))
 """Options of the reason sensor."""
+PRICE_STATES: tuple[PriceState, ...] = get_args(PriceState)
+"""Options of the energy-price sensor."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +62,8 @@ class GroupSensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[BalancingGroup, Member | None], float | str | None]
     balance_only: bool = False
     """Only in balance mode (not in bridge mode)."""
+    exists_fn: Callable[[BalancingGroup], bool] = lambda _group: True
+    """Whether the group has this sensor (besides ``balance_only``)."""
 
 
 def _member(member: Member | None) -> Member:
@@ -100,6 +106,15 @@ GROUP_SENSORS: tuple[GroupSensorEntityDescription, ...] = (
         value_fn=lambda group, _: group.available,
         balance_only=True,
     ),
+    GroupSensorEntityDescription(
+        key="price_state",
+        translation_key="price_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(PRICE_STATES),
+        value_fn=lambda group, _: group.site.price_state,
+        balance_only=True,
+        exists_fn=lambda group: group.site.smart_cost,
+    ),
 )
 CHARGE_MODE = SelectEntityDescription(key="charge_mode", translation_key="charge_mode", options=list(MODES))
 METER_PROBLEM = BinarySensorEntityDescription(
@@ -122,9 +137,14 @@ def unique_id(group: BalancingGroup, key: str, member: Member | None = None) -> 
     return f"{group.subentry_id}_{key}" if member is None else f"{group.subentry_id}_{member.key}_{key}"
 
 
+def _group_sensors(group: BalancingGroup) -> list[GroupSensorEntityDescription]:
+    """Return the group-wide sensors ``group`` has (its mode and settings)."""
+    return [d for d in GROUP_SENSORS if not (d.balance_only and group.bridge) and d.exists_fn(group)]
+
+
 def expected_unique_ids(group: BalancingGroup) -> set[str]:
     """Return the unique ids of every entity ``group`` creates."""
-    keys = [d.key for d in GROUP_SENSORS if not (d.balance_only and group.bridge)]
+    keys = [d.key for d in _group_sensors(group)]
     ids = {unique_id(group, key) for key in (*keys, METER_PROBLEM.key, GROUP_ENABLED.key)}
     if not group.bridge:
         for member in group.members:
@@ -299,7 +319,7 @@ class GroupEnabledSwitch(BalancingEntity, SwitchEntity, RestoreEntity):
 def _group_entities(group: BalancingGroup, platform: str) -> list[Entity]:
     """Return the group-wide entities of ``platform`` (on the group's own device)."""
     if platform == "sensor":
-        return [BalancingSensor(group, d) for d in GROUP_SENSORS if not (d.balance_only and group.bridge)]
+        return [BalancingSensor(group, d) for d in _group_sensors(group)]
     if platform == "binary_sensor":
         return [MeterProblemBinarySensor(group)]
     if platform == "switch":

@@ -5,8 +5,9 @@ Source: the manual's "Dynamic Load Balancing" section and its "Advanced" → "En
 Balance mode, one round on every meter state change, every vehicle plug event or current a member
 reports, and every ``update_interval`` seconds (shorter when the keep-alive needs it): the meter
 (``meter.Meter``) and the members (``members.Member``, read through the charger interface) are
-read, the pure core (``Balancer.update``) decides, and ``actuator.async_apply`` sends exactly the
-decided writes. A member whose charger has "Enable Fail-safe" gets a keep-alive of at most half its
+read with the price and battery (``site.Site``), the pure core (``Balancer.update``) decides, and
+``actuator.async_apply`` sends exactly the decided writes. A change of the price or battery entities
+runs a round too. A member whose charger has "Enable Fail-safe" gets a keep-alive of at most half its
 Fail-safe Timeout (``data.member_keepalive``); rounds run at least twice per shortest keep-alive.
 While the KNX connection is down the group holds its fallback (update without meter) and sends
 nothing; on reconnect every member is written again. Bridge mode: ``bridge.Bridge``.
@@ -69,6 +70,7 @@ from .data import (
 from .grace import Grace
 from .members import Member, find_charger, reserve_stale, resolve_members
 from .meter import Meter
+from .site import Site
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ class BalancingGroup:
 
     Public API (entities, services, tests): ``name``, ``subentry_id``, ``bridge``, ``members``,
     ``missing`` (names of members whose charger is gone), ``enabled``, ``state``, ``available``,
-    ``meter``, ``grace``, ``decision``, ``keepalive``, ``interval``, ``device_info``; ``async_start`` /
+    ``meter``, ``site``, ``grace``, ``decision``, ``keepalive``, ``interval``, ``device_info``; ``async_start`` /
     ``async_stop``; ``async_add_listener(cb)``; ``async_set_enabled``, ``async_set_mode``,
     ``async_set_override``, ``mode_of``, ``async_request_round``, ``async_run_round``.
     """
@@ -132,6 +134,7 @@ class BalancingGroup:
             entry_id=entry.entry_id,
             subentry_id=self.subentry_id,
         )
+        self.site = Site(hass, self.data, group=self.name)
         self.members: list[Member] = []
         self.missing: list[str] = []
         master: ChargerInterface | None = None
@@ -219,6 +222,7 @@ class BalancingGroup:
         self._unsubs.append(
             async_track_state_report_event(self.hass, self.meter_entities, self._meter_reported)
         )
+        self._unsubs.append(async_track_state_change_event(self.hass, self.site.entity_ids, self._meter_changed))
         self._unsubs.append(
             async_track_time_interval(
                 self.hass, self._timer, timedelta(seconds=self.interval), name=f"{DOMAIN} balancing {self.name}"
@@ -381,7 +385,8 @@ class BalancingGroup:
             meter = reserve_stale(self.members, self.meter.read())
             if self.grace.holding(now, connected, meter):
                 return  # a blip: the limits stay in force, nothing is raised or stopped
-            decision = self.balancer.update(now, meter if connected else None, readings)
+            site = self.site.read(now, self.config.meter_timeout)
+            decision = self.balancer.update(now, meter if connected else None, readings, site)
             self._record(decision, now_dt, connected)
             if connected:
                 await async_apply(self.name, self.balancer, self.members, decision)
@@ -446,6 +451,7 @@ class BalancingGroup:
             "keepalive": self.keepalive,
             "interval": self.interval,
             "meter": self.meter.diagnostics(),
+            "site": self.site.diagnostics(),
             "members": [m.diagnostics(self.mode_of(m.index)) for m in self.members],
             "missing": self.missing,
             "config": self.data,

@@ -1,24 +1,21 @@
-"""The hub: one xknx connection shared by every charger of a hub config entry.
+"""The hub: the one KNX connection shared by every charger of a hub config entry.
 
-One hub config entry owns exactly one ``XKNX`` instance (one tunnel slot, however many chargers),
-built from ``connection.connection_config``. The hub
+One hub config entry has exactly one link to the bus (``link``, see ``link.py``): either its own xknx
+connection (``xknx_link.XknxLink``, built from ``connection.connection_config``: one tunnel slot,
+however many chargers, with the idle probe), or, for connection type ``core_knx``, the connection of
+Home Assistant's own ``knx`` integration (``core_link.CoreKnxLink``: no tunnel of its own). The hub,
+whatever the link,
 
-- tracks the connection state for entity availability (xknx's connection-state callback, as core's
-  ``knx`` integration does);
-- registers ONE telegram callback with xknx and dispatches incoming telegrams by destination group
-  address (``GroupAddress.raw`` → handlers) to the chargers' coordinators: GroupValueWrite and
-  GroupValueResponse, and any other service (a malformed telegram, which the handler reports).
-  GroupValueRead telegrams from the bus are never answered nor dispatched: the charger owns its
-  communication objects, and no xknx device is registered that could answer;
-- sends GroupValueWrite/GroupValueRead telegrams for the coordinators, refusing while disconnected;
+- tracks the connection state for entity availability, as the link reports it;
+- dispatches incoming telegrams by destination group address (``GroupAddress.raw`` → handlers) to
+  the chargers' coordinators: GroupValueWrite and GroupValueResponse, and any other service (a
+  malformed telegram, which the handler reports). GroupValueRead telegrams from the bus are never
+  answered nor dispatched: the charger owns its communication objects, and no xknx device is
+  registered that could answer;
+- sends GroupValueWrite/GroupValueRead telegrams for the coordinators through the link, refusing
+  while disconnected;
 - paces GroupValueRead telegrams hub-wide (``read_interval``) so start-up reads of several chargers
   do not flood a twisted-pair bus that carries about 50 telegrams/s;
-- probes a quiet connection (``idle_probe_after``): a tunnelling client that only listens does not
-  notice that its KNX/IP interface restarted and forgot the tunnel (xknx's heartbeat runs every 70 s),
-  so after that many seconds without a telegram from the bus the hub sends one GroupValueRead (to the
-  first status object it ever read). On a dead tunnel the interface does not acknowledge it, xknx
-  reconnects within about 2 s, entities go unavailable and come back, and the coordinators read
-  their state again. A busy bus is never probed;
 - removes devices and entities of this entry that no longer belong to any configured charger.
 """
 
@@ -36,18 +33,25 @@ from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import STORAGE_DIR
 from xknx import XKNX
-from xknx.core.connection_state import XknxConnectionState
 from xknx.dpt.payload import DPTArray, DPTBinary
-from xknx.telegram import Telegram, TelegramDirection
+from xknx.telegram import Telegram
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueWrite
 
-from ..const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, KNXKEYS_STORAGE_DIR
+from ..const import (
+    CONF_KNX_CONNECTION_TYPE,
+    CONF_KNX_CORE,
+    CONF_KNX_KNXKEY_FILENAME,
+    DOMAIN,
+    KNXKEYS_STORAGE_DIR,
+)
 from ..listeners import Listeners
 from .connection import connection_config
+from .core_link import CoreKnxLink
+from .link import Link, LinkUnavailableError
+from .xknx_link import XknxLink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,7 +64,8 @@ ConnectionListener = Callable[[bool], None]
 DEFAULT_READ_INTERVAL: Final = 0.1
 """s between two GroupValueRead telegrams of the hub (≤ 10 reads/s, plus their responses)."""
 DEFAULT_IDLE_PROBE_AFTER: Final = 30.0
-"""s without any telegram from the bus before the hub probes the connection with one GroupValueRead."""
+"""s without any telegram from the bus before the hub's own xknx link probes the connection with one
+GroupValueRead (``xknx_link``)."""
 
 
 def knxkeys_path(hass: HomeAssistant, filename: str | None) -> str | None:
@@ -79,9 +84,11 @@ class KnxEvseHub:
 
     Public API (used by coordinators, balancing groups and tests):
 
-    - ``xknx``: the ``XKNX`` instance; ``connected``: True while the connection is up.
+    - ``link``: the way to the bus; ``xknx``: the ``XKNX`` instance of the hub's own xknx link (None
+      on core knx's connection); ``connected``: True while the connection is up.
     - ``async_start()`` / ``async_prepare_stop()`` / ``async_stop()``: connect (raises ``xknx.exceptions.XKNXException`` when the
-      connection cannot start) and disconnect; stop leaves no task behind.
+      connection cannot start, ConfigEntryNotReady when core knx is not set up) and disconnect;
+      stop leaves no task behind.
     - ``async_subscribe(addresses, handler) -> unsubscribe``: dispatch incoming telegrams.
     - ``async_add_connection_listener(listener) -> unsubscribe``.
     - ``async_write(address, payload)`` / ``async_read(address)``: send; raise translated
@@ -95,35 +102,37 @@ class KnxEvseHub:
     idle_probe_after: float = DEFAULT_IDLE_PROBE_AFTER
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
-        """Create the xknx instance for ``entry.data``; nothing connects before ``async_start``."""
+        """Create the link for ``entry.data``; nothing connects before ``async_start``.
+
+        Raises KeyError or ValueError for connection data that is incomplete or of an unknown type.
+        """
         self.hass = hass
         self.entry = entry
-        self.xknx = XKNX(
-            connection_config=connection_config(
-                entry.data, knxkeys_path(hass, entry.data.get(CONF_KNX_KNXKEY_FILENAME))
-            ),
-        )
         self._handlers: dict[int, tuple[TelegramHandler, ...]] = {}
         self._connection_listeners: Listeners[bool] = Listeners(_LOGGER, entry.title, "KNX connection listener")
         self._connected = False
         self._was_connected = False
         self._read_lock = asyncio.Lock()
-        self._unsubs: list[Callable[[], None]] = []
-        self._telegram_cb = self.xknx.telegram_queue.register_telegram_received_cb(
-            self._telegram_received, address_filters=None, group_addresses=None
-        )
-        self._unsubs.append(
-            self.xknx.connection_manager.register_connection_state_changed_cb(self._connection_state_changed)
-        )
-        self._started = False
         self._closing = False
         self.telegrams_received = 0
         self.telegrams_sent = 0
         self.reads_ignored = 0
         self.probes_sent = 0
-        self._probe_address: GroupAddress | None = None
-        self._last_heard = time.monotonic()
-        self._cancel_probe_timer: CALLBACK_TYPE | None = None
+        self.link: Link
+        if entry.data.get(CONF_KNX_CONNECTION_TYPE) == CONF_KNX_CORE:
+            self.link = CoreKnxLink(hass, self, entry.title)
+        else:
+            self.link = XknxLink(
+                hass,
+                self,
+                connection_config(entry.data, knxkeys_path(hass, entry.data.get(CONF_KNX_KNXKEY_FILENAME))),
+                entry.title,
+            )
+
+    @property
+    def xknx(self) -> XKNX | None:
+        """The ``XKNX`` instance of the hub's own xknx link; None on core knx's connection."""
+        return self.link.xknx if isinstance(self.link, XknxLink) else None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -132,16 +141,17 @@ class KnxEvseHub:
         """True while the KNX connection is established."""
         return self._connected
 
+    @property
+    def closing(self) -> bool:
+        """True once the entry is unloading (``async_prepare_stop``): nothing more is sent."""
+        return self._closing
+
     async def async_start(self) -> None:
         """Connect to the bus; raises ``XKNXException`` (e.g. CommunicationError) when it cannot.
 
-        With auto-reconnect on, later connection losses are handled by xknx and reported through the
-        connection listeners.
+        Later connection losses are handled by the link and reported through the connection listeners.
         """
-        self._started = True
-        await self.xknx.start()
-        self._last_heard = time.monotonic()
-        self._schedule_probe(self.idle_probe_after)
+        await self.link.async_start()
 
     @callback
     def async_prepare_stop(self) -> None:
@@ -149,20 +159,11 @@ class KnxEvseHub:
         self._closing = True
 
     async def async_stop(self, _event: Event | None = None) -> None:
-        """Disconnect and stop xknx's tasks; safe to call twice and after a failed start."""
+        """Disconnect and stop the link's tasks; safe to call twice and after a failed start."""
         self._closing = True
-        if self._cancel_probe_timer is not None:
-            self._cancel_probe_timer()
-            self._cancel_probe_timer = None
-        while self._unsubs:
-            self._unsubs.pop()()
-        if self._telegram_cb in self.xknx.telegram_queue.telegram_received_cbs:
-            self.xknx.telegram_queue.unregister_telegram_received_cb(self._telegram_cb)
-        if self._started:
-            self._started = False
-            await self.xknx.stop()
+        await self.link.async_stop()
         self._handlers.clear()
-        self._set_connected(False)
+        self.set_connected(False)
         self._connection_listeners.clear()
 
     # -- incoming ---------------------------------------------------------------------------
@@ -179,6 +180,7 @@ class KnxEvseHub:
         raws = {GroupAddress(address).raw for address in addresses}
         for raw in raws:
             self._handlers[raw] = (*self._handlers.get(raw, ()), handler)
+        self.link.addresses_changed()
 
         @callback
         def unsubscribe() -> None:
@@ -188,13 +190,16 @@ class KnxEvseHub:
                     self._handlers[raw] = remaining
                 else:
                     self._handlers.pop(raw, None)
+            self.link.addresses_changed()
 
         return unsubscribe
 
-    def _telegram_received(self, telegram: Telegram) -> None:
-        """Xknx telegram callback: dispatch by destination group address; never answers reads."""
-        if telegram.direction is TelegramDirection.INCOMING:
-            self._last_heard = time.monotonic()
+    def subscribed_addresses(self) -> Collection[int]:
+        """Return the raw group addresses that have handlers (a live view)."""
+        return self._handlers.keys()
+
+    def telegram_received(self, telegram: Telegram) -> None:
+        """Link callback: dispatch a telegram by destination group address; never answers reads."""
         destination = telegram.destination_address
         if not isinstance(destination, GroupAddress):
             return
@@ -218,11 +223,8 @@ class KnxEvseHub:
         """Call ``listener(connected)`` on every change of the connection state."""
         return self._connection_listeners.add(listener)
 
-    def _connection_state_changed(self, state: XknxConnectionState) -> None:
-        self._set_connected(state == XknxConnectionState.CONNECTED)
-
-    def _set_connected(self, connected: bool) -> None:
-        """Record the connection state and tell the listeners when it changed.
+    def set_connected(self, connected: bool) -> None:
+        """Link callback: record the connection state and tell the listeners when it changed.
 
         A loss and its restoration are logged once each at info level (the chargers' entities turn
         unavailable and back, which says the rest); the first connection and the stop only at debug.
@@ -241,25 +243,33 @@ class KnxEvseHub:
 
     # -- outgoing ---------------------------------------------------------------------------
 
+    def _not_connected(self, address: GroupAddress) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="not_connected",
+            translation_placeholders={"group_address": str(address), "hub": self.entry.title},
+        )
+
     def _require_connection(self, address: GroupAddress) -> None:
         if not self._connected or self._closing:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="not_connected",
-                translation_placeholders={"group_address": str(address), "hub": self.entry.title},
-            )
+            raise self._not_connected(address)
+
+    async def _async_send(self, address: GroupAddress, payload: GroupValueWrite | GroupValueRead) -> None:
+        """Hand a telegram to the link; its refusal becomes ``not_connected``."""
+        try:
+            await self.link.async_send(Telegram(destination_address=address, payload=payload))
+        except LinkUnavailableError as err:
+            raise self._not_connected(address) from err
 
     async def async_write(self, address: str | GroupAddress, payload: DPTArray | DPTBinary) -> None:
         """Send a GroupValueWrite of ``payload`` (already encoded by ``dpt.encode``) to ``address``.
 
         Raises translated HomeAssistantError ``not_connected`` while the connection is down (nothing
-        is queued then). The telegram is queued to xknx; it is on the bus within milliseconds.
+        is queued then). The telegram is handed to the link; it is on the bus within milliseconds.
         """
         group_address = GroupAddress(address)
         self._require_connection(group_address)
-        self.xknx.telegrams.put_nowait(
-            Telegram(destination_address=group_address, payload=GroupValueWrite(payload))
-        )
+        await self._async_send(group_address, GroupValueWrite(payload))
         self.telegrams_sent += 1
 
     async def async_read(self, address: str | GroupAddress) -> float:
@@ -267,49 +277,18 @@ class KnxEvseHub:
 
         The answer arrives as a GroupValueResponse through the subscribed handlers, often before this
         returns (after the pacing pause). Returns the ``time.monotonic()`` at which the read was
-        queued to xknx. Raises translated HomeAssistantError ``not_connected`` while the connection
-        is down.
+        handed to the link. Raises translated HomeAssistantError ``not_connected`` while the
+        connection is down.
         """
         group_address = GroupAddress(address)
         async with self._read_lock:
             self._require_connection(group_address)
-            self.xknx.telegrams.put_nowait(Telegram(destination_address=group_address, payload=GroupValueRead()))
+            await self._async_send(group_address, GroupValueRead())
             sent_at = time.monotonic()
             self.telegrams_sent += 1
-            if self._probe_address is None:
-                self._probe_address = group_address
             if self.read_interval > 0:
                 await asyncio.sleep(self.read_interval)
         return sent_at
-
-    # -- idle probe -------------------------------------------------------------------------
-
-    def _schedule_probe(self, delay: float) -> None:
-        self._cancel_probe_timer = async_call_later(self.hass, max(delay, 0.0), self._async_probe_if_idle)
-
-    @callback
-    def _async_probe_if_idle(self, _now: object = None) -> None:
-        """Timer: send one GroupValueRead when nothing came from the bus for ``idle_probe_after`` s.
-
-        Without a status object read so far (no charger with a readable linked object) or while
-        xknx is reconnecting, nothing is sent. Re-arms itself until the hub stops.
-        """
-        self._cancel_probe_timer = None
-        if self._closing or not self._started:
-            return
-        quiet = time.monotonic() - self._last_heard
-        if quiet < self.idle_probe_after:
-            self._schedule_probe(self.idle_probe_after - quiet)
-            return
-        if self._connected and self._probe_address is not None:
-            _LOGGER.debug("%s: nothing heard for %.0f s, probing with a read", self.entry.title, quiet)
-            self.xknx.telegrams.put_nowait(
-                Telegram(destination_address=self._probe_address, payload=GroupValueRead())
-            )
-            self.telegrams_sent += 1
-            self.probes_sent += 1
-        self._last_heard = time.monotonic()
-        self._schedule_probe(self.idle_probe_after)
 
     # -- registry cleanup -------------------------------------------------------------------
 
