@@ -20,7 +20,7 @@ Controllers (every one ends a car's charging when its target has arrived at the 
 - ``HA plan``: this integration's planner (``balancing.plan_charging``) and pure core
   (``Balancer.set_plan``), both members in Solar (no export at night: only the plan charges),
   planned again every ``REPLAN`` s with the energy that has arrived (the chargers' session energy),
-  the other load of the last hour (``OtherLoad``) and the most each car has been seen to take
+  the house's base load (``BaseLoad``: the lowest tenth of the last hour's other load) and the most each car has been seen to take
   (``VehicleCap``), knowing the prices of the night (day-ahead).
 - ``at once``: the core in Fast from arrival until the target (reference 1).
 - ``evcc-like plan``: every loadpoint plans on its own, as evcc does: the cheapest whole hours before
@@ -51,7 +51,6 @@ import dataclasses
 import math
 import sys
 import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -81,7 +80,7 @@ from bench_balancing import (
 )
 
 from custom_components.knx_evse.balancing import EvseReading, MeterReading, PlanRequest, Span, plan_charging
-from custom_components.knx_evse.balancing.schedule import PlanDriver, VehicleCap
+from custom_components.knx_evse.balancing.plan_round import BaseLoad, PlanDriver, VehicleCap
 from simulator.house import WINTER_DAY, HouseModel
 
 VOLTAGE = 230.0
@@ -102,11 +101,9 @@ TARGETS = (16000.0, 12000.0)
 """Wh each car should have drawn at its charger by its departure."""
 REPLAN = 300
 """s between plans (the planner and the evcc-like loadpoints)."""
-LOAD_WINDOW = 3600.0
 FINE_STEP = 0.1
 """A: the step of the informational row ``FINE`` (the core's default is 1 A)."""
 FINE = "plan, 0.1 A step"
-"""s of other load the plan's estimate averages."""
 
 
 def smard_prices(day: date, hours: int) -> tuple[list[float], str]:
@@ -142,28 +139,6 @@ def night_input(house: HouseModel) -> DayInput:
                     pv[seconds // 60].astype(np.float64), visit)
 
 
-class OtherLoad:
-    """The house's base load (A, the busiest phase): the lowest tenth of the last ``LOAD_WINDOW`` s, as the group keeps it.
-
-    The round handles the house's steps; the plan needs what stays. The busiest phase's other load is
-    the meter less the chargers' currents (``Decision.available`` in the group).
-    """
-
-    def __init__(self) -> None:
-        self.samples: deque[tuple[float, float]] = deque()
-
-    def add(self, t: float, amps: float) -> None:
-        """Record ``amps`` at ``t``."""
-        self.samples.append((t, amps))
-        while self.samples and self.samples[0][0] < t - LOAD_WINDOW:
-            self.samples.popleft()
-
-    def value(self) -> float:
-        """The lowest tenth (A), 0 before any sample."""
-        ordered = sorted(a for _, a in self.samples)
-        return max(0.0, ordered[len(ordered) // 10]) if ordered else 0.0
-
-
 class Energy:
     """The energy (Wh) each charger counts, from the currents it measures (``Obs.actual``)."""
 
@@ -197,7 +172,7 @@ class PlanCtl(HaBalancer):
         self.prices = list(prices)
         self.replan = replan
         self.energy = Energy()
-        self.load = OtherLoad()
+        self.load = BaseLoad()
         self.vehicles = [VehicleCap() for _ in CARS]
         self.drivers = [PlanDriver(self.balancer.config.min_current) for _ in CARS]
         self.reasons: tuple[str, ...] = ("",) * len(CARS)

@@ -17,13 +17,9 @@ from custom_components.knx_evse.balancing import BalancingConfig, EvseConfig
 from custom_components.knx_evse.balancing.schedule import (
     FILL_SLOT,
     MAX_HORIZON,
-    VEHICLE_SETTLE,
     MemberPlan,
-    PlanDriver,
-    PlannedSlot,
     PlanRequest,
     Span,
-    VehicleCap,
     plan_charging,
 )
 
@@ -189,39 +185,6 @@ def test_a_vehicle_that_takes_less_is_planned_at_what_it_takes() -> None:
     assert known[0].slots[0].drive == 16.0 and hours_of(known[1]) == [0]  # both in the cheap hour
     with pytest.raises(ValueError, match="vehicle"):
         PlanRequest(0, 1.0, 10.0, vehicle=0.0)
-
-
-def test_the_driver_runs_a_planned_current_and_a_small_one_until_its_energy() -> None:
-    small = PlannedSlot(0.0, H, current=3.0, solar=0.0, drive=6.0, energy=690.0, price=1.0, more=True)
-    big = PlannedSlot(H, 2 * H, current=16.0, solar=0.0, drive=16.0, energy=3680.0, price=1.0, more=True)
-    plan = MemberPlan(0, 4370.0, 4370.0, 9999.0, (small, big), 0.0)
-    driver = PlanDriver(6.0)
-    assert driver.steer(plan, 0.0, 100.0) == (6.0, False)  # below min_current: at it, no more than planned
-    assert driver.steer(plan, 600.0, 700.0) == (6.0, False)
-    assert driver.steer(plan, 1200.0, 790.0) == (None, False)  # the slot's 690 Wh have arrived
-    assert driver.steer(plan, H, 800.0) == (16.0, True)
-    assert driver.steer(plan, 2 * H, 900.0) == (None, False)
-    assert driver.steer(None, 0.0, 0.0) == (None, False)
-
-
-def test_a_vehicle_cap_is_learnt_from_a_draw_clearly_below_its_limit() -> None:
-    cap = VehicleCap()
-    cap.see(0.0, 32.0, 16.0)
-    cap.see(VEHICLE_SETTLE - 1, 32.0, 16.0)
-    assert cap.value is None  # not long enough (a car still following a raise)
-    cap.see(VEHICLE_SETTLE, 32.0, 16.0)
-    assert cap.value == 16.0
-    cap.see(VEHICLE_SETTLE + 1, 32.0, 18.0)
-    assert cap.value == 18.0  # it took more: that is what it takes
-    cap.see(VEHICLE_SETTLE + 2, 17.0, 10.0)
-    assert cap.value == 18.0  # a lower draw (a taper) does not lower it
-    cap.reset()
-    cap.see(0.0, 17.0, 16.0, capped=True)  # the round capped it near its draw
-    assert cap.value == 16.0
-    cap.reset()
-    cap.see(0.0, 20.0, 19.0)
-    cap.see(1000.0, 20.0, 19.0)
-    assert cap.value is None  # it takes what it is given
 
 
 @pytest.mark.parametrize("bad", [(-1.0, 10.0), (math.nan, 10.0), (1.0, math.inf)])

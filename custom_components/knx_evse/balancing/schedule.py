@@ -41,14 +41,11 @@ from typing import Final, Literal
 from .allocation import EPS
 from .config import BalancingConfig
 from .filling import Filler, Piece
-from .state import CAP_GAP
 
 MAX_HORIZON: Final = 7 * 86400.0
 """s: the latest departure a plan may have (a week ahead)."""
 FILL_SLOT: Final = 900.0
 """s: the length of the slots that cover time without a forecast (on the quarter hour)."""
-VEHICLE_SETTLE: Final = 30.0
-"""s a vehicle must draw clearly below its limit before that draw counts as the most it takes."""
 ENERGY_TOLERANCE: Final = 1.0
 """Wh: a plan that reaches its target less this much is met."""
 
@@ -83,7 +80,7 @@ class Span:
 class PlanRequest:
     """A member's plan: ``index`` (0-based, EVSE1 = 0), ``energy`` Wh still to charge, ``departure`` s.
 
-    ``vehicle``: the most the vehicle takes in A per phase when known (:class:`VehicleCap`), else
+    ``vehicle``: the most the vehicle takes in A per phase when known (``plan_round.VehicleCap``), else
     None: the member's maximum. Raises ValueError for a negative or non-finite energy, a non-finite
     departure or a vehicle current that is not a positive number.
     """
@@ -198,66 +195,6 @@ def _pieces(now: float, end: float, prices: Sequence[Span], solar: Sequence[Span
     return pieces
 
 
-class PlanDriver:
-    """Carries one member's plan out round by round: the current to drive and whether it may take more.
-
-    In a slot planned at ``min_current`` or more: its ``drive`` and ``more``. In a slot planned below
-    ``min_current`` on average (the round cannot go below it): ``min_current`` until the slot's
-    planned energy has arrived, then nothing for the rest of the slot, so that the members planned
-    beside it get their planned currents. The energy is the member's (the charger's session
-    energy, Wh); a slot starts afresh when the plan is made again (its first slot starts at the
-    time of planning).
-    """
-
-    def __init__(self, min_current: float) -> None:
-        self.min_current = min_current
-        self._slot: tuple[float, float] | None = None
-        self._at_start = 0.0
-
-    def steer(self, plan: MemberPlan | None, now: float, energy: float) -> tuple[float | None, bool]:
-        """Return (the current to drive or None, more) at ``now`` with ``energy`` Wh counted so far."""
-        slot = None if plan is None else plan.slot_at(now)
-        if slot is None or slot.drive <= 0:
-            self._slot = None
-            return None, False
-        if self._slot != (slot.start, slot.energy):
-            self._slot, self._at_start = (slot.start, slot.energy), energy
-        if slot.current >= self.min_current - EPS:
-            return slot.drive, slot.more
-        return (None, False) if energy - self._at_start >= slot.energy - EPS else (slot.drive, False)
-
-
-class VehicleCap:
-    """The most a vehicle takes (A per phase), learnt in its session from its draw and its limit.
-
-    A vehicle that the round has capped near its draw (reason ``capped``: it took ``CAP_GAP`` less
-    than its limit while another member wanted the room), or that draws ``CAP_GAP`` or more below its
-    limit for ``VEHICLE_SETTLE`` s, takes no more than that draw (its on-board charger):
-    :attr:`value` is the highest such draw, and any higher draw seen later; None until then (the
-    member's maximum is planned). :meth:`reset` when it leaves.
-    """
-
-    def __init__(self) -> None:
-        self.value: float | None = None
-        self._below_since: float | None = None
-
-    def see(self, t: float, limit: float, draw: float, capped: bool = False) -> None:
-        """Record the ``limit`` (A, 0 paused), the ``draw`` (A) and whether the round capped it, at ``t`` (s)."""
-        if self.value is not None and draw > self.value:
-            self.value = draw
-        if draw < 1.0 or (limit - draw < CAP_GAP and not capped):
-            self._below_since = None
-            return
-        if self._below_since is None:
-            self._below_since = t
-        if capped or t - self._below_since >= VEHICLE_SETTLE:
-            self.value = max(self.value or 0.0, draw)
-
-    def reset(self) -> None:
-        """Forget the vehicle (it left)."""
-        self.value = self._below_since = None
-
-
 def _result(filler: Filler, i: int, need: float, planned: float, alone: float) -> MemberPlan:
     """Return member ``i``'s plan from ``filler``: its slots, with the current to drive, and the cost."""
     cfg = filler.cfg
@@ -339,5 +276,4 @@ def plan_charging(
     return tuple(_result(planner, r.index, r.energy, got.get(r.index, 0.0), alone[r.index]) for r in requests)
 
 
-__all__ = ["MAX_HORIZON", "MemberPlan", "PlanDriver", "PlanRequest", "PlannedSlot", "Span", "VehicleCap",
-           "plan_charging"]
+__all__ = ["MAX_HORIZON", "MemberPlan", "PlanRequest", "PlannedSlot", "Span", "plan_charging"]
