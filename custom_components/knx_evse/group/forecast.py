@@ -103,38 +103,29 @@ def per_kwh(unit: str | None) -> float:
     return _TO_KWH[match["energy"].lower()]
 
 
+def _pick(lists: Any, name: str | None, what: str) -> Any:
+    """Return the list of ``name`` (the only one when None) in a response's mapping of ``what`` (area, home)."""
+    if not isinstance(lists, Mapping) or not lists:
+        raise ForecastError("forecast_invalid", f"no {what} in the response")
+    if name is None:
+        if len(lists) != 1:
+            raise ForecastError("forecast_invalid", f"several {what}s, name one: {sorted(lists)}")
+        name = next(iter(lists))
+    entries = lists.get(name)
+    if not isinstance(entries, list):
+        raise ForecastError("forecast_invalid", f"no prices for {what} {name!r}")
+    return entries
+
+
 def nordpool_prices(response: Mapping[str, Any], area: str | None = None) -> tuple[Span, ...]:
     """Return the prices (per kWh) of ``area`` (the only one when None) from ``nordpool.get_prices_for_date``."""
-    if not isinstance(response, Mapping) or not response:
-        raise ForecastError("forecast_invalid", "no area in the Nord Pool response")
-    if area is None:
-        if len(response) != 1:
-            raise ForecastError("forecast_invalid", f"several areas, name one: {sorted(response)}")
-        area = next(iter(response))
-    entries = response.get(area)
-    if not isinstance(entries, list):
-        raise ForecastError("forecast_invalid", f"no prices for area {area!r}")
-    points = []
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            raise ForecastError("forecast_invalid", f"not an entry: {entry!r}")
-        points.append((_time(entry.get("start")), _time(entry.get("end")), _number(entry.get("price"))))
-    return _spans(points, _TO_KWH["mwh"])  # the action gives its prices per MWh
+    return _entries(_pick(response, area, "area"), _TO_KWH["mwh"])  # the action gives its prices per MWh
 
 
 def tibber_prices(response: Mapping[str, Any], home: str | None = None) -> tuple[Span, ...]:
     """Return the prices (per kWh) of ``home`` (the only one when None) from ``tibber.get_prices``."""
     homes = response.get("prices") if isinstance(response, Mapping) else None
-    if not isinstance(homes, Mapping) or not homes:
-        raise ForecastError("forecast_invalid", "no home in the Tibber response")
-    if home is None:
-        if len(homes) != 1:
-            raise ForecastError("forecast_invalid", f"several homes, name one: {sorted(homes)}")
-        home = next(iter(homes))
-    entries = homes.get(home)
-    if not isinstance(entries, list):
-        raise ForecastError("forecast_invalid", f"no prices for home {home!r}")
-    return _entries(entries, 1.0)  # Tibber gives its prices per kWh
+    return _entries(_pick(homes, home, "home"), 1.0)  # Tibber gives its prices per kWh
 
 
 def attribute_prices(entries: Any, unit: str | None) -> tuple[Span, ...]:
