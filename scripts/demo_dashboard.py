@@ -11,7 +11,9 @@ storage-mode config with one sections view:
   an error, its current limit, then one block
   per connector: pilot and OCPP state, vehicle connected, charging, power, session and lifetime
   energy, current limit (number), charge mode (select) and assigned limit of the balancing group,
-  the start/stop switch and the group's reason for the limit.
+  the start/stop switch and the group's reason for the limit; then a member's charging plan (on,
+  state, energy, departure, repeat, planned energy, next start, will it be met) and a list of its
+  next slots.
 
 Entities are picked by their translation key, so the dashboard follows whatever entities the
 integration created (a charger without session objects simply has no session-energy tile);
@@ -90,6 +92,25 @@ CONNECTOR_SLOTS: tuple[Slot, ...] = (
     Slot("balancing_reason", "sensor", "Reason"),
 )
 """Tiles of a connector sub-device, in order."""
+
+PLAN_SLOTS: tuple[Slot, ...] = (
+    Slot("plan_enabled", "switch", "Plan", "toggle"),
+    Slot("plan_state", "sensor", "Plan state"),
+    Slot("plan_energy", "number", "Energy by departure", "numeric-input"),
+    Slot("plan_departure", "time", "Departure"),
+    Slot("plan_repeat", "select", "Repeat", "select-options"),
+    Slot("planned_energy", "sensor", "Planned energy"),
+    Slot("plan_next_start", "sensor", "Next start"),
+    Slot("plan_feasible", "binary_sensor", "Will be met"),
+)
+"""Tiles of a balancing member's charging plan (on its charger or connector device), after a subheading."""
+PLAN_SLOTS_LIST = (
+    "{% set slots = state_attr('ENTITY', 'slots') or [] %}{% if slots %}| slot | A | kWh | price |\n|---|---|---|---|\n"
+    "{% for s in slots %}| {{ as_timestamp(s.start) | timestamp_custom('%a %H:%M') }}-"
+    "{{ as_timestamp(s.end) | timestamp_custom('%H:%M') }} | {{ s.current }} | {{ s.energy }} | "
+    "{{ s.price if s.price is not none else '-' }} |\n{% endfor %}{% else %}No slot planned.{% endif %}"
+)
+"""A markdown card listing the plan's next slots (the plan-state sensor's ``slots`` attribute)."""
 
 GROUP_SLOTS: tuple[Slot, ...] = (
     Slot("group_state", "sensor", "Balancing state"),
@@ -219,9 +240,11 @@ def build_dashboard(
         cards = [_heading(f"{name} ({model})" if model else name, icon="mdi:ev-station", badges=badges)]
         cards += _error_tiles(by_device[charger])
         cards += _tiles(by_device[charger], CHARGER_SLOTS)
+        cards += _plan_cards(by_device[charger])
         for child in children[charger]:
             cards.append(_heading(_short_name(_device_name(known[child]), name), icon="mdi:ev-plug-type2", style="subtitle"))
             cards += _tiles(by_device[child], CONNECTOR_SLOTS)
+            cards += _plan_cards(by_device[child])
         sections.append({"type": "grid", "cards": cards})
 
     view = {
@@ -233,6 +256,19 @@ def build_dashboard(
         "sections": sections,
     }
     return {"title": title, "views": [view]}
+
+
+def _plan_cards(entities: Sequence[Mapping[str, Any]]) -> list[Card]:
+    """A member's plan: a subheading, its tiles and the list of its next slots; none without a plan."""
+    picked = _pick(entities, PLAN_SLOTS)
+    if not picked:
+        return []
+    state = next(entity_id for entity_id, slot in picked if slot.key == "plan_state")
+    return [
+        _heading("Charging plan", icon="mdi:calendar-clock", style="subtitle"),
+        *(_tile(entity_id, slot) for entity_id, slot in picked),
+        {"type": "markdown", "content": PLAN_SLOTS_LIST.replace("ENTITY", state), "grid_options": {"columns": 12}},
+    ]
 
 
 def _meter_label(entity_id: str) -> str:
