@@ -221,3 +221,23 @@ async def test_a_forecast_in_another_unit_is_shown_and_the_latest_hours_are_plan
     assert dt_util.parse_datetime(attributes["slots"][0]["start"]) >= at(19)  # no prices: the latest slots
     assert attributes["slots"][0]["price"] is None
     await sent(knx)
+
+
+async def test_a_plan_does_not_steer_fast_and_sees_a_vehicle_that_takes_nothing(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    group = await solar_member(hass, knx, freezer)
+    await call_plan(hass, energy=10, departure="20:00")
+    await hass.services.async_call(DOMAIN, "set_charge_mode", {ATTR_ENTITY_ID: STATE, "mode": "fast"}, blocking=True)
+    await later(hass, freezer, 5)
+    assert state(hass, STATE) == "not_steering"
+    assert state(hass, FEASIBLE) == "unknown"
+    await hass.services.async_call(DOMAIN, "set_charge_mode", {ATTR_ENTITY_ID: STATE, "mode": "solar"}, blocking=True)
+    await later(hass, freezer, 5)
+    assert state(hass, STATE) == "charging"  # 10 kWh need 17:00 too
+    for _ in range(12):  # the car is offered 16 A and reports 0 A for 11 minutes
+        await later(hass, freezer, 55)
+    assert state(hass, STATE) == "vehicle_full"
+    assert state(hass, FEASIBLE) == "off"
+    assert group.planner.members[0].need_wh == 10000.0
+    await sent(knx)

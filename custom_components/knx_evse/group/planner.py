@@ -5,8 +5,8 @@ Per member (``MemberPlan``): its settings (``plan_settings.PlanSettings``, from 
 the session counter's dropouts) counted from the start of its session (or of the plan's last
 departure), the vehicle's cap and the driver (``balancing.plan_round``). The group:
 
-- plans every ``REPLAN_INTERVAL`` s, at once on a change of a plan or a vehicle, and on a new price
-  forecast (``forecast_source``, fetched every ``FORECAST_INTERVAL`` s): ``balancing.plan_charging``
+- plans every ``REPLAN_INTERVAL`` s and at once on a change of a plan or a vehicle, with the price and
+  solar forecasts (``forecast_source``, fetched every ``FORECAST_INTERVAL`` s while a plan is on): ``balancing.plan_charging``
   for the members whose plan is on, whose vehicle is plugged in and whose mode a plan steers
   (Solar, Min+Solar), with the house's base load (``balancing.BaseLoad``);
 - before each round (``steer``) sets each member's planned slot in the core (``Balancer.set_plan``);
@@ -174,6 +174,8 @@ class GroupPlanner:
         if settings.enabled and not settings.days and settings.day is None and (
                 not old.enabled or old.departure != settings.departure or old.days):
             settings = settings.with_(since=dt_util.utcnow().timestamp())  # a one-off plan leaves next time
+        if settings.enabled and not old.enabled and not any(r.settings.enabled for r in self.members.values()):
+            self._forecast_at = -math.inf  # the first plan on: the forecasts at once
         rt.settings = settings
         rt.departure = None
         self._save()
@@ -208,7 +210,7 @@ class GroupPlanner:
         """Fetch the forecasts when due, plan the active members, update the states and issues."""
         now_dt = dt_util.utcnow()
         now = now_dt.timestamp()
-        if now - self._forecast_at >= FORECAST_INTERVAL or not self.prices:
+        if any(rt.settings.enabled for rt in self.members.values()) and now - self._forecast_at >= FORECAST_INTERVAL:
             self._forecast_at = now
             self.prices, self.problems["prices"] = await forecast_source.async_prices(
                 self.hass, self.group.site.price_entity, now_dt)
