@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -221,8 +222,14 @@ class GroupPlanner:
             if self._active(rt) and rt.departure is not None and rt.need_wh > 0:
                 requests.append(PlanRequest(rt.member.index, rt.need_wh, rt.departure.timestamp(), rt.vehicle.value))
         results: tuple[MemberPlan, ...] = ()
-        if requests:
-            results = await self.hass.async_add_executor_job(self._plan, requests, now)
+        if requests:  # the inputs are taken here, on the event loop; the planner runs in the executor
+            config, solar, other = self._inputs()
+            job = functools.partial(plan_charging, config, requests, now, prices=self.prices, solar=solar,
+                                    other_load=other)
+            try:
+                results = await self.hass.async_add_executor_job(job)
+            except ValueError as err:
+                _LOGGER.warning("%s: the plans could not be made: %s", self.group.name, err)
         by_index = {p.index: p for p in results}
         for rt in self.members.values():
             rt.plan = by_index.get(rt.member.index)
@@ -231,8 +238,8 @@ class GroupPlanner:
         self._save()
         self.group.notify()
 
-    def _plan(self, requests: list[PlanRequest], now: float) -> tuple[MemberPlan, ...]:
-        """Run the pure planner (in the executor: it may take a fraction of a second).
+    def _inputs(self) -> tuple[Any, list[Span], float]:
+        """Return the group's configuration, the expected export and the other load for the planner.
 
         The base load is in A per phase on the busiest phase; the solar forecast is production, so
         the export expected is what the base load leaves of it (counted on every phase).
@@ -241,12 +248,7 @@ class GroupPlanner:
         amps = self.base.value()
         watts = amps * config.voltage * config.phases
         solar = [Span(s.start, s.end, max(0.0, s.value - watts)) for s in self.solar]
-        try:
-            return plan_charging(config, requests, now, prices=self.prices, solar=solar,
-                                 other_load=amps if config.current_control else watts)
-        except ValueError as err:
-            _LOGGER.warning("%s: the plans could not be made: %s", self.group.name, err)
-            return ()
+        return config, solar, amps if config.current_control else watts
 
     def _active(self, rt: PlanRuntime) -> bool:
         """Return True when member ``rt``'s plan is on, its vehicle plugged in and its mode steered by a plan."""
