@@ -80,7 +80,9 @@ Usage: scripts/bench [--days summer,winter] [--start HH:MM] [--duration S] [--me
 The fault day (a disobedient charger, a reversed meter, blips, ...: one goal line per fault) is
 ``scripts/bench --faults``, in ``scripts/bench_faults.py``. On the whole summer day the report ends
 with the home battery (``scripts/bench_battery.py``: a priority SoC, clear and with passing clouds,
-its own table and goal lines); ``--no-battery`` leaves it out.
+its own table and goal lines); ``--no-battery`` leaves it out. The plan night (charging plans on real
+day-ahead prices against charging at once, evcc-like plans and the hindsight optimum) is
+``scripts/bench --plan``, in ``scripts/bench_plan.py``; a run without arguments prints it at the end.
 """
 
 from __future__ import annotations
@@ -923,6 +925,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``--faults`` runs the fault day instead (``scripts/bench_faults.py``, its own options and exit status).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    full = not argv
+    if "--plan" in argv:
+        argv.remove("--plan")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_plan import main as plan  # noqa: PLC0415  (the plan bench imports this module)
+
+        return plan(argv)
     if "--faults" in argv:
         argv.remove("--faults")
         sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -932,6 +941,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--faults", action="store_true",
                         help="run the fault day instead: one goal line per fault (scripts/bench_faults.py)")
+    parser.add_argument("--plan", action="store_true",
+                        help="run the plan night instead: plan cost on real prices (scripts/bench_plan.py)")
     parser.add_argument("--days", default="summer,winter", help="comma-separated: summer, winter")
     parser.add_argument("--start", default="00:00", help="window start, HH:MM[:SS] (default 00:00)")
     parser.add_argument("--duration", type=int, default=86400, help="window length in s (default a day)")
@@ -963,6 +974,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run_bench(days, hm(args.start), args.duration, names, args.meter_period, args.load_step,
                        args.report_change, args.limit_step, args.ha_margin, not args.no_battery)
     print(result.text)
+    if full:  # the plan night too (scripts/bench_plan.py), with its goal lines
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_plan import run_plan_bench  # noqa: PLC0415
+
+        print("\n" + run_plan_bench()[0])
     return 0
 
 

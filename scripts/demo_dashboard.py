@@ -13,7 +13,9 @@ view:
   an error, its current limit (and, for a member of a balancing group, its charge mode, balancing
   limit and reason), then one block per connector: vehicle connected and charging, pilot and OCPP
   state, session and lifetime energy, charge mode and start/stop switch, current limit next to the
-  group's balancing limit, and the group's reason.
+  group's balancing limit, and the group's reason; then a member's charging plan (on, state,
+  energy, departure, repeat, planned energy, next start, will it be met) and a list of its next
+  slots.
 
 Every tile is named by its entity's English name from ``translations/en.json``, so the dashboard,
 the device page and the README's entity table say the same. Tiles come in rows: a row's tiles share
@@ -107,6 +109,22 @@ CONNECTOR_ROWS: tuple[Row, ...] = (
     (BALANCING_REASON,),
 )
 """Rows of a connector sub-device, in order."""
+
+PLAN_ROWS: tuple[Row, ...] = (
+    (Slot("plan_enabled", "switch", "toggle"), Slot("plan_feasible", "binary_sensor")),
+    (Slot("plan_state", "sensor"),),
+    (Slot("plan_energy", "number", "numeric-input"), Slot("plan_departure", "time")),
+    (Slot("plan_repeat", "select", "select-options"),),
+    (Slot("planned_energy", "sensor"), Slot("plan_next_start", "sensor")),
+)
+"""Rows of a balancing member's charging plan (on its charger or connector device), after a subheading."""
+PLAN_SLOTS_LIST = (
+    "{% set slots = state_attr('ENTITY', 'slots') or [] %}{% if slots %}| slot | A | kWh | price |\n|---|---|---|---|\n"
+    "{% for s in slots %}| {{ as_timestamp(s.start) | timestamp_custom('%a %H:%M') }}-"
+    "{{ as_timestamp(s.end) | timestamp_custom('%H:%M') }} | {{ s.current }} | {{ s.energy }} | "
+    "{{ s.price if s.price is not none else '-' }} |\n{% endfor %}{% else %}No slot planned.{% endif %}"
+)
+"""A markdown card listing the plan's next slots (the plan-state sensor's ``slots`` attribute)."""
 
 AVAILABLE_CURRENT = Slot("available_current", "sensor")
 GROUP_ROWS: tuple[Row, ...] = (
@@ -296,11 +314,13 @@ def build_dashboard(
         cards = [_heading(f"{name} ({model})" if model else name, icon="mdi:ev-station", badges=badges)]
         cards += _error_tiles(by_device[charger])
         cards += _rows(by_device[charger], CHARGER_ROWS)
+        cards += _plan_cards(by_device[charger])
         for child in children[charger]:
             badges = [entity_id for entity_id, _slot in _pick(by_device[child], CONNECTOR_BADGES)]
             short = _short_name(_device_name(known[child]), name)
             cards.append(_heading(short, icon="mdi:ev-plug-type2", style="subtitle", badges=badges))
             cards += _rows(by_device[child], CONNECTOR_ROWS)
+            cards += _plan_cards(by_device[child])
         sections.append({"type": "grid", "cards": cards})
 
     view = {
@@ -312,6 +332,19 @@ def build_dashboard(
         "sections": sections,
     }
     return {"title": title, "views": [view]}
+
+
+def _plan_cards(entities: Sequence[Mapping[str, Any]]) -> list[Card]:
+    """A member's plan: a subheading, its rows and the list of its next slots; none without a plan."""
+    picked = _pick(entities, [slot for row in PLAN_ROWS for slot in row])
+    if not picked:
+        return []
+    state = next(entity_id for entity_id, slot in picked if slot.key == "plan_state")
+    return [
+        _heading("Charging plan", icon="mdi:calendar-clock", style="subtitle"),
+        *_rows(entities, PLAN_ROWS),
+        {"type": "markdown", "content": PLAN_SLOTS_LIST.replace("ENTITY", state), "grid_options": {"columns": 12}},
+    ]
 
 
 def dashboard_entities(config: Mapping[str, Any]) -> list[str]:

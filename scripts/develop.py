@@ -10,7 +10,8 @@ Started by ``scripts/develop`` (which runs set-up first). Steps:
 4. a TCP forwarder so Home Assistant answers on the host's http://127.0.0.1:8123 and only there;
 5. onboarding of the demo user through Home Assistant's API, and the HTTP settings confirmed;
 6. the curated dashboard ``/ev-charging`` (scripts/demo_dashboard.py), built from the entity registry
-   and made the default page.
+   and made the default page. The Solar member gets a charging plan (``DEMO_PLAN``) through the action
+   ``knx_evse.set_plan``, so the dashboard shows one.
 
 ``--with-core-knx`` also sets up Home Assistant's own KNX integration on the same bus and puts the
 hub on its connection (no tunnel of the hub's own); ``--start`` sets the simulated start time (e.g.
@@ -64,6 +65,8 @@ DASHBOARD_METERS = (
     Meter("demo_grid_current", "Grid current"),
 )
 """The house's sensors on the dashboard, by unique id, labelled with their names (see ``meter_sensors`` and ``GRID_TEMPLATES``)."""
+DEMO_PLAN: dict[str, Any] = {"energy": 8, "departure": "07:00", "repeat": "mon_fri"}
+"""The charging plan the demo gives its Solar member (the first plan on the dashboard): 8 kWh by 07:00 on weekdays."""
 
 
 def _log(text: str) -> None:
@@ -182,6 +185,16 @@ def _summary(states: list[dict[str, Any]]) -> dict[str, Any]:
         "core_knx_connected_since": core_knx["state"] if core_knx else None,
         "sample": {s["entity_id"]: s["state"] for s in known[:12]},
     }
+
+
+async def _demo_plan(session: aiohttp.ClientSession, base: str, token: str, entities: list[str]) -> None:
+    """Give the demo's Solar member (Garage connector 2) ``DEMO_PLAN`` with the action knx_evse.set_plan."""
+    target = next((e for e in entities if e.endswith("connector_2_plan_state")), None)
+    if target is None:
+        return
+    async with session.post(f"{base}/api/services/knx_evse/set_plan", headers={"Authorization": f"Bearer {token}"},
+                            json={"entity_id": target, **DEMO_PLAN}) as response:
+        _log(f"demo plan on {target}: HTTP {response.status}")
 
 
 def _connection(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -334,6 +347,7 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
                 history_hours=args.history_hours,
                 yaml_path=args.dashboard_yaml,
             )
+            await _demo_plan(session, base, token, dashboard_entities(dashboard_config))
         _log(f"Home Assistant is up: {base}  user: {DEMO_USER}  password: {DEMO_PASSWORD}")
         _log(f"dashboard: {dashboard}" + (f" (YAML written to {args.dashboard_yaml})" if args.dashboard_yaml else ""))
         if on_ready is not None:

@@ -103,6 +103,8 @@ def cards(section: dict[str, Any]) -> list[tuple[str, str]]:
             out.append(("conditional", card["card"]["entity"]))
         elif card["type"] == "history-graph":
             out.append(("history-graph", card["title"]))
+        elif card["type"] == "markdown":
+            out.append(("markdown", ""))
         else:
             out.append((card["type"], card["entity"]))
     return out
@@ -338,3 +340,24 @@ def test_the_readmes_yaml_is_the_builders_with_solar_export_and_history() -> Non
     ]
     names = {EN[domain][key]["name"] for domain in EN for key in EN[domain]} | {m.label for m in METERS}
     assert {entity_id: tile["name"] for entity_id, tile in tiles(config).items() if tile["name"] not in names} == {}
+
+
+def test_a_member_with_a_plan_shows_its_plan_and_its_next_slots() -> None:
+    plan = [entry(f"{domain}.garage_connector_1_{key}", CONN1, key) for domain, key in (
+        ("switch", "plan_enabled"), ("sensor", "plan_state"), ("number", "plan_energy"), ("time", "plan_departure"),
+        ("select", "plan_repeat"), ("sensor", "planned_energy"), ("sensor", "plan_next_start"),
+        ("binary_sensor", "plan_feasible"))]
+    config = build_dashboard([*ENTITIES, *plan], DEVICES)
+    section = next(s for s in config["views"][0]["sections"] if ("heading", "Garage (VE 742)") in cards(s))
+    found = [c for c in section["cards"] if c["type"] != "markdown"]
+    names = [c.get("heading") or c.get("entity") for c in found]
+    start = names.index("Charging plan")
+    rows_order = ["plan_enabled", "plan_feasible", "plan_state", "plan_energy", "plan_departure", "plan_repeat",
+                  "planned_energy", "plan_next_start"]  # in rows: on and met, state, energy and departure, ...
+    by_key = {e["translation_key"]: e["entity_id"] for e in plan}
+    assert names[start + 1:start + 9] == [by_key[key] for key in rows_order]
+    (markdown,) = [c for c in section["cards"] if c["type"] == "markdown"]
+    assert "state_attr('sensor.garage_connector_1_plan_state', 'slots')" in markdown["content"]
+    assert section["cards"].index(markdown) == section["cards"].index(found[start + 8]) + 1
+    assert not any(c["type"] == "markdown" for s in build_dashboard(ENTITIES, DEVICES)["views"][0]["sections"]
+                   for c in s["cards"])  # no plan entities, no plan cards

@@ -22,7 +22,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.group.harness import FAST, GROUP_ID, group_subentry, set_meter
 from tests.knx_harness import SINGLE_PHASE_FULL, THREE_PHASE_FULL, KnxTestKit, charger_subentry, hub_entry
 
-PLATFORMS = ("binary_sensor", "button", "number", "select", "sensor", "switch", "text")
+PLATFORMS = ("binary_sensor", "button", "number", "select", "sensor", "switch", "text", "time")
 MEMBERS = [
     {"charger": "CHG1", "connector": 1, "max_current": 16, "phase": 1},
     {"charger": "CHG1", "connector": 2, "max_current": 16, "phase": 2},

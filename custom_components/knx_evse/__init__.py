@@ -56,6 +56,7 @@ PLATFORMS: list[Platform] = [
     Platform.SENSOR,
     Platform.SWITCH,
     Platform.TEXT,
+    Platform.TIME,
 ]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -103,6 +104,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
     async_check_shared_status_addresses(hass, entry.entry_id, entry.runtime_data.chargers)
     entry.async_on_unload(async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
     _setup_groups(hass, entry)
+    for group in entry.runtime_data.groups.values():
+        await group.planner.async_load()  # the stored plans, before their entities are added
     _async_register_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for group in entry.runtime_data.groups.values():

@@ -18,7 +18,9 @@ Issues (translation keys under ``issues`` in ``translations/en.json``; the issue
   up later and names both chargers, the addresses and the objects; reconfiguring either charger
   reloads the hub and clears it.
 - ``meter_entity_missing``, ``meter_unusable``, ``meter_reversed`` and ``balancing_member_removed``:
-  raised by the balancing groups (``group.meter``, ``group.group``). A runtime that wants a fix flow for its issue
+  raised by the balancing groups (``group.meter``, ``group.group``); ``plan_unreachable`` by a
+  group's plans (``group.planner``) as soon as a member's plan cannot be met, with the energy it
+  reaches; deleted once it can (or the plan ends). A runtime that wants a fix flow for its issue
   registers a factory with ``repairs.register_fix_flow``.
 
 Every issue stores ``translation_key``, ``entry_id`` and ``subentry_id`` in its data; issues of
@@ -45,6 +47,7 @@ ISSUE_BALANCING_MEMBER_REMOVED: Final = "balancing_member_removed"
 ISSUE_METER_UNUSABLE: Final = "meter_unusable"
 ISSUE_METER_REVERSED: Final = "meter_reversed"
 ISSUE_CHARGER_IGNORES_LIMIT: Final = "charger_ignores_limit"
+ISSUE_PLAN_UNREACHABLE: Final = "plan_unreachable"
 ISSUE_KEYS: Final = frozenset(
     {
         ISSUE_STATUS_UNANSWERED,
@@ -56,6 +59,7 @@ ISSUE_KEYS: Final = frozenset(
         ISSUE_METER_UNUSABLE,
         ISSUE_METER_REVERSED,
         ISSUE_CHARGER_IGNORES_LIMIT,
+        ISSUE_PLAN_UNREACHABLE,
     }
 )
 """Every issue translation key this integration raises (each has an ``issues`` entry in en.json)."""
@@ -226,4 +230,25 @@ def async_create_meter_reversed_issue(
         subentry_id=group_subentry_id,
         placeholders={"group": group, "entity_id": entity_id},
         severity=ir.IssueSeverity.ERROR,
+    )
+
+
+@callback
+def async_create_plan_unreachable_issue(
+    hass: HomeAssistant, entry_id: str, subentry_id: str, *, member: str, target: str, reachable: str, alone: str,
+    departure: str,
+) -> str:
+    """Raise ``plan_unreachable``: ``member``'s plan of ``target`` kWh by ``departure`` reaches ``reachable`` kWh.
+
+    ``alone``: the kWh it would reach with the supply to itself (more than ``reachable`` when the other
+    plans take the room, the same when there is not enough time). ``subentry_id``: the group's and the
+    member's key.
+    """
+    return async_create_issue(
+        hass,
+        ISSUE_PLAN_UNREACHABLE,
+        entry_id=entry_id,
+        subentry_id=subentry_id,
+        placeholders={"member": member, "target": target, "reachable": reachable, "alone": alone,
+                      "departure": departure},
     )

@@ -1,4 +1,4 @@
-"""Numbers: current and active-power limits, and the maximum charging session.
+"""Numbers: current and active-power limits, the maximum charging session, and the members' plan energies.
 
 Current limits (1, 31, 80; A), active-power limits (2, 32, 81; W), maximum session (6; s).
 
@@ -22,6 +22,7 @@ from .charger.commands import MAX_SESSION_SECONDS
 from .charger.coordinator import ChargerCoordinator
 from .entity import KnxEvseEntity, async_add_charger_entities
 from .entity_descriptions import NUMBERS, KnxEvseNumberEntityDescription
+from .group.entities import async_add_group_entities
 from .group.writes import route_manual_write
 from .runtime import KnxEvseConfigEntry
 
@@ -33,8 +34,10 @@ async def async_setup_entry(
     entry: KnxEvseConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the numbers of every charger, each under its charger subentry."""
+    """Add the numbers of every charger, and the plan energies of every group's members, each under its charger subentry."""
     async_add_charger_entities(entry, async_add_entities, KnxEvseNumber, NUMBERS)
+    for group in entry.runtime_data.groups.values():
+        async_add_group_entities(async_add_entities, group, "number")
 
 
 class KnxEvseNumber(KnxEvseEntity, RestoreNumber):

@@ -25,7 +25,7 @@ from xknx.dpt.dpt import DPTEnumData
 
 from .charger.coordinator import ChargerCoordinator
 from .charger.energy import LifetimeEnergy
-from .charger.interface import ChargerInterface
+from .charger.session import feed, listened
 from .entity import KnxEvseEntity, async_add_charger_entities
 from .entity_descriptions import (
     LIFETIME_ENERGY,
@@ -103,15 +103,7 @@ class KnxEvseLifetimeEnergySensor(KnxEvseEntity, RestoreSensor):
     @property
     def listened_objects(self) -> tuple[int, ...]:
         """Session energy, and the objects giving session evidence."""
-        d = self.entity_description
-        return (
-            d.session_time_number,
-            d.connected_number,
-            d.charging_number,
-            d.pilot_state_number,
-            d.ocpp_state_number,
-            d.object_number,
-        )
+        return listened(self.entity_description)
 
     @property
     def native_value(self) -> float | None:
@@ -153,28 +145,13 @@ class KnxEvseLifetimeEnergySensor(KnxEvseEntity, RestoreSensor):
 
     def _feed(self, number: int) -> bool:
         """Pass object ``number``'s last value to the accumulator; True when the total changed."""
-        state = self.coordinator.state(number)
-        if state is None:
+        if self.coordinator.state(number) is None:
             return False
-        d = self.entity_description
-        connector = d.connector or 1
-        if number == d.object_number:
-            changed = self.lifetime.session_energy(state.value, state.monotonic)
-            if not self._known:
-                self._known = True
-                return True
-            return changed
-        if number == d.session_time_number:
-            self.lifetime.session_time(int(state.value), state.monotonic)
-            return False
-        plug = ChargerInterface(self.coordinator, connector)
-        connected = plug.vehicle_connected()
-        if connected is not None:
-            self.lifetime.vehicle_connected(connected, state.monotonic)
-        charging = plug.charging()
-        if charging is not None:
-            self.lifetime.charging(charging, state.monotonic)
-        return False
+        changed = feed(self.lifetime, self.coordinator, self.entity_description, number)
+        if number == self.entity_description.object_number and not self._known:
+            self._known = True
+            return True
+        return changed
 
     @callback
     def _handle_coordinator_update(self, number: int | None) -> None:

@@ -1,4 +1,4 @@
-"""Services (actions) of knx_evse: charge mode and one-shot current limit of balancing-group members.
+"""Services (actions) of knx_evse: charge mode, one-shot current limit and charging plan of balancing-group members.
 
 Bad service data raises a translated ``ServiceValidationError`` and sends nothing.
 
@@ -7,11 +7,15 @@ Bad service data raises a translated ``ServiceValidationError`` and sends nothin
   never exceeds the charger's Maximum User Current); the group still keeps the breaker budget, so
   the charger may get less. ``clear: true`` instead ends the override (it also ends when the vehicle
   is unplugged or the mode is changed).
+- ``knx_evse.set_plan``: the member's charging plan: ``energy`` (kWh), ``departure`` (a time of day,
+  or a date and time for a one-off plan), ``repeat`` and ``enabled`` (``group/plan_service.py``
+  checks them: ``plan_energy_out_of_range``, ``plan_in_past``, ``plan_too_far``, ``invalid_departure``,
+  ``invalid_repeat``, ``plan_dated_repeat``).
 
 Targets (``target:``): every Home Assistant target, resolved by ``helpers.target``. A named
 device must be a charger or connector sub-device that is a member of a balancing group (a charger
 device whose two connectors are both members targets both); a named entity must be a member's
-entity (its charge-mode select, assigned-limit or reason sensor). Areas, floors and labels take the
+entity (its charge-mode select, assigned-limit or reason sensor, or one of its plan entities). Areas, floors and labels take the
 members among their devices and entities and pass over the rest, but must name at least one.
 Every target and value is validated before anything changes; errors: ``no_target``,
 ``not_a_balancing_member``, ``invalid_charge_mode``, ``invalid_current``, ``current_or_clear``,
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import datetime, time
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
@@ -33,16 +38,19 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
+from homeassistant.util import dt as dt_util
 
 from .balancing import MODES
 from .compat import vol
 from .const import DOMAIN
 from .group.entities import member_for_unique_id
 from .group.group import BalancingGroup, Member
+from .group.plan_service import ATTR_DEPARTURE, ATTR_ENABLED, ATTR_ENERGY, ATTR_REPEAT, plan_changes
 from .group.writes import check_override
 
 SERVICE_SET_CHARGE_MODE: Final = "set_charge_mode"
 SERVICE_SET_CURRENT_LIMIT: Final = "set_current_limit"
+SERVICE_SET_PLAN: Final = "set_plan"
 ATTR_MODE: Final = "mode"
 ATTR_CURRENT: Final = "current"
 ATTR_CLEAR: Final = "clear"
@@ -64,6 +72,17 @@ SET_CURRENT_LIMIT_SCHEMA: Final = vol.Schema(
     }
 )
 """Structure only; the current is checked by the handler (translated errors)."""
+
+SET_PLAN_SCHEMA: Final = vol.Schema(
+    {
+        **_TARGET_FIELDS,
+        vol.Optional(ATTR_ENERGY): vol.Any(None, str, int, float),
+        vol.Optional(ATTR_DEPARTURE): vol.Any(None, str, time, datetime),
+        vol.Optional(ATTR_REPEAT): vol.Any(None, str, [str]),
+        vol.Optional(ATTR_ENABLED, default=True): cv.boolean,
+    }
+)
+"""Structure only; the values are checked by ``plan_service.plan_changes`` (translated errors)."""
 
 MODE_VALIDATOR: Final = vol.In(MODES)
 CURRENT_VALIDATOR: Final = vol.All(vol.Coerce(float), lambda v: v if math.isfinite(v) else None)
@@ -212,6 +231,15 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
         group.async_set_override(member.index, amps)
 
 
+async def _async_set_plan(call: ServiceCall) -> None:
+    """Handle ``knx_evse.set_plan``: every value is checked before any plan changes."""
+    changes = plan_changes(call.data, dt_util.now())
+    for group, member in resolve_members(call.hass, dict(call.data)):
+        planner = group.planner
+        planner.async_set(member.index, planner.settings_of(member.index).with_(**changes))
+        group.notify()
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the services (once, from ``async_setup``); they look up the loaded groups per call."""
@@ -221,3 +249,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_SET_CURRENT_LIMIT, _async_set_current_limit, schema=SET_CURRENT_LIMIT_SCHEMA
     )
+    hass.services.async_register(DOMAIN, SERVICE_SET_PLAN, _async_set_plan, schema=SET_PLAN_SCHEMA)

@@ -217,7 +217,9 @@ def rounds(cfg: BalancingConfig) -> st.SearchStrategy[list[Round]]:
             st.tuples(st.just("mode"), st.integers(0, max(0, n - 1)),
                       st.sampled_from(["off", "fast", "solar", "min_solar"]))
         ) | st.tuples(st.just("override"), st.integers(0, max(0, n - 1)),
-                      st.none() | st.just(0.0) | st.floats(cfg.min_current, 50.0)),
+                      st.none() | st.just(0.0) | st.floats(cfg.min_current, 50.0))
+        | st.tuples(st.just("plan"), st.integers(0, max(0, n - 1)),
+                    st.none() | st.floats(cfg.min_current, 50.0)),
     )
     return st.lists(one, min_size=1, max_size=25)
 
@@ -258,7 +260,7 @@ def meter_for(cfg: BalancingConfig, r: Round, draws: list[Any], t: float
 def check_round(cfg: BalancingConfig, b: Balancer, d: Decision, value: Any, unit: str | None,
                 draws: list[Any], wanting: list[bool], overrides: list[float | None],
                 load: list[bool] | None = None, over_cap: list[float | None] | None = None,
-                *, solar: bool = True) -> None:
+                plans: list[float | None] | None = None, *, solar: bool = True) -> None:
     """Check one round's decision; ``solar`` False skips the export check (a site moves the export)."""
     n = len(cfg.evses)
     assert len(d.limits) == len(d.paused) == len(d.reason) == n
@@ -298,6 +300,7 @@ def check_round(cfg: BalancingConfig, b: Balancer, d: Decision, value: Any, unit
     # Solar: anything above min_current for a solar / min_solar EVSE comes from export only.
     solar_extra = solar and any(
         lim > minc + TOL and overrides[i] is None and b.config.evses[i].mode in ("solar", "min_solar")
+        and (plans is None or plans[i] is None)  # a planned slot charges from the grid (test_plan_round.py)
         for i, lim in enumerate(d.limits)
     )
     if solar_extra:
@@ -315,6 +318,7 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
     t = 0.0
     limits = [0.0] * n
     overrides: list[float | None] = [None] * n
+    plans: list[float | None] = [None] * n
     written: list[float | None] = [None] * n
     written_at = [0.0] * n
     paused_since = [-math.inf] * n  # when each EVSE was last paused (never on: -inf)
@@ -333,6 +337,9 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
             if kind == "mode":
                 b.set_mode(idx, arg)
                 overrides[idx] = None
+            elif kind == "plan":
+                b.set_plan(idx, arg)
+                plans[idx] = arg
             else:
                 b.set_override(idx, arg)
                 overrides[idx] = arg
@@ -394,7 +401,7 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
         ev_moved, ev_last = ev_moved + abs(ev_total - ev_last), ev_total
         # A correct meter within the fuse is called reversed only after COUNT steps of STEP each.
         assert d.meter_state != "reversed" or ev_moved >= sign.COUNT * sign.STEP - TOL, ev_moved
-        check_round(cfg, b, d, value, unit, draws, wanting, overrides, load, over_cap)
+        check_round(cfg, b, d, value, unit, draws, wanting, overrides, load, over_cap, plans)
         for i in range(n):
             if on_before[i] and d.limits[i] == 0.0:
                 paused_since[i] = t

@@ -10,7 +10,11 @@ Public API:
     - :class:`MeterReading`, :class:`EvseReading`, :class:`SiteReading`: the inputs of one round
       (the site: the energy price and the home battery, for smart cost and battery priority).
     - :class:`Balancer`: ``Balancer(config).update(now, meter, evses) -> Decision``, plus
-      ``set_mode``, ``set_override``, ``force_write`` and ``reconfigure``.
+      ``set_mode``, ``set_override``, ``set_plan``, ``force_write`` and ``reconfigure``.
+    - :func:`plan_charging` with :class:`PlanRequest`, :class:`Span` → :class:`MemberPlan`: charging
+      plans (an energy by a departure) for every member together within the supply (``schedule.py``);
+      :class:`PlanDriver`, :class:`VehicleCap`, :class:`BaseLoad` carry them into the rounds
+      (``plan_round.py``).
     - :class:`Decision`: limits, paused, available, surplus, reason, fallback, meter_state,
       writes, switches, disobedient, price, battery.
     - :func:`water_fill`: the stateless max-min fair allocator.
@@ -20,6 +24,7 @@ Public API:
 from .allocation import water_fill
 from .balancer import Balancer
 from .config import MODES, BalancingConfig, EvseConfig, FallbackMode, Mode, supply_phases
+from .plan_round import BaseLoad, PlanDriver, VehicleCap
 from .readings import (
     PAUSED_REASONS,
     RUNNING_REASONS,
@@ -31,6 +36,7 @@ from .readings import (
     PriceState,
     SiteReading,
 )
+from .schedule import MemberPlan, PlannedSlot, PlanRequest, Span, plan_charging
 
 __all__ = [
     "MODES",
@@ -38,16 +44,24 @@ __all__ = [
     "RUNNING_REASONS",
     "Balancer",
     "BalancingConfig",
+    "BaseLoad",
     "BatteryState",
     "Decision",
     "EvseConfig",
     "EvseReading",
     "FallbackMode",
+    "MemberPlan",
     "MeterReading",
     "MeterState",
     "Mode",
+    "PlanDriver",
+    "PlanRequest",
+    "PlannedSlot",
     "PriceState",
     "SiteReading",
+    "Span",
+    "VehicleCap",
+    "plan_charging",
     "supply_phases",
     "water_fill",
 ]

@@ -154,6 +154,34 @@ class Balancer(Conduct, Planning, Output, SiteRules):
             amps = float(amps)
         self._state[index].override = amps
 
+    def set_plan(self, index: int, amps: float | None, *, more: bool = False) -> None:
+        """Put EVSE ``index`` (0-based) in a planned slot at ``amps`` A, or out of it (None).
+
+        In a planned slot an EVSE in Solar or Min+Solar charges as in Fast up to ``amps`` (within
+        the breaker budget and every rule of the round, as an override would), the export covering
+        it first, and takes more export when there is (as Min+Solar does with ``min_current``);
+        reason ``"planned"``. With ``more``, it also shares what the supply has left after every
+        member's share (a cheap slot used to the full, as when its vehicle takes less than planned
+        and another planned member could take the rest). Off, Fast and an override are not changed by it. The
+        planner (``schedule.plan_charging``) says which slots and currents; the caller sets them
+        every round (the slot stays until changed, also when the vehicle leaves).
+
+        Raises:
+            IndexError: for an unknown index.
+            ValueError: for a value that is not None or a finite current >= ``min_current``.
+
+        """
+        self._check_index(index)
+        if amps is not None:
+            if isinstance(amps, bool) or not isinstance(amps, (int, float)) or not (
+                math.isfinite(amps) and amps >= self._config.min_current
+            ):
+                raise ValueError(f"a planned current must be None or at least {self._config.min_current} A, "
+                                 f"got {amps!r}")
+            amps = float(amps)
+        self._state[index].plan = amps
+        self._state[index].plan_more = more and amps is not None
+
     def force_write(self, index: int | None = None) -> None:
         """Ask for a telegram to EVSE ``index`` (all when None) on the next round.
 
@@ -282,7 +310,7 @@ class Balancer(Conduct, Planning, Output, SiteRules):
                 group.append(_NONE)
                 upper.append(0.0)
             else:
-                group.append(_SOLAR if ov is None and self._modes[i] == "solar" else _GRID)
+                group.append(_SOLAR if ov is None and self._modes[i] == "solar" and st.plan is None else _GRID)
                 upper.append(most)
         return group, upper
 

@@ -17,7 +17,7 @@ class Output(BalancerBase):
 
         Rule: "A meter reading older than meter_timeout, unavailable, non-numeric or absurd
         triggers the fallback"; so does a meter whose sign looks reversed. With a fixed current,
-        ``fast`` and override EVSEs get it (capped by their maximum), ``min_solar`` gets
+        ``fast``, override and planned EVSEs get it (capped by their maximum), ``min_solar`` gets
         ``min_current`` and ``solar`` pauses, as long as the sum fits ``limit × (1 − margin)`` with
         no other load assumed; new starts respect ``min_off_time`` and happen one per round.
         """
@@ -33,7 +33,7 @@ class Output(BalancerBase):
                 continue
             st.reason = reason
             st.fit_since = None
-            mode = "fast" if st.override is not None else self._modes[i]
+            mode = "fast" if st.override is not None or self._planned(i) else self._modes[i]
             if fixed is None or mode == "solar":
                 if st.on:
                     self._stop(i, t)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 from .allocation import EPS, fits, reserve, round_down, water_fill
 from .state import _GRID, _NONE, _SOLAR, BalancerBase
@@ -231,27 +232,31 @@ class Planning(BalancerBase):
             x[i] = mins[i]
         fast: list[int] = []
         sol: list[int] = []
+        top = upper if ramp is None else [min(u, r) for u, r in zip(upper, ramp, strict=True)]
+        fast_top = list(top)
         for i in on:
             if states[i].override is not None or self._modes[i] == "fast":
                 fast.append(i)
+            elif self._planned(i):  # its planned current from the grid, export above it
+                fast.append(i)
+                sol.append(i)
+                fast_top[i] = min(top[i], cast("float", states[i].plan))
             else:
                 sol.append(i)
-        if ramp is None:
-            ups = [upper[i] - mins[i] for i in fast]
-        else:
-            ups = [min(upper[i], ramp[i]) - mins[i] for i in fast]
-        extra = water_fill(free, [self._usage[i] for i in fast], ups)
+        extra = water_fill(free, [self._usage[i] for i in fast], [max(0.0, fast_top[i] - mins[i]) for i in fast])
         for i, e in zip(fast, extra, strict=True):
             x[i] += e
             reserve(free, self._usage[i], e)
+        more = [i for i in fast if fast_top[i] < top[i] and states[i].plan_more]
+        if more:  # planned members that may share what is left above their planned currents
+            extra = water_fill(free, [self._usage[i] for i in more], [top[i] - x[i] for i in more])
+            for i, e in zip(more, extra, strict=True):
+                x[i] += e
+                reserve(free, self._usage[i], e)
         pool = surplus - sum(self._k[i] * (x[i] + margin) for i in on)
         if sol:
-            if ramp is None:
-                ups = [upper[i] - mins[i] for i in sol]
-            else:
-                ups = [min(upper[i], ramp[i]) - mins[i] for i in sol]
             extra = water_fill([*free, max(0.0, pool)],
-                               [self._solar_usage[i] for i in sol], ups)
+                               [self._solar_usage[i] for i in sol], [max(0.0, top[i] - x[i]) for i in sol])
             for i, e in zip(sol, extra, strict=True):
                 x[i] += e
                 pool -= self._k[i] * e

@@ -199,7 +199,8 @@ class Decision:
             without the EVSEs, with the home battery's share moved as ``SiteReading`` says (the
             export solar EVSEs may use); 0 when importing; None in fallback.
         reason: a short machine-readable word per EVSE. Charging: ``"fast"``, ``"solar"``,
-            ``"min_solar"``, ``"override"``, ``"capped"`` (it draws clearly less than its share, so
+            ``"min_solar"``, ``"override"``, ``"planned"`` (in a slot of its charging plan, as in Fast
+            up to the planned current), ``"capped"`` (it draws clearly less than its share, so
             it is capped near its draw and the rest goes to the others), ``"min_on_hold"`` (would be paused but
             ``min_on_time`` has not passed), ``"no_surplus_hold"`` (solar short of export,
             within the import ``solar_stop_delay`` allows), ``"fallback_meter_stale"`` /
@@ -252,7 +253,7 @@ class Decision:
 
 
 RUNNING_REASONS: Final = frozenset({
-    "fast", "solar", "min_solar", "override", "capped", "min_on_hold", "no_surplus_hold",
+    "fast", "solar", "min_solar", "override", "planned", "capped", "min_on_hold", "no_surplus_hold",
     "fallback_meter_stale", "fallback_meter_invalid", "fallback_meter_reversed",
     "cheap_price", "price_unavailable", "battery_buffer",
 })

@@ -76,6 +76,8 @@ class _Evse:
         "over_draw",
         "over_since",
         "override",
+        "plan",
+        "plan_more",
         "reason",
     )
 
@@ -103,6 +105,8 @@ class _Evse:
         self.last_write = -math.inf
         self.force = False
         self.override: float | None = None
+        self.plan: float | None = None  # A: in a planned slot, charged as in Fast up to this (Solar, Min+Solar)
+        self.plan_more = False  # ... and may share what the supply has left above it
         self.reason = ""
 
 
@@ -171,10 +175,20 @@ class BalancerBase:
         st.limit_since = t
         st.hist.clear()
 
+    def _planned(self, i: int) -> bool:
+        """Return True while EVSE ``i`` is in a planned slot that steers it: Solar or Min+Solar this round, no override.
+
+        (A cheap price makes it Fast for the round, ``_modes``: then it takes all Fast takes.)
+        """
+        st = self._state[i]
+        return st.plan is not None and st.override is None and self._modes[i] in ("solar", "min_solar")
+
     def _mode_reason(self, i: int) -> str:
         if self._state[i].override is not None:
             return "override"
         if self._state[i].cap is not None:
             return "capped"
+        if self._planned(i):
+            return "planned"
         mode = self._modes[i]
         return "cheap_price" if mode != self._config.evses[i].mode else mode

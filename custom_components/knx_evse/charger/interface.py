@@ -112,6 +112,8 @@ class ChargerInterface:
         self.params: ChargerParameters = coordinator.params
         """The charger's ETS parameters."""
         self._connectors: tuple[int, ...] = coordinator.connectors if connector is None else (connector,)
+        self.connectors = self._connectors
+        """The connectors (1, 2) the member is made of."""
         starts = tuple(n for c in self._connectors if coordinator.has_object(n := _number("start_stop", c)))
         if not starts and connector is None and coordinator.has_object(pause := _number("pause_restart", None)):
             starts = (pause,)

@@ -9,6 +9,8 @@ Per member (on the member's charger device, or its connector sub-device):
   member in the last round, 0 while paused. Not the charger's own *Current limit* number.
 - ``sensor`` *Balancing reason* (``balancing_reason``, enum): the core's ``Decision.reason`` word,
   or ``charger_stale``, ``group_disabled``, ``connection_lost``.
+- the entities of its charging plan (``plan_entities.py``): energy, departure, repeat, on/off, state,
+  planned energy, next start, will it be met.
 
 Per group (on the group's own device):
 
@@ -42,13 +44,15 @@ from homeassistant.components.sensor import (
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import STATE_OFF, EntityCategory, UnitOfElectricCurrent
 from homeassistant.core import callback
-from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
 from ..balancing import MODES, PAUSED_REASONS, RUNNING_REASONS, PriceState
 from ..compat import BinarySensorDeviceClass
+from .entity_base import BalancingEntity, unique_id
 from .group import EXTRA_REASONS, GROUP_STATES, BalancingGroup, Member
+from .plan_entities import PLAN_ENTITY_KEYS, plan_entities
 
 REASONS: tuple[str, ...] = tuple(sorted(RUNNING_REASONS | PAUSED_REASONS | set(EXTRA_REASONS)))
 """Options of the reason sensor."""
@@ -128,16 +132,11 @@ METER_PROBLEM = BinarySensorEntityDescription(
 )
 GROUP_ENABLED = SwitchEntityDescription(key="enabled", translation_key="group_enabled")
 
-MEMBER_ENTITY_KEYS: tuple[str, ...] = (CHARGE_MODE.key, *(d.key for d in MEMBER_SENSORS))
+MEMBER_ENTITY_KEYS: tuple[str, ...] = (CHARGE_MODE.key, *(d.key for d in MEMBER_SENSORS), *PLAN_ENTITY_KEYS)
 """Keys of the per-member entities (their unique ids end with them)."""
 
 
 # -- unique ids ------------------------------------------------------------------------------------
-
-
-def unique_id(group: BalancingGroup, key: str, member: Member | None = None) -> str:
-    """Return the unique id of a group entity (``<group>_<key>``) or member entity (``<group>_<member>_<key>``)."""
-    return f"{group.subentry_id}_{key}" if member is None else f"{group.subentry_id}_{member.key}_{key}"
 
 
 def _group_sensors(group: BalancingGroup) -> list[GroupSensorEntityDescription]:
@@ -171,30 +170,6 @@ def async_cleanup_registry(group: BalancingGroup) -> None:
 
 
 # -- entities --------------------------------------------------------------------------------------
-
-
-class BalancingEntity(Entity):
-    """An entity of a balancing group, updated after every round of the group."""
-
-    _attr_has_entity_name = True
-    _attr_should_poll = False
-
-    def __init__(self, group: BalancingGroup, description: EntityDescription, member: Member | None = None) -> None:
-        """Attach to ``group`` (and ``member``): unique id, device and description."""
-        self.balancing_group = group
-        self.member = member
-        self.entity_description = description
-        self._attr_unique_id = unique_id(group, description.key, member)
-        self._attr_device_info = group.device_info if member is None else member.device_info()
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the group's rounds."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.balancing_group.async_add_listener(self._group_updated))
-
-    @callback
-    def _group_updated(self) -> None:
-        self.async_write_ha_state()
 
 
 class BalancingSensor(BalancingEntity, SensorEntity):
@@ -332,11 +307,12 @@ def _group_entities(group: BalancingGroup, platform: str) -> list[Entity]:
 
 def _member_entities(group: BalancingGroup, member: Member, platform: str) -> list[Entity]:
     """Return the entities of ``platform`` of one member (on its charger's or connector's device)."""
+    entities: list[Entity] = plan_entities(group, member, platform)
     if platform == "select":
-        return [ChargeModeSelect(group, member)]
+        entities.insert(0, ChargeModeSelect(group, member))
     if platform == "sensor":
-        return [BalancingSensor(group, d, member) for d in MEMBER_SENSORS]
-    return []
+        entities[:0] = [BalancingSensor(group, d, member) for d in MEMBER_SENSORS]
+    return entities
 
 
 @callback

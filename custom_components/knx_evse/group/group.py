@@ -14,7 +14,8 @@ nothing; on reconnect every member is written again. Bridge mode: ``bridge.Bridg
 
 Modes, one-shot overrides and the group's on/off switch are set by the entities (restored across
 restarts), the services and a member's own *Current limit* and *Charge* entities (``writes``); each
-change runs a round at once. A member whose charger subentry was
+change runs a round at once. The members' charging plans are ``planner.GroupPlanner``'s: it sets each
+round's planned slots. A member whose charger subentry was
 removed raises ``balancing_member_removed``; the group keeps balancing the other members.
 """
 
@@ -70,6 +71,7 @@ from .data import (
 from .grace import Grace
 from .members import Member, find_charger, reserve_stale, resolve_members
 from .meter import Meter
+from .planner import GroupPlanner
 from .site import Site
 
 _LOGGER = logging.getLogger(__name__)
@@ -161,6 +163,8 @@ class BalancingGroup:
         except ValueError as err:
             raise InvalidGroupConfigError(f"balancing group {self.name!r}: {err}") from err
         self.balancer = Balancer(self.config)
+        self.planner = GroupPlanner(self)
+        """The members' charging plans (``planner.py``)."""
         self.enabled = True
         self.state: str | None = None
         self.available: float | None = None
@@ -232,12 +236,14 @@ class BalancingGroup:
         for member in self.members:
             self._unsubs.append(member.charger.async_add_listener(self.async_request_round))
         self._update_member_issue()
+        self.planner.async_start()
         self.async_request_round()
 
     async def async_stop(self) -> None:
         """Unsubscribe, stop the timer and wait for a running round; leaves no task behind."""
         while self._unsubs:
             self._unsubs.pop()()
+        await self.planner.async_stop()
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
@@ -252,8 +258,11 @@ class BalancingGroup:
         """Call ``listener()`` after every round and every change of mode, override or switch."""
         return self._listeners.add(listener)
 
-    def _notify(self) -> None:
+    def notify(self) -> None:
+        """Call the listeners (the entities): after a round, a change of a control or of the plans."""
         self._listeners.notify()
+
+    _notify = notify
 
     # -- triggers --------------------------------------------------------------------------------
 
@@ -386,8 +395,10 @@ class BalancingGroup:
             if self.grace.holding(now, connected, meter):
                 return  # a blip: the limits stay in force, nothing is raised or stopped
             site = self.site.read(now, self.config.meter_timeout)
+            self.planner.steer(now)
             decision = self.balancer.update(now, meter if connected else None, readings, site)
             self._record(decision, now_dt, connected)
+            self.planner.observe(now, decision)
             if connected:
                 await async_apply(self.name, self.balancer, self.members, decision)
             else:
@@ -452,6 +463,7 @@ class BalancingGroup:
             "interval": self.interval,
             "meter": self.meter.diagnostics(),
             "site": self.site.diagnostics(),
+            "plans": self.planner.diagnostics(),
             "members": [m.diagnostics(self.mode_of(m.index)) for m in self.members],
             "missing": self.missing,
             "config": self.data,
