@@ -35,6 +35,9 @@ Controllers (every one ends a car's charging when its target has arrived at the 
   what happened known: each car's energy before its departure at most its maximum, both together
   within the budget less the house's highest second of every minute on L1, cheapest in all
   (reference 3; no 6 A minimum and no taper, so a lower bound).
+- ``optimum, whole A`` (information, no goal): the same programme with every minute's room less one
+  member's ``raise_margin``, rounded down to whole amperes: the least a controller at the core's 1 A
+  step and margin could cost (with two members in a minute it keeps two margins: more).
 
 Cost: the energy each car drew, second by second, at the price of its hour. Goals: the plan costs
 at most 2 % more than the hindsight optimum and less than the evcc-like plan, meets every target,
@@ -104,6 +107,8 @@ REPLAN = 300
 FINE_STEP = 0.1
 """A: the step of the informational row ``FINE`` (the core's default is 1 A)."""
 FINE = "plan, 0.1 A step"
+WHOLE = "optimum, whole A"
+"""The informational bound: the hindsight optimum at whole amperes less one member's raise margin."""
 
 
 def smard_prices(day: date, hours: int) -> tuple[list[float], str]:
@@ -292,8 +297,12 @@ def run(inp: DayInput, controller: Any, price_s: Any) -> Row:
     return Row(controller.name, wh, cost, m["bud_s"], m["ctl_s"], m["stops"])
 
 
-def hindsight(inp: DayInput, price_s: Any) -> float:
-    """The cheapest cost (EUR) of the targets within the budget, by minute, with the night known (docstring)."""
+def hindsight(inp: DayInput, price_s: Any, margin: float | None = None) -> float:
+    """The cheapest cost (EUR) of the targets within the budget, by minute, with the night known (docstring).
+
+    With ``margin`` (information, ``WHOLE``): the room of every minute less ``margin`` A, rounded down to
+    whole amperes, as a round at a 1 A step keeping that margin could use at best.
+    """
     from scipy.optimize import linprog  # noqa: PLC0415  (the bench's own dependency)
 
     minutes = inp.n // 60
@@ -306,7 +315,8 @@ def hindsight(inp: DayInput, price_s: Any) -> float:
         top = min(EVSE_MAX, CARS[i].spec.max_current)
         bounds += [(0.0, top if ARRIVE[i] <= m * 60 and (m + 1) * 60 <= DEPART[i] else 0.0) for m in range(minutes)]
     a_ub = np.hstack([np.eye(minutes)] * n)
-    b_ub = np.clip(BUDGET - house_l1, 0.0, None)
+    room = BUDGET - house_l1 if margin is None else np.floor(BUDGET - house_l1 - margin)
+    b_ub = np.clip(room, 0.0, None)
     a_eq = np.kron(np.eye(n), np.ones(minutes)) * VOLTAGE / 60.0  # Wh per A-minute
     result = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=list(TARGETS), bounds=bounds, method="highs")
     if result.status != 0:
@@ -339,6 +349,7 @@ def run_plan_bench(replan: int = REPLAN) -> tuple[str, list[tuple[str, bool, str
     controllers = [PlanCtl(spans, replan), AtOnce(), EvccPlan(spans, replan), PlanCtl(spans, replan, fine=True)]
     rows = {c.name: run(inp, c, price_s) for c in controllers}
     optimum = hindsight(inp, price_s)
+    whole = hindsight(inp, price_s, controllers[0].balancer.config.raise_margin)
     night = prices[18:32]
     out = [
         f"Plan benchmark: {source}",
@@ -361,6 +372,8 @@ def run_plan_bench(replan: int = REPLAN) -> tuple[str, list[tuple[str, bool, str
     total = sum(TARGETS) / 1000.0
     out.append(f"{'hindsight optimum':<18}{TARGETS[0] / 1000:>10.2f}{TARGETS[1] / 1000:>12.2f}{'yes':>5}"
                f"{optimum:>10.3f}{optimum / total:>9.4f}{0:>+8.2f}%")
+    out.append(f"{WHOLE:<18}{TARGETS[0] / 1000:>10.2f}{TARGETS[1] / 1000:>12.2f}{'yes':>5}"
+               f"{whole:>10.3f}{whole / total:>9.4f}{100 * (whole / optimum - 1):>+8.2f}%")
     result = goals(rows, optimum)
     out += ["", "Goals"] + [f"  {'PASS' if ok else 'FAIL'}  {text}: {why}" for text, ok, why in result]
     out += ["", f"run time {time.perf_counter() - t0:.1f} s"]

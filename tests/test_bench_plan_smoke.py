@@ -44,11 +44,13 @@ def test_every_row_and_goal_with_sane_figures(bench: ModuleType) -> None:
     text, goals = bench.run_plan_bench()
     rows = {}
     for line in text.splitlines():
-        for name in ("HA plan", "at once", "evcc-like plan", bench.FINE, "hindsight optimum"):
+        for name in ("HA plan", "at once", "evcc-like plan", bench.FINE, "hindsight optimum", bench.WHOLE):
             if line.startswith(name + " "):
                 rows[name] = float(line[len(name):].split()[3])  # the cost column
-    assert set(rows) == {"HA plan", "at once", "evcc-like plan", bench.FINE, "hindsight optimum"}
+    assert set(rows) == {"HA plan", "at once", "evcc-like plan", bench.FINE, "hindsight optimum", bench.WHOLE}
     optimum = rows.pop("hindsight optimum")
+    whole = rows.pop(bench.WHOLE)  # the whole-ampere bound: above the optimum, at most what the plan costs
+    assert optimum < whole <= rows["HA plan"] + 1e-3, (optimum, whole, rows)
     assert all(cost >= optimum - 1e-3 for cost in rows.values()), rows
     assert rows["at once"] > rows["HA plan"] and rows["at once"] > rows["evcc-like plan"]
     assert [text for text, _ok, _why in goals] == [
