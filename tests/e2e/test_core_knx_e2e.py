@@ -14,18 +14,18 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWithId
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from xknx.telegram.apci import GroupValueResponse
 
-from custom_components.knx_evse.const import CONF_KNX_CONNECTION_TYPE, CONF_KNX_CORE, DOMAIN, SUBENTRY_CHARGER
+from custom_components.knx_evse.const import CONF_KNX_CONNECTION_TYPE, CONF_KNX_CORE
 from custom_components.knx_evse.knx.hub import KnxEvseHub
 from knxbus.knxd import KnxdBus
 from simulator.charger import SimulatedCharger
 from simulator.installation import load_installation
 from tests.core_knx_harness import CORE_KNX_DATA
-from tests.e2e.test_integration_e2e import CHARGER, SUBENTRY_ID, SimClock, Stack, _record_sent, wait_for
+from tests.e2e.test_integration_e2e import CHARGER, SimClock, Stack, _record_sent, hub_with_charger, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("bus_netns", "sockets_enabled")]
 
@@ -55,21 +55,7 @@ async def core_stack(hass: HomeAssistant, bus_netns: KnxdBus, tmp_path: Path) ->
             "route_back": False,
         },
     )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="KNX integration",
-        data={CONF_KNX_CONNECTION_TYPE: CONF_KNX_CORE},
-        unique_id=CONF_KNX_CORE,
-        subentries_data=[
-            ConfigSubentryDataWithId(
-                subentry_id=SUBENTRY_ID,
-                subentry_type=SUBENTRY_CHARGER,
-                title=CHARGER,
-                unique_id=data["individual_address"],
-                data=data,
-            )
-        ],
-    )
+    entry = hub_with_charger("KNX integration", {CONF_KNX_CONNECTION_TYPE: CONF_KNX_CORE}, data, CONF_KNX_CORE)
     stack = Stack(hass, bus_netns, charger, host, clock, entry)
     _record_sent(charger, stack.sent_by_charger)
     try:

@@ -210,6 +210,27 @@ class Stack:
         _record_sent(self.charger, self.sent_by_charger)
 
 
+def hub_with_charger(
+    title: str, hub_data: dict[str, Any], charger_data: dict[str, Any], unique_id: str | None = None
+) -> MockConfigEntry:
+    """A hub entry (not yet added to hass) with ``hub_data`` and the one charger subentry ``CHARGER``."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        data=hub_data,
+        unique_id=unique_id,
+        subentries_data=[
+            ConfigSubentryDataWithId(
+                subentry_id=SUBENTRY_ID,
+                subentry_type=SUBENTRY_CHARGER,
+                title=CHARGER,
+                unique_id=charger_data["individual_address"],
+                data=charger_data,
+            )
+        ],
+    )
+
+
 def _record_sent(charger: SimulatedCharger, into: list[Telegram]) -> None:
     """Wrap the charger's send function so every telegram it puts on the bus is also appended to ``into``."""
     send = charger._send_fn
@@ -272,24 +293,15 @@ async def stack(hass: HomeAssistant, bus_netns: KnxdBus) -> AsyncIterator[Stack]
     charger.step(float(charger.params.delay_at_start))
     host = await charger.connect(bus_netns.gateway_ip, bus_netns.port, "127.0.0.1")
     clock = SimClock(charger)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="KNX bus",
-        data={
+    entry = hub_with_charger(
+        "KNX bus",
+        {
             CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING,
             CONF_HOST: bus_netns.gateway_ip,
             CONF_PORT: bus_netns.port,
             CONF_KNX_LOCAL_IP: "127.0.0.1",
         },
-        subentries_data=[
-            ConfigSubentryDataWithId(
-                subentry_id=SUBENTRY_ID,
-                subentry_type=SUBENTRY_CHARGER,
-                title=CHARGER,
-                unique_id=data["individual_address"],
-                data=data,
-            )
-        ],
+        data,
     )
     stack = Stack(hass, bus_netns, charger, host, clock, entry)
     _record_sent(charger, stack.sent_by_charger)
