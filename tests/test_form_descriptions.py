@@ -79,10 +79,12 @@ def test_descriptions_are_sentences() -> None:
 
 
 def test_group_address_fields_are_the_object_table_and_describe_their_object() -> None:
-    step = EN["config_subentries"]["charger"]["step"]["group_addresses"]
-    assert set(step["data"]) == {obj.key for obj in OBJECTS.values()}
+    sections = EN["config_subentries"]["charger"]["step"]["group_addresses"]["sections"].values()
+    labels = [key for section in sections for key in section["data"]]
+    assert sorted(labels) == sorted(obj.key for obj in OBJECTS.values())  # each object once
+    descriptions = {key: text for section in sections for key, text in section["data_description"].items()}
     for obj in OBJECTS.values():
-        text = step["data_description"][obj.key]
+        text = descriptions[obj.key]
         assert f"object {obj.number}, DPT {obj.dpt}:" in text, obj.key
         assert ("Command" if obj.writable else "Status") in text, obj.key
         if obj.status is not None:

@@ -195,11 +195,7 @@ def form_values(result: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in result["data_schema"].schema.items():
         if isinstance(value, section):
-            values[str(key)] = {
-                str(inner): inner.default()
-                for inner in value.schema.schema
-                if inner.default is not vol.UNDEFINED
-            }
+            values[str(key)] = form_values({"data_schema": value.schema})
         elif key.default is not vol.UNDEFINED:
             values[str(key)] = key.default()
         elif (suggested := (key.description or {}).get("suggested_value")) not in (None, ""):
@@ -222,9 +218,27 @@ def field_names(result: Mapping[str, Any]) -> list[str]:
 
 
 def suggested(result: Mapping[str, Any]) -> dict[str, Any]:
-    """Suggested values of a form's fields (the group-address step uses them)."""
+    """Suggested values of a form's fields, section fields included, as one flat dict (group addresses)."""
+    keys = [
+        inner
+        for key, value in result["data_schema"].schema.items()
+        for inner in (value.schema.schema if isinstance(value, section) else [key])
+    ]
     return {
         str(key): key.description["suggested_value"]
-        for key in result["data_schema"].schema
+        for key in keys
         if key.description and key.description.get("suggested_value")
     }
+
+
+def nest(result: Mapping[str, Any], flat: Mapping[str, Any]) -> dict[str, Any]:
+    """``flat`` field values as ``result``'s form submits them: nested into their sections.
+
+    Every section is sent (empty when none of its fields is in ``flat``); other keys stay at the top level.
+    """
+    values: dict[str, Any] = {}
+    rest = dict(flat)
+    for key, value in result["data_schema"].schema.items():
+        if isinstance(value, section):
+            values[str(key)] = {str(f): rest.pop(str(f)) for f in value.schema.schema if str(f) in rest}
+    return {**values, **rest}

@@ -13,6 +13,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.knx_evse.config_flow import SUBENTRY_FLOWS, ChargerSubentryFlow, KnxEvseConfigFlow
+from custom_components.knx_evse.config_flow.ga_form import ga_layout, ga_schema
 from custom_components.knx_evse.const import (
     CONF_CHARGER_IA,
     CONF_GROUP_ADDRESSES,
@@ -30,6 +31,7 @@ from tests.config_flow.helpers import (
     form_values,
     hub_entry,
     mock_setup,
+    nest,
     strings,
     suggested,
 )
@@ -196,19 +198,22 @@ async def test_two_connector_charger_with_load_balancing(hass: HomeAssistant, en
             "initial_limit": 16,
         }
     )
-    assert field_names(result) == [_key(n) for n in sorted(params.enabled_objects())]
+    assert sorted(field_names(result)) == sorted(_key(n) for n in params.enabled_objects())
     assert _key(84) not in field_names(result)  # connector 2 OCPP state switched off
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
-        {
-            _key(1): "1/0/1",
-            _key(3): "1/0/2, 1/0/3",
-            _key(33): "1/515",  # 2-level style
-            _key(82): "2564",  # free style
-            _key(130): "0/0/1",
-            _key(133): "0/0/2",
-            _key(14): "0/0/2",
-        },
+        nest(
+            result,
+            {
+                _key(1): "1/0/1",
+                _key(3): "1/0/2, 1/0/3",
+                _key(33): "1/515",  # 2-level style
+                _key(82): "2564",  # free style
+                _key(130): "0/0/1",
+                _key(133): "0/0/2",
+                _key(14): "0/0/2",
+            },
+        ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Garage"
@@ -293,7 +298,7 @@ async def _finish(hass: HomeAssistant, result: dict, addresses: dict[str, str] |
     while result["type"] is FlowResultType.FORM and result["step_id"] != "group_addresses":
         result = await _submit(hass, result)
     assert result["step_id"] == "group_addresses", result
-    return await hass.config_entries.subentries.async_configure(result["flow_id"], addresses or {})
+    return await hass.config_entries.subentries.async_configure(result["flow_id"], nest(result, addresses or {}))
 
 
 @pytest.mark.parametrize(
@@ -355,7 +360,7 @@ async def test_ocpp_mode_hides_general_sections_and_three_phase_hides_balancing(
     assert other["step_id"] == "group_addresses"  # no balancing pages
     assert _key(15) in field_names(other)  # L1 current of a three-phase model
     assert _key(14) not in field_names(other)
-    other = await hass.config_entries.subentries.async_configure(other["flow_id"], {_key(15): "3/0/1"})
+    other = await hass.config_entries.subentries.async_configure(other["flow_id"], nest(other, {_key(15): "3/0/1"}))
     assert other["type"] is FlowResultType.CREATE_ENTRY
     params = ChargerParameters.from_dict(entry.subentries[next(iter(entry.subentries))].data[CONF_PARAMETERS])
     assert params.phases == 3
@@ -407,7 +412,7 @@ async def test_other_pages_ranges(hass: HomeAssistant, entry: MockConfigEntry) -
     assert _key(130) not in field_names(result)
     assert _key(164) in field_names(result)  # EVSE3 objects
     assert _key(179) not in field_names(result)
-    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {_key(131): "0/0/9"})
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], nest(result, {_key(131): "0/0/9"}))
     params = ChargerParameters.from_dict(next(iter(entry.subentries.values())).data[CONF_PARAMETERS])
     assert params.balancing_current_control is False
     assert params.balancing_contracted_power == 11000
@@ -514,13 +519,13 @@ async def test_group_address_errors(
     for _ in range(5):  # general, status sending, advanced, connector 1, connector 2
         result = await _submit(hass, result)
     assert result["step_id"] == "group_addresses"
-    failed = await hass.config_entries.subentries.async_configure(result["flow_id"], addresses)
+    failed = await hass.config_entries.subentries.async_configure(result["flow_id"], nest(result, addresses))
     assert failed["step_id"] == "group_addresses"
     assert failed["errors"] == {field: error}
     assert failed["description_placeholders"]["details"]  # says which address and why
     assert suggested(failed) == addresses  # what was typed is kept
     fixed = {**addresses, field: "7/7/7"}
-    done = await hass.config_entries.subentries.async_configure(result["flow_id"], fixed)
+    done = await hass.config_entries.subentries.async_configure(result["flow_id"], nest(failed, fixed))
     assert done["type"] is FlowResultType.CREATE_ENTRY
     assert next(iter(entry.subentries.values())).data[CONF_GROUP_ADDRESSES][
         str(OBJECTS_BY_KEY_NUM[field])
@@ -528,6 +533,48 @@ async def test_group_address_errors(
 
 
 OBJECTS_BY_KEY_NUM = {obj.key: number for number, obj in OBJECTS.items()}
+
+
+def _sections(result: dict) -> dict[str, bool]:
+    """Section name → collapsed, in form order."""
+    return {str(key): value.options["collapsed"] for key, value in result["data_schema"].schema.items()}
+
+
+async def test_group_addresses_are_in_sections_by_scope(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Always-present objects expanded, optional ones collapsed; an error expands its section."""
+    result = await _to_general(hass, entry)
+    for _ in range(5):  # general, status sending, advanced, connector 1, connector 2
+        result = await _submit(hass, result)
+    assert result["step_id"] == "group_addresses"
+    assert _sections(result) == {
+        "charger": False,
+        "connector_1": False,
+        "connector_1_optional": True,
+        "connector_2": False,
+        "connector_2_optional": True,
+    }
+    inner = {str(k): [str(f) for f in v.schema.schema] for k, v in result["data_schema"].schema.items()}
+    assert inner["connector_2"][0] == _key(80) and _key(1) in inner["charger"]
+    assert all(OBJECTS[OBJECTS_BY_KEY_NUM[key]].enabled_by for key in inner["connector_2_optional"])
+    field = inner["connector_2_optional"][0]
+    failed = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], nest(result, {_key(1): "1/0/1", field: "1/2/3/4"})
+    )
+    assert failed["errors"] == {field: "invalid_group_address"}  # on the field, not its section
+    assert _sections(failed) == {**_sections(result), "connector_2_optional": False}
+    assert suggested(failed) == {_key(1): "1/0/1", field: "1/2/3/4"}
+
+
+def test_one_connector_master_sections_come_last_and_collapsed() -> None:
+    params = ChargerParameters.from_dict(
+        {"phases": 1, "connectors": 1, "load_balancing": True, "balancing_evse_count": 2, "rfid_objects": True}
+    )
+    layout = ga_layout(params.enabled_objects())
+    assert list(layout) == ["charger", "charger_optional", "connector_1", "connector_1_optional", "master"]
+    assert _key(8) in layout["charger_optional"] and _key(1) in layout["charger"]
+    assert {OBJECTS[OBJECTS_BY_KEY_NUM[key]].scope.value[:9] for key in layout["master"]} == {"Balancing"}
+    schema = ga_schema(layout, {k: "" for keys in layout.values() for k in keys}, {})
+    assert [value.options["collapsed"] for value in schema.schema.values()] == [False, True, False, True, True]
 
 
 async def test_reconfigure_changes_parameters_and_addresses(
@@ -582,7 +629,7 @@ async def test_reconfigure_changes_parameters_and_addresses(
     assert result["step_id"] == "group_addresses"  # no connector 2, no balancing pages
     assert suggested(result) == {_key(33): "5/0/1"}  # connector-2 and balancing objects are gone
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {_key(33): "5/0/1", _key(15): "5/1/1"}
+        result["flow_id"], nest(result, {_key(33): "5/0/1", _key(15): "5/1/1"})
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -620,7 +667,8 @@ async def test_reconfigure_of_a_loaded_hub_lets_its_update_listener_reload(
 
 
 def test_every_object_has_a_group_address_label() -> None:
-    labels = strings()["config_subentries"]["charger"]["step"]["group_addresses"]["data"]
+    sections = strings()["config_subentries"]["charger"]["step"]["group_addresses"]["sections"]
+    labels = {key: label for section in sections.values() for key, label in section["data"].items()}
     assert labels == {obj.key: f"{number} {obj.name}" for number, obj in OBJECTS.items()}
 
 

@@ -32,6 +32,7 @@ from tests.config_flow.helpers import (
     form_values,
     hub_entry,
     mock_setup,
+    nest,
     suggested,
     upload,
 )
@@ -78,7 +79,7 @@ async def _import_all(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, 
             result = await configure(result["flow_id"], values)
         else:
             assert result["step_id"] == "group_addresses"
-            result = await configure(result["flow_id"], suggested(result))
+            result = await configure(result["flow_id"], nest(result, suggested(result)))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     return seen
 

@@ -38,6 +38,7 @@ from tests.config_flow.helpers import (
     form_values,
     hub_entry,
     mock_setup,
+    nest,
     suggested,
     upload,
 )
@@ -133,7 +134,7 @@ async def test_import_two_chargers(hass: HomeAssistant, entry: MockConfigEntry, 
 
     assert result["step_id"] == "group_addresses"
     assert suggested(result) == {_key(n): ", ".join(gas) for n, gas in gen.GARAGE_LINKS.items()}
-    result = await _configure(hass, result, suggested(result))
+    result = await _configure(hass, result, nest(result, suggested(result)))
 
     # Charger 2: matched by object names, its object 45 is linked to an address typed DPT 1.001.
     assert result["step_id"] == "knxproj_summary"
@@ -147,7 +148,7 @@ async def test_import_two_chargers(hass: HomeAssistant, entry: MockConfigEntry, 
     result = await _configure(hass, failed, form_values(failed, **{CONF_DROP_CLASHES: True}))
     assert result["step_id"] == "group_addresses"
     assert _key(45) not in suggested(result)
-    result = await _configure(hass, result, suggested(result))
+    result = await _configure(hass, result, nest(result, suggested(result)))
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["unique_id"] == "1.1.11"
@@ -206,7 +207,7 @@ async def test_ambiguous_model_is_confirmed_and_parameters_reviewed(
     while result["step_id"] != "group_addresses":
         result = await _configure(hass, result, form_values(result))
     assert suggested(result) == {_key(33): "3/1/1", _key(132): "3/0/2"}
-    result = await _configure(hass, result, suggested(result))
+    result = await _configure(hass, result, nest(result, suggested(result)))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     barn = next(iter(entry.subentries.values()))
     assert barn.data[CONF_MODEL] == "VE 741"
@@ -273,7 +274,7 @@ async def test_real_project_without_charger(
     result = await _upload(hass, result, PLAIN)
     result = await _configure(hass, result, {CONF_CHARGERS: ["1.1.10"]})
     result = await _configure(hass, result, form_values(result))
-    result = await _configure(hass, result, suggested(result))
+    result = await _configure(hass, result, nest(result, suggested(result)))
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -283,7 +284,7 @@ async def test_selection_errors(hass: HomeAssistant, entry: MockConfigEntry, cop
     result = await _upload(hass, result, PLAIN)
     result = await _configure(hass, result, {CONF_CHARGERS: ["1.1.10"]})
     result = await _configure(hass, result, form_values(result))
-    result = await _configure(hass, result, suggested(result))
+    result = await _configure(hass, result, nest(result, suggested(result)))
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
     result = await _open_import(hass, entry)
@@ -308,8 +309,8 @@ async def test_imported_addresses_are_validated(
     result = await _configure(hass, result, {CONF_CHARGERS: ["1.1.10"]})
     result = await _configure(hass, result, form_values(result))
     typed = {**suggested(result), _key(46): "1/0/3"}  # 1/0/3 is a W address (14.056) in the project; 46 is Wh
-    failed = await _configure(hass, result, typed)
+    failed = await _configure(hass, result, nest(result, typed))
     assert failed["errors"] == {_key(46): "dpt_clash"}
     assert "1/0/3: DPT 14.056 ≠ 13.010" in failed["description_placeholders"]["details"]
-    done = await _configure(hass, failed, suggested(result))
+    done = await _configure(hass, failed, nest(failed, suggested(result)))
     assert done["type"] is FlowResultType.CREATE_ENTRY

@@ -28,7 +28,7 @@ from custom_components.knx_evse.const import (
 from custom_components.knx_evse.entity_descriptions import expected_unique_ids
 from custom_components.knx_evse.knx.objects import OBJECTS, OBJECTS_BY_KEY
 from custom_components.knx_evse.knx.parameters import ChargerParameters
-from tests.config_flow.helpers import check_translations, config_dir, form_values, suggested, upload
+from tests.config_flow.helpers import check_translations, config_dir, form_values, nest, suggested, upload
 from tests.fixtures import make_charger_knxproj as gen
 from tests.knx_harness import KnxTestKit, hub_entry, registered_device
 
@@ -99,7 +99,7 @@ async def test_created_charger_drives_the_coordinator_and_its_entities(
         hass, result, {"general": {"max_user_current": 20}, "connector_1": {"individual_status": True}}
     )
     addresses = {1: "4/0/1", 3: "4/0/3", 33: "4/1/1", 37: "4/1/7", 46: "4/1/16", 47: "4/1/17", 82: "4/2/1"}
-    result = await _configure(hass, result, {_key(n): ga for n, ga in addresses.items()})
+    result = await _configure(hass, result, nest(result, {_key(n): ga for n, ga in addresses.items()}))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await kit.flush()
     reads = await kit.drain_reads()  # the reloaded hub reads the new charger's status objects
@@ -137,7 +137,7 @@ async def test_created_charger_drives_the_coordinator_and_its_entities(
     result = await _through_pages(hass, result, {"connector_1": {"individual_status": False}})
     assert _key(82) not in suggested(result)
     assert _key(37) not in suggested(result)
-    result = await _configure(hass, result, suggested(result))
+    result = await _configure(hass, result, nest(result, suggested(result)))
     assert result["reason"] == "reconfigure_successful"
     await kit.flush()
     await kit.drain_reads()
@@ -162,9 +162,9 @@ async def test_imported_chargers_run(hass: HomeAssistant, hub: tuple[KnxTestKit,
     result = await _configure(hass, result, {CONF_PROJECT_FILE: await upload(hass, PLAIN)})
     result = await _configure(hass, result, {CONF_CHARGERS: ["1.1.10", "1.1.11"]})
     result = await _configure(hass, result, form_values(result))
-    result = await _configure(hass, result, suggested(result))
+    result = await _configure(hass, result, nest(result, suggested(result)))
     result = await _configure(hass, result, form_values(result, leave_out_dpt_clashes=True))
-    result = await _configure(hass, result, suggested(result))
+    result = await _configure(hass, result, nest(result, suggested(result)))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await kit.flush()
     await kit.drain_reads()

@@ -40,6 +40,7 @@ from tests.config_flow.helpers import (
     form_values,
     hub_entry,
     mock_setup,
+    nest,
     strings,
 )
 from tests.knx_harness import KnxTestKit, charger_subentry, ga
@@ -124,7 +125,7 @@ async def test_subentry_flow_refuses_a_status_address_of_another_charger(hass: H
     result = await _to_group_addresses(hass, result)
     key3, key13, key33 = OBJECTS[3].key, OBJECTS[13].key, OBJECTS[33].key
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {key3: "2/0/3, 1/3", key13: "2/0/13", key33: "5/0/1"}
+        result["flow_id"], nest(result, {key3: "2/0/3, 1/3", key13: "2/0/13", key33: "5/0/1"})
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {key3: "status_address_shared"}
@@ -133,11 +134,11 @@ async def test_subentry_flow_refuses_a_status_address_of_another_charger(hass: H
     assert len(entry.subentries) == 1  # nothing saved
 
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {key3: "2/0/3", key13: "1/0/13", key33: "5/0/1"}
+        result["flow_id"], nest(result, {key3: "2/0/3", key13: "1/0/13", key33: "5/0/1"})
     )
     assert result["errors"] == {key13: "status_address_shared"}
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {key3: "2/0/3", key13: "2/0/13", key33: "5/0/1"}
+        result["flow_id"], nest(result, {key3: "2/0/3", key13: "2/0/13", key33: "5/0/1"})
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert len(entry.subentries) == 2

@@ -62,6 +62,7 @@ from .ets_forms import (
     flatten,
     layout_schema,
 )
+from .ga_form import ga_layout, ga_schema
 from .knxproj_import import KnxprojImportSteps, core_knx_configured
 from .selectors import BOOLEAN, TEXT, number_box, select
 
@@ -399,10 +400,12 @@ class ChargerSubentryFlow(KnxprojImportSteps):
         """One or more group addresses per enabled object, the first being the sending address."""
         enabled = sorted(ChargerParameters.from_dict(self._params).enabled_objects())
         typed = {OBJECTS[n].key: ", ".join(self._group_addresses.get(n, [])) for n in enabled}
+        layout = ga_layout(enabled)
         errors: dict[str, str] = {}
         details = ""
         if user_input is not None:
-            typed = {key: user_input.get(key, "") for key in typed}
+            flat = flatten(layout, user_input)
+            typed = {key: flat.get(key, "") for key in typed}
             raw = {str(OBJECTS_BY_KEY[key].number): text for key, text in typed.items()}
             try:
                 addresses = validate_group_addresses(raw, enabled)
@@ -430,12 +433,9 @@ class ChargerSubentryFlow(KnxprojImportSteps):
                 if not errors:
                     self._group_addresses = addresses
                     return await self._async_save()
-        schema = vol.Schema(
-            {vol.Optional(key, description={"suggested_value": text}): TEXT for key, text in typed.items()}
-        )
         return self.async_show_form(
             step_id="group_addresses",
-            data_schema=schema,
+            data_schema=ga_schema(layout, typed, errors),
             errors=errors,
             description_placeholders={
                 "name": str(self._device.get(CONF_NAME, "")),
