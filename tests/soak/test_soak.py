@@ -10,35 +10,25 @@ per simulated hour, at least one of each), ``SOAK_REPORT`` (write the figures th
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import json
 import logging
 import math
 import os
 import random
-import re
 import time as _time
-import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
-from unittest.mock import NonCallableMock, patch
 
-import freezegun.api
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWithId
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers import storage
 from pytest_homeassistant_custom_component.common import MockConfigEntry, get_scheduled_timer_handles
 from xknx import XKNX
-from xknx.cemi.cemi_handler import CEMIHandler
 
 from custom_components.knx_evse.const import (
     CONF_HOST,
@@ -52,10 +42,16 @@ from custom_components.knx_evse.const import (
 )
 from custom_components.knx_evse.knx.parameters import VOLTAGE
 from knxbus.knxd import KnxdBus
-from simulator.charger import KnxHost, encode_value
+from simulator.charger import KnxHost
 from simulator.house import HouseModel
 from simulator.installation import Installation, load_installation
 from simulator.runner import Simulation
+
+from .attribution import LogWatch, unexplained
+from .bus import REAL, BusActivity
+from .faults import Fault, fault_schedule
+from .report import Figures, check
+from .resources import resources
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("bus_netns", "sockets_enabled")]
 
@@ -64,16 +60,6 @@ SEED = int(os.environ.get("SOAK_SEED", "1"))
 STEP = float(os.environ.get("SOAK_STEP", "1"))
 FAULT_RATE = float(os.environ.get("SOAK_FAULT_RATE", "0.5"))
 REPORT = os.environ.get("SOAK_REPORT")
-
-
-
-def REAL() -> float:
-    """Wall-clock seconds (everything else in this process runs on the frozen, stepped clock).
-
-    Looked up at each call: freezegun replaces module attributes that are ``time.monotonic``.
-    """
-    return float(freezegun.api.real_monotonic())  # type: ignore[attr-defined]
-
 
 METER_ENTITY = "sensor.grid_power"
 PHASE_METER_ENTITIES = ("sensor.grid_l1_current", "sensor.grid_l2_current", "sensor.grid_l3_current")
@@ -88,264 +74,6 @@ SETTLE_CAP = 0.25
 """Real s a lock step waits at most for the bus to go quiet (a knxd restart leaves a send unacknowledged)."""
 WASHING_MACHINE_W = 2300.0
 MALFORMED_OBJECTS = (3, 13, 14, 19, 34, 36, 45, 46, 47, 48, 61)
-
-
-# ---------------------------------------------------------------------------------------------
-# Bus activity: what lets a lock step know the bus has settled
-# ---------------------------------------------------------------------------------------------
-
-
-class BusActivity:
-    """Counts frames sent and received by every xknx client of this process, and sends in flight.
-
-    A send is in flight from the tunnelling request until knxd's confirmation (L_DATA.con): while
-    one is, simulated time must not advance, or xknx's 1 s acknowledgement timeout would fire.
-    """
-
-    def __init__(self) -> None:
-        self.inflight = 0
-        self.sent = 0
-        self.received = 0
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        send, handle = CEMIHandler.send_telegram, CEMIHandler.handle_raw_cemi
-        activity = self
-
-        async def counting_send(handler: CEMIHandler, telegram: Any) -> None:
-            activity.inflight += 1
-            activity.sent += 1
-            try:
-                await send(handler, telegram)
-            finally:
-                activity.inflight -= 1
-
-        def counting_handle(handler: CEMIHandler, raw: bytes) -> None:
-            activity.received += 1
-            handle(handler, raw)
-
-        with (
-            patch.object(CEMIHandler, "send_telegram", counting_send),
-            patch.object(CEMIHandler, "handle_raw_cemi", counting_handle),
-        ):
-            yield
-
-
-# ---------------------------------------------------------------------------------------------
-# Faults
-# ---------------------------------------------------------------------------------------------
-
-FAULT_KINDS = (
-    "knxd_restart",
-    "charger_mute",
-    "charger_kill",
-    "meter_unavailable",
-    "meter_unknown",
-    "meter_non_numeric",
-    "meter_stale",
-    "washing_machine",
-    "malformed",
-    "ha_reload",
-)
-
-EXPLAINED: dict[str, list[tuple[str, str]]] = {
-    # fault kind -> (logger name prefix, message regex) of the warnings and errors it explains
-    "knxd_restart": [
-        ("xknx", r""),
-        ("custom_components.knx_evse.knx.hub", r"connection|KNX"),
-        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
-        ("custom_components.knx_evse.group", r"could not|not sent|failed|does not answer; its limit"),
-    ],
-    "charger_mute": [
-        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
-        ("custom_components.knx_evse.group", r"does not answer; its limit"),
-    ],
-    "charger_kill": [
-        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
-        ("custom_components.knx_evse.group", r"does not answer; its limit"),
-        ("xknx", r"Tunnel disconnect failed"),
-    ],
-    "meter_unavailable": [("custom_components.knx_evse.group", r"meter .* is unavailable; fallback")],
-    "meter_unknown": [("custom_components.knx_evse.group", r"meter .* is unavailable; fallback")],
-    "meter_non_numeric": [("custom_components.knx_evse.group", r"meter .* is invalid; fallback")],
-    "meter_stale": [("custom_components.knx_evse.group", r"meter .* is stale; fallback")],
-    "washing_machine": [],
-    "malformed": [("custom_components.knx_evse.charger.coordinator", r"ignoring telegram to group address")],
-    "ha_reload": [("custom_components.knx_evse.group", r"has not reported its current; its limit")],
-}
-GRACE = 300.0
-"""Simulated s after a fault ends during which its warnings are still explained by it."""
-ALWAYS: list[tuple[str, str]] = [
-    ("homeassistant.loader", r"custom integration"),  # Home Assistant's notice for any custom integration
-    ("aiohttp_fast_zlib", r"zlib"),  # Home Assistant's HTTP stack at start-up
-]
-
-
-@dataclass
-class Fault:
-    """One injected fault: ``kind`` at simulated second ``at`` for ``duration`` s on ``target``."""
-
-    kind: str
-    at: float
-    duration: float = 0.0
-    target: str | None = None
-    done: bool = False
-    started: bool = False
-
-    @property
-    def end(self) -> float:
-        return self.at + self.duration
-
-
-def fault_schedule(rng: random.Random, total: float, rate: float, chargers: list[str]) -> list[Fault]:
-    """At least one fault of each kind, ``rate`` per kind and simulated hour, between 10 min and 20 min before the end."""
-    lo, hi = 600.0, max(900.0, total - 1500.0)
-    faults: list[Fault] = []
-    for kind in FAULT_KINDS:
-        for _ in range(max(1, round(rate * total / 3600.0))):
-            at = round(rng.uniform(lo, hi))
-            duration = {
-                "charger_mute": rng.uniform(60, 240),
-                "charger_kill": rng.uniform(60, 240),
-                "meter_unavailable": rng.uniform(20, 120),
-                "meter_unknown": rng.uniform(20, 120),
-                "meter_non_numeric": rng.uniform(20, 120),
-                "meter_stale": rng.uniform(45, 180),
-                "washing_machine": rng.uniform(1800, 5400),
-            }.get(kind, 0.0)
-            target = rng.choice(chargers) if kind in ("charger_mute", "charger_kill", "malformed") else None
-            faults.append(Fault(kind, at, round(duration), target))
-    faults.sort(key=lambda f: f.at)
-    return faults
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """What LogWatch keeps of a warning or error: plain values, no ``LogRecord``.
-
-    A record's ``args`` and ``exc_info`` (traceback, frames, their locals) would keep objects of the
-    run alive and show up as growth in the object count; ``exception`` is only the exception's
-    one-line summary (``ValueError: ...``), as text.
-    """
-
-    at: float
-    level: str
-    name: str
-    message: str
-    exception: str | None = None
-
-
-class LogWatch(logging.Handler):
-    """Every warning and error, with the simulated second it was logged at, as ``LogLine``."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        super().__init__(logging.WARNING)
-        self.clock = clock
-        self.records: list[LogLine] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception as err:  # a bad format string is itself worth reporting
-            message = f"{record.msg!r} (unformattable: {err!r})"
-        exception = None
-        if record.exc_info and record.exc_info[1] is not None:
-            exception = "".join(traceback.format_exception_only(record.exc_info[1])).strip()[:300]
-        self.records.append(LogLine(self.clock(), record.levelname, record.name, message, exception))
-
-
-# ---------------------------------------------------------------------------------------------
-# The soak
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Figures:
-    """What the run measures (see scripts/soak.py)."""
-
-    over_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_as: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_startup_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_house_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_fault_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_uncommanded_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    """Seconds within RISE_WINDOW of a charger drawing while the group has it paused."""
-    over_controller_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_controller_as: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_breaker_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    peak_a: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    settle_overruns: int = 0
-    timer_stops: int = 0
-    steps: int = 0
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    controller_events: list[str] = field(default_factory=list)
-    """The first 50 seconds counted as over budget by the controller's doing, with the currents."""
-
-
-BOUNDED_CACHES: dict[str, Any] = {"simulator.charger.encode_value": encode_value}
-"""Bounded caches (``functools.lru_cache``) that fill over several simulated hours: emptied before every
-resource sample, so their filling is not counted as growth (their fill is reported instead).
-
-``encode_value`` (maxsize 8,192) memoises the simulator's encoding of every (object, value) a charger
-sends; each new session-energy or power value is a new entry (a ``DPTArray``), so it fills at about
-200-700 entries per simulated hour until it is full (hour 9-10 of the day) and then stays flat. It is
-the simulator's (test side), not the integration's."""
-
-
-def drop_harness_history() -> int:
-    """Forget the call history of pytest-homeassistant-custom-component's storage mocks.
-
-    ``hass_storage`` patches ``Store._async_load`` / ``Store._async_write_data`` with ``AsyncMock``s,
-    which keep every call with its arguments: every restore-state dump and registry write of the run
-    (``State``, ``StoredState`` ... objects), a growth of the test harness, not of Home Assistant.
-    Returns the number of calls forgotten.
-    """
-    dropped = 0
-    for value in vars(storage.Store).values():
-        mock = getattr(value, "mock", value)  # patch(autospec=True) puts a function with .mock there
-        if isinstance(mock, NonCallableMock):
-            dropped += len(mock.mock_calls)
-            mock.reset_mock()
-    return dropped
-
-
-def resources(hour: float) -> tuple[dict[str, Any], Counter[str]]:
-    """Tasks, Python objects (after a full collection) and RSS of this process now, and objects per type.
-
-    ``objects`` is counted with the bounded caches (``BOUNDED_CACHES``) emptied and the harness's own
-    history dropped (``drop_harness_history``; the log is kept as plain ``LogLine`` values and pytest's
-    log capture is off, scripts/soak.py); ``objects_raw`` before the caches are emptied, and
-    ``bounded_cache_objects`` what emptying them freed. The caches' fill is in ``caches``.
-    """
-    mock_calls = drop_harness_history()
-    gc.collect()
-    raw = len(gc.get_objects())
-    caches = {}
-    for name, cached in BOUNDED_CACHES.items():
-        info = cached.cache_info()
-        caches[name] = f"{info.currsize}/{info.maxsize}"
-        cached.cache_clear()
-    gc.collect()
-    objects = gc.get_objects()
-    by_type = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
-    count = len(objects)
-    del objects
-    rss_kb = 0
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                rss_kb = int(line.split()[1])
-    sample = {
-        "hour": round(hour, 2),
-        "tasks": len(asyncio.all_tasks()),
-        "objects": count,
-        "objects_raw": raw,
-        "bounded_cache_objects": raw - count,
-        "caches": caches,
-        "harness_mock_calls_dropped": mock_calls,
-        "rss_mb": round(rss_kb / 1024, 1),
-    }
-    return sample, by_type
 
 
 class Soak:
@@ -699,18 +427,7 @@ class Soak:
     # -- the run ---------------------------------------------------------------------------------
 
     def unexplained(self) -> list[str]:
-        out = []
-        for line in self.log.records:
-            at = line.at
-            rules = list(ALWAYS)
-            for fault in self.faults:
-                if fault.started and fault.at - 1 <= at <= fault.end + GRACE:
-                    rules += EXPLAINED[fault.kind]
-            if any(line.name.startswith(lg) and re.search(rx, line.message) for lg, rx in rules):
-                continue
-            text = f"t={at:.0f}s {line.level} {line.name}: {line.message[:300]}"
-            out.append(text + (f" [{line.exception}]" if line.exception else ""))
-        return out
+        return unexplained(self.log.records, self.faults)
 
     def lifetime_wh(self) -> dict[str, float | None]:
         registry = er.async_get(self.hass)
@@ -843,41 +560,6 @@ class Soak:
             "sim_events": len(self.sim.events),
         }
 
-
-def check(report: dict[str, Any]) -> list[str]:
-    """The run's assertions (scripts/soak.py); returns what failed."""
-    failed = []
-    if sum(report["over_budget_controller_s"]) > 0:
-        failed.append(f"over the breaker budget by the balancer's doing: {report['over_budget_controller_s']} s per phase")
-    for key, row in report["energy"].items():
-        if row["lifetime_wh"] is None:
-            failed.append(f"{key}: lifetime energy unknown")
-    total = report["energy_total"]
-    if total["diff_pct"] is None or abs(total["diff_pct"]) > 0.1:
-        failed.append(f"energy: lifetime sensors {total['lifetime_wh']} Wh vs simulator {total['simulator_wh']} Wh")
-    for key, row in report["energy"].items():
-        if row["diff_pct"] is not None and abs(row["diff_pct"]) > 0.1 and abs(row["lifetime_wh"] - row["simulator_wh"]) > 2:
-            failed.append(f"energy {key}: {row['lifetime_wh']} Wh vs {row['simulator_wh']} Wh ({row['diff_pct']} %)")
-    base, end = report["resources_hour1"], report["resources_end"]
-    if base is None:
-        failed.append("the run ended before the first simulated hour: no baseline for memory and tasks")
-    else:
-        if end["tasks"] > base["tasks"]:
-            failed.append(f"asyncio tasks grew: {base['tasks']} at hour 1, {end['tasks']} at the end")
-        if end["objects"] > base["objects"] * 1.02 + 2000:
-            top = ", ".join(f"{k} +{v}" for k, v in list(report["objects_growth_by_type"].items())[:5])
-            failed.append(
-                f"Python objects grew: {base['objects']} at hour 1, {end['objects']} at the end "
-                f"(bounded caches emptied; most grown: {top})"
-            )
-        if end["rss_mb"] > base["rss_mb"] + 32:
-            failed.append(f"RSS grew: {base['rss_mb']} MB at hour 1, {end['rss_mb']} MB at the end")
-    if report["log_unexplained"]:
-        failed.append(f"{len(report['log_unexplained'])} warnings/errors no injected fault explains")
-    missing = [k for k in FAULT_KINDS if not report["faults"].get(k)]
-    if missing:
-        failed.append(f"faults never injected: {missing}")
-    return failed
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,80 @@
+"""The soak's resource samples: tasks, Python objects (bounded caches emptied) and RSS (scripts/soak.py, "Memory")."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from unittest.mock import NonCallableMock
+
+from homeassistant.helpers import storage
+
+from simulator.charger import encode_value
+
+BOUNDED_CACHES: dict[str, Any] = {"simulator.charger.encode_value": encode_value}
+"""Bounded caches (``functools.lru_cache``) that fill over several simulated hours: emptied before every
+resource sample, so their filling is not counted as growth (their fill is reported instead).
+
+``encode_value`` (maxsize 8,192) memoises the simulator's encoding of every (object, value) a charger
+sends; each new session-energy or power value is a new entry (a ``DPTArray``), so it fills at about
+200-700 entries per simulated hour until it is full (hour 9-10 of the day) and then stays flat. It is
+the simulator's (test side), not the integration's."""
+
+
+def drop_harness_history() -> int:
+    """Forget the call history of pytest-homeassistant-custom-component's storage mocks.
+
+    ``hass_storage`` patches ``Store._async_load`` / ``Store._async_write_data`` with ``AsyncMock``s,
+    which keep every call with its arguments: every restore-state dump and registry write of the run
+    (``State``, ``StoredState`` ... objects), a growth of the test harness, not of Home Assistant.
+    Returns the number of calls forgotten.
+    """
+    dropped = 0
+    for value in vars(storage.Store).values():
+        mock = getattr(value, "mock", value)  # patch(autospec=True) puts a function with .mock there
+        if isinstance(mock, NonCallableMock):
+            dropped += len(mock.mock_calls)
+            mock.reset_mock()
+    return dropped
+
+
+def resources(hour: float) -> tuple[dict[str, Any], Counter[str]]:
+    """Tasks, Python objects (after a full collection) and RSS of this process now, and objects per type.
+
+    ``objects`` is counted with the bounded caches (``BOUNDED_CACHES``) emptied and the harness's own
+    history dropped (``drop_harness_history``; the log is kept as plain ``LogLine`` values and pytest's
+    log capture is off, scripts/soak.py); ``objects_raw`` before the caches are emptied, and
+    ``bounded_cache_objects`` what emptying them freed. The caches' fill is in ``caches``.
+    """
+    mock_calls = drop_harness_history()
+    gc.collect()
+    raw = len(gc.get_objects())
+    caches = {}
+    for name, cached in BOUNDED_CACHES.items():
+        info = cached.cache_info()
+        caches[name] = f"{info.currsize}/{info.maxsize}"
+        cached.cache_clear()
+    gc.collect()
+    objects = gc.get_objects()
+    by_type = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
+    count = len(objects)
+    del objects
+    rss_kb = 0
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss_kb = int(line.split()[1])
+    sample = {
+        "hour": round(hour, 2),
+        "tasks": len(asyncio.all_tasks()),
+        "objects": count,
+        "objects_raw": raw,
+        "bounded_cache_objects": raw - count,
+        "caches": caches,
+        "harness_mock_calls_dropped": mock_calls,
+        "rss_mb": round(rss_kb / 1024, 1),
+    }
+    return sample, by_type
