@@ -335,6 +335,8 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
     def _connection_changed(self, connected: bool) -> None:
         if connected:
             self._reset_liveness()
+        self._update_reachable()
+        if connected:
             self._start_reads()
         self._notify(None)
 
@@ -347,6 +349,10 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
     def state(self, number: int) -> ObjectState | None:
         """Last ``ObjectState`` of object ``number`` (received or written), None before any."""
         return self._states.get(number)
+
+    def _answered(self, number: int) -> bool:
+        state = self._states.get(number)
+        return state is not None and state.source == SOURCE_BUS
 
     def value(self, number: int) -> Any:
         """Last value of object ``number``, None before any."""
