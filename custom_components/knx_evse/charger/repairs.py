@@ -61,12 +61,15 @@ class ChargerRepairs:
     """Raises and clears the issues of one charger from its coordinator's state.
 
     - After the coordinator's start-up reads (``ChargerCoordinator.async_add_reads_done_listener``)
-      it waits ``READ_ANSWER_TIMEOUT`` s and raises ``status_address_unanswered`` for the objects
-      still without a value, when the reads could have been answered: the connection up and the
-      charger not stale from the first read to the check (``reachable_since``). Reads that could
-      not be answered are read again once both are back, and judged then. A value arriving later
-      removes the object from the issue, silently; the issue is logged once when raised and once
-      when every object has answered.
+      it waits ``READ_ANSWER_TIMEOUT`` s for the objects still without a value. A read is judged
+      only if it could have been answered: the connection up and the charger not stale from the
+      first read of its batch to the check (``reachable_since``); otherwise it is read again once
+      both are back. A read lost on the way (the charger's own line or tunnel down for a few
+      seconds, too short to make it stale) looks like an object that is not linked, so a silent
+      object is read once more (``retry``) before ``status_address_unanswered`` is raised for it:
+      only objects silent twice with the bus and the charger up are in the issue. A value arriving
+      later removes the object from the issue, silently; the issue is logged once when raised and
+      once when every object has answered.
     - On every value of objects 19/20 it raises or clears ``charger_error`` (``charger_error_reset``
       when object 5 is linked).
     """
@@ -80,7 +83,10 @@ class ChargerRepairs:
         self.pending: set[int] = set()
         self.unanswered: set[int] = set()
         self.retry: set[int] = set()
-        """Objects whose read could not be answered: read again when the charger is reachable."""
+        """Silent objects to read again when the charger is reachable."""
+        self._requested: set[int] = set()
+        self._again: set[int] = set()
+        """Objects of the pending batch that are read for the second time."""
         self._window_start = 0.0
         self._unanswered_logged = LoggedCondition(_LOGGER)
         self._timer: CALLBACK_TYPE | None = None
@@ -113,6 +119,7 @@ class ChargerRepairs:
     def _reads_done(self, plan: list[int]) -> None:
         self._cancel_timer()
         self.pending = set(plan)
+        self._again, self._requested = self.pending & self._requested, set()
         self.retry -= self.pending
         self._window_start = self.coordinator.last_read_plan_started
         self._timer = async_call_later(self.hass, READ_ANSWER_TIMEOUT, self._check_answers)
@@ -135,17 +142,20 @@ class ChargerRepairs:
             _LOGGER.debug("%s: nothing heard from the charger; is it on the bus?", coordinator.name)
             silent = set()
         since = coordinator.reachable_since
-        if silent and (since is None or since > self._window_start):
-            _LOGGER.debug(
-                "%s: objects %s unanswered while the charger or the connection was down; read again when both are up",
-                coordinator.name,
-                sorted(silent),
-            )
+        if since is None or since > self._window_start:
+            if silent:
+                _LOGGER.debug(
+                    "%s: objects %s unanswered while the charger or the connection was down; read again "
+                    "when both are up",
+                    coordinator.name,
+                    sorted(silent),
+                )
             self.retry |= silent
-            self._retry_if_reachable()
-            return
-        self.unanswered = silent
-        self._update_unanswered_issue()
+        else:
+            self.retry |= silent - self._again
+            if silent & self._again:
+                self.unanswered |= silent & self._again
+                self._update_unanswered_issue()
         self._retry_if_reachable()
 
     def _retry_if_reachable(self) -> None:
@@ -153,6 +163,7 @@ class ChargerRepairs:
         coordinator = self.coordinator
         if self.retry and coordinator.available and coordinator.startup_reads_done and self._timer is None:
             numbers, self.retry = sorted(self.retry), set()
+            self._requested = set(numbers)
             coordinator.async_request_reads(numbers)
 
     @callback
