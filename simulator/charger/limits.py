@@ -17,7 +17,7 @@ class ChargerLimits:
     """Limit arithmetic of ``ChargerModel`` (a base class of it).
 
     Needs ``params``, ``connectors``, ``current_limit`` (A), ``power_limit`` (W),
-    ``fail_safe_active``, ``clamp``, ``clamp_household_w`` and ``connector_power``.
+    ``fail_safe_active``, ``clamp``, ``clamp_household_w``, ``ignores_limit`` and ``connector_power``.
     """
 
     params: ChargerParameters
@@ -27,6 +27,8 @@ class ChargerLimits:
     fail_safe_active: bool
     clamp: bool
     clamp_household_w: float | None
+    ignores_limit: bool
+    """A faulty charger (fault injection): it offers its Maximum User Current whatever limits were written."""
 
     def connector_power(self, conn: Connector) -> float:
         """W drawn on ``conn`` now."""
@@ -108,8 +110,11 @@ class ChargerLimits:
         p = self.params
         phases = conn.ev.phases_on(p.phases) if conn.ev is not None else p.phases
         volts = VOLTAGE * phases
-        power = min(self.effective_power_limit, self.contracted_room) * self._power_share()
         share = self._share()
+        if self.ignores_limit:
+            room = self.contracted_room * self._power_share() / volts
+            return max(0.0, min(float(p.max_user_current) * share, room))
+        power = min(self.effective_power_limit, self.contracted_room) * self._power_share()
         total = min(float(p.max_user_current), self.effective_current_limit) * share
         return max(
             0.0,
