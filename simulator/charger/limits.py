@@ -106,15 +106,25 @@ class ChargerLimits:
         return 0.5 if connected >= 2 else 1.0
 
     def offered_current(self, conn: Connector) -> float:
-        """Return the A per phase the charger may offer on ``conn`` now (before start/stop, block, errors)."""
+        """Return the A per phase the charger may offer on ``conn`` now (before start/stop, block, errors).
+
+        ``limited_offer``, or for a charger that ignores its limit its Maximum User Current (its
+        share of it with two cars) within the Contracted Power.
+        """
+        if not self.ignores_limit:
+            return self.limited_offer(conn)
+        p = self.params
+        volts = VOLTAGE * (conn.ev.phases_on(p.phases) if conn.ev is not None else p.phases)
+        room = self.contracted_room * self._power_share() / volts
+        return max(0.0, min(float(p.max_user_current) * self._share(), room))
+
+    def limited_offer(self, conn: Connector) -> float:
+        """Return the A per phase the charger offers on ``conn`` when it obeys every limit written to it."""
         p = self.params
         phases = conn.ev.phases_on(p.phases) if conn.ev is not None else p.phases
         volts = VOLTAGE * phases
-        share = self._share()
-        if self.ignores_limit:
-            room = self.contracted_room * self._power_share() / volts
-            return max(0.0, min(float(p.max_user_current) * share, room))
         power = min(self.effective_power_limit, self.contracted_room) * self._power_share()
+        share = self._share()
         total = min(float(p.max_user_current), self.effective_current_limit) * share
         return max(
             0.0,

@@ -1,4 +1,12 @@
-"""The soak's log attribution: every warning or error kept as plain values, and which fault explains it."""
+"""The soak's log: every warning kept as plain values, which fault explains it, and whether each
+condition was logged once when it started and once when it ended.
+
+A warning or error is explained when any fault whose window holds it (``Fault.explains_at``) has a
+pattern for it, or by ``ALWAYS``; overlapping faults each contribute their patterns. The integration's
+own start and end lines (info and warning, ``CONDITIONS``) are checked for repeats: a condition
+logged as started while it is started already, or ended while it is not, within one runtime of the
+integration (a reload or a restart starts a new one).
+"""
 
 from __future__ import annotations
 
@@ -10,42 +18,33 @@ from dataclasses import dataclass
 
 from .faults import Fault
 
-EXPLAINED: dict[str, list[tuple[str, str]]] = {
-    # fault kind -> (logger name prefix, message regex) of the warnings and errors it explains
-    "knxd_restart": [
-        ("xknx", r""),
-        ("custom_components.knx_evse.knx.hub", r"connection|KNX"),
-        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
-        ("custom_components.knx_evse.group", r"could not|not sent|failed|does not answer; its limit"),
-    ],
-    "charger_mute": [
-        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
-        ("custom_components.knx_evse.group", r"does not answer; its limit"),
-    ],
-    "charger_kill": [
-        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
-        ("custom_components.knx_evse.group", r"does not answer; its limit"),
-        ("xknx", r"Tunnel disconnect failed"),
-    ],
-    "meter_unavailable": [("custom_components.knx_evse.group", r"meter .* is unavailable; fallback")],
-    "meter_unknown": [("custom_components.knx_evse.group", r"meter .* is unavailable; fallback")],
-    "meter_non_numeric": [("custom_components.knx_evse.group", r"meter .* is invalid; fallback")],
-    "meter_stale": [("custom_components.knx_evse.group", r"meter .* is stale; fallback")],
-    "washing_machine": [],
-    "malformed": [("custom_components.knx_evse.charger.coordinator", r"ignoring telegram to group address")],
-    "ha_reload": [("custom_components.knx_evse.group", r"has not reported its current; its limit")],
-}
-GRACE = 300.0
-"""Simulated s after a fault ends during which its warnings are still explained by it."""
 ALWAYS: list[tuple[str, str]] = [
     ("homeassistant.loader", r"custom integration"),  # Home Assistant's notice for any custom integration
     ("aiohttp_fast_zlib", r"zlib"),  # Home Assistant's HTTP stack at start-up
 ]
+OURS = "custom_components.knx_evse"
+
+CONDITIONS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
+    # (logger suffix, start, end): the groups named "key" say whose condition it is
+    ("charger.liveness", re.compile(r"^(?P<key>.+) sent nothing for"), re.compile(r"^(?P<key>.+) answers again$")),
+    ("group.members", re.compile(r"^(?P<key>.+?) (does not answer|has not reported its current);"),
+     re.compile(r"^(?P<key>.+) answers again$")),
+    ("group.members", re.compile(r"^(?P<key>.+?): could not write to (?P<who>.+?) \("),
+     re.compile(r"^(?P<key>.+?): writes to (?P<who>.+) go through again$")),
+    ("group.meter", re.compile(r"^(?P<key>[^:]+): meter .* fallback applied$"),
+     re.compile(r"^(?P<key>[^:]+): meter usable again")),
+    ("group.group", re.compile(r"^(?P<key>.+) does not follow its current limit$"),
+     re.compile(r"^(?P<key>.+) follows its current limit again$")),
+    ("charger.repairs", re.compile(r"^(?P<key>[^:]+): no answer to the start-up read"),
+     re.compile(r"^(?P<key>[^:]+): every status object read at start-up has answered$")),
+    ("", re.compile(r"^KNX connection of (?P<key>.+) lost$"), re.compile(r"^KNX connection of (?P<key>.+) restored$")),
+]
+"""(logger suffix, "" for any of ours; start; end)."""
 
 
 @dataclass(frozen=True, slots=True)
 class LogLine:
-    """What LogWatch keeps of a warning or error: plain values, no ``LogRecord``.
+    """What LogWatch keeps of a log record: plain values, no ``LogRecord``.
 
     A record's ``args`` and ``exc_info`` (traceback, frames, their locals) would keep objects of the
     run alive and show up as growth in the object count; ``exception`` is only the exception's
@@ -53,21 +52,28 @@ class LogLine:
     """
 
     at: float
-    level: str
+    level: int
     name: str
     message: str
     exception: str | None = None
 
+    def text(self) -> str:
+        """``t=<s>s LEVEL logger: message [exception]``."""
+        line = f"t={self.at:.0f}s {logging.getLevelName(self.level)} {self.name}: {self.message[:300]}"
+        return line + (f" [{self.exception}]" if self.exception else "")
+
 
 class LogWatch(logging.Handler):
-    """Every warning and error, with the simulated second it was logged at, as ``LogLine``."""
+    """Every warning and error, and the integration's info lines, with the simulated second, as ``LogLine``."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.INFO)
         self.clock = clock
         self.records: list[LogLine] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno < logging.WARNING and not record.name.startswith(OURS):
+            return
         try:
             message = record.getMessage()
         except Exception as err:  # a bad format string is itself worth reporting
@@ -75,21 +81,54 @@ class LogWatch(logging.Handler):
         exception = None
         if record.exc_info and record.exc_info[1] is not None:
             exception = "".join(traceback.format_exception_only(record.exc_info[1])).strip()[:300]
-        self.records.append(LogLine(self.clock(), record.levelname, record.name, message, exception))
+        self.records.append(LogLine(self.clock(), record.levelno, record.name, message, exception))
+
+    def warnings(self) -> list[LogLine]:
+        """The warnings and errors."""
+        return [line for line in self.records if line.level >= logging.WARNING]
 
 
-def unexplained(records: Iterable[LogLine], faults: Iterable[Fault]) -> list[str]:
-    """The warnings and errors of ``records`` that no injected fault (or ``ALWAYS``) explains, as text."""
+def explained_by(line: LogLine, faults: Iterable[Fault]) -> list[Fault]:
+    """The faults whose window holds ``line`` and that have a pattern for it."""
+    return [
+        fault
+        for fault in faults
+        if fault.explains_at(line.at)
+        and any(line.name.startswith(lg) and re.search(rx, line.message) for lg, rx in fault.spec.explains)
+    ]
+
+
+def unexplained(lines: Iterable[LogLine], faults: Iterable[Fault]) -> list[str]:
+    """The warnings and errors of ``lines`` that no injected fault (or ``ALWAYS``) explains, as text."""
     faults = list(faults)
+    return [
+        line.text()
+        for line in lines
+        if line.level >= logging.WARNING
+        and not any(line.name.startswith(lg) and re.search(rx, line.message) for lg, rx in ALWAYS)
+        and not explained_by(line, faults)
+    ]
+
+
+def repeated_conditions(lines: Iterable[LogLine], runtimes: Iterable[float]) -> list[str]:
+    """Start and end lines that repeat (module docstring); ``runtimes``: when a new runtime began."""
+    starts = sorted(runtimes)
+    active: set[tuple[str, str, str]] = set()
     out = []
-    for line in records:
-        at = line.at
-        rules = list(ALWAYS)
-        for fault in faults:
-            if fault.started and fault.at - 1 <= at <= fault.end + GRACE:
-                rules += EXPLAINED[fault.kind]
-        if any(line.name.startswith(lg) and re.search(rx, line.message) for lg, rx in rules):
+    for line in lines:
+        while starts and starts[0] <= line.at:
+            starts.pop(0)
+            active.clear()
+        if not line.name.startswith(OURS):
             continue
-        text = f"t={at:.0f}s {line.level} {line.name}: {line.message[:300]}"
-        out.append(text + (f" [{line.exception}]" if line.exception else ""))
+        for suffix, start, end in CONDITIONS:
+            if not line.name.endswith(suffix):
+                continue
+            for pattern, begins in ((start, True), (end, False)):
+                if (match := pattern.search(line.message)) is None:
+                    continue
+                key = (suffix, match["key"], match.groupdict().get("who") or "")
+                if begins == (key in active):
+                    out.append(f"{'started' if begins else 'ended'} twice: {line.text()}")
+                (active.add if begins else active.discard)(key)
     return out

@@ -1,4 +1,5 @@
-"""The soak's resource samples: tasks, Python objects (bounded caches emptied) and RSS (scripts/soak.py, "Memory")."""
+"""The soak's resource samples: tasks, Python objects (bounded caches emptied) and RSS (scripts/soak.py,
+"Memory"), and the real time of the slowest balancing round."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import asyncio
 import contextlib
 import gc
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from unittest.mock import NonCallableMock
 
 from homeassistant.helpers import storage
 
+from custom_components.knx_evse.group.group import BalancingGroup
 from simulator.charger import encode_value
+
+from .bus import REAL
 
 BOUNDED_CACHES: dict[str, Any] = {"simulator.charger.encode_value": encode_value}
 """Bounded caches (``functools.lru_cache``) that fill over several simulated hours: emptied before every
@@ -78,3 +83,17 @@ def resources(hour: float) -> tuple[dict[str, Any], Counter[str]]:
         "rss_mb": round(rss_kb / 1024, 1),
     }
     return sample, by_type
+
+
+def timed_rounds(figures: Any) -> Callable[[BalancingGroup], Awaitable[None]]:
+    """``BalancingGroup.async_run_round`` that notes the slowest round's real ms in ``figures.slowest_round_ms``."""
+    original = BalancingGroup.async_run_round
+
+    async def timed(group: BalancingGroup) -> None:
+        began = REAL()
+        try:
+            await original(group)
+        finally:
+            figures.slowest_round_ms = max(figures.slowest_round_ms, (REAL() - began) * 1000)
+
+    return timed
