@@ -190,7 +190,7 @@ async def test_failed_write_is_retried_on_the_next_round(
         assert await sent(knx) == []
     set_meter(hass, 1001)
     assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
-    lines = [(r.levelno, r.getMessage()) for r in caplog.records if "write" in r.getMessage()]
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name.startswith("custom_components.knx_evse.group")]
     assert lines == [
         (logging.WARNING, "House: could not write to Garage connector 1 (retried every round): bus busy"),
         (logging.DEBUG, "House: could not write to Garage connector 1: bus busy"),
