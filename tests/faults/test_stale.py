@@ -43,6 +43,8 @@ from tests.knx_harness import (
     hub_entry,
 )
 
+pytestmark = pytest.mark.usefixtures("no_unanswered_reads_check")
+
 BASIC: dict[str, Any] = {"phases": 1, "connectors": 1}
 CHECK = 5.0
 """s: the coordinator's check interval (DEFAULT_STALE_CHECK_INTERVAL)."""
