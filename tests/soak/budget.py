@@ -72,7 +72,6 @@ class BudgetAccount:
             figures.peak_a[k] = max(figures.peak_a[k], amps)
             if amps > self.breaker:
                 figures.over_breaker_s[k] += step
-                over_breaker = True
             if amps <= self.budget:
                 continue
             figures.over_s[k] += step
@@ -86,6 +85,7 @@ class BudgetAccount:
             elif bounded:
                 figures.over_bounded_s[k] += step
                 over_budget = True
+                over_breaker = over_breaker or amps > self.breaker
             elif now - self._last_uncommanded <= RISE_WINDOW:
                 figures.over_uncommanded_s[k] += step
             else:

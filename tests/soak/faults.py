@@ -98,6 +98,8 @@ _TUNNEL = ("xknx", r"^Tunnel (heartbeat|disconnect) failed")
 """A tunnel closed by the fault, or one that missed a knxd restart and learns it now: knxd gives the
 channel ids it forgot to new clients, so such a tunnel's heartbeat goes on being answered until the
 client holding its id closes it."""
+_RELOAD = ((_GROUP, r"has not reported its current; its limit"), _TUNNEL)
+"""A new runtime of the integration: a member is held until its charger reports a current."""
 
 KINDS: Final[dict[str, FaultKind]] = {
     kind.name: kind
@@ -121,14 +123,12 @@ KINDS: Final[dict[str, FaultKind]] = {
         FaultKind("malformed", on_charger=True,
                   explains=(("custom_components.knx_evse.charger.coordinator", r"ignoring telegram to group address"),),
                   after=ROUND),
-        FaultKind("ha_reload", explains=((_GROUP, r"has not reported its current; its limit"), _TUNNEL), after=SETUP,
-                  blocks=60.0),
-        FaultKind("ha_restart", (20, 90), while_charging=True,
-                  explains=((_GROUP, r"has not reported its current; its limit"), _TUNNEL), after=SETUP, blocks=60.0),
+        FaultKind("ha_reload", explains=_RELOAD, after=SETUP, blocks=60.0),
+        FaultKind("ha_restart", (20, 90), while_charging=True, explains=_RELOAD, after=SETUP, blocks=60.0),
         FaultKind("charger_disobeys", (180, 600), on_charger=True, while_charging=True,
                   explains=((_GROUP, r"does not follow its current limit"),), after=ROUND, bound=DISOBEY_BOUND),
         FaultKind("meter_sign_flip", (300, 1200), while_charging=True,
-                  explains=((_GROUP, r"meter .* is reversed; fallback"),), after=SETUP,
+                  explains=((_GROUP, r"meter .* is reversed; fallback"), *_RELOAD), after=SETUP,
                   bound=REVERSED_BOUND, bound_over="breaker"),
         FaultKind("bus_blip", (1, 1), explains=(("xknx", r""),), after=ROUND, blocks=XKNX_TRIES),
         FaultKind("telegram_burst", on_charger=True,

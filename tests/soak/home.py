@@ -118,18 +118,19 @@ class HomeAssistants:
         assert self.hass is not None
         await self.hass.async_stop()
 
-    async def leave(self) -> int:
+    async def leave(self) -> list[str]:
         """Drop the stopped instance, as a process ends: its timers still scheduled are cancelled.
 
-        Returns how many there were (Home Assistant's own and the integrations'; a figure).
+        Returns the jobs of those timers (Home Assistant's own and the integrations'; a figure).
         """
         hass, stack = self.hass, self._stack
         assert hass is not None and stack is not None
         self.hass = self._stack = None
-        lingering = 0
+        lingering = []
         for handle in get_scheduled_timer_handles(hass.loop):
-            if not handle.cancelled() and any(isinstance(arg, HassJob) for arg in handle._args or ()):
-                lingering += 1
+            jobs = [arg for arg in handle._args or () if isinstance(arg, HassJob)]
+            if not handle.cancelled() and jobs:
+                lingering.append(str(jobs[0].name or jobs[0].target)[:120])
                 handle.cancel()
         await stack.aclose()
         return lingering

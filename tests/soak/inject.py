@@ -20,8 +20,9 @@ What each kind does (faults.KINDS holds what it may explain and for how long):
   charger's sending addresses: session energies, currents and plug states no charger has, and
   wrong-length ones. Ten seconds later the charger's values must show none of them.
 
-A fault that needs a charging car waits for one (at most ``WAIT_CHARGING`` s); the reload and the
-restart wait while Home Assistant is starting, stopping or reloading already.
+A fault that needs a charging car waits for one (at most ``WAIT_CHARGING`` s), and for the end of
+another of its kind; the reload and the restart wait while Home Assistant is starting, stopping or
+reloading already.
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ class Injector:
         """False while the fault must wait; else True, or the charger to aim at (a charging one)."""
         if fault.kind in HOME_KINDS and self.rig.home_busy():
             return False
+        if fault.spec.while_charging and any(f.kind == fault.kind for f in self.active):
+            return False  # one at a time: a second sign flip would undo the first
         if not fault.spec.while_charging:
             return True
         charging = sorted(

@@ -47,6 +47,8 @@ class Figures:
     """Exceptions the event loop's handler saw."""
     lingering_timers: int = 0
     """Home Assistant timers still scheduled when a stopped Home Assistant was left (cancelled then)."""
+    lingering_examples: set[str] = field(default_factory=set)
+    """Their jobs."""
 
 
 def build_report(
@@ -98,7 +100,7 @@ def build_report(
         "resources_hour1": baseline, "resources_end": end, "resources_hourly": f.samples,
         "objects_growth_by_type": growth,
         "faults": injected, "faults_injected": rows,
-        "lingering_timers_at_stop": f.lingering_timers,
+        "lingering_timers_at_stop": f.lingering_timers, "lingering_timer_jobs": sorted(f.lingering_examples)[:20],
         **log,
         "modes_not_restored": f.modes_not_restored, "burst_taken": f.burst_taken, "exceptions": f.exceptions,
         "slowest_round_ms": round(f.slowest_round_ms, 1),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import NonCallableMock
 
-from homeassistant.helpers import storage
+from homeassistant.helpers import storage, translation
 
 from custom_components.knx_evse.group.group import BalancingGroup
 from simulator.charger import encode_value
@@ -30,15 +30,17 @@ the simulator's (test side), not the integration's."""
 
 
 def drop_harness_history() -> int:
-    """Forget the call history of pytest-homeassistant-custom-component's storage mocks.
+    """Forget the call history of pytest-homeassistant-custom-component's mocks.
 
     ``hass_storage`` patches ``Store._async_load`` / ``Store._async_write_data`` with ``AsyncMock``s,
     which keep every call with its arguments: every restore-state dump and registry write of the run
-    (``State``, ``StoredState`` ... objects), a growth of the test harness, not of Home Assistant.
-    Returns the number of calls forgotten.
+    (``State``, ``StoredState`` ... objects). The plugin's ``evict_faked_translations`` wraps
+    ``translation._async_get_component_strings`` in a mock that keeps the ``HomeAssistant`` of every
+    call: after a restart the first instance would stay in memory through it. Both are growth of
+    the test harness, not of Home Assistant. Returns the number of calls forgotten.
     """
     dropped = 0
-    for value in vars(storage.Store).values():
+    for value in (*vars(storage.Store).values(), translation._async_get_component_strings):
         mock = getattr(value, "mock", value)  # patch(autospec=True) puts a function with .mock there
         if isinstance(mock, NonCallableMock):
             dropped += len(mock.mock_calls)
@@ -46,13 +48,15 @@ def drop_harness_history() -> int:
     return dropped
 
 
-def resources(hour: float) -> tuple[dict[str, Any], Counter[str]]:
+def resources(hour: float, log_lines: int = 0) -> tuple[dict[str, Any], Counter[str]]:
     """Tasks, Python objects (after a full collection) and RSS of this process now, and objects per type.
 
     ``objects`` is counted with the bounded caches (``BOUNDED_CACHES``) emptied and the harness's own
-    history dropped (``drop_harness_history``; the log is kept as plain ``LogLine`` values and pytest's
-    log capture is off, scripts/soak.py); ``objects_raw`` before the caches are emptied, and
-    ``bounded_cache_objects`` what emptying them freed. The caches' fill is in ``caches``.
+    history dropped (``drop_harness_history``; pytest's log capture is off, scripts/soak.py) and
+    without the log watch's ``LogLine`` records (one object each, their fields are strings and
+    numbers, which the collector does not track; ``harness_log_lines``, ``log_lines`` of them expected);
+    ``objects_raw`` before the caches are emptied, and ``bounded_cache_objects`` what emptying them
+    freed. The caches' fill is in ``caches``.
     """
     mock_calls = drop_harness_history()
     gc.collect()
@@ -65,7 +69,10 @@ def resources(hour: float) -> tuple[dict[str, Any], Counter[str]]:
     gc.collect()
     objects = gc.get_objects()
     by_type = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
-    count = len(objects)
+    harness = sum(n for name, n in by_type.items() if name.endswith("attribution.LogLine"))
+    assert harness == log_lines, f"{harness} LogLine objects, {log_lines} log lines"
+    by_type = Counter({name: n for name, n in by_type.items() if not name.endswith("attribution.LogLine")})
+    count = len(objects) - harness
     del objects
     rss_kb = 0
     with contextlib.suppress(OSError):
@@ -80,6 +87,7 @@ def resources(hour: float) -> tuple[dict[str, Any], Counter[str]]:
         "bounded_cache_objects": raw - count,
         "caches": caches,
         "harness_mock_calls_dropped": mock_calls,
+        "harness_log_lines": harness,
         "rss_mb": round(rss_kb / 1024, 1),
     }
     return sample, by_type

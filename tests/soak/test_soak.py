@@ -146,7 +146,7 @@ class Soak:
     async def _start_home(self, stored: StoredStates | None) -> None:
         """Start Home Assistant, publish the meter, set the hub entry up; check the modes after a restart."""
         await self.homes.start(stored)
-        self.publish_meter()
+        self.publish_meter(starting=True)
         self.entry = self._new_entry()
         assert self.hass is not None
         self.entry.add_to_hass(self.hass)
@@ -189,7 +189,9 @@ class Soak:
 
     async def _stop_home(self) -> None:
         await self.homes.stop()
-        self.figures.lingering_timers += await self.homes.leave()
+        lingering = await self.homes.leave()
+        self.figures.lingering_timers += len(lingering)
+        self.figures.lingering_examples.update(lingering)
 
     def end_restart(self) -> None:
         stored, self._stored = self._stored, None
@@ -275,7 +277,12 @@ class Soak:
             flush=True,
         )
 
-    def publish_meter(self) -> None:
+    def publish_meter(self, starting: bool = False) -> None:
+        """Set the meter entities from the simulator's reading, as the meter's integration would.
+
+        A stale meter is no longer reported, except once when Home Assistant starts (its
+        integration restores its last state).
+        """
         reading, hass = self.sim.reading, self.hass
         if reading is None or hass is None:
             return
@@ -283,7 +290,9 @@ class Soak:
         fault = injector.meter_fault.kind if injector is not None and injector.meter_fault is not None else None
         sign = injector.meter_sign if injector is not None else 1.0
         if fault == "meter_stale":
-            return  # nothing reported: the state's last_reported stops advancing
+            if not starting:
+                return  # nothing reported: the state's last_reported stops advancing
+            fault = None
         state = {"meter_unavailable": STATE_UNAVAILABLE, "meter_unknown": STATE_UNKNOWN, "meter_non_numeric": "E-42"}.get(
             fault or "", f"{sign * reading.power_w:.1f}"
         )
@@ -394,7 +403,7 @@ class Soak:
                     await self.step()
                     await self.injector.due(self.sim.elapsed)
                     if self.sim.elapsed >= next_hour:
-                        sample, by_type = resources(self.sim.elapsed / 3600)
+                        sample, by_type = resources(self.sim.elapsed / 3600, len(self.log.records))
                         self.figures.samples.append(sample)
                         if baseline is None:
                             baseline, self._types_hour1 = sample, by_type
@@ -408,7 +417,7 @@ class Soak:
                 else:
                     raise AssertionError(f"background tasks still running 600 s after the end: {self.background}")
                 await self.final_sync()
-                end, by_type = resources(self.sim.elapsed / 3600)
+                end, by_type = resources(self.sim.elapsed / 3600, len(self.log.records))
                 self._types_end = by_type
                 lifetime = self.lifetime_wh()
                 assert self.hass is not None and self.entry is not None
