@@ -17,6 +17,8 @@ FAULT_RATE = float(os.environ.get("SOAK_FAULT_RATE", "0.5"))
 REPORT = os.environ.get("SOAK_REPORT")
 TRACE = tuple(float(x) for x in (os.environ.get("SOAK_TRACE") or "-1--1").split("-", 1)) if os.environ.get("SOAK_TRACE") else (1.0, 0.0)
 """``SOAK_TRACE=from-to``: simulated seconds during which every step prints a line (debugging)."""
+TRACE_ENERGY = bool(os.environ.get("SOAK_TRACE_ENERGY"))
+"""``SOAK_TRACE_ENERGY=1``: each connector's true and lifetime energy once a simulated minute."""
 
 METER_ENTITY = "sensor.grid_power"
 PHASE_METER_ENTITIES = ("sensor.grid_l1_current", "sensor.grid_l2_current", "sensor.grid_l3_current")

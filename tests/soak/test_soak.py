@@ -61,6 +61,7 @@ from .settings import (
     STORED_MODE,
     SUBENTRY_IDS,
     TRACE,
+    TRACE_ENERGY,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("bus_netns", "sockets_enabled")]
@@ -261,6 +262,8 @@ class Soak:
             self.figures.steps += 1
             if TRACE[0] <= self.sim.elapsed <= TRACE[1]:
                 self._trace()
+            if TRACE_ENERGY and int(self.sim.elapsed) % 60 == 0 and (entry := self.loaded()) is not None:
+                self._trace_energy(entry)
 
     def _trace(self) -> None:
         """One line per step while ``SOAK_TRACE`` (from-to, simulated s) says so: the currents and the group."""
@@ -276,6 +279,21 @@ class Soak:
                f"reasons={decision.reason} written={[m.written for m in group.members]}"),
             flush=True,
         )
+
+    def _trace_energy(self, entry: MockConfigEntry) -> None:
+        """Once a simulated minute (``SOAK_TRACE_ENERGY``): each connector's true energy, its lifetime sensor and session energies."""
+        lifetime = self.lifetime_wh()
+        for name, charger in self.sim.chargers.items():
+            coordinator = entry.runtime_data.chargers[SUBENTRY_IDS[name]]
+            for conn in charger.connectors:
+                key = f"{name} c{conn.index}"
+                number = 46 if conn.index == 1 else 95
+                print(
+                    f"energy t={self.sim.elapsed:.0f} {key} true={self.true_wh.get(key, 0.0):.1f} "
+                    f"lifetime={lifetime.get(key)} session_sim={conn.session_energy:.1f} "
+                    f"session_ha={coordinator.value(number)}",
+                    flush=True,
+                )
 
     def publish_meter(self, starting: bool = False) -> None:
         """Set the meter entities from the simulator's reading, as the meter's integration would.
