@@ -7,7 +7,9 @@ the next meter reading), ``fault`` (while a fault keeps Home Assistant from comm
 ``FaultKind.blocks``), ``bounded`` (while a fault with a ``bound`` is active; its events, the seconds
 over the budget while it is in play or over the breaker, are measured against the bound), ``uncommanded`` (within ``RISE_WINDOW`` s of a charger drawing while the group has
 it paused: the demo chargers' auto-start on plug-in drops an earlier Stop) and ``controller`` (all
-the rest, which must be zero). Also the seconds over the breaker (16 A) and each phase's peak.
+the rest, which must be zero). A bounded fault's events are its own handling: they are counted
+while it is the only fault in effect (a washing machine aside); combined with another fault, its
+seconds stay in ``bounded``. Also the seconds over the breaker (16 A) and each phase's peak.
 """
 
 from __future__ import annotations
@@ -96,7 +98,9 @@ class BudgetAccount:
                         f"{clock:%H:%M:%S} (t={now:.0f}s) L{k + 1} {amps:.2f} A: other {other:.2f} A, "
                         f"chargers {chargers[k]:.2f} A, last rise t={self._last_rise:.0f}s"
                     )
-        for fault in bounded:
+        alone = [f for f in active if now <= f.end and f.kind != "washing_machine"]
+        if len(alone) == 1 and alone[0] in bounded:  # its own handling only: not combined with another fault
+            fault = alone[0]
             if over_breaker if fault.spec.bound_over == "breaker" else over_budget and in_play(fault):
                 self._event(fault, now)
 

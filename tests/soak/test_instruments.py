@@ -167,3 +167,15 @@ def test_seed_lists() -> None:
     assert SCRIPT.seed_list("1,4,7-9") == [1, 4, 7, 8, 9]
     with pytest.raises(ValueError, match="empty range"):
         SCRIPT.seed_list("5-3")
+
+
+def test_a_bounded_fault_combined_with_another_counts_no_event() -> None:
+    """A sign flip during a meter fault cannot be recognised (no readings): its seconds are reported, not bounded."""
+    figures = Figures()
+    budget = BudgetAccount(figures, 14.4, 16.0, 1.0)
+    budget.first_round = 0.0
+    flip, stale = started("meter_sign_flip", 100, 600), started("meter_stale", 110, 100)
+    for second in range(100, 130):
+        account(budget, second, 17.0, [flip, stale])
+    assert flip.events == [10.0]  # alone for 10 s, then combined
+    assert figures.over_bounded_s[0] == 30.0
