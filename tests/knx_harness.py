@@ -238,15 +238,15 @@ class KnxTestKit:
 
     # -- incoming ---------------------------------------------------------------------------
 
-    async def receive(self, group_address: str, apci: APCI, *, settle: bool = True) -> None:
-        """Inject a telegram from the bus (from the charger ``SOURCE``)."""
+    async def receive(self, group_address: str, apci: APCI, *, settle: bool = True, source: str | None = None) -> None:
+        """Inject a telegram from the bus (from ``source``, by default the charger ``SOURCE``)."""
         assert self.xknx is not None
         self.xknx.telegrams.put_nowait(
             Telegram(
                 destination_address=GroupAddress(group_address),
                 direction=TelegramDirection.INCOMING,
                 payload=apci,
-                source_address=IndividualAddress(self.SOURCE),
+                source_address=IndividualAddress(source or self.SOURCE),
             )
         )
         if settle:
@@ -256,9 +256,9 @@ class KnxTestKit:
     def _value(payload: Payload) -> DPTArray | DPTBinary:
         return DPTBinary(payload) if isinstance(payload, int) else DPTArray(payload)
 
-    async def receive_write(self, group_address: str, payload: Payload) -> None:
-        """Inject a GroupValueWrite."""
-        await self.receive(group_address, GroupValueWrite(self._value(payload)))
+    async def receive_write(self, group_address: str, payload: Payload, *, source: str | None = None) -> None:
+        """Inject a GroupValueWrite (from ``source``, by default the charger)."""
+        await self.receive(group_address, GroupValueWrite(self._value(payload)), source=source)
 
     async def receive_response(self, group_address: str, payload: Payload) -> None:
         """Inject a GroupValueResponse."""

@@ -41,6 +41,8 @@ from tests.knx_harness import (
     registered_device,
 )
 
+pytestmark = pytest.mark.usefixtures("no_unanswered_reads_check")
+
 SECRETS = {
     CONF_KNX_SECURE_USER_PASSWORD: "UserPw-7c1e",
     CONF_KNX_SECURE_DEVICE_AUTHENTICATION: "DevAuth-93fa",

@@ -28,6 +28,8 @@ from custom_components.knx_evse.charger.coordinator import ChargerCoordinator
 from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import KnxTestKit, charger_subentry, entity_id, ga, hub_entry
 
+pytestmark = pytest.mark.usefixtures("no_unanswered_reads_check")
+
 PARAMETERS = {"phases": 1, "connectors": 1, "conn1_pilot_state": True, "conn1_individual_status": True}
 ADDRESSES = {str(n): [ga(n)] for n in (34, 36, 37, 45, 46)}
 """Connector 1's pilot state, plug, charging, session time and session energy."""

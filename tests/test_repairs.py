@@ -6,10 +6,12 @@ A keyring that no longer decrypts is no repair issue any more: the reauthenticat
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.repairs import ConfirmRepairFlow
 from homeassistant.components.repairs.const import DOMAIN as REPAIRS_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
@@ -63,6 +65,16 @@ async def setup_three_status(hass: HomeAssistant, knx: KnxTestKit) -> MockConfig
     return entry
 
 
+async def judge_twice(hass: HomeAssistant, knx: KnxTestKit) -> list[str]:
+    """Let the answer window pass: the silent objects are read again (returned); then judged again."""
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    again = await knx.drain_reads()
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    return again
+
+
 async def test_unanswered_status_reads_raise_an_issue_after_the_timeout(
     hass: HomeAssistant, knx: KnxTestKit
 ) -> None:
@@ -72,6 +84,10 @@ async def test_unanswered_status_reads_raise_an_issue_after_the_timeout(
     await knx.flush()
     assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None  # not yet
 
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None  # a read may have been lost
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]  # read again, led by one that answered
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
     found = issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
@@ -111,8 +127,7 @@ async def test_a_charger_that_answers_nothing_raises_no_link_issue(hass: HomeAss
 async def test_unanswered_fix_flow_retry_reads_again(hass: HomeAssistant, knx: KnxTestKit) -> None:
     entry = await setup_three_status(hass, knx)
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
-    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
-    await knx.flush()
+    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/13", "1/0/46"]
     issue_id = issues.issue_id(issues.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
 
     result = await start_fix_flow(hass, issue_id)
@@ -121,12 +136,11 @@ async def test_unanswered_fix_flow_retry_reads_again(hass: HomeAssistant, knx: K
     assert "1/0/46" in result["description_placeholders"]["objects"]
     result = await configure(hass, result["flow_id"], {"next_step_id": "retry"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert await knx.drain_reads() == ["1/0/13", "1/0/46"]
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]  # led by one that answers
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
-    # still no answer: the issue comes back after the timeout
-    async_fire_time_changed(hass, dt_util.utcnow() + LATER * 2)
-    await knx.flush()
+    # still no answer: the issue comes back once they were read again and are still silent
+    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/13", "1/0/46"]
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
 
 
@@ -134,8 +148,7 @@ async def test_unanswered_fix_flow_unlink_removes_the_objects(hass: HomeAssistan
     entry = await setup_three_status(hass, knx)
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     await knx.receive_response("1/0/13", (0x45, 0x3B, 0x80, 0x00))
-    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
-    await knx.flush()
+    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/46"]
     issue_id = issues.issue_id(issues.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
 
     result = await start_fix_flow(hass, issue_id)
@@ -153,8 +166,7 @@ async def test_unanswered_fix_flow_aborts_when_the_hub_is_not_loaded(
 ) -> None:
     entry = await setup_three_status(hass, knx)
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
-    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
-    await knx.flush()
+    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/13", "1/0/46"]
     issue_id = issues.issue_id(issues.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
     knx.set_connected(False)
@@ -168,6 +180,119 @@ async def test_unanswered_fix_flow_aborts_when_the_hub_is_not_loaded(
     await hass.async_block_till_done()
     result = await start_fix_flow(hass, issue_id)
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "charger_not_loaded"
+
+
+# -- reads that could not be answered are read again -----------------------------------------------
+
+
+async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, knx: KnxTestKit, seconds: float) -> None:
+    """Move the clock (monotonic too) ``seconds`` ahead in 5 s steps, firing the timers at each step."""
+    left = seconds
+    while left > 0:
+        step = min(5.0, left)
+        freezer.tick(timedelta(seconds=step))
+        async_fire_time_changed(hass)
+        await knx.flush()
+        left -= step
+
+
+def unanswered_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    return [
+        (r.levelno, r.getMessage().split(": ", 1)[1][:20])
+        for r in caplog.records
+        if r.name.endswith("charger.repairs")
+    ]
+
+
+async def test_reads_unanswered_while_the_charger_was_silent_are_read_again(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The charger went stale in the answer window: no issue, the reads go out again once it is back;
+    only reads unanswered with the charger up raise the issue, logged once however its list shrinks."""
+    caplog.set_level(logging.INFO, logger="custom_components.knx_evse.charger.repairs")
+    entry = await setup_three_status(hass, knx)
+    coordinator = entry.runtime_data.chargers["CHG1"]
+    await advance(hass, freezer, knx, 15)  # no answer: stale (its tunnel reconnects, say)
+    assert coordinator.is_stale
+    await knx.receive_write("1/0/3", (0x41, 0x80, 0x00, 0x00))  # back
+    assert not coordinator.is_stale
+    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT - 15 + 1)
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]  # read again, the charger being up
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT + 1)  # still no answer
+    assert not coordinator.is_stale
+    found = issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
+    assert found is not None and found.data is not None and found.data["objects"] == "13,46"
+    await knx.receive_write("1/0/13", (0x45, 0x3B, 0x80, 0x00))
+    found = issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
+    assert found is not None and found.data is not None and found.data["objects"] == "46"
+    await knx.receive_write("1/0/46", (0x00, 0x00, 0x00, 0x10))
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    assert unanswered_lines(caplog) == [
+        (logging.WARNING, "no answer to the sta"),
+        (logging.INFO, "every status object "),
+    ]
+
+
+async def test_reads_answered_after_the_retry_raise_nothing(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = await setup_three_status(hass, knx)
+    await advance(hass, freezer, knx, 15)
+    await knx.receive_write("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT - 15 + 1)
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    await knx.receive_response("1/0/13", (0x45, 0x3B, 0x80, 0x00))
+    await knx.receive_response("1/0/46", (0x00, 0x00, 0x00, 0x10))
+    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT + 1)
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    assert await knx.drain_reads() == []
+
+
+async def test_reads_lost_on_the_way_are_read_again_before_any_issue(
+    hass: HomeAssistant, knx: KnxTestKit, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The charger answered one read but not two others, lost while its own tunnel reconnected (too
+    briefly to make it stale): they are read again, answered then, and nothing is raised or logged."""
+    caplog.set_level(logging.INFO, logger="custom_components.knx_evse.charger.repairs")
+    entry = await setup_three_status(hass, knx)
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    await knx.receive_response("1/0/13", (0x45, 0x3B, 0x80, 0x00))
+    await knx.receive_response("1/0/46", (0x00, 0x00, 0x00, 0x10))
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    assert await knx.drain_reads() == []
+    assert unanswered_lines(caplog) == []
+
+
+async def test_reads_unanswered_while_disconnected_wait_for_the_connection(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    """The connection went down after the reads: nothing is raised; on reconnect everything is read again."""
+    entry = await setup_three_status(hass, knx)
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    knx.set_connected(False)
+    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT + 1)
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    knx.set_connected(True)
+    await knx.flush()
+    assert await knx.drain_reads() == ["1/0/3", "1/0/46", "1/0/13"]
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT + 1)  # a clean window now
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]  # silent once: read again
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT + 1)
+    found = issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
+    assert found is not None and found.data is not None and found.data["objects"] == "13,46"
 
 
 # -- charger error code --------------------------------------------------------------------------

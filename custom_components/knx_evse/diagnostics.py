@@ -135,6 +135,7 @@ def charger_diagnostics(coordinator: ChargerCoordinator) -> dict[str, Any]:
             "telegrams_received": coordinator.telegrams_received,
             "telegrams_decoded": coordinator.telegrams_decoded,
             "telegrams_invalid": coordinator.telegrams_invalid,
+            "telegrams_foreign": coordinator.telegrams_foreign,
             "telegrams_sent": coordinator.telegrams_sent,
             "reads_sent": coordinator.reads_sent,
         },

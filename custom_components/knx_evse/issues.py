@@ -4,8 +4,9 @@ Issues (translation keys under ``issues`` in ``translations/en.json``; the issue
 ``<translation key>_<entry id>[_<subentry id>]``, so each hub, charger or balancing group has its own):
 
 - ``status_address_unanswered`` (fixable): status objects the coordinator read at start-up that had
-  still sent nothing ``READ_ANSWER_TIMEOUT`` s after the last read, while others did answer (a
-  charger that answers nothing is off or unreachable, not mislinked). Usually the group address is
+  still sent nothing ``READ_ANSWER_TIMEOUT`` s after the last read, and again after a second read,
+  with the connection up and the charger answering throughout, while others did answer (a charger
+  that answers nothing is off or unreachable, not mislinked; ``charger.repairs``). Usually the group address is
   not linked to that object in ETS, or the object's Read flag is off. Fix flow: read again, or unlink
   the objects from the charger. Cleared as soon as a value arrives.
 - ``charger_error`` / ``charger_error_reset`` (the latter fixable when the charger's reset object 5

@@ -17,7 +17,7 @@ class ChargerLimits:
     """Limit arithmetic of ``ChargerModel`` (a base class of it).
 
     Needs ``params``, ``connectors``, ``current_limit`` (A), ``power_limit`` (W),
-    ``fail_safe_active``, ``clamp``, ``clamp_household_w`` and ``connector_power``.
+    ``fail_safe_active``, ``clamp``, ``clamp_household_w``, ``ignores_limit`` and ``connector_power``.
     """
 
     params: ChargerParameters
@@ -27,6 +27,8 @@ class ChargerLimits:
     fail_safe_active: bool
     clamp: bool
     clamp_household_w: float | None
+    ignores_limit: bool
+    """A faulty charger (fault injection): it offers its Maximum User Current whatever limits were written."""
 
     def connector_power(self, conn: Connector) -> float:
         """W drawn on ``conn`` now."""
@@ -104,7 +106,20 @@ class ChargerLimits:
         return 0.5 if connected >= 2 else 1.0
 
     def offered_current(self, conn: Connector) -> float:
-        """Return the A per phase the charger may offer on ``conn`` now (before start/stop, block, errors)."""
+        """Return the A per phase the charger may offer on ``conn`` now (before start/stop, block, errors).
+
+        ``limited_offer``, or for a charger that ignores its limit its Maximum User Current (its
+        share of it with two cars) within the Contracted Power.
+        """
+        if not self.ignores_limit:
+            return self.limited_offer(conn)
+        p = self.params
+        volts = VOLTAGE * (conn.ev.phases_on(p.phases) if conn.ev is not None else p.phases)
+        room = self.contracted_room * self._power_share() / volts
+        return max(0.0, min(float(p.max_user_current) * self._share(), room))
+
+    def limited_offer(self, conn: Connector) -> float:
+        """Return the A per phase the charger offers on ``conn`` when it obeys every limit written to it."""
         p = self.params
         phases = conn.ev.phases_on(p.phases) if conn.ev is not None else p.phases
         volts = VOLTAGE * phases

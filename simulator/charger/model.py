@@ -70,6 +70,7 @@ class ChargerModel(ChargerLimits, ABC):
         self.clamp = clamp
         self.clamp_household_w: float | None = None
         """W the clamp saw on the supply line less this charger's own draw (None: no reading yet)."""
+        self.ignores_limit = False
 
         # Group address → objects.
         self._writers: dict[int, list[CommObject]] = {}

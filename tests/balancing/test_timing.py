@@ -190,3 +190,18 @@ def test_clock_going_backwards_is_tolerated() -> None:
     d = b.update(50.0, MeterReading(0.0, 50.0), [EvseReading(0.0, True)])
     assert d.limits == (0.0,)
     assert d.reason == ("ramp_wait",)
+
+
+def test_a_meter_reading_older_than_the_last_limit_change_raises_nothing() -> None:
+    """A meter that stopped reporting before a start still holds the draw from before it, so
+    "meter − Σ EVSE" would count the new car's current as room (the soak saw a 9 A start raised to
+    16 A that way, 3 × 19 A on a 3 × 16 A supply). Nothing is raised on such a reading; fresh
+    readings raise again after the ramp-up delay."""
+    drv = Driver(config(evse(), limit=25.0, margin=0.0, ramp_up_delay=10.0))
+    drv.run(3, house=16.0)  # waiting to start: 9 A of room
+    stale = MeterReading(16.0, drv.t)  # the meter's last report: the house alone
+    limits = [drv.step(house=16.0, meter=stale).limits[0] for _ in range(25)]
+    assert limits[-1] == 9.0  # started on it: nothing had changed since it was taken
+    assert max(limits) == 9.0  # and never raised on it
+    d = drv.run(11, house=4.0)  # fresh readings, 21 A of room
+    assert d.limits == (21.0,)

@@ -43,6 +43,8 @@ from tests.knx_harness import (
     hub_entry,
 )
 
+pytestmark = pytest.mark.usefixtures("no_unanswered_reads_check")
+
 BASIC: dict[str, Any] = {"phases": 1, "connectors": 1}
 CHECK = 5.0
 """s: the coordinator's check interval (DEFAULT_STALE_CHECK_INTERVAL)."""
@@ -245,22 +247,31 @@ async def test_partial_answers_are_not_staleness(
     assert not coordinator.is_stale
 
 
-async def test_reconnect_starts_afresh(
-    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+async def test_reconnect_keeps_a_silent_charger_stale_until_it_sends(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Stale, then the connection drops and returns: not stale until the new reads go unanswered."""
+    """Stale, then the connection drops and returns: still stale (its silence began before) until it
+    sends; the silence is logged once when it starts and once when it ends."""
+    caplog.set_level(logging.INFO, logger="custom_components.knx_evse.charger.liveness")
     coordinator = await setup(knx, SINGLE_PHASE_FULL)
     await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT + CHECK)
-    assert coordinator.is_stale
-    knx.set_connected(False)
-    await advance(hass, freezer, knx, 600)  # no reads and no verdict while disconnected
-    assert not coordinator.available
-    knx.set_connected(True)
-    await knx.flush()
+    assert coordinator.is_stale and coordinator.reachable_since is None
+    for _ in range(2):
+        knx.set_connected(False)
+        await advance(hass, freezer, knx, 600)  # no reads and no verdict while disconnected
+        assert not coordinator.available
+        knx.set_connected(True)
+        await knx.flush()
+        assert coordinator.is_stale and not coordinator.available
+        assert await reads(knx)  # the reconnect reads
+        await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT + CHECK + DEFAULT_LIVENESS_AFTER)
+        await reads(knx)  # liveness reads while stale
+        assert coordinator.is_stale and coordinator.reachable_since is None
+    await knx.receive_response(ga(3), amps(16))
     assert not coordinator.is_stale and coordinator.available
-    assert await reads(knx)  # the reconnect reads
-    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT + CHECK)
-    assert coordinator.is_stale
+    assert coordinator.reachable_since is not None
+    messages = [r.getMessage() for r in caplog.records if r.name.endswith("liveness")]
+    assert [m.split(" ", 1)[1][:12] for m in messages] == ["sent nothing", "answers agai"]
 
 
 async def test_stop_cancels_a_pending_liveness_read(

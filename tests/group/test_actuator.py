@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from unittest.mock import patch
 
@@ -172,7 +173,11 @@ async def test_a_member_drawing_over_its_limit_is_stopped_and_named_if_it_draws_
 
 
 
-async def test_failed_write_is_retried_on_the_next_round(hass: HomeAssistant, knx: KnxTestKit) -> None:
+async def test_failed_write_is_retried_on_the_next_round(
+    hass: HomeAssistant, knx: KnxTestKit, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Retried every round; logged once when the writes start failing and once when they go through."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.knx_evse.group")
     set_meter(hass, 1000)
     _, group = await setup_group(hass, knx, [CONN1], limit=20, **FAST)
     coordinator = group.members[0].charger.coordinator
@@ -180,7 +185,15 @@ async def test_failed_write_is_retried_on_the_next_round(hass: HomeAssistant, kn
         coordinator, "async_write_object", side_effect=HomeAssistantError("bus busy")
     ):
         await plug(knx, 1, 1, 0.0)
+        set_meter(hass, 1002)
+        await knx.flush()
         assert await sent(knx) == []
     set_meter(hass, 1001)
     assert await sent(knx) == [("1/0/31", 15.0), ("1/0/33", True)]
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name.startswith("custom_components.knx_evse.group")]
+    assert lines == [
+        (logging.WARNING, "House: could not write to Garage connector 1 (retried every round): bus busy"),
+        (logging.DEBUG, "House: could not write to Garage connector 1: bus busy"),
+        (logging.INFO, "House: writes to Garage connector 1 go through again"),
+    ]
 

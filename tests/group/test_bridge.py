@@ -111,7 +111,11 @@ async def test_bridge_repeats_only_after_the_period_and_logs_write_errors(
         with patch.object(master.coordinator, "async_write_object", side_effect=HomeAssistantError("busy")):
             set_meter(hass, 13.0, "A", "sensor.l2")
             await knx.flush()
-        assert "could not feed the meter to Master" in caplog.text
+            await advance(hass, freezer, 10)
+        assert caplog.text.count("could not feed the meter to Master") == 1  # logged once while it fails
+        await advance(hass, freezer, 10)
+        assert ("1/0/130", 13.0) in await sent(knx)
+        assert caplog.text.count("House: the meter reaches Master again") == 1
         assert state(hass, "sensor.house_balancing_state") == "bridge"
         await current(knx, 1, 1, 0.0)  # unrelated telegrams do not disturb the bridge
         assert await sent(knx) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -114,6 +116,31 @@ async def test_meter_fault_falls_back_raises_issue_and_recovers(
         assert group_issue(hass, group, issue_key) is None
         assert group.state == "balancing"
 
+
+
+async def test_an_unusable_meter_is_logged_once_whatever_its_problems_meanwhile(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unavailable, then non-numeric, then unavailable again for several rounds: one line when it
+    starts, one when it is usable again."""
+    caplog.set_level(logging.INFO, logger="custom_components.knx_evse.group.meter")
+    with no_idle_probe():
+        await one_member_at(hass, knx, 1000, 0.0)
+        await sent(knx)
+        for value in ("unavailable", "abc", "unavailable", "abc"):
+            set_meter(hass, value)
+            await advance(hass, freezer, 5)
+        set_meter(hass, 1000)
+        await knx.flush()
+        set_meter(hass, "unavailable")
+        await knx.flush()
+        await sent(knx)
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name.endswith("group.meter")]
+    assert lines == [
+        (logging.WARNING, f"House: meter {METER} is unavailable; fallback applied"),
+        (logging.INFO, "House: meter usable again, balancing resumes"),
+        (logging.WARNING, f"House: meter {METER} is unavailable; fallback applied"),
+    ]
 
 
 async def test_stale_meter_falls_back_but_a_reported_unchanged_value_is_not_stale(

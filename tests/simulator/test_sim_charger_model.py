@@ -57,6 +57,25 @@ def test_current_limit_reaches_the_car() -> None:
     assert charger.connector(1).current == pytest.approx(8.0)
 
 
+def test_a_charger_that_ignores_its_limit_offers_its_maximum_but_obeys_stop() -> None:
+    charger, cap = started(make_entry())
+    charger.plug_in(1, car())
+    write(charger, 31, 10.0)
+    run(charger, 5)
+    assert charger.connector(1).current == pytest.approx(10.0)
+    charger.ignores_limit = True
+    run(charger, 5)
+    assert charger.connector(1).current == pytest.approx(32.0)
+    assert cap.last(61) == 10.0  # it reports the limit it was given
+    write(charger, 33, False)  # Stop still stops it
+    run(charger, 5)
+    assert charger.connector(1).current == pytest.approx(0.0)
+    charger.ignores_limit = False
+    write(charger, 33, True)
+    run(charger, 5)
+    assert charger.connector(1).current == pytest.approx(10.0)
+
+
 def test_limit_below_six_amps_suspends_charging() -> None:
     charger, cap = started(make_entry())
     charger.plug_in(1, car())

@@ -18,3 +18,12 @@ async def enable_event_loop_debug() -> None:
     and the test plugin since 0.13.375 turns debug mode on for the test's own loop.
     """
     asyncio.get_running_loop().set_debug(False)
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Replace tests/conftest.py's fixture of that name, which needs the ``hass`` fixture.
+
+    The soak makes its own Home Assistant instances (home.py: a restart stops one and starts
+    another) and enables custom integrations in each.
+    """

@@ -1,424 +1,124 @@
 """The soak benchmark: a time-compressed simulated day of the demo house with random faults.
 
 The design, the figures and the assertions are described in scripts/soak.py, the command that runs
-this module. It is skipped unless ``SOAK_HOURS`` is set, so the normal test run does not start it.
-Settings (environment): ``SOAK_HOURS`` (simulated hours), ``SOAK_SEED`` (fault schedule and EV
-jitter), ``SOAK_STEP`` (simulated seconds per lock step), ``SOAK_FAULT_RATE`` (faults of each kind
-per simulated hour, at least one of each), ``SOAK_REPORT`` (write the figures there as JSON).
+this module; the settings in ``settings.py``. It is skipped unless ``SOAK_HOURS`` is set, so the
+normal test run does not start it. The pieces: ``bus`` (the lock step), ``home`` (Home Assistant
+instances), ``faults`` and ``inject`` (the fault matrix), ``budget`` (seconds over the budget and
+whose they are), ``attribution`` (the log), ``resources`` (tasks and memory), ``report``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import json
 import logging
-import math
-import os
 import random
-import re
-import time as _time
-import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
-from unittest.mock import NonCallableMock, patch
+from unittest.mock import patch
 
-import freezegun.api
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWithId
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers import storage
-from pytest_homeassistant_custom_component.common import MockConfigEntry, get_scheduled_timer_handles
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from xknx import XKNX
-from xknx.cemi.cemi_handler import CEMIHandler
 
 from custom_components.knx_evse.const import (
-    CONF_HOST,
-    CONF_KNX_CONNECTION_TYPE,
-    CONF_KNX_LOCAL_IP,
-    CONF_KNX_TUNNELING,
-    CONF_PORT,
     DOMAIN,
-    SUBENTRY_BALANCING,
-    SUBENTRY_CHARGER,
 )
-from custom_components.knx_evse.knx.parameters import VOLTAGE
+from custom_components.knx_evse.group.data import CONF_INVERT
+from custom_components.knx_evse.group.group import BalancingGroup
 from knxbus.knxd import KnxdBus
-from simulator.charger import KnxHost, encode_value
+from simulator.charger import KnxHost
 from simulator.house import HouseModel
 from simulator.installation import Installation, load_installation
 from simulator.runner import Simulation
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("bus_netns", "sockets_enabled")]
-
-HOURS = float(os.environ.get("SOAK_HOURS", "0") or 0)
-SEED = int(os.environ.get("SOAK_SEED", "1"))
-STEP = float(os.environ.get("SOAK_STEP", "1"))
-FAULT_RATE = float(os.environ.get("SOAK_FAULT_RATE", "0.5"))
-REPORT = os.environ.get("SOAK_REPORT")
-
-
-
-def REAL() -> float:
-    """Wall-clock seconds (everything else in this process runs on the frozen, stepped clock).
-
-    Looked up at each call: freezegun replaces module attributes that are ``time.monotonic``.
-    """
-    return float(freezegun.api.real_monotonic())  # type: ignore[attr-defined]
-
-
-METER_ENTITY = "sensor.grid_power"
-PHASE_METER_ENTITIES = ("sensor.grid_l1_current", "sensor.grid_l2_current", "sensor.grid_l3_current")
-"""The group's meter (the demo installation): the supply's currents per phase, as the flow recommends."""
-GROUP_ID = "house"
-SUBENTRY_IDS = {"Garage": "garage", "Carport": "carport"}
-MODES = {"Carport": "fast", "Garage connector 1": "solar", "Garage connector 2": "min_solar"}
-"""Charge mode per member: solar for the Leaf at home in the day, Min+Solar and Fast for the evening cars."""
-RISE_WINDOW = 10.0
-"""s after a rise of the load that is not the chargers' during which budget excess is the house's own."""
-SETTLE_CAP = 0.25
-"""Real s a lock step waits at most for the bus to go quiet (a knxd restart leaves a send unacknowledged)."""
-WASHING_MACHINE_W = 2300.0
-MALFORMED_OBJECTS = (3, 13, 14, 19, 34, 36, 45, 46, 47, 48, 61)
-
-
-# ---------------------------------------------------------------------------------------------
-# Bus activity: what lets a lock step know the bus has settled
-# ---------------------------------------------------------------------------------------------
-
-
-class BusActivity:
-    """Counts frames sent and received by every xknx client of this process, and sends in flight.
-
-    A send is in flight from the tunnelling request until knxd's confirmation (L_DATA.con): while
-    one is, simulated time must not advance, or xknx's 1 s acknowledgement timeout would fire.
-    """
-
-    def __init__(self) -> None:
-        self.inflight = 0
-        self.sent = 0
-        self.received = 0
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        send, handle = CEMIHandler.send_telegram, CEMIHandler.handle_raw_cemi
-        activity = self
-
-        async def counting_send(handler: CEMIHandler, telegram: Any) -> None:
-            activity.inflight += 1
-            activity.sent += 1
-            try:
-                await send(handler, telegram)
-            finally:
-                activity.inflight -= 1
-
-        def counting_handle(handler: CEMIHandler, raw: bytes) -> None:
-            activity.received += 1
-            handle(handler, raw)
-
-        with (
-            patch.object(CEMIHandler, "send_telegram", counting_send),
-            patch.object(CEMIHandler, "handle_raw_cemi", counting_handle),
-        ):
-            yield
-
-
-# ---------------------------------------------------------------------------------------------
-# Faults
-# ---------------------------------------------------------------------------------------------
-
-FAULT_KINDS = (
-    "knxd_restart",
-    "charger_mute",
-    "charger_kill",
-    "meter_unavailable",
-    "meter_unknown",
-    "meter_non_numeric",
-    "meter_stale",
-    "washing_machine",
-    "malformed",
-    "ha_reload",
+from .attribution import LogWatch, repeated_conditions, unexplained
+from .budget import BudgetAccount
+from .bus import REAL, BusActivity, LockStep
+from .faults import DISOBEY_TOLERANCE, Fault, fault_schedule
+from .home import HomeAssistants, StoredStates, hub_entry
+from .inject import Injector
+from .report import Figures, build_report, check
+from .resources import resources, timed_rounds
+from .settings import (
+    FAULT_RATE,
+    GROUP_ID,
+    HOURS,
+    METER_ENTITY,
+    MODES,
+    PHASE_METER_ENTITIES,
+    REPORT,
+    SEED,
+    STEP,
+    STORED_MODE,
+    SUBENTRY_IDS,
+    TRACE,
+    TRACE_ENERGY,
 )
 
-EXPLAINED: dict[str, list[tuple[str, str]]] = {
-    # fault kind -> (logger name prefix, message regex) of the warnings and errors it explains
-    "knxd_restart": [
-        ("xknx", r""),
-        ("custom_components.knx_evse.knx.hub", r"connection|KNX"),
-        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
-        ("custom_components.knx_evse.group", r"could not|not sent|failed|does not answer; its limit"),
-    ],
-    "charger_mute": [
-        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
-        ("custom_components.knx_evse.group", r"does not answer; its limit"),
-    ],
-    "charger_kill": [
-        ("custom_components.knx_evse.charger.liveness", r"sent nothing for"),
-        ("custom_components.knx_evse.group", r"does not answer; its limit"),
-        ("xknx", r"Tunnel disconnect failed"),
-    ],
-    "meter_unavailable": [("custom_components.knx_evse.group", r"meter .* is unavailable; fallback")],
-    "meter_unknown": [("custom_components.knx_evse.group", r"meter .* is unavailable; fallback")],
-    "meter_non_numeric": [("custom_components.knx_evse.group", r"meter .* is invalid; fallback")],
-    "meter_stale": [("custom_components.knx_evse.group", r"meter .* is stale; fallback")],
-    "washing_machine": [],
-    "malformed": [("custom_components.knx_evse.charger.coordinator", r"ignoring telegram to group address")],
-    "ha_reload": [("custom_components.knx_evse.group", r"has not reported its current; its limit")],
-}
-GRACE = 300.0
-"""Simulated s after a fault ends during which its warnings are still explained by it."""
-ALWAYS: list[tuple[str, str]] = [
-    ("homeassistant.loader", r"custom integration"),  # Home Assistant's notice for any custom integration
-    ("aiohttp_fast_zlib", r"zlib"),  # Home Assistant's HTTP stack at start-up
-]
-
-
-@dataclass
-class Fault:
-    """One injected fault: ``kind`` at simulated second ``at`` for ``duration`` s on ``target``."""
-
-    kind: str
-    at: float
-    duration: float = 0.0
-    target: str | None = None
-    done: bool = False
-    started: bool = False
-
-    @property
-    def end(self) -> float:
-        return self.at + self.duration
-
-
-def fault_schedule(rng: random.Random, total: float, rate: float, chargers: list[str]) -> list[Fault]:
-    """At least one fault of each kind, ``rate`` per kind and simulated hour, between 10 min and 20 min before the end."""
-    lo, hi = 600.0, max(900.0, total - 1500.0)
-    faults: list[Fault] = []
-    for kind in FAULT_KINDS:
-        for _ in range(max(1, round(rate * total / 3600.0))):
-            at = round(rng.uniform(lo, hi))
-            duration = {
-                "charger_mute": rng.uniform(60, 240),
-                "charger_kill": rng.uniform(60, 240),
-                "meter_unavailable": rng.uniform(20, 120),
-                "meter_unknown": rng.uniform(20, 120),
-                "meter_non_numeric": rng.uniform(20, 120),
-                "meter_stale": rng.uniform(45, 180),
-                "washing_machine": rng.uniform(1800, 5400),
-            }.get(kind, 0.0)
-            target = rng.choice(chargers) if kind in ("charger_mute", "charger_kill", "malformed") else None
-            faults.append(Fault(kind, at, round(duration), target))
-    faults.sort(key=lambda f: f.at)
-    return faults
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """What LogWatch keeps of a warning or error: plain values, no ``LogRecord``.
-
-    A record's ``args`` and ``exc_info`` (traceback, frames, their locals) would keep objects of the
-    run alive and show up as growth in the object count; ``exception`` is only the exception's
-    one-line summary (``ValueError: ...``), as text.
-    """
-
-    at: float
-    level: str
-    name: str
-    message: str
-    exception: str | None = None
-
-
-class LogWatch(logging.Handler):
-    """Every warning and error, with the simulated second it was logged at, as ``LogLine``."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        super().__init__(logging.WARNING)
-        self.clock = clock
-        self.records: list[LogLine] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception as err:  # a bad format string is itself worth reporting
-            message = f"{record.msg!r} (unformattable: {err!r})"
-        exception = None
-        if record.exc_info and record.exc_info[1] is not None:
-            exception = "".join(traceback.format_exception_only(record.exc_info[1])).strip()[:300]
-        self.records.append(LogLine(self.clock(), record.levelname, record.name, message, exception))
-
-
-# ---------------------------------------------------------------------------------------------
-# The soak
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Figures:
-    """What the run measures (see scripts/soak.py)."""
-
-    over_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_as: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_startup_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_house_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_fault_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_uncommanded_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    """Seconds within RISE_WINDOW of a charger drawing while the group has it paused."""
-    over_controller_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_controller_as: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    over_breaker_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    peak_a: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    settle_overruns: int = 0
-    timer_stops: int = 0
-    steps: int = 0
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    controller_events: list[str] = field(default_factory=list)
-    """The first 50 seconds counted as over budget by the controller's doing, with the currents."""
-
-
-BOUNDED_CACHES: dict[str, Any] = {"simulator.charger.encode_value": encode_value}
-"""Bounded caches (``functools.lru_cache``) that fill over several simulated hours: emptied before every
-resource sample, so their filling is not counted as growth (their fill is reported instead).
-
-``encode_value`` (maxsize 8,192) memoises the simulator's encoding of every (object, value) a charger
-sends; each new session-energy or power value is a new entry (a ``DPTArray``), so it fills at about
-200-700 entries per simulated hour until it is full (hour 9-10 of the day) and then stays flat. It is
-the simulator's (test side), not the integration's."""
-
-
-def drop_harness_history() -> int:
-    """Forget the call history of pytest-homeassistant-custom-component's storage mocks.
-
-    ``hass_storage`` patches ``Store._async_load`` / ``Store._async_write_data`` with ``AsyncMock``s,
-    which keep every call with its arguments: every restore-state dump and registry write of the run
-    (``State``, ``StoredState`` ... objects), a growth of the test harness, not of Home Assistant.
-    Returns the number of calls forgotten.
-    """
-    dropped = 0
-    for value in vars(storage.Store).values():
-        mock = getattr(value, "mock", value)  # patch(autospec=True) puts a function with .mock there
-        if isinstance(mock, NonCallableMock):
-            dropped += len(mock.mock_calls)
-            mock.reset_mock()
-    return dropped
-
-
-def resources(hour: float) -> tuple[dict[str, Any], Counter[str]]:
-    """Tasks, Python objects (after a full collection) and RSS of this process now, and objects per type.
-
-    ``objects`` is counted with the bounded caches (``BOUNDED_CACHES``) emptied and the harness's own
-    history dropped (``drop_harness_history``; the log is kept as plain ``LogLine`` values and pytest's
-    log capture is off, scripts/soak.py); ``objects_raw`` before the caches are emptied, and
-    ``bounded_cache_objects`` what emptying them freed. The caches' fill is in ``caches``.
-    """
-    mock_calls = drop_harness_history()
-    gc.collect()
-    raw = len(gc.get_objects())
-    caches = {}
-    for name, cached in BOUNDED_CACHES.items():
-        info = cached.cache_info()
-        caches[name] = f"{info.currsize}/{info.maxsize}"
-        cached.cache_clear()
-    gc.collect()
-    objects = gc.get_objects()
-    by_type = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
-    count = len(objects)
-    del objects
-    rss_kb = 0
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                rss_kb = int(line.split()[1])
-    sample = {
-        "hour": round(hour, 2),
-        "tasks": len(asyncio.all_tasks()),
-        "objects": count,
-        "objects_raw": raw,
-        "bounded_cache_objects": raw - count,
-        "caches": caches,
-        "harness_mock_calls_dropped": mock_calls,
-        "rss_mb": round(rss_kb / 1024, 1),
-    }
-    return sample, by_type
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("bus_netns", "sockets_enabled")]
 
 
 class Soak:
     """Home Assistant, the simulated installation and knxd, stepped together (see scripts/soak.py)."""
 
-    def __init__(
-        self, hass: HomeAssistant, bus: KnxdBus, freezer: FrozenDateTimeFactory, house: tuple[Installation, HouseModel]
-    ) -> None:
-        self.hass = hass
+    def __init__(self, bus: KnxdBus, freezer: FrozenDateTimeFactory, house: tuple[Installation, HouseModel]) -> None:
         self.bus = bus
-        self.freezer = freezer
         installation, model = house
         self.installation = installation
         self.sim = Simulation(installation, seed=SEED, house=model)
         (group,) = installation.extra["balancing_groups"]
-        self.group_data = {
-            **group,
-            "members": [{**m, "mode": MODES[m["name"]]} for m in group["members"]],
-        }
-        self.budget = float(group["limit"]) * (1 - float(group["reserve_margin"]) / 100.0)
-        self.breaker = float(group["limit"])
-        self.activity = BusActivity()
-        self.hosts: dict[str, KnxHost | None] = {}
+        self.group_data = {**group, "members": [{**m, "mode": STORED_MODE} for m in group["members"]]}
         self.figures = Figures()
+        self.budget = BudgetAccount(
+            self.figures, float(group["limit"]) * (1 - float(group["reserve_margin"]) / 100.0), float(group["limit"]), STEP
+        )
+        self.activity = BusActivity()
+        self.lock = LockStep(freezer, self.activity, self.xknx_clients, self.figures)
+        self.freezer = freezer
+        self.homes = HomeAssistants()
+        self.hosts: dict[str, KnxHost | None] = {}
+        self.faulty: KnxHost | None = None
         self.true_wh: dict[str, float] = {}
         self._prev_wh: dict[str, float] = {}
         self._last_reading: Any = None
-        self._other_a = 0.0
-        self._last_rise = -1e9
-        self._last_uncommanded = -1e9
-        self._first_round: float | None = None
-        self.meter_fault: Fault | None = None
-        self.faults: list[Fault] = []
-        self.injected: Counter[str] = Counter()
+        self.injector: Injector | None = None
         self.background: set[asyncio.Task[Any]] = set()
         self.log = LogWatch(lambda: self.sim.elapsed)
+        self.runtimes: list[float] = []
+        """Simulated s at which a new runtime of the integration was set up (reload, restart)."""
+        self._home_task: asyncio.Task[Any] | None = None
+        self._stored: StoredStates | None = None
         self._types_hour1: Counter[str] = Counter()
         self._types_end: Counter[str] = Counter()
-        self.entry = self._entry()
+        self.entry: MockConfigEntry | None = None
+
+    @property
+    def hass(self) -> HomeAssistant | None:
+        return self.homes.hass
+
+    def loaded(self) -> MockConfigEntry | None:
+        """The hub entry while it is loaded."""
+        entry = self.entry
+        return entry if entry is not None and entry.state is ConfigEntryState.LOADED and self.hass else None
+
+    def group(self) -> BalancingGroup | None:
+        entry = self.loaded()
+        return None if entry is None else entry.runtime_data.groups.get(GROUP_ID)
 
     # -- set-up ----------------------------------------------------------------------------------
 
-    def _entry(self) -> MockConfigEntry:
-        subentries = [
-            ConfigSubentryDataWithId(
-                subentry_id=SUBENTRY_IDS[data["name"]],
-                subentry_type=SUBENTRY_CHARGER,
-                title=data["name"],
-                unique_id=data["individual_address"],
-                data=data,
-            )
-            for data in self.installation.chargers
-        ]
-        subentries.append(
-            ConfigSubentryDataWithId(
-                subentry_id=GROUP_ID,
-                subentry_type=SUBENTRY_BALANCING,
-                title=self.group_data["name"],
-                unique_id=self.group_data["name"],
-                data=self.group_data,
-            )
-        )
-        return MockConfigEntry(
-            domain=DOMAIN,
-            title="KNX bus",
-            data={
-                CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING,
-                CONF_HOST: self.bus.gateway_ip,
-                CONF_PORT: self.bus.port,
-                CONF_KNX_LOCAL_IP: "127.0.0.1",
-            },
-            subentries_data=subentries,
-        )
+    def _new_entry(self) -> MockConfigEntry:
+        """The hub entry: the demo's chargers and group, or what the last entry's subentries hold now."""
+        return hub_entry(self.bus, self.installation.chargers, self.group_data, self.entry)
 
     async def connect(self, name: str) -> None:
         charger = self.sim.chargers[name]
@@ -429,135 +129,200 @@ class Soak:
         self.sim.start()
         for name in self.sim.chargers:
             await self.connect(name)
-        self.publish_meter()
-        self.entry.add_to_hass(self.hass)
-        setup = asyncio.ensure_future(self.hass.config_entries.async_setup(self.entry.entry_id))
-        while not setup.done():
-            await self.step()
-        assert setup.result()
-        assert self.entry.state is ConfigEntryState.LOADED
+        self.faulty = KnxHost.tunnel(self.bus.gateway_ip, self.bus.port, "127.0.0.1")
+        await self.faulty.start()
+        await self._until(self._start_home(None))
+        group = self.group()
+        assert group is not None
+        for member in group.members:
+            group.async_set_mode(member.index, MODES[member.name])
 
-    def xknx_clients(self) -> list[XKNX]:
-        clients = [host.xknx for host in self.hosts.values() if host is not None]
-        if self.entry.state is ConfigEntryState.LOADED:
-            clients.append(self.entry.runtime_data.hub.xknx)
-        return clients
+    async def _until(self, awaitable: Awaitable[Any]) -> Any:
+        """Step (physics on) until ``awaitable`` is done; return its result."""
+        task = asyncio.ensure_future(awaitable)
+        while not task.done():
+            await self.step()
+        return task.result()
+
+    async def _start_home(self, stored: StoredStates | None) -> None:
+        """Start Home Assistant, publish the meter, set the hub entry up; check the modes after a restart."""
+        await self.homes.start(stored)
+        self.publish_meter(starting=True)
+        self.entry = self._new_entry()
+        assert self.hass is not None
+        self.entry.add_to_hass(self.hass)
+        assert await self.hass.config_entries.async_setup(self.entry.entry_id)
+        self.runtimes.append(self.sim.elapsed)
+        if stored is not None:
+            self._check_modes()
+
+    def _check_modes(self) -> None:
+        group = self.group()
+        if group is None:
+            self.figures.modes_not_restored.append(f"t={self.sim.elapsed:.0f}s: no group")
+            return
+        for member in group.members:
+            if (mode := group.mode_of(member.index)) != MODES[member.name]:
+                self.figures.modes_not_restored.append(f"t={self.sim.elapsed:.0f}s {member.name}: {mode}")
+
+    # -- Home Assistant's life: reload, restart, the meter's sign (for the injector) ---------------
+
+    def home_busy(self) -> bool:
+        return (self._home_task is not None and not self._home_task.done()) or self.loaded() is None
+
+    def _home(self, coro: Any) -> None:
+        self._home_task = asyncio.ensure_future(coro)
+        self.background.add(self._home_task)
+        self._home_task.add_done_callback(self.background.discard)
+
+    def reload(self) -> None:
+        self._home(self._reload())
+
+    async def _reload(self) -> None:
+        assert self.hass is not None and self.entry is not None
+        assert await self.hass.config_entries.async_reload(self.entry.entry_id)
+        self.runtimes.append(self.sim.elapsed)
+        self._check_modes()
+
+    def begin_restart(self) -> None:
+        self._stored = self.homes.stored_states()
+        self._home(self._stop_home())
+
+    async def _stop_home(self) -> None:
+        await self.homes.stop()
+        lingering = await self.homes.leave()
+        self.figures.lingering_timers += len(lingering)
+        self.figures.lingering_examples.update(lingering)
+
+    def end_restart(self) -> None:
+        stored, self._stored = self._stored, None
+        task = self._home_task
+
+        async def start_after_stop() -> None:
+            if task is not None:
+                await task
+            await self._start_home(stored or [])
+
+        self._home(start_after_stop())
+
+    def meter_reversed(self) -> bool:
+        group = self.group()
+        return group is not None and group.meter.state == "reversed"
+
+    def invert_meter(self) -> None:
+        """Follow the ``meter_reversed`` issue: switch the group's "Invert the sign" (the entry reloads)."""
+        entry, hass = self.loaded(), self.hass
+        assert entry is not None and hass is not None
+        subentry = entry.subentries[GROUP_ID]
+        hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, CONF_INVERT: not subentry.data[CONF_INVERT]})
+        self._home(self._after_update())
+
+    async def _after_update(self) -> None:
+        assert self.hass is not None
+        await self.hass.async_block_till_done()
+        self.runtimes.append(self.sim.elapsed)
+        self._check_modes()
+
+    def charger_value(self, charger: str, number: int) -> Any:
+        entry = self.loaded()
+        coordinator = None if entry is None else entry.runtime_data.chargers.get(SUBENTRY_IDS[charger])
+        return None if coordinator is None else coordinator.value(number)
+
+    def burst_taken(self, text: str) -> None:
+        self.figures.burst_taken.append(f"t={self.sim.elapsed:.0f}s {text}")
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     # -- one lock step ---------------------------------------------------------------------------
 
-    async def settle(self) -> None:
-        """Let the loop run until no frame is in flight or queued and nothing arrived for two polls."""
-        loop = asyncio.get_running_loop()
-        began = REAL()
-        last = (self.activity.sent, self.activity.received)
-        quiet = 0
-        while True:
-            for _ in range(3):
-                await asyncio.sleep(0)
-            await loop.run_in_executor(None, _time.sleep, 0.0002)
-            now = (self.activity.sent, self.activity.received)
-            busy = self.activity.inflight > 0 or any(x.telegrams.qsize() for x in self.xknx_clients())
-            if not busy and now == last:
-                quiet += 1
-                if quiet >= 2:
-                    return
-            else:
-                quiet = 0
-            last = now
-            if REAL() - began > SETTLE_CAP:
-                self.figures.settle_overruns += 1
-                return
-
-    async def advance(self, seconds: float) -> None:
-        """Move the frozen clock ``seconds`` ahead, stopping at every timer due on the way.
-
-        Each timer (Home Assistant's intervals and call-laters, xknx's rate limiter and timeouts,
-        the hub's read pacing) runs at its own time with the bus settled before and after, as
-        in real time; only the idle time between them is skipped.
-        """
-        loop = asyncio.get_running_loop()
-        target = loop.time() + seconds
-        for _ in range(1000):
-            due = [h.when() for h in get_scheduled_timer_handles(loop) if not h.cancelled()]
-            nxt = min(due, default=math.inf)
-            if nxt >= target:
-                break
-            # asyncio runs a timer once the clock is strictly past it; the clock moves in whole
-            # microseconds: round up (a timer due "now", e.g. call_later(0), needs one tick too)
-            self.freezer.tick(timedelta(microseconds=max(0, math.ceil((nxt - loop.time()) * 1e6)) + 1))
-            await self.settle()
-            self.figures.timer_stops += 1
-        else:
-            if os.environ.get("SOAK_DEBUG"):
-                stuck = [h for h in get_scheduled_timer_handles(loop) if not h.cancelled() and h.when() <= loop.time()]
-                print("debug stuck", loop.time(), [(h.when(), h) for h in stuck][:3], flush=True)
-        rest = target - loop.time()
-        if rest > 0:
-            self.freezer.tick(timedelta(seconds=rest))
-        await self.settle()
+    def xknx_clients(self) -> list[XKNX]:
+        clients = [host.xknx for host in (*self.hosts.values(), self.faulty) if host is not None]
+        if (entry := self.loaded()) is not None:
+            clients.append(entry.runtime_data.hub.xknx)
+        return clients
 
     async def step(self, physics: bool = True) -> None:
         if physics:
             self.sim.step(STEP)
             self._track_uncommanded()
-            if self.sim.reading is not self._last_reading:
-                self._last_reading = self.sim.reading
+            if (reading := self.sim.reading) is not self._last_reading and reading is not None:
+                self._last_reading = reading
                 self.publish_meter()
-                self._track_rise()
+                self.budget.reading(self.sim.elapsed, reading.house_w, reading.pv_w)
         else:
             # Physics stopped for the final sync, but a real meter keeps reporting: the same value
             # again (only last_reported advances), or the 30 s of the final sync make it stale.
             self.publish_meter()
-        await self.advance(STEP)
+        await self.lock.advance(STEP)
         if physics:
             self._account()
             self.figures.steps += 1
-            if os.environ.get("SOAK_DEBUG") and int(self.sim.elapsed) % 5 == 0:
-                self._debug()
+            if TRACE[0] <= self.sim.elapsed <= TRACE[1]:
+                self._trace()
+            if TRACE_ENERGY and int(self.sim.elapsed) % 60 == 0 and (entry := self.loaded()) is not None:
+                self._trace_energy(entry)
 
-    def _debug(self) -> None:
-        if self.entry.state is not ConfigEntryState.LOADED:
-            print(f"debug t={self.sim.elapsed:.0f} not loaded", flush=True)
-            return
-        for sid, c in self.entry.runtime_data.chargers.items():
-            print(
-                f"debug t={self.sim.elapsed:.0f} {sid} reads={c.reads_sent} done={c.startup_reads_done} "
-                f"stale={c.is_stale} 14={c.value(14)} 48={c.value(48)} 97={c.value(97)} 95={c.value(95)} "
-                f"sim95={self.sim.chargers['Garage'].value_of(95)} true={self.true_wh}",
-                flush=True,
-            )
-
-    def publish_meter(self) -> None:
+    def _trace(self) -> None:
+        """One line per step while ``SOAK_TRACE`` (from-to, simulated s) says so: the currents and the group."""
         reading = self.sim.reading
-        if reading is None:
+        group = self.group()
+        decision = None if group is None else group.decision
+        draw = {n: [round(c.current, 1) for c in ch.connectors] for n, ch in self.sim.chargers.items()}
+        meter = None if reading is None else [round(a, 1) for a in reading.phase_currents]
+        print(
+            f"trace t={self.sim.elapsed:.0f} meter={meter} draw={draw} "
+            + ("no group" if group is None or decision is None else
+               f"state={group.state} meter_state={decision.meter_state} limits={decision.limits} "
+               f"reasons={decision.reason} written={[m.written for m in group.members]}"),
+            flush=True,
+        )
+
+    def _trace_energy(self, entry: MockConfigEntry) -> None:
+        """Once a simulated minute (``SOAK_TRACE_ENERGY``): each connector's true energy, its lifetime sensor and session energies."""
+        lifetime = self.lifetime_wh()
+        for name, charger in self.sim.chargers.items():
+            coordinator = entry.runtime_data.chargers[SUBENTRY_IDS[name]]
+            for conn in charger.connectors:
+                key = f"{name} c{conn.index}"
+                number = 46 if conn.index == 1 else 95
+                print(
+                    f"energy t={self.sim.elapsed:.0f} {key} true={self.true_wh.get(key, 0.0):.1f} "
+                    f"lifetime={lifetime.get(key)} session_sim={conn.session_energy:.1f} "
+                    f"session_ha={coordinator.value(number)}",
+                    flush=True,
+                )
+
+    def publish_meter(self, starting: bool = False) -> None:
+        """Set the meter entities from the simulator's reading, as the meter's integration would.
+
+        A stale meter is no longer reported, except once when Home Assistant starts (its
+        integration restores its last state).
+        """
+        reading, hass = self.sim.reading, self.hass
+        if reading is None or hass is None:
             return
-        fault = self.meter_fault.kind if self.meter_fault is not None else None
+        injector = self.injector
+        fault = injector.meter_fault.kind if injector is not None and injector.meter_fault is not None else None
+        sign = injector.meter_sign if injector is not None else 1.0
         if fault == "meter_stale":
-            return  # nothing reported: the state's last_reported stops advancing
-        state = {
-            "meter_unavailable": STATE_UNAVAILABLE,
-            "meter_unknown": STATE_UNKNOWN,
-            "meter_non_numeric": "E-42",
-        }.get(fault or "", f"{reading.power_w:.1f}")
-        self.hass.states.async_set(
-            METER_ENTITY,
-            state,
-            {ATTR_UNIT_OF_MEASUREMENT: "W", "device_class": "power", "state_class": "measurement"},
+            if not starting:
+                return  # nothing reported: the state's last_reported stops advancing
+            fault = None
+        state = {"meter_unavailable": STATE_UNAVAILABLE, "meter_unknown": STATE_UNKNOWN, "meter_non_numeric": "E-42"}.get(
+            fault or "", f"{sign * reading.power_w:.1f}"
+        )
+        hass.states.async_set(
+            METER_ENTITY, state, {ATTR_UNIT_OF_MEASUREMENT: "W", "device_class": "power", "state_class": "measurement"}
         )
         for entity_id, amps in zip(PHASE_METER_ENTITIES, reading.phase_currents, strict=True):
-            self.hass.states.async_set(
+            hass.states.async_set(
                 entity_id,
-                state if fault else f"{amps:.2f}",
+                state if fault else f"{sign * amps:.2f}",
                 {ATTR_UNIT_OF_MEASUREMENT: "A", "device_class": "current", "state_class": "measurement"},
             )
-
-    def _track_rise(self) -> None:
-        reading = self.sim.reading
-        assert reading is not None
-        other = (reading.house_w - reading.pv_w) / 3 / VOLTAGE
-        if other > self._other_a + 0.05:
-            self._last_rise = self.sim.elapsed
-        self._other_a = other
 
     def _track_uncommanded(self) -> None:
         """Record when a charger the group has paused draws anyway.
@@ -568,68 +333,34 @@ class Soak:
         paused-draw rule) takes effect. Like a house-load step, that draw is not the group's to
         prevent, only to answer.
         """
-        if self.entry.state is not ConfigEntryState.LOADED:
-            return
-        group = self.entry.runtime_data.groups.get(GROUP_ID)
+        group = self.group()
         if group is None or group.decision is None:
             return
         for member in group.members:
             if group.decision.limits[member.index] > 0:
                 continue
             charger = self.sim.chargers.get(member.charger.name)
-            if charger is None:
-                continue
-            connectors = [c for c in charger.connectors if member.connector in (0, c.index)]
+            connectors = [] if charger is None else [c for c in charger.connectors if member.connector in (0, c.index)]
             if any(c.current > 1.0 for c in connectors):
-                self._last_uncommanded = self.sim.elapsed
+                self.budget.uncommanded(self.sim.elapsed)
 
-    def _control_blocked(self, now: float) -> bool:
-        """True while a fault keeps Home Assistant from commanding a charger (bus down, charger deaf, reload)."""
-        for fault in self.faults:
-            if not fault.started:
-                break
-            if fault.kind in ("knxd_restart", "ha_reload") and fault.at <= now <= fault.at + 60:
-                return True
-            if fault.kind in ("charger_mute", "charger_kill") and fault.at <= now <= fault.end + 30:
-                return True
-        return False
+    def in_play(self, fault: Fault) -> bool:
+        """True while a fault with a bound is in play: a charger that ignores its limit by more than the tolerance."""
+        if fault.kind != "charger_disobeys":
+            return True
+        charger = self.sim.chargers[str(fault.target)]
+        return any(c.current - charger.limited_offer(c) > DISOBEY_TOLERANCE for c in charger.connectors)
 
     def _account(self) -> None:
         reading = self.sim.reading
         assert reading is not None
-        figures = self.figures
         now = self.sim.elapsed
-        if self._first_round is None and self.entry.state is ConfigEntryState.LOADED:
-            group = self.entry.runtime_data.groups.get(GROUP_ID)
-            if group is not None and group.decision is not None:
-                self._first_round = now
-        other = (reading.house_w - reading.pv_w) / 3 / VOLTAGE
-        chargers = self.sim.charger_currents()
-        for k in range(3):
-            amps = abs(other + chargers[k])
-            figures.peak_a[k] = max(figures.peak_a[k], amps)
-            if amps > self.breaker:
-                figures.over_breaker_s[k] += STEP
-            if amps <= self.budget:
-                continue
-            figures.over_s[k] += STEP
-            figures.over_as[k] += (amps - self.budget) * STEP
-            if self._first_round is None or now - self._first_round <= RISE_WINDOW:
-                figures.over_startup_s[k] += STEP
-            elif chargers[k] <= 0 or now - self._last_rise <= RISE_WINDOW:
-                figures.over_house_s[k] += STEP
-            elif self._control_blocked(now):
-                figures.over_fault_s[k] += STEP
-            elif now - self._last_uncommanded <= RISE_WINDOW:
-                figures.over_uncommanded_s[k] += STEP
-            else:
-                figures.over_controller_s[k] += STEP
-                figures.over_controller_as[k] += (amps - self.budget) * STEP
-                if len(figures.controller_events) < 50:
-                    figures.controller_events.append(
-                        f"{self.sim.now:%H:%M:%S} (t={now:.0f}s) L{k + 1} {amps:.2f} A: other {other:.2f} A, "
-                        f"chargers {chargers[k]:.2f} A, last rise t={self._last_rise:.0f}s"
-                    )
+        if self.budget.first_round is None and (group := self.group()) is not None and group.decision is not None:
+            self.budget.first_round = now
+        started = self.injector.started if self.injector is not None else []
+        self.budget.account(
+            now, self.sim.now, reading.house_w, reading.pv_w, self.sim.charger_currents(), started, self.in_play
+        )
         for name, charger in self.sim.chargers.items():
             for conn in charger.connectors:
                 key = f"{name} c{conn.index}"
@@ -638,81 +369,10 @@ class Soak:
                 self.true_wh[key] = self.true_wh.get(key, 0.0) + (energy - prev if energy >= prev else energy)
                 self._prev_wh[key] = energy
 
-    # -- faults ----------------------------------------------------------------------------------
-
-    def spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-
-    async def inject_due(self) -> None:
-        now = self.sim.elapsed
-        for fault in self.faults:
-            if fault.at > now:
-                break
-            if not fault.started:
-                fault.started = True
-                self.injected[fault.kind] += 1
-                await self._begin(fault)
-            if not fault.done and now >= fault.end:
-                fault.done = True
-                await self._end(fault)
-
-    async def _begin(self, fault: Fault) -> None:
-        kind = fault.kind
-        if kind == "knxd_restart":
-            self.bus.restart()
-        elif kind == "charger_mute":
-            self.sim.chargers[str(fault.target)].mute()
-        elif kind == "charger_kill":
-            host = self.hosts.get(str(fault.target))
-            if host is not None:
-                self.hosts[str(fault.target)] = None
-                self.spawn(host.stop())
-        elif kind.startswith("meter_"):
-            self.meter_fault = fault
-            self.publish_meter()
-        elif kind == "washing_machine":
-            self.sim.extra_load_w += WASHING_MACHINE_W
-        elif kind == "malformed":
-            charger = self.sim.chargers[str(fault.target)]
-            linked = [n for n in MALFORMED_OBJECTS if charger.group_addresses.get(n)]
-            for number in random.Random(f"{SEED}:{fault.at}").sample(linked, 2):
-                charger.send_malformed(number)
-        elif kind == "ha_reload":
-            self.spawn(self.hass.config_entries.async_reload(self.entry.entry_id))
-
-    async def _end(self, fault: Fault) -> None:
-        kind = fault.kind
-        if kind == "charger_mute":
-            self.sim.chargers[str(fault.target)].mute(False)
-        elif kind == "charger_kill":
-            if self.hosts.get(str(fault.target)) is None:
-                self.spawn(self.connect(str(fault.target)))
-        elif kind.startswith("meter_"):
-            if self.meter_fault is fault:
-                self.meter_fault = None
-                self.publish_meter()
-        elif kind == "washing_machine":
-            self.sim.extra_load_w -= WASHING_MACHINE_W
-
     # -- the run ---------------------------------------------------------------------------------
 
-    def unexplained(self) -> list[str]:
-        out = []
-        for line in self.log.records:
-            at = line.at
-            rules = list(ALWAYS)
-            for fault in self.faults:
-                if fault.started and fault.at - 1 <= at <= fault.end + GRACE:
-                    rules += EXPLAINED[fault.kind]
-            if any(line.name.startswith(lg) and re.search(rx, line.message) for lg, rx in rules):
-                continue
-            text = f"t={at:.0f}s {line.level} {line.name}: {line.message[:300]}"
-            out.append(text + (f" [{line.exception}]" if line.exception else ""))
-        return out
-
     def lifetime_wh(self) -> dict[str, float | None]:
+        assert self.hass is not None
         registry = er.async_get(self.hass)
         out: dict[str, float | None] = {}
         for name, charger in self.sim.chargers.items():
@@ -730,7 +390,9 @@ class Soak:
 
     async def final_sync(self) -> None:
         """Physics stopped: Home Assistant reads every session energy once more, so nothing is in transit."""
-        hub = self.entry.runtime_data.hub
+        entry = self.loaded()
+        assert entry is not None
+        hub = entry.runtime_data.hub
         for name in self.sim.chargers:
             main = 1 if name == "Garage" else 2
             for number in (46, 95):
@@ -740,144 +402,90 @@ class Soak:
 
     async def run(self, hours: float) -> dict[str, Any]:
         total = hours * 3600.0
-        rng = random.Random(SEED)
-        self.faults = fault_schedule(rng, total, FAULT_RATE, list(self.sim.chargers))
+        faults = fault_schedule(random.Random(SEED), total, FAULT_RATE, list(self.sim.chargers))
+        self.injector = Injector(self, faults, SEED, total - 1500.0)
         logging.getLogger().addHandler(self.log)
+        ours = logging.getLogger("custom_components.knx_evse")
+        level = ours.level
+        if ours.getEffectiveLevel() > logging.INFO:
+            ours.setLevel(logging.INFO)  # the start and end lines of the conditions
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, context: self.figures.exceptions.append(str(context.get("exception") or context["message"])[:300]))
         try:
-            with self.activity.installed():
+            with self.activity.installed(), patch.object(BalancingGroup, "async_run_round", timed_rounds(self.figures)):
                 await self.start()
                 real_start = REAL()
                 next_hour = 3600.0
                 baseline: dict[str, Any] | None = None
                 while self.sim.elapsed < total:
                     await self.step()
-                    await self.inject_due()
+                    await self.injector.due(self.sim.elapsed)
                     if self.sim.elapsed >= next_hour:
-                        sample, by_type = resources(self.sim.elapsed / 3600)
+                        sample, by_type = resources(self.sim.elapsed / 3600, len(self.log.records))
                         self.figures.samples.append(sample)
                         if baseline is None:
                             baseline, self._types_hour1 = sample, by_type
-                        f = self.figures
-                        print(
-                            f"soak: {self.sim.now:%H:%M} sim, {REAL() - real_start:.0f} s real, "
-                            f"{self.sim.elapsed / max(REAL() - real_start, 1e-9):.0f}x, "
-                            f"over budget {sum(f.over_s):.0f} s (controller {sum(f.over_controller_s):.0f} s), "
-                            f"faults {sum(self.injected.values())}, tasks {sample['tasks']}, "
-                            f"objects {sample['objects']} ({sample['objects_raw']} with the bounded caches, "
-                            f"{', '.join(sample['caches'].values())} full), rss {sample['rss_mb']} MB",
-                            flush=True,
-                        )
+                        self._progress(real_start, sample)
                         next_hour += 3600.0
                 real = REAL() - real_start
-                while self.background:
+                for _ in range(600):
+                    if not self.background:
+                        break
                     await self.step(physics=False)
+                else:
+                    raise AssertionError(f"background tasks still running 600 s after the end: {self.background}")
                 await self.final_sync()
-                end, by_type = resources(self.sim.elapsed / 3600)
+                end, by_type = resources(self.sim.elapsed / 3600, len(self.log.records))
                 self._types_end = by_type
                 lifetime = self.lifetime_wh()
+                assert self.hass is not None and self.entry is not None
                 assert await self.hass.config_entries.async_unload(self.entry.entry_id)
-                for host in self.hosts.values():
+                await self._until(self.homes.stop())
+                await self.homes.leave()
+                for host in (*self.hosts.values(), self.faulty):
                     if host is not None:
                         await host.stop()
         finally:
+            loop.set_exception_handler(None)
+            ours.setLevel(level)
             logging.getLogger().removeHandler(self.log)
         return self.report(total, real, baseline, end, lifetime)
 
-    def report(
-        self,
-        total: float,
-        real: float,
-        baseline: dict[str, Any] | None,
-        end: dict[str, Any],
-        lifetime: dict[str, float | None],
-    ) -> dict[str, Any]:
+    def _progress(self, real_start: float, sample: dict[str, Any]) -> None:
         f = self.figures
-        energy = {}
-        for key, true in self.true_wh.items():
-            got = lifetime.get(key)
-            energy[key] = {
-                "simulator_wh": round(true, 1),
-                "lifetime_wh": got,
-                "diff_pct": None if got is None or true == 0 else round((got - true) / true * 100, 4),
-            }
-        true_total = sum(self.true_wh.values())
-        got_total = sum(v or 0.0 for v in lifetime.values())
-        unexplained = self.unexplained()
-        explained = len(self.log.records) - len(unexplained)
-        return {
-            "simulated_h": round(total / 3600, 2),
-            "real_s": round(real, 1),
-            "speed": round(total / real, 1),
-            "step_s": STEP,
-            "seed": SEED,
-            "budget_a": round(self.budget, 2),
-            "breaker_a": self.breaker,
-            "over_budget_s": f.over_s,
-            "over_budget_as": [round(x, 1) for x in f.over_as],
-            "over_budget_startup_s": f.over_startup_s,
-            "first_round_s": self._first_round,
-            "over_budget_house_s": f.over_house_s,
-            "over_budget_fault_s": f.over_fault_s,
-            "over_budget_uncommanded_s": f.over_uncommanded_s,
-            "over_budget_controller_s": f.over_controller_s,
-            "over_budget_controller_as": [round(x, 1) for x in f.over_controller_as],
-            "over_budget_controller_at": f.controller_events,
-            "over_breaker_s": f.over_breaker_s,
-            "peak_a": [round(x, 2) for x in f.peak_a],
-            "energy": energy,
-            "energy_total": {
-                "simulator_wh": round(true_total, 1),
-                "lifetime_wh": round(got_total, 1),
-                "diff_pct": round((got_total - true_total) / true_total * 100, 4) if true_total else None,
-            },
-            "resources_hour1": baseline,
-            "resources_end": end,
-            "resources_hourly": f.samples,
-            "objects_growth_by_type": dict((self._types_end - self._types_hour1).most_common(15)),
-            "faults": dict(self.injected),
-            "log_warnings_explained": explained,
-            "log_unexplained": unexplained,
-            "settle_overruns": f.settle_overruns,
-            "timer_stops": f.timer_stops,
-            "steps": f.steps,
-            "sim_events": len(self.sim.events),
-        }
+        injected = sum(self.injector.injected.values()) if self.injector is not None else 0
+        print(
+            f"soak: {self.sim.now:%H:%M} sim, {REAL() - real_start:.0f} s real, "
+            f"{self.sim.elapsed / max(REAL() - real_start, 1e-9):.0f}x, "
+            f"over budget {sum(f.over_s):.0f} s (controller {sum(f.over_controller_s):.0f} s), "
+            f"faults {injected}, tasks {sample['tasks']}, "
+            f"objects {sample['objects']} ({sample['objects_raw']} with the bounded caches, "
+            f"{', '.join(sample['caches'].values())} full), rss {sample['rss_mb']} MB",
+            flush=True,
+        )
 
-
-def check(report: dict[str, Any]) -> list[str]:
-    """The run's assertions (scripts/soak.py); returns what failed."""
-    failed = []
-    if sum(report["over_budget_controller_s"]) > 0:
-        failed.append(f"over the breaker budget by the balancer's doing: {report['over_budget_controller_s']} s per phase")
-    for key, row in report["energy"].items():
-        if row["lifetime_wh"] is None:
-            failed.append(f"{key}: lifetime energy unknown")
-    total = report["energy_total"]
-    if total["diff_pct"] is None or abs(total["diff_pct"]) > 0.1:
-        failed.append(f"energy: lifetime sensors {total['lifetime_wh']} Wh vs simulator {total['simulator_wh']} Wh")
-    for key, row in report["energy"].items():
-        if row["diff_pct"] is not None and abs(row["diff_pct"]) > 0.1 and abs(row["lifetime_wh"] - row["simulator_wh"]) > 2:
-            failed.append(f"energy {key}: {row['lifetime_wh']} Wh vs {row['simulator_wh']} Wh ({row['diff_pct']} %)")
-    base, end = report["resources_hour1"], report["resources_end"]
-    if base is None:
-        failed.append("the run ended before the first simulated hour: no baseline for memory and tasks")
-    else:
-        if end["tasks"] > base["tasks"]:
-            failed.append(f"asyncio tasks grew: {base['tasks']} at hour 1, {end['tasks']} at the end")
-        if end["objects"] > base["objects"] * 1.02 + 2000:
-            top = ", ".join(f"{k} +{v}" for k, v in list(report["objects_growth_by_type"].items())[:5])
-            failed.append(
-                f"Python objects grew: {base['objects']} at hour 1, {end['objects']} at the end "
-                f"(bounded caches emptied; most grown: {top})"
-            )
-        if end["rss_mb"] > base["rss_mb"] + 32:
-            failed.append(f"RSS grew: {base['rss_mb']} MB at hour 1, {end['rss_mb']} MB at the end")
-    if report["log_unexplained"]:
-        failed.append(f"{len(report['log_unexplained'])} warnings/errors no injected fault explains")
-    missing = [k for k in FAULT_KINDS if not report["faults"].get(k)]
-    if missing:
-        failed.append(f"faults never injected: {missing}")
-    return failed
+    def report(
+        self, total: float, real: float, baseline: dict[str, Any] | None, end: dict[str, Any], lifetime: dict[str, float | None]
+    ) -> dict[str, Any]:
+        assert self.injector is not None
+        started = self.injector.started
+        unexplained_lines = unexplained(self.log.records, started)
+        return build_report(
+            self.figures,
+            budget=(self.budget.budget, self.budget.breaker, self.budget.first_round),
+            run={"simulated_h": round(total / 3600, 2), "real_s": round(real, 1), "speed": round(total / real, 1),
+                 "step_s": STEP, "seed": SEED, "fault_rate": FAULT_RATE},
+            true_wh=self.true_wh,
+            lifetime=lifetime,
+            resources=(baseline, end, dict((self._types_end - self._types_hour1).most_common(15))),
+            faults=started,
+            injected=dict(self.injector.injected),
+            log={"home_assistant_starts": self.homes.started,
+                 "log_warnings_explained": len(self.log.warnings()) - len(unexplained_lines),
+                 "log_unexplained": unexplained_lines,
+                 "log_repeated": repeated_conditions(self.log.records, self.runtimes)},
+            sim_events=len(self.sim.events),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -896,11 +504,10 @@ def house() -> tuple[Installation, HouseModel]:
 
 
 @pytest.mark.skipif(HOURS <= 0, reason="the soak runs through scripts/soak (SOAK_HOURS)")
-async def test_soak(
-    house: tuple[Installation, HouseModel], hass: HomeAssistant, bus_netns: KnxdBus, freezer: FrozenDateTimeFactory
-) -> None:
+@pytest.mark.usefixtures("hass_storage")
+async def test_soak(house: tuple[Installation, HouseModel], bus_netns: KnxdBus, freezer: FrozenDateTimeFactory) -> None:
     """Run the soak for SOAK_HOURS simulated hours; print the figures; fail on any assertion."""
-    soak = Soak(hass, bus_netns, freezer, house)
+    soak = Soak(bus_netns, freezer, house)
     report = await soak.run(HOURS)
     failed = check(report)
     report["failed"] = failed

@@ -62,6 +62,7 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         self._over: list[bool] = []
         self._raise_caps: list[float] = []
         self._raise_surplus = 0.0
+        self._raised_at = -math.inf  # the last round that raised or started an EVSE
         self._disobedient: tuple[int, ...] = ()
         self._sign = MeterSign()  # latched for this Balancer, also across reconfigure() (not in the config)
         self._grid_export = 0.0
@@ -258,6 +259,7 @@ class Balancer(Conduct, Planning, Output, SiteRules):
                 else:
                     st.reason = "over_limit_stop" if st.disobeyed else "off"
 
+        before = [(st.on, st.limit) for st in self._state]
         state, caps, surplus = self._budget(now, meter, measured)
         if state != "ok":
             self._fallback(t, state, group, upper)
@@ -270,6 +272,8 @@ class Balancer(Conduct, Planning, Output, SiteRules):
             available = round(available, 9)
             surplus_out = round(max(0.0, surplus) / cfg.phases, 9)
         self._price_reasons()
+        if any(st.on and (not on or st.limit > limit + EPS) for st, (on, limit) in zip(self._state, before, strict=True)):
+            self._raised_at = t
         return self._finish(t, state, available, surplus_out)
 
     # ------------------------------------------------------------------ inputs
@@ -438,6 +442,13 @@ class Balancer(Conduct, Planning, Output, SiteRules):
             self._raise_caps = [caps[0] - sum(excess)]
         surplus = -sum(loads) if net is None else net  # the export is the total, wherever it is
         self._raise_surplus = surplus - sum(excess)
+        if ts < self._raised_at:
+            # The reading is older than the last raise or start (a meter no longer reported, or
+            # late): it does not hold what that lets the cars draw now, so "meter − Σ EVSE" would
+            # count their new draw as room. Nothing more is raised or started on it.
+            drawn = ev if len(self._raise_caps) == nph else [sum(ev)]
+            self._raise_caps = [min(c, d) for c, d in zip(self._raise_caps, drawn, strict=True)]
+            self._raise_surplus = min(self._raise_surplus, 0.0)
         return "ok", caps, surplus
 
 

@@ -27,8 +27,9 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 from xknx.dpt.dpt import DPTEnumData
+from xknx.exceptions import CouldNotParseAddress
 from xknx.telegram import Telegram, TelegramDirection
-from xknx.telegram.address import GroupAddress
+from xknx.telegram.address import GroupAddress, IndividualAddress
 from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWrite
 
 from ..compat import vol
@@ -67,6 +68,14 @@ SOURCE_RESET: Final = "reset"
 
 ObjectListener = Callable[[int | None], None]
 """Called with the number of the object that changed, or None when availability changed."""
+
+def _individual_address(text: str | None) -> IndividualAddress | None:
+    """Return the charger's individual address, None when none (or no valid one) is configured."""
+    try:
+        return IndividualAddress(text) if text else None
+    except CouldNotParseAddress:
+        return None
+
 
 class InvalidChargerConfigError(ValueError):
     """The data of a charger subentry does not validate (parameters or group addresses)."""
@@ -144,10 +153,14 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         self._listeners: dict[int | None, Listeners[int | None]] = {}
         """Object number (None: availability) → its listeners."""
         self._warned_gas: set[int] = set()
+        self._address = _individual_address(self.individual_address)
+        self._address_heard = False
+        self._warned_sources: set[str] = set()
         self._unsubs: list[CALLBACK_TYPE] = []
         self.telegrams_received = 0
         self.telegrams_decoded = 0
         self.telegrams_invalid = 0
+        self.telegrams_foreign = 0
         self.telegrams_sent = 0
         self.reads_sent = 0
         self._init_liveness()
@@ -234,7 +247,9 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
 
         Bad payloads (wrong length, NaN, reserved enum value) and services other than GroupValueWrite/
         Response/Read (a memory or property service has no business on a group address) are logged
-        once per group address and ignored; the last good state is kept. Never raises.
+        once per group address and ignored; the last good state is kept. A telegram on one of the
+        charger's sending addresses from another device is not the charger's (``_from_charger``).
+        Never raises.
         """
         destination = telegram.destination_address
         payload = telegram.payload
@@ -252,6 +267,8 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         self.telegrams_received += 1
         monotonic = time.monotonic()
         if destination.raw in self._status_gas and telegram.direction is TelegramDirection.INCOMING:
+            if not self._from_charger(telegram):
+                return
             self._heard(monotonic)
         utc = dt_util.utcnow()
         for obj in objects:
@@ -270,6 +287,37 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
             self._notify(obj.number)
             if obj.number == RESET_OBJECT and value and isinstance(payload, GroupValueWrite):
                 self._charger_reset()
+
+    def _from_charger(self, telegram: Telegram) -> bool:
+        """Return False for a telegram on a sending address of the charger from another device.
+
+        The charger sends its status objects on their first addresses, with its individual address
+        as the source. Once a telegram from that address has been heard, another source there is a
+        faulty or misprogrammed device: its values are not the charger's and do not prove it alive,
+        so it is ignored, and each such source is logged once. Before that (an individual address
+        typed wrong, say) every source is taken, as the charger's own could not be told apart.
+        """
+        if self._address is None:
+            return True
+        if telegram.source_address == self._address:
+            self._address_heard = True
+            return True
+        if not self._address_heard:
+            return True
+        self.telegrams_foreign += 1
+        source = str(telegram.source_address)
+        if source not in self._warned_sources:
+            self._warned_sources.add(source)
+            _LOGGER.warning(
+                "%s: ignoring telegrams from %s on its sending addresses (the charger is %s): another "
+                "device sends there, so its values are not the charger's. Further telegrams from %s "
+                "there are counted only",
+                self.name,
+                source,
+                self._address,
+                source,
+            )
+        return False
 
     def _bad_telegram(self, ga_raw: int, telegram: Telegram, err: Exception) -> None:
         self.telegrams_invalid += 1
@@ -335,6 +383,8 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
     def _connection_changed(self, connected: bool) -> None:
         if connected:
             self._reset_liveness()
+        self._update_reachable()
+        if connected:
             self._start_reads()
         self._notify(None)
 
@@ -347,6 +397,10 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
     def state(self, number: int) -> ObjectState | None:
         """Last ``ObjectState`` of object ``number`` (received or written), None before any."""
         return self._states.get(number)
+
+    def _answered(self, number: int) -> bool:
+        state = self._states.get(number)
+        return state is not None and state.source == SOURCE_BUS
 
     def value(self, number: int) -> Any:
         """Last value of object ``number``, None before any."""

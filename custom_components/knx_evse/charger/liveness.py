@@ -13,8 +13,13 @@ be heard (any telegram on the sending address of one of its status objects) at l
 GroupValueRead goes to its first readable status object (a liveness read). When a batch of reads
 (start-up, reconnect or liveness) gets no telegram at all within ``answer_timeout``, the charger is
 stale: ``is_stale`` is True and its entities are unavailable. While stale, the read is repeated
-every ``silence_limit`` seconds. Any telegram from the charger ends it. A busy charger is never
-read; an idle one costs one read (and its answer) every ``silence_limit`` seconds.
+every ``silence_limit`` seconds. Any telegram from the charger ends it; a reconnect does not (the
+charger is still known silent until it sends). A busy charger is never read; an idle one costs one
+read (and its answer) every ``silence_limit`` seconds. The silence is logged once when it starts and
+once when it ends (``condition.LoggedCondition``).
+
+Reachability: the charger is reachable while the KNX connection is up and it is not stale;
+``reachable_since`` says since when, so a read's answer window can be checked (``repairs``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 
+from ..condition import LoggedCondition
 from ..const import DOMAIN
 from ..knx.group_addresses import GroupAddressMap
 from ..knx.hub import KnxEvseHub
@@ -86,8 +92,9 @@ _BALANCING_SCOPES: Final = frozenset(
 class ChargerLiveness:
     """Liveness and reads of a ``ChargerCoordinator`` (a base class of it; see the module docstring).
 
-    ``is_stale``, ``silence_limit``, ``last_heard``, ``read_plan``, ``startup_reads_done``,
-    ``last_read_plan``, ``async_request_reads``, ``async_add_reads_done_listener``.
+    ``is_stale``, ``reachable_since``, ``silence_limit``, ``last_heard``, ``read_plan``,
+    ``startup_reads_done``, ``last_read_plan``, ``last_read_plan_started``, ``async_request_reads``,
+    ``async_add_reads_done_listener``.
     """
 
     answer_timeout: float = DEFAULT_ANSWER_TIMEOUT
@@ -113,14 +120,20 @@ class ChargerLiveness:
         self._heard_count = 0
         self._last_read_at = 0.0
         self._stale = False
+        self._silence = LoggedCondition(_LOGGER)
+        self._reachable_since: float | None = self.last_heard if self.hub.connected else None
         self._liveness_task: asyncio.Task[None] | None = None
         self._reads_done_listeners: Listeners[list[int]] = Listeners(_LOGGER, self.name, "start-up reads listener")
         self.last_read_plan: list[int] = []
         """The objects of the last read plan whose reads were all sent (empty before)."""
+        self.last_read_plan_started = 0.0
+        """``time.monotonic()`` when the first read of ``last_read_plan`` was sent."""
         self._read_task: asyncio.Task[None] | None = None
 
     _notify: Callable[[int | None], None]
     """Calls the listeners of an object, or of availability for None (``ChargerCoordinator``)."""
+    _answered: Callable[[int], bool]
+    """True when object ``number`` has a value from the bus (``ChargerCoordinator``)."""
 
     @property
     def is_stale(self) -> bool:
@@ -130,6 +143,18 @@ class ChargerLiveness:
         changes.
         """
         return self._stale
+
+    @property
+    def reachable_since(self) -> float | None:
+        """``time.monotonic()`` since which the connection is up and the charger not stale; None while not."""
+        return self._reachable_since
+
+    def _update_reachable(self) -> None:
+        """Note the start or the end of reachability (after a change of staleness or of the connection)."""
+        if not (self.hub.connected and not self._stale):
+            self._reachable_since = None
+        elif self._reachable_since is None:
+            self._reachable_since = time.monotonic()
 
     def _silence_limit(self) -> float:
         """Twice the shortest linked cyclic sending period plus ``STALE_GRACE``, else ``liveness_after``."""
@@ -150,16 +175,19 @@ class ChargerLiveness:
         self.last_heard = now
         self._heard_count += 1
         self._unanswered_since = None
+        self._silence.end("%s answers again", self.name)
         if self._stale:
             self._stale = False
-            _LOGGER.info("%s answers again", self.name)
+            self._update_reachable()
             self._notify(None)
 
     def _reset_liveness(self) -> None:
-        """Start counting silence afresh (set-up, reconnect): nothing could be heard before."""
+        """Start counting silence afresh (reconnect): nothing could be heard while disconnected.
+
+        A charger that was stale stays stale until it sends: its silence began before.
+        """
         self.last_heard = time.monotonic()
         self._unanswered_since = None
-        self._stale = False
 
     def _read_sent(self, sent_at: float, first: bool, heard_before: int) -> None:
         """Record a read sent at ``sent_at``; the first of a batch waits for an answer.
@@ -183,7 +211,8 @@ class ChargerLiveness:
             and now - self._unanswered_since >= self.answer_timeout
         ):
             self._stale = True
-            _LOGGER.warning(
+            self._update_reachable()
+            self._silence.start(
                 "%s sent nothing for %.0f s and did not answer a read: its entities are unavailable "
                 "until it sends again",
                 self.name,
@@ -241,8 +270,15 @@ class ChargerLiveness:
 
     @callback
     def async_request_reads(self, numbers: Iterable[int]) -> None:
-        """Send GroupValueRead to the readable, linked objects among ``numbers`` (in the background)."""
-        self._start_reads([n for n in numbers if n in self.group_addresses and OBJECTS[n].readable])
+        """Send GroupValueRead to the readable, linked objects among ``numbers`` (in the background).
+
+        The reads are led by one of an object of the read plan that has answered before, if any: the
+        batch's first read decides whether the charger is stale, and objects read again may be ones
+        that never answer (not linked in ETS), which says nothing about the charger.
+        """
+        plan = [n for n in numbers if n in self.group_addresses and OBJECTS[n].readable]
+        lead = next((n for n in self.read_plan() if n not in plan and self._answered(n)), None)
+        self._start_reads(plan if lead is None or not plan else [lead, *plan])
 
     def _start_reads(self, plan: list[int] | None = None) -> None:
         if self._read_task is not None and not self._read_task.done():
@@ -260,10 +296,11 @@ class ChargerLiveness:
         return self._read_task is None or self._read_task.done()
 
     async def _async_read(self, plan: list[int]) -> None:
+        started = time.monotonic()
         for index, number in enumerate(plan):
             if not self.hub.connected or not await self._async_read_object(number, index == 0):
                 return
-        self.last_read_plan = plan
+        self.last_read_plan, self.last_read_plan_started = plan, started
         self._reads_done_listeners.notify(plan)
 
     async def _cancel_reads(self) -> None:

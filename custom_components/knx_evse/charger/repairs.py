@@ -15,6 +15,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 
+from ..condition import LoggedCondition
 from ..issues import (
     ISSUE_CHARGER_ERROR,
     ISSUE_CHARGER_ERROR_RESET,
@@ -60,8 +61,15 @@ class ChargerRepairs:
     """Raises and clears the issues of one charger from its coordinator's state.
 
     - After the coordinator's start-up reads (``ChargerCoordinator.async_add_reads_done_listener``)
-      it waits ``READ_ANSWER_TIMEOUT`` s and raises ``status_address_unanswered`` for the objects
-      still without a value; a value arriving later removes the object from the issue.
+      it waits ``READ_ANSWER_TIMEOUT`` s for the objects still without a value. A read is judged
+      only if it could have been answered: the connection up and the charger not stale from the
+      first read of its batch to the check (``reachable_since``); otherwise it is read again once
+      both are back. A read lost on the way (the charger's own line or tunnel down for a few
+      seconds, too short to make it stale) looks like an object that is not linked, so a silent
+      object is read once more (``retry``) before ``status_address_unanswered`` is raised for it:
+      only objects silent twice with the bus and the charger up are in the issue. A value arriving
+      later removes the object from the issue, silently; the issue is logged once when raised and
+      once when every object has answered.
     - On every value of objects 19/20 it raises or clears ``charger_error`` (``charger_error_reset``
       when object 5 is linked).
     """
@@ -74,6 +82,13 @@ class ChargerRepairs:
         self.subentry_id = coordinator.subentry_id
         self.pending: set[int] = set()
         self.unanswered: set[int] = set()
+        self.retry: set[int] = set()
+        """Silent objects to read again when the charger is reachable."""
+        self._requested: set[int] = set()
+        self._again: set[int] = set()
+        """Objects of the pending batch that are read for the second time."""
+        self._window_start = 0.0
+        self._unanswered_logged = LoggedCondition(_LOGGER)
         self._timer: CALLBACK_TYPE | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
 
@@ -104,11 +119,14 @@ class ChargerRepairs:
     def _reads_done(self, plan: list[int]) -> None:
         self._cancel_timer()
         self.pending = set(plan)
+        self._again, self._requested = self.pending & self._requested, set()
+        self.retry -= self.pending
+        self._window_start = self.coordinator.last_read_plan_started
         self._timer = async_call_later(self.hass, READ_ANSWER_TIMEOUT, self._check_answers)
 
     @callback
     def _check_answers(self, _now: datetime) -> None:
-        """Raise the issue for the silent objects of a plan, unless nothing was ever heard from the charger.
+        """Judge the silent objects of a plan: the issue, a retry, or nothing (see the class).
 
         A charger that sent nothing at all is off, unreachable or not yet programmed: that is not a
         linking problem, and unlinking every object would do harm. Nothing is raised then.
@@ -116,20 +134,44 @@ class ChargerRepairs:
         self._timer = None
         coordinator = self.coordinator
         silent = {n for n in self.pending if coordinator.state(n) is None}
+        self.pending = set()
         if not any(
             (state := coordinator.state(n)) is not None and state.source == SOURCE_BUS
             for n in coordinator.group_addresses
         ):
             _LOGGER.debug("%s: nothing heard from the charger; is it on the bus?", coordinator.name)
             silent = set()
-        self.unanswered = silent
-        self.pending = set()
-        self._update_unanswered_issue()
+        since = coordinator.reachable_since
+        if since is None or since > self._window_start:
+            if silent:
+                _LOGGER.debug(
+                    "%s: objects %s unanswered while the charger or the connection was down; read again "
+                    "when both are up",
+                    coordinator.name,
+                    sorted(silent),
+                )
+            self.retry |= silent
+        else:
+            self.retry |= silent - self._again
+            if silent & self._again:
+                self.unanswered |= silent & self._again
+                self._update_unanswered_issue()
+        self._retry_if_reachable()
+
+    def _retry_if_reachable(self) -> None:
+        """Read the objects in ``retry`` again when the charger is reachable and no other reads are under way."""
+        coordinator = self.coordinator
+        if self.retry and coordinator.available and coordinator.startup_reads_done and self._timer is None:
+            numbers, self.retry = sorted(self.retry), set()
+            self._requested = set(numbers)
+            coordinator.async_request_reads(numbers)
 
     @callback
     def _object_changed(self, number: int | None) -> None:
         if number is None:
+            self._retry_if_reachable()
             return
+        self.retry.discard(number)
         if number in self.unanswered:
             self.unanswered.discard(number)
             self._update_unanswered_issue()
@@ -141,8 +183,9 @@ class ChargerRepairs:
             async_delete_issue(
                 self.hass, ISSUE_STATUS_UNANSWERED, entry_id=self.entry_id, subentry_id=self.subentry_id
             )
+            self._unanswered_logged.end("%s: every status object read at start-up has answered", self.coordinator.name)
             return
-        _LOGGER.warning(
+        self._unanswered_logged.start(
             "%s: no answer to the start-up read of objects %s", self.coordinator.name, sorted(self.unanswered)
         )
         async_create_issue(

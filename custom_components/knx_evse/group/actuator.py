@@ -5,7 +5,8 @@ member's limit (``ChargerInterface.async_apply_limit``), then Start (``async_res
 resumes or its last Start failed; a pause is a Stop, or a 0 A limit when no start/stop object is
 linked (``async_pause``). A resumed member whose charger confirms the limit already skips the limit
 write (``_limit_in_force``). Nothing is sent to a stale member; a send that fails is retried on the
-next round (``Balancer.force_write``).
+next round (``Balancer.force_write``); failing writes are logged once when they start and once when
+they go through again.
 """
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ async def async_apply(group: str, balancer: Balancer, members: list[Member], dec
                     member.started = True
         except HomeAssistantError as err:
             balancer.force_write(index)
-            member.failures += 1
-            log = _LOGGER.warning if member.failures == 1 else _LOGGER.debug
-            log("%s: could not write to %s (retried next round): %s", group, member.name, err)
+            if not member.writes_failing.start(
+                "%s: could not write to %s (retried every round): %s", group, member.name, err
+            ):
+                _LOGGER.debug("%s: could not write to %s: %s", group, member.name, err)
         else:
-            member.failures = 0
+            member.writes_failing.end("%s: writes to %s go through again", group, member.name)
 
 
 def _limit_in_force(balancer: Balancer, member: Member, amps: float) -> bool:

@@ -19,6 +19,7 @@ from homeassistant.exceptions import HomeAssistantError
 
 from ..balancing import Balancer, BalancingConfig, MeterReading
 from ..charger.interface import ChargerInterface
+from ..condition import LoggedCondition
 from ..knx.parameters import VOLTAGE
 from .meter import Meter
 
@@ -74,6 +75,7 @@ class Bridge:
         self.phases = phases
         self.period = period
         self.throttle = Throttle(period)
+        self._failing = LoggedCondition(_LOGGER)
 
     def config(self, meter_timeout: float) -> BalancingConfig:
         """Return a member-less core config whose meter checks match the master's supply."""
@@ -114,8 +116,9 @@ class Bridge:
         try:
             await master.async_feed_meter(value)
         except HomeAssistantError as err:
-            _LOGGER.warning("%s: could not feed the meter to %s: %s", self.group, master.name, err)
+            self._failing.start("%s: could not feed the meter to %s: %s", self.group, master.name, err)
             return usable
+        self._failing.end("%s: the meter reaches %s again", self.group, master.name)
         self.throttle.sent(now, value)
         return usable
 

@@ -229,7 +229,11 @@ class BalancingGroup:
         self._unsubs.append(async_track_state_change_event(self.hass, self.site.entity_ids, self._meter_changed))
         self._unsubs.append(
             async_track_time_interval(
-                self.hass, self._timer, timedelta(seconds=self.interval), name=f"{DOMAIN} balancing {self.name}"
+                self.hass,
+                self._timer,
+                timedelta(seconds=self.interval),
+                name=f"{DOMAIN} balancing {self.name}",
+                cancel_on_shutdown=True,
             )
         )
         self._unsubs.append(self.hub.async_add_connection_listener(self._connection_changed))

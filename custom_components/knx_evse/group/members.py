@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
@@ -25,6 +25,7 @@ from ..balancing import EvseConfig, EvseReading, MeterReading, Mode, supply_phas
 from ..charger.coordinator import ChargerCoordinator
 from ..charger.interface import ChargerInterface, limit_object, measurement_objects
 from ..compat import vol
+from ..condition import LoggedCondition
 from ..const import CONF_GROUP_ADDRESSES, CONF_PARAMETERS, SUBENTRY_BALANCING, SUBENTRY_CHARGER
 from ..knx.parameters import MIN_CURRENT, VOLTAGE, ChargerParameters, load_parameters
 from ..runtime import KnxEvseConfigEntry
@@ -54,7 +55,8 @@ class Member:
     from the last round (A; the display reason); ``written``: the last limit sent (A, 0 for a
     pause), None before any; ``override``: the user's one-shot limit (A) or None; ``stale``: True
     while the charger's values are stale; ``pin``: the limit (A) held for it meanwhile;
-    ``started``: True once Start was sent after the last Stop (so a failed Start is sent again).
+    ``started``: True once Start was sent after the last Stop (so a failed Start is sent again);
+    ``held`` and ``writes_failing``: its two logged conditions (``condition.LoggedCondition``).
     """
 
     index: int
@@ -71,7 +73,8 @@ class Member:
     stale: bool = False
     pin: float = 0.0
     started: bool = False
-    failures: int = 0
+    held: LoggedCondition = field(default_factory=lambda: LoggedCondition(_LOGGER))
+    writes_failing: LoggedCondition = field(default_factory=lambda: LoggedCondition(_LOGGER))
 
     @property
     def max_current(self) -> float:
@@ -92,7 +95,7 @@ class Member:
             self.stale = stale
             if stale:
                 self.pin = self.limit
-                _LOGGER.warning(
+                self.held.start(
                     "%s: %s %s; its limit of %g A stays reserved and nothing is sent to it",
                     group,
                     self.name,
@@ -100,7 +103,7 @@ class Member:
                     self.pin,
                 )
             else:
-                _LOGGER.info("%s: %s answers again", group, self.name)
+                self.held.end("%s: %s answers again", group, self.name)
         if not stale and connected is False:
             self.override = None  # the core ends an override when the vehicle leaves
         if stale or current is None:

@@ -10,7 +10,8 @@ refuses absurd values). After ``meter_timeout`` of an unusable meter (at once wh
 issue is raised: ``meter_entity_missing`` when an entity is gone, ``meter_unusable`` otherwise; it
 is deleted when valid readings return. A sign the core finds reversed raises ``meter_reversed`` at
 once (the verdict is latched, no glitch). The first usable verdict also deletes what a previous
-runtime of the group left (a reload after the sign was inverted).
+runtime of the group left (a reload after the sign was inverted). An unusable meter is logged once
+when it becomes unusable, whatever its problems meanwhile, and once when it is usable again.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from homeassistant.util.unit_conversion import ElectricCurrentConverter, PowerCo
 from .. import issues
 from ..balancing import MeterReading
 from ..balancing.readings import MeterState
+from ..condition import LoggedCondition
 from .data import METER_UNITS
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class Meter:
         self.unit: str | None = None
         self.issue: str | None = None
         self.issue_problem: str | None = None
+        self._unusable = LoggedCondition(_LOGGER)
 
     def known(self) -> bool:
         """Return True when every meter entity exists and has a value (neither unavailable nor unknown)."""
@@ -125,14 +128,13 @@ class Meter:
             self._set_issue(None)  # what a previous runtime of the group left: checked afresh
         if state == "ok":
             self.problem_since = None
-            if previous not in (None, "ok"):
-                _LOGGER.info("%s: meter usable again, balancing resumes", self.group)
+            self._unusable.end("%s: meter usable again, balancing resumes", self.group)
             if self.issue is not None or self.issue_problem is not None:
                 self._set_issue(None)
             return
         if self.problem_since is None:
             self.problem_since = now
-            _LOGGER.warning(
+            self._unusable.start(
                 "%s: meter %s is %s; fallback applied", self.group, ", ".join(self.entity_ids),
                 "missing" if self.missing else state,
             )
