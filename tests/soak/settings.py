@@ -23,6 +23,9 @@ TRACE_ENERGY = bool(os.environ.get("SOAK_TRACE_ENERGY"))
 METER_ENTITY = "sensor.grid_power"
 PHASE_METER_ENTITIES = ("sensor.grid_l1_current", "sensor.grid_l2_current", "sensor.grid_l3_current")
 """The group's meter (the demo installation): the supply's currents per phase, as the flow recommends."""
+PRICE_ENTITY = "input_number.energy_price"
+"""The House group's price entity (demo.yaml): the demo's slider, here set to its initial value."""
+PRICE_STATE = ("0.3", {"unit_of_measurement": "EUR/kWh"})
 GROUP_ID = "house"
 SUBENTRY_IDS = {"Garage": "garage", "Carport": "carport"}
 MODES = {"Carport": "fast", "Garage connector 1": "solar", "Garage connector 2": "min_solar"}

@@ -55,6 +55,8 @@ from .settings import (
     METER_ENTITY,
     MODES,
     PHASE_METER_ENTITIES,
+    PRICE_ENTITY,
+    PRICE_STATE,
     REPORT,
     SEED,
     STEP,
@@ -148,6 +150,8 @@ class Soak:
         """Start Home Assistant, publish the meter, set the hub entry up; check the modes after a restart."""
         await self.homes.start(stored)
         self.publish_meter(starting=True)
+        assert self.hass is not None
+        self.hass.states.async_set(PRICE_ENTITY, *PRICE_STATE)  # the slider's initial state, as the demo has it
         self.entry = self._new_entry()
         assert self.hass is not None
         self.entry.add_to_hass(self.hass)
