@@ -129,6 +129,7 @@ class BalancerBase:
     _over: list[bool]
     _raise_caps: list[float]
     _raise_surplus: float
+    _fresh: bool
     _disobedient: tuple[int, ...]
 
     # ------------------------------------------------------------------ state changes
