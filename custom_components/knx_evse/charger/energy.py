@@ -33,7 +33,9 @@ How a reading ``v`` (Wh) is counted, with ``last`` the last accepted session rea
 
 A held reading is stored with the rest (``as_dict``), so a restart between it and the next reading
 loses nothing; its age is then unknown and counts as within ``DROPOUT_WINDOW_S``, as when no drop
-was seen.
+was seen. A restored session time belongs to the stored reading only: a reading accepted after a
+restart before any session time arrived has an unknown one (the soak saw a session that began just
+before a restart counted twice).
 
 The total never decreases. Negative, non-finite and absurd readings (> ``MAX_SESSION_WH``) are
 ignored.
@@ -96,6 +98,7 @@ class LifetimeEnergy:
         "_latest_time",
         "_replugged",
         "_time_at_last",
+        "_time_seen",
         "_total",
         "_unplugged",
     )
@@ -110,6 +113,7 @@ class LifetimeEnergy:
         self._last = last_session_wh
         self._time_at_last = session_time_at_last
         self._latest_time: int | None = session_time_at_last
+        self._time_seen = False  # a session time received since this accumulator was made
         self._drop: _Drop | None = None
         self._unplugged = False
         self._replugged = False
@@ -142,6 +146,7 @@ class LifetimeEnergy:
         del now
         if seconds >= 0:
             self._latest_time = int(seconds)
+            self._time_seen = True
             drop = self._drop
             if drop is not None:
                 if drop.session_time is None:
@@ -241,7 +246,9 @@ class LifetimeEnergy:
 
     def _accept(self, value: float, added: float) -> bool:
         self._last = value
-        self._time_at_last = self._latest_time
+        # A restored session time is the old reading's: the new one's is unknown until one arrives
+        # (else the first session time after a restart looks like a restart of the session).
+        self._time_at_last = self._latest_time if self._time_seen else None
         self._drop = None
         self._unplugged = False
         self._replugged = False
