@@ -7,9 +7,7 @@ Kinds with a ``bound`` may put the supply over its budget (or its breaker) for a
 their events (such seconds less than ``EVENT_GAP`` apart) is measured and must stay within it.
 
 Adding a kind: a ``FaultKind`` here, its begin and end in ``inject.Injector``, a line in the docs'
-table. Planned: ``core_knx_reload`` (the connection Home Assistant's core KNX integration shares,
-reloaded while the hub uses it), once the hub can use that connection: the soak's hub entry then
-needs that connection type, and the kind reloads the core KNX entry.
+table; a kind in ``PLANNED`` moves from there to ``KINDS``.
 """
 
 from __future__ import annotations
@@ -137,6 +135,15 @@ KINDS: Final[dict[str, FaultKind]] = {
     )
 }
 FAULT_KINDS: Final = tuple(KINDS)
+PLANNED: Final[dict[str, str]] = {
+    "core_knx_reload": (
+        "the connection Home Assistant's core KNX integration shares, reloaded while the hub uses it: "
+        "once the hub can use that connection type, the soak's hub entry (home.hub_entry) uses it, the "
+        "core KNX entry is set up beside it, and the kind reloads that entry (explains: the hub's "
+        "connection lines and what a knxd restart explains; blocks control like a reload)"
+    ),
+}
+"""Kinds the soak does not inject yet, and what each needs (reported with the figures)."""
 
 
 @dataclass
