@@ -60,6 +60,9 @@ REVERSED_BOUND: Final = 2 * METER_PERIOD + ROUND + CAR_FOLLOW
 flag it (``meter_sign``), the next round applies the fallback, the car follows. Over the budget but
 under the breaker a reversed meter looks plausible until the chargers' own steps give it away
 (docs/balancing.md, "Reversed meter"): reported, not bounded."""
+BOUND_SETTLE: Final = METER_PERIOD + CAR_FOLLOW
+"""s after a bounded fault ends during which budget excess is still its own: the next meter reading
+shows the end, the round answers at once, the car follows within 5 s."""
 WAIT_CHARGING: Final = 6 * 3600.0
 """s a fault that needs a charging car waits for one at most."""
 
@@ -130,7 +133,7 @@ KINDS: Final[dict[str, FaultKind]] = {
                   bound=REVERSED_BOUND, bound_over="breaker"),
         FaultKind("bus_blip", (1, 1), explains=(("xknx", r""),), after=ROUND, blocks=XKNX_TRIES),
         FaultKind("telegram_burst", on_charger=True,
-                  explains=(("custom_components.knx_evse.charger.coordinator", r"ignoring telegrams from"),),
+                  explains=(("custom_components.knx_evse.charger.coordinator", r"ignoring telegrams from"), _TUNNEL),
                   after=ROUND),
     )
 }
