@@ -34,6 +34,10 @@ STALE_BOUND: Final = SILENCE_LIMIT + DEFAULT_ANSWER_TIMEOUT + DEFAULT_STALE_CHEC
 """s from a charger's last telegram until it is stale (and logged) at the latest."""
 XKNX_TRIES: Final = 2.0
 """s: xknx sends a tunnelling request twice, 1 s apart, before it drops the tunnel."""
+LAST_READ: Final = DEFAULT_ANSWER_TIMEOUT + DEFAULT_STALE_CHECK_INTERVAL
+"""s after a charger is back within which a read sent just before, unanswered while it was deaf, still
+makes it stale (a killed charger's new tunnel takes a moment, and it then sends only on change or its
+next cycle)."""
 HUB_NOTICE: Final = DEFAULT_IDLE_PROBE_AFTER + XKNX_TRIES
 """s within which the hub notices a dead tunnel: its idle probe and xknx's two tries."""
 ROUND: Final = 5.0
@@ -112,10 +116,9 @@ KINDS: Final[dict[str, FaultKind]] = {
             after=HUB_NOTICE + STALE_BOUND,
             blocks=60.0,
         ),
-        FaultKind("charger_mute", (60, 240), on_charger=True, explains=_STALE,
-                  after=DEFAULT_STALE_CHECK_INTERVAL, blocks=30.0),
-        FaultKind("charger_kill", (60, 240), on_charger=True, explains=(*_STALE, _TUNNEL),
-                  after=DEFAULT_STALE_CHECK_INTERVAL, blocks=30.0),
+        FaultKind("charger_mute", (60, 240), on_charger=True, explains=_STALE, after=LAST_READ, blocks=30.0),
+        FaultKind("charger_kill", (60, 240), on_charger=True, explains=(*_STALE, _TUNNEL), after=LAST_READ,
+                  blocks=30.0),
         FaultKind("meter_unavailable", (20, 120), explains=((_GROUP, r"meter .* is unavailable; fallback"),), after=ROUND),
         FaultKind("meter_unknown", (20, 120), explains=((_GROUP, r"meter .* is unavailable; fallback"),), after=ROUND),
         FaultKind("meter_non_numeric", (20, 120), explains=((_GROUP, r"meter .* is invalid; fallback"),), after=ROUND),
