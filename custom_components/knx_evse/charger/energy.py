@@ -33,7 +33,8 @@ How a reading ``v`` (Wh) is counted, with ``last`` the last accepted session rea
 
 A held reading is stored with the rest (``as_dict``), so a restart between it and the next reading
 loses nothing; its age is then unknown and counts as within ``DROPOUT_WINDOW_S``, as when no drop
-was seen. A restored session time belongs to the stored reading only: a reading accepted after a
+was seen. So are an unplug and a plug-in seen since the last accepted reading. A restored session
+time belongs to the stored reading only: a reading accepted after a
 restart before any session time arrived has an unknown one (the soak saw a session that began just
 before a restart counted twice).
 
@@ -264,8 +265,10 @@ class LifetimeEnergy:
         """JSON-serialisable state.
 
         ``{"version", "total_wh", "last_session_wh", "session_time_at_last", "pending_drop_wh",
-        "pending_drop_session_time"}``: the last two describe a held drop (None without one), so a
-        short session seen only as a drop is not lost across a restart.
+        "pending_drop_session_time", "unplugged", "replugged"}``: the drop keys describe a held drop
+        (None without one), so a short session seen only as a drop is not lost across a restart;
+        ``unplugged``/``replugged`` keep an unplug (and a plug-in after it) seen since the last
+        accepted reading, the new-session evidence a restart must not lose.
         """
         drop = self._drop
         return {
@@ -275,11 +278,13 @@ class LifetimeEnergy:
             "session_time_at_last": self._time_at_last,
             "pending_drop_wh": None if drop is None else drop.value,
             "pending_drop_session_time": None if drop is None else drop.session_time,
+            "unplugged": self._unplugged,
+            "replugged": self._replugged,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LifetimeEnergy:
-        """Restore from ``as_dict`` output (older data without the drop keys too).
+        """Restore from ``as_dict`` output (older data without the drop or plug keys too).
 
         Raises:
             ValueError: for a missing or invalid total, or an invalid session reading, session
@@ -308,6 +313,8 @@ class LifetimeEnergy:
         )
         if drop_wh is not None:
             energy._drop = _Drop(float(drop_wh), None, drop_time)
+        energy._unplugged = data.get("unplugged") is True
+        energy._replugged = data.get("replugged") is True
         return energy
 
 
