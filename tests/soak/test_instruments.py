@@ -49,6 +49,12 @@ def test_a_warning_is_explained_only_within_its_faults_window() -> None:
     assert unexplained(lines[:1], []) == [lines[0].text()]
 
 
+def test_the_teardown_may_find_a_dead_tunnel_but_only_after_the_day() -> None:
+    line = "Tunnel disconnect failed (communication_channel: 1): ... E_CONNECTION_ID"
+    lines = [warn(86_000, "xknx.log", line), warn(86_401, "xknx.log", line)]
+    assert unexplained(lines, [], end=86_400) == [lines[0].text()]
+
+
 def test_overlapping_faults_each_explain_their_own_warnings() -> None:
     """A knxd restart during a meter fault: each warning is explained by the fault that has a pattern for it."""
     faults = [started("meter_unavailable", 500, 60), started("knxd_restart", 520)]

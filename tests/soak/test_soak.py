@@ -467,7 +467,7 @@ class Soak:
     ) -> dict[str, Any]:
         assert self.injector is not None
         started = self.injector.started
-        unexplained_lines = unexplained(self.log.records, started)
+        unexplained_lines = unexplained(self.log.records, started, end=total)
         return build_report(
             self.figures,
             budget=(self.budget.budget, self.budget.breaker, self.budget.first_round),
