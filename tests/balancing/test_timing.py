@@ -205,3 +205,17 @@ def test_a_meter_reading_older_than_the_last_limit_change_raises_nothing() -> No
     assert max(limits) == 9.0  # and never raised on it
     d = drv.run(11, house=4.0)  # fresh readings, 21 A of room
     assert d.limits == (21.0,)
+
+
+def test_no_second_start_on_a_reading_older_than_the_first() -> None:
+    """The first start was made on a reading that stopped coming: the second waits for a fresh one."""
+    drv = Driver(config(evse(), evse(), limit=25.0, margin=0.0, ramp_up_delay=10.0))
+    drv.connected = [True, False]
+    drv.run(3, house=4.0)
+    stale = MeterReading(4.0, drv.t)  # the meter's last report before the first start
+    for _ in range(12):
+        drv.step(house=4.0, meter=stale)
+    assert drv.limits[0] == 21.0  # started on it: nothing had changed since it was taken
+    drv.connected = [True, True]  # a second car plugs in
+    limits = [drv.step(house=4.0, meter=stale, draw=[21.0, 0.0]).limits[1] for _ in range(15)]
+    assert max(limits) == 0.0  # "meter − Σ EVSE" shows 21 A more room than there is: no start on it

@@ -425,3 +425,34 @@ async def test_invalid_stored_data_starts_fresh(hass: HomeAssistant, knx: KnxTes
     assert await _state(hass) == STATE_UNKNOWN
     await knx.receive_write(ga(46), wh(100))
     assert float(await _state(hass)) == 0.1
+
+
+def test_a_session_that_began_just_before_a_restart_is_counted_once() -> None:
+    """Home Assistant saw the new session's 0 Wh (a drop, held), then restarted; the start-up read
+    gives 2 Wh and the session time arrives after it: the restored session time is the old
+    session's, so the first new one must not look like yet another session (2 Wh counted twice)."""
+    energy = LifetimeEnergy(total_wh=1011, last_session_wh=1011, session_time_at_last=3000)
+    energy.session_energy(0, 0)
+    energy = LifetimeEnergy.from_dict(energy.as_dict())  # the restart
+    energy.session_energy(2, 10)
+    energy.session_time(60, 11)
+    energy.session_energy(18, 70)
+    assert energy.total_wh == 1011 + 18
+
+
+def test_a_plug_in_before_a_restart_still_marks_the_new_session() -> None:
+    """Unplugged, plugged in again, then Home Assistant restarted before the new session's first
+    reading: the plug-in is still new-session evidence (the new session's 1 Wh is below the last
+    session's 7 Wh, its time already above that session's time at its last reading)."""
+    energy = LifetimeEnergy()
+    energy.session_time(62, 0)
+    energy.session_energy(7, 0)
+    energy.vehicle_connected(False, 1)
+    energy.vehicle_connected(True, 2)
+    energy = LifetimeEnergy.from_dict(energy.as_dict())  # the restart
+    energy.vehicle_connected(True, 3)
+    energy.session_time(90, 4)
+    energy.session_energy(1, 5)
+    energy.session_time(150, 6)
+    energy.session_energy(19, 7)
+    assert energy.total_wh == 7 + 19

@@ -11,6 +11,7 @@ integration (a reload or a restart starts a new one).
 from __future__ import annotations
 
 import logging
+import math
 import re
 import traceback
 from collections.abc import Callable, Iterable
@@ -23,6 +24,8 @@ ALWAYS: list[tuple[str, str]] = [
     ("aiohttp_fast_zlib", r"zlib"),  # Home Assistant's HTTP stack at start-up
 ]
 OURS = "custom_components.knx_evse"
+TEARDOWN: list[tuple[str, str]] = [("xknx", r"^Tunnel disconnect failed")]
+"""What the soak's own teardown may cause once the simulated day is over."""
 
 CONDITIONS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     # (logger suffix, start, end): the groups named "key" say whose condition it is
@@ -98,14 +101,19 @@ def explained_by(line: LogLine, faults: Iterable[Fault]) -> list[Fault]:
     ]
 
 
-def unexplained(lines: Iterable[LogLine], faults: Iterable[Fault]) -> list[str]:
-    """The warnings and errors of ``lines`` that no injected fault (or ``ALWAYS``) explains, as text."""
+def unexplained(lines: Iterable[LogLine], faults: Iterable[Fault], end: float = math.inf) -> list[str]:
+    """The warnings and errors of ``lines`` that no injected fault (or ``ALWAYS``) explains, as text.
+
+    From ``end`` (the simulated day's last second) the soak closes every tunnel itself: a tunnel
+    that missed a knxd restart says so then (``TEARDOWN``).
+    """
     faults = list(faults)
     return [
         line.text()
         for line in lines
         if line.level >= logging.WARNING
         and not any(line.name.startswith(lg) and re.search(rx, line.message) for lg, rx in ALWAYS)
+        and not (line.at >= end and any(line.name.startswith(lg) and re.search(rx, line.message) for lg, rx in TEARDOWN))
         and not explained_by(line, faults)
     ]
 

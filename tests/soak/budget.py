@@ -4,7 +4,8 @@ Each simulated second over the budget (14.4 A) on a phase goes to the first of: 
 the group's first round, and ``RISE_WINDOW`` s after it), ``house`` (the chargers draw nothing on that
 phase, or within ``RISE_WINDOW`` s of a rise of the other load: a step no controller can see before
 the next meter reading), ``fault`` (while a fault keeps Home Assistant from commanding a charger:
-``FaultKind.blocks``), ``bounded`` (while a fault with a ``bound`` is active; its events, the seconds
+``FaultKind.blocks``), ``bounded`` (while a fault with a ``bound`` is active, and ``BOUND_SETTLE`` s
+after: the next reading shows its end and the car follows the answer; its events, the seconds
 over the budget while it is in play or over the breaker, are measured against the bound), ``uncommanded`` (within ``RISE_WINDOW`` s of a charger drawing while the group has
 it paused: the demo chargers' auto-start on plug-in drops an earlier Stop) and ``controller`` (all
 the rest, which must be zero). A bounded fault's events are its own handling: they are counted
@@ -19,7 +20,7 @@ from typing import Any
 
 from custom_components.knx_evse.knx.parameters import VOLTAGE
 
-from .faults import EVENT_GAP, Fault
+from .faults import BOUND_SETTLE, EVENT_GAP, Fault
 from .report import Figures
 
 RISE_WINDOW = 10.0
@@ -67,7 +68,7 @@ class BudgetAccount:
         other = (house_w - pv_w) / 3 / VOLTAGE
         active = [f for f in faults if f.at <= now]
         blocked = any(f.spec.blocks is not None and now <= (f.end if f.duration else f.at) + f.spec.blocks for f in active)
-        bounded = [f for f in active if f.spec.bound is not None and now <= f.end]
+        bounded = [f for f in active if f.spec.bound is not None and now <= f.end + BOUND_SETTLE]
         over_budget = over_breaker = False
         for k in range(3):
             amps = abs(other + chargers[k])
@@ -98,7 +99,7 @@ class BudgetAccount:
                         f"{clock:%H:%M:%S} (t={now:.0f}s) L{k + 1} {amps:.2f} A: other {other:.2f} A, "
                         f"chargers {chargers[k]:.2f} A, last rise t={self._last_rise:.0f}s"
                     )
-        alone = [f for f in active if now <= f.end and f.kind != "washing_machine"]
+        alone = [f for f in active if now <= f.end + BOUND_SETTLE and f.kind != "washing_machine"]
         if len(alone) == 1 and alone[0] in bounded:  # its own handling only: not combined with another fault
             fault = alone[0]
             if over_breaker if fault.spec.bound_over == "breaker" else over_budget and in_play(fault):

@@ -7,9 +7,7 @@ Kinds with a ``bound`` may put the supply over its budget (or its breaker) for a
 their events (such seconds less than ``EVENT_GAP`` apart) is measured and must stay within it.
 
 Adding a kind: a ``FaultKind`` here, its begin and end in ``inject.Injector``, a line in the docs'
-table. Planned: ``core_knx_reload`` (the connection Home Assistant's core KNX integration shares,
-reloaded while the hub uses it), once the hub can use that connection: the soak's hub entry then
-needs that connection type, and the kind reloads the core KNX entry.
+table; a kind in ``PLANNED`` moves from there to ``KINDS``.
 """
 
 from __future__ import annotations
@@ -36,6 +34,10 @@ STALE_BOUND: Final = SILENCE_LIMIT + DEFAULT_ANSWER_TIMEOUT + DEFAULT_STALE_CHEC
 """s from a charger's last telegram until it is stale (and logged) at the latest."""
 XKNX_TRIES: Final = 2.0
 """s: xknx sends a tunnelling request twice, 1 s apart, before it drops the tunnel."""
+LAST_READ: Final = DEFAULT_ANSWER_TIMEOUT + DEFAULT_STALE_CHECK_INTERVAL
+"""s after a charger is back within which a read sent just before, unanswered while it was deaf, still
+makes it stale (a killed charger's new tunnel takes a moment, and it then sends only on change or its
+next cycle)."""
 HUB_NOTICE: Final = DEFAULT_IDLE_PROBE_AFTER + XKNX_TRIES
 """s within which the hub notices a dead tunnel: its idle probe and xknx's two tries."""
 ROUND: Final = 5.0
@@ -62,6 +64,9 @@ REVERSED_BOUND: Final = 2 * METER_PERIOD + ROUND + CAR_FOLLOW
 flag it (``meter_sign``), the next round applies the fallback, the car follows. Over the budget but
 under the breaker a reversed meter looks plausible until the chargers' own steps give it away
 (docs/balancing.md, "Reversed meter"): reported, not bounded."""
+BOUND_SETTLE: Final = METER_PERIOD + CAR_FOLLOW
+"""s after a bounded fault ends during which budget excess is still its own: the next meter reading
+shows the end, the round answers at once, the car follows within 5 s."""
 WAIT_CHARGING: Final = 6 * 3600.0
 """s a fault that needs a charging car waits for one at most."""
 
@@ -111,10 +116,9 @@ KINDS: Final[dict[str, FaultKind]] = {
             after=HUB_NOTICE + STALE_BOUND,
             blocks=60.0,
         ),
-        FaultKind("charger_mute", (60, 240), on_charger=True, explains=_STALE,
-                  after=DEFAULT_STALE_CHECK_INTERVAL, blocks=30.0),
-        FaultKind("charger_kill", (60, 240), on_charger=True, explains=(*_STALE, _TUNNEL),
-                  after=DEFAULT_STALE_CHECK_INTERVAL, blocks=30.0),
+        FaultKind("charger_mute", (60, 240), on_charger=True, explains=_STALE, after=LAST_READ, blocks=30.0),
+        FaultKind("charger_kill", (60, 240), on_charger=True, explains=(*_STALE, _TUNNEL), after=LAST_READ,
+                  blocks=30.0),
         FaultKind("meter_unavailable", (20, 120), explains=((_GROUP, r"meter .* is unavailable; fallback"),), after=ROUND),
         FaultKind("meter_unknown", (20, 120), explains=((_GROUP, r"meter .* is unavailable; fallback"),), after=ROUND),
         FaultKind("meter_non_numeric", (20, 120), explains=((_GROUP, r"meter .* is invalid; fallback"),), after=ROUND),
@@ -132,11 +136,20 @@ KINDS: Final[dict[str, FaultKind]] = {
                   bound=REVERSED_BOUND, bound_over="breaker"),
         FaultKind("bus_blip", (1, 1), explains=(("xknx", r""),), after=ROUND, blocks=XKNX_TRIES),
         FaultKind("telegram_burst", on_charger=True,
-                  explains=(("custom_components.knx_evse.charger.coordinator", r"ignoring telegrams from"),),
+                  explains=(("custom_components.knx_evse.charger.coordinator", r"ignoring telegrams from"), _TUNNEL),
                   after=ROUND),
     )
 }
 FAULT_KINDS: Final = tuple(KINDS)
+PLANNED: Final[dict[str, str]] = {
+    "core_knx_reload": (
+        "the connection Home Assistant's core KNX integration shares, reloaded while the hub uses it: "
+        "once the hub can use that connection type, the soak's hub entry (home.hub_entry) uses it, the "
+        "core KNX entry is set up beside it, and the kind reloads that entry (explains: the hub's "
+        "connection lines and what a knxd restart explains; blocks control like a reload)"
+    ),
+}
+"""Kinds the soak does not inject yet, and what each needs (reported with the figures)."""
 
 
 @dataclass

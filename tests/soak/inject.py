@@ -16,9 +16,10 @@ What each kind does (faults.KINDS holds what it may explain and for how long):
   sign" switched over, which reloads the entry), else the meter's own integration is put right.
 - ``bus_blip``: every frame in the bus's network is lost for one simulated second (a queue of length
   0 on the namespace's loopback, ``tc qdisc ... pfifo limit 0``: every packet is dropped silently).
-- ``telegram_burst``: a faulty device (its own tunnel, ``FAULTY_DEVICE``) sends 500 telegrams to the
-  charger's sending addresses: session energies, currents and plug states no charger has, and
-  wrong-length ones. Ten seconds later the charger's values must show none of them.
+- ``telegram_burst``: a faulty device (``FAULTY_DEVICE``, on a tunnel of its own for the burst: an
+  idle tunnel would miss a knxd restart until knxd gave its channel id away and took it back) sends
+  500 telegrams to the charger's sending addresses: session energies, currents and plug states no
+  charger has, and wrong-length ones. Ten seconds later the charger's values must show none of them.
 
 A fault that needs a charging car waits for one (at most ``WAIT_CHARGING`` s), and for the end of
 another of its kind; the reload and the restart wait while Home Assistant is starting, stopping or
@@ -59,7 +60,7 @@ class Rig(Protocol):
     bus: KnxdBus
     sim: Simulation
     hosts: dict[str, KnxHost | None]
-    faulty: KnxHost | None
+    faulty: set[KnxHost]
 
     def spawn(self, coro: Any) -> None: ...
     async def connect(self, name: str) -> None: ...
@@ -199,9 +200,6 @@ class Injector:
 
     def _burst(self, fault: Fault) -> None:
         """Put ``BURST`` telegrams of the faulty device on the bus; check the charger's values later."""
-        host = self.rig.faulty
-        if host is None:
-            return
         charger = self.rig.sim.chargers[str(fault.target)]
         source = IndividualAddress(FAULTY_DEVICE)
         sent: dict[int, set[Any]] = {}
@@ -209,6 +207,7 @@ class Injector:
         def address(number: int) -> GroupAddress:
             return GroupAddress(charger.group_addresses[number][0])
 
+        telegrams = []
         for index in range(BURST):
             kind = index % 5
             if kind == 0:
@@ -225,10 +224,25 @@ class Injector:
                 continue
             if value is not None:
                 sent.setdefault(number, set()).add(value)
-            host.xknx.telegrams.put_nowait(
+            telegrams.append(
                 Telegram(destination_address=address(number), source_address=source, payload=GroupValueWrite(payload))
             )
+        self.rig.spawn(self._send(telegrams))
         self._checks.append((fault.at + BURST_CHECK_AFTER, str(fault.target), sent))
+
+    async def _send(self, telegrams: list[Telegram]) -> None:
+        """Open the faulty device's tunnel, send ``telegrams`` and close it."""
+        bus = self.rig.bus
+        host = KnxHost.tunnel(bus.gateway_ip, bus.port, "127.0.0.1")
+        self.rig.faulty.add(host)  # the lock step waits for its queue too
+        try:
+            await host.start()
+            for telegram in telegrams:
+                host.xknx.telegrams.put_nowait(telegram)
+            await host.xknx.telegrams.join()
+        finally:
+            await host.stop()
+            self.rig.faulty.discard(host)
 
     def _check_burst(self, charger: str, sent: dict[int, set[Any]]) -> None:
         for number, values in sent.items():

@@ -16,7 +16,7 @@ from custom_components.knx_evse.knx.parameters import VOLTAGE
 
 from .attribution import LogLine, repeated_conditions, unexplained
 from .budget import BudgetAccount
-from .faults import DISOBEY_BOUND, FAULT_KINDS, KINDS, Fault, fault_schedule
+from .faults import DISOBEY_BOUND, FAULT_KINDS, KINDS, PLANNED, Fault, fault_schedule
 from .report import Figures, check, summary_table
 
 _SPEC = importlib.util.spec_from_file_location("soak_script", Path(__file__).parents[2] / "scripts" / "soak.py")
@@ -47,6 +47,12 @@ def test_a_warning_is_explained_only_within_its_faults_window() -> None:
     lines = [warn(999, LIVENESS, silent), warn(1100 + after, LIVENESS, silent), warn(1101 + after, LIVENESS, silent)]
     assert unexplained(lines, [mute]) == [lines[2].text()]
     assert unexplained(lines[:1], []) == [lines[0].text()]
+
+
+def test_the_teardown_may_find_a_dead_tunnel_but_only_after_the_day() -> None:
+    line = "Tunnel disconnect failed (communication_channel: 1): ... E_CONNECTION_ID"
+    lines = [warn(86_000, "xknx.log", line), warn(86_401, "xknx.log", line)]
+    assert unexplained(lines, [], end=86_400) == [lines[0].text()]
 
 
 def test_overlapping_faults_each_explain_their_own_warnings() -> None:
@@ -179,3 +185,9 @@ def test_a_bounded_fault_combined_with_another_counts_no_event() -> None:
         account(budget, second, 17.0, [flip, stale])
     assert flip.events == [10.0]  # alone for 10 s, then combined
     assert figures.over_bounded_s[0] == 30.0
+
+
+def test_a_planned_kind_is_not_injected_yet() -> None:
+    """``core_knx_reload`` waits for the core-KNX-shared connection; moving it to KINDS removes it here."""
+    assert "core_knx_reload" in PLANNED
+    assert not set(PLANNED) & set(FAULT_KINDS)

@@ -88,7 +88,7 @@ class Soak:
         self.freezer = freezer
         self.homes = HomeAssistants()
         self.hosts: dict[str, KnxHost | None] = {}
-        self.faulty: KnxHost | None = None
+        self.faulty: set[KnxHost] = set()
         self.true_wh: dict[str, float] = {}
         self._prev_wh: dict[str, float] = {}
         self._last_reading: Any = None
@@ -131,8 +131,6 @@ class Soak:
         self.sim.start()
         for name in self.sim.chargers:
             await self.connect(name)
-        self.faulty = KnxHost.tunnel(self.bus.gateway_ip, self.bus.port, "127.0.0.1")
-        await self.faulty.start()
         await self._until(self._start_home(None))
         group = self.group()
         assert group is not None
@@ -243,7 +241,7 @@ class Soak:
     # -- one lock step ---------------------------------------------------------------------------
 
     def xknx_clients(self) -> list[XKNX]:
-        clients = [host.xknx for host in (*self.hosts.values(), self.faulty) if host is not None]
+        clients = [host.xknx for host in (*self.hosts.values(), *self.faulty) if host is not None]
         if (entry := self.loaded()) is not None:
             clients.append(entry.runtime_data.hub.xknx)
         return clients
@@ -446,7 +444,7 @@ class Soak:
                 assert await self.hass.config_entries.async_unload(self.entry.entry_id)
                 await self._until(self.homes.stop())
                 await self.homes.leave()
-                for host in (*self.hosts.values(), self.faulty):
+                for host in self.hosts.values():
                     if host is not None:
                         await host.stop()
         finally:
@@ -473,7 +471,7 @@ class Soak:
     ) -> dict[str, Any]:
         assert self.injector is not None
         started = self.injector.started
-        unexplained_lines = unexplained(self.log.records, started)
+        unexplained_lines = unexplained(self.log.records, started, end=total)
         return build_report(
             self.figures,
             budget=(self.budget.budget, self.budget.breaker, self.budget.first_round),

@@ -63,6 +63,7 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         self._raise_caps: list[float] = []
         self._raise_surplus = 0.0
         self._raised_at = -math.inf  # the last round that raised or started an EVSE
+        self._fresh = True  # the meter reading is not older than that round
         self._disobedient: tuple[int, ...] = ()
         self._sign = MeterSign()  # latched for this Balancer, also across reconfigure() (not in the config)
         self._grid_export = 0.0
@@ -442,10 +443,12 @@ class Balancer(Conduct, Planning, Output, SiteRules):
             self._raise_caps = [caps[0] - sum(excess)]
         surplus = -sum(loads) if net is None else net  # the export is the total, wherever it is
         self._raise_surplus = surplus - sum(excess)
-        if ts < self._raised_at:
+        self._fresh = ts >= self._raised_at
+        if not self._fresh:
             # The reading is older than the last raise or start (a meter no longer reported, or
             # late): it does not hold what that lets the cars draw now, so "meter − Σ EVSE" would
-            # count their new draw as room. Nothing more is raised or started on it.
+            # count their new draw as room. Nothing more is raised or started on it (starts:
+            # ``Planning._pending``).
             drawn = ev if len(self._raise_caps) == nph else [sum(ev)]
             self._raise_caps = [min(c, d) for c, d in zip(self._raise_caps, drawn, strict=True)]
             self._raise_surplus = min(self._raise_surplus, 0.0)

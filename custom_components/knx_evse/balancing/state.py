@@ -134,6 +134,7 @@ class BalancerBase:
     _over: list[bool]
     _raise_caps: list[float]
     _raise_surplus: float
+    _fresh: bool
     _disobedient: tuple[int, ...]
     _site: SiteReading
     _modes: list[Mode]  # each EVSE's mode this round: a cheap price makes Solar and Min+Solar Fast

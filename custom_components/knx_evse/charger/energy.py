@@ -33,7 +33,10 @@ How a reading ``v`` (Wh) is counted, with ``last`` the last accepted session rea
 
 A held reading is stored with the rest (``as_dict``), so a restart between it and the next reading
 loses nothing; its age is then unknown and counts as within ``DROPOUT_WINDOW_S``, as when no drop
-was seen.
+was seen. So are an unplug and a plug-in seen since the last accepted reading. A restored session
+time belongs to the stored reading only: a reading accepted after a
+restart before any session time arrived has an unknown one (the soak saw a session that began just
+before a restart counted twice).
 
 The total never decreases. Negative, non-finite and absurd readings (> ``MAX_SESSION_WH``) are
 ignored.
@@ -96,6 +99,7 @@ class LifetimeEnergy:
         "_latest_time",
         "_replugged",
         "_time_at_last",
+        "_time_seen",
         "_total",
         "_unplugged",
     )
@@ -110,6 +114,7 @@ class LifetimeEnergy:
         self._last = last_session_wh
         self._time_at_last = session_time_at_last
         self._latest_time: int | None = session_time_at_last
+        self._time_seen = False  # a session time received since this accumulator was made
         self._drop: _Drop | None = None
         self._unplugged = False
         self._replugged = False
@@ -142,6 +147,7 @@ class LifetimeEnergy:
         del now
         if seconds >= 0:
             self._latest_time = int(seconds)
+            self._time_seen = True
             drop = self._drop
             if drop is not None:
                 if drop.session_time is None:
@@ -241,7 +247,9 @@ class LifetimeEnergy:
 
     def _accept(self, value: float, added: float) -> bool:
         self._last = value
-        self._time_at_last = self._latest_time
+        # A restored session time is the old reading's: the new one's is unknown until one arrives
+        # (else the first session time after a restart looks like a restart of the session).
+        self._time_at_last = self._latest_time if self._time_seen else None
         self._drop = None
         self._unplugged = False
         self._replugged = False
@@ -257,8 +265,10 @@ class LifetimeEnergy:
         """JSON-serialisable state.
 
         ``{"version", "total_wh", "last_session_wh", "session_time_at_last", "pending_drop_wh",
-        "pending_drop_session_time"}``: the last two describe a held drop (None without one), so a
-        short session seen only as a drop is not lost across a restart.
+        "pending_drop_session_time", "unplugged", "replugged"}``: the drop keys describe a held drop
+        (None without one), so a short session seen only as a drop is not lost across a restart;
+        ``unplugged``/``replugged`` keep an unplug (and a plug-in after it) seen since the last
+        accepted reading, the new-session evidence a restart must not lose.
         """
         drop = self._drop
         return {
@@ -268,11 +278,13 @@ class LifetimeEnergy:
             "session_time_at_last": self._time_at_last,
             "pending_drop_wh": None if drop is None else drop.value,
             "pending_drop_session_time": None if drop is None else drop.session_time,
+            "unplugged": self._unplugged,
+            "replugged": self._replugged,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LifetimeEnergy:
-        """Restore from ``as_dict`` output (older data without the drop keys too).
+        """Restore from ``as_dict`` output (older data without the drop or plug keys too).
 
         Raises:
             ValueError: for a missing or invalid total, or an invalid session reading, session
@@ -301,6 +313,8 @@ class LifetimeEnergy:
         )
         if drop_wh is not None:
             energy._drop = _Drop(float(drop_wh), None, drop_time)
+        energy._unplugged = data.get("unplugged") is True
+        energy._replugged = data.get("replugged") is True
         return energy
 
 
