@@ -51,6 +51,7 @@ def run_one(args: argparse.Namespace) -> int:
             "SOAK_SEED": str(args.seed),
             "SOAK_STEP": str(args.step),
             "SOAK_FAULT_RATE": str(args.fault_rate),
+            "SOAK_CONNECTION": args.connection.replace("-", "_"),
         }
     )
     if args.report is not None:
@@ -74,13 +75,14 @@ def run_seeds(args: argparse.Namespace, seeds: list[int]) -> int:
 
     folder = args.log_dir or Path(tempfile.mkdtemp(prefix="soak-"))
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"soak: seeds {seeds}, {args.hours:g} h each, fault rate {args.fault_rate:g}; output in {folder}", flush=True)
+    print(f"soak: seeds {seeds}, {args.hours:g} h each, fault rate {args.fault_rate:g}, connection {args.connection}; "
+          f"output in {folder}", flush=True)
     rows: list[tuple[int, dict[str, object] | None]] = []
     worst = 0
     for seed in seeds:
         report = folder / f"seed-{seed}.json"
         command = [sys.executable, __file__, "--seed", str(seed), "--hours", str(args.hours), "--step", str(args.step),
-                   "--fault-rate", str(args.fault_rate), "--report", str(report)]
+                   "--fault-rate", str(args.fault_rate), "--connection", args.connection, "--report", str(report)]
         began = time.monotonic()
         with (folder / f"seed-{seed}.log").open("w", encoding="utf-8") as log:
             code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
@@ -106,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", type=float, default=1.0, help="simulated s per lock step (default 1)")
     parser.add_argument(
         "--fault-rate", type=float, default=0.5, help="faults of each kind per simulated hour (default 0.5, at least 1)"
+    )
+    parser.add_argument(
+        "--connection", choices=("tunnel", "core-knx"), default="tunnel",
+        help="the hub's own tunnel to knxd (default), or Home Assistant's KNX integration's connection",
     )
     parser.add_argument("--report", type=Path, help="also write the figures to this JSON file (with --seeds: all seeds')")
     parser.add_argument("--log-dir", type=Path, help="with --seeds: where each seed's output and figures go")

@@ -7,7 +7,8 @@ Kinds with a ``bound`` may put the supply over its budget (or its breaker) for a
 their events (such seconds less than ``EVENT_GAP`` apart) is measured and must stay within it.
 
 Adding a kind: a ``FaultKind`` here, its begin and end in ``inject.Injector``, a line in the docs'
-table; a kind in ``PLANNED`` moves from there to ``KINDS``.
+table. A kind with a ``connection`` is injected only when the hub uses that connection
+(``settings.CONNECTION``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ class FaultKind:
     which they may still come; ``blocks``: s after its end (from its start for one without a
     duration) during which Home Assistant cannot command the chargers (budget excess is the fault's);
     ``bound``: s one event of it may last (None: not counted on its own): over the budget while the
-    fault is in play (``soak.in_play``), or with ``bound_over="breaker"`` over the breaker.
+    fault is in play (``soak.in_play``), or with ``bound_over="breaker"`` over the breaker;
+    ``connection``: injected only when the hub uses this connection (None: on every one).
     """
 
     name: str
@@ -96,6 +98,7 @@ class FaultKind:
     blocks: float | None = None
     bound: float | None = None
     bound_over: str = "budget"
+    connection: str | None = None
 
 
 _STALE = ((_LIVENESS, r"sent nothing for"), (_GROUP, r"does not answer; its limit"))
@@ -105,6 +108,10 @@ channel ids it forgot to new clients, so such a tunnel's heartbeat goes on being
 client holding its id closes it."""
 _RELOAD = ((_GROUP, r"has not reported its current; its limit"), _TUNNEL)
 """A new runtime of the integration: a member is held until its charger reports a current."""
+_CORE_RELOAD = (("custom_components.knx_evse.knx", r"connection|KNX"), *_STALE, ("homeassistant.components.knx", r""),
+                ("xknx", r""), (_GROUP, r"could not|not sent|failed"))
+"""Home Assistant's KNX integration reloaded under the hub: its tunnel closes and opens again, the hub
+loses and regains the connection and registers its addresses again, the chargers are read again."""
 
 KINDS: Final[dict[str, FaultKind]] = {
     kind.name: kind
@@ -135,21 +142,19 @@ KINDS: Final[dict[str, FaultKind]] = {
                   explains=((_GROUP, r"meter .* is reversed; fallback"), *_RELOAD), after=SETUP,
                   bound=REVERSED_BOUND, bound_over="breaker"),
         FaultKind("bus_blip", (1, 1), explains=(("xknx", r""),), after=ROUND, blocks=XKNX_TRIES),
+        FaultKind("core_knx_reload", explains=_CORE_RELOAD, after=HUB_NOTICE + STALE_BOUND, blocks=60.0,
+                  connection="core_knx"),
         FaultKind("telegram_burst", on_charger=True,
                   explains=(("custom_components.knx_evse.charger.coordinator", r"ignoring telegrams from"), _TUNNEL),
                   after=ROUND),
     )
 }
 FAULT_KINDS: Final = tuple(KINDS)
-PLANNED: Final[dict[str, str]] = {
-    "core_knx_reload": (
-        "the connection Home Assistant's core KNX integration shares, reloaded while the hub uses it: "
-        "once the hub can use that connection type, the soak's hub entry (home.hub_entry) uses it, the "
-        "core KNX entry is set up beside it, and the kind reloads that entry (explains: the hub's "
-        "connection lines and what a knxd restart explains; blocks control like a reload)"
-    ),
-}
-"""Kinds the soak does not inject yet, and what each needs (reported with the figures)."""
+
+
+def fault_kinds(connection: str) -> tuple[str, ...]:
+    """The kinds injected when the hub uses ``connection`` (``settings.CONNECTION``)."""
+    return tuple(name for name, kind in KINDS.items() if kind.connection in (None, connection))
 
 
 @dataclass
@@ -182,11 +187,14 @@ class Fault:
         return self.started and self.at - 1 <= second <= self.end + self.spec.after
 
 
-def fault_schedule(rng: random.Random, total: float, rate: float, chargers: list[str]) -> list[Fault]:
-    """At least one fault of each kind, ``rate`` per kind and simulated hour, between 10 min and 25 min before the end."""
+def fault_schedule(
+    rng: random.Random, total: float, rate: float, chargers: list[str], connection: str = "tunnel"
+) -> list[Fault]:
+    """At least one fault of each kind for ``connection``, ``rate`` per kind and simulated hour, between
+    10 min and 25 min before the end."""
     lo, hi = 600.0, max(900.0, total - 1500.0)
     faults: list[Fault] = []
-    for kind in KINDS.values():
+    for kind in (KINDS[name] for name in fault_kinds(connection)):
         for _ in range(max(1, round(rate * total / 3600.0))):
             at = round(rng.uniform(lo, hi))
             duration = rng.uniform(*kind.duration) if kind.duration[1] > 0 else 0.0

@@ -1,5 +1,6 @@
 """Home Assistant for the soak: its instances (one at a time, stopped and started again for a
-restart) and the hub entry set up in each.
+restart), the hub entry set up in each, and Home Assistant's KNX integration's entry when the hub
+uses its connection (``settings.CONNECTION``).
 
 The test plugin's ``hass`` fixture holds one instance for the whole test, so a stopped one would stay
 in memory (and in the object count) after a restart. The soak makes its own with the plugin's
@@ -34,6 +35,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_CONNECTION_TYPE,
+    CONF_KNX_CORE,
     CONF_KNX_LOCAL_IP,
     CONF_KNX_TUNNELING,
     CONF_PORT,
@@ -42,8 +44,9 @@ from custom_components.knx_evse.const import (
     SUBENTRY_CHARGER,
 )
 from knxbus.knxd import KnxdBus
+from tests.core_knx_harness import CORE_KNX_DATA
 
-from .settings import GROUP_ID, SUBENTRY_IDS
+from .settings import CONNECTION, GROUP_ID, SUBENTRY_IDS
 
 StoredStates = list[tuple[Any, dict[str, Any]]]
 
@@ -51,8 +54,9 @@ StoredStates = list[tuple[Any, dict[str, Any]]]
 def hub_entry(
     bus: KnxdBus, chargers: list[dict[str, Any]], group: dict[str, Any], previous: MockConfigEntry | None
 ) -> MockConfigEntry:
-    """The soak's hub entry (tunnelling to knxd): the demo's chargers and ``group``, or, after a
-    restart, what ``previous`` entry's subentries hold now (the group's sign may have been inverted)."""
+    """The soak's hub entry (tunnelling to knxd, or on core knx's connection): the demo's chargers and
+    ``group``, or, after a restart, what ``previous`` entry's subentries hold now (the group's sign may
+    have been inverted)."""
     if previous is not None:
         subentries = [
             ConfigSubentryDataWithId(
@@ -75,9 +79,19 @@ def hub_entry(
         domain=DOMAIN,
         title="KNX bus",
         entry_id="soak",
-        data={CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING, CONF_HOST: bus.gateway_ip, CONF_PORT: bus.port,
-              CONF_KNX_LOCAL_IP: "127.0.0.1"},
+        data={CONF_KNX_CONNECTION_TYPE: CONF_KNX_CORE} if CONNECTION == CONF_KNX_CORE else
+        {CONF_KNX_CONNECTION_TYPE: CONF_KNX_TUNNELING, CONF_HOST: bus.gateway_ip, CONF_PORT: bus.port,
+         CONF_KNX_LOCAL_IP: "127.0.0.1"},
         subentries_data=subentries,
+    )
+
+
+def core_knx_entry(bus: KnxdBus) -> MockConfigEntry:
+    """Home Assistant's KNX integration tunnelling to knxd, as a user sets it up (one per instance)."""
+    return MockConfigEntry(
+        domain="knx", title="KNX", entry_id="soak_core_knx",
+        data={**CORE_KNX_DATA, "connection_type": "tunneling", "host": bus.gateway_ip, "port": bus.port,
+              "local_ip": "127.0.0.1", "route_back": False},
     )
 
 

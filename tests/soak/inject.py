@@ -51,7 +51,7 @@ FAULTY_DEVICE = "1.1.250"
 BURST = 500
 BURST_CHECK_AFTER = 10.0
 """Simulated s after a burst when the charger's values are compared with the burst's."""
-HOME_KINDS = ("ha_reload", "ha_restart")
+HOME_KINDS = ("ha_reload", "ha_restart", "core_knx_reload")
 
 
 class Rig(Protocol):
@@ -67,6 +67,7 @@ class Rig(Protocol):
     def publish_meter(self) -> None: ...
     def home_busy(self) -> bool: ...
     def reload(self) -> None: ...
+    def reload_core_knx(self) -> None: ...
     def begin_restart(self) -> None: ...
     def end_restart(self) -> None: ...
     def meter_reversed(self) -> bool: ...
@@ -160,6 +161,8 @@ class Injector:
             rig.reload()
         elif kind == "ha_restart":
             rig.begin_restart()
+        elif kind == "core_knx_reload":
+            rig.reload_core_knx()
         elif kind == "charger_disobeys":
             rig.sim.chargers[target].ignores_limit = True
         elif kind == "bus_blip":

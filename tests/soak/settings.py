@@ -3,7 +3,7 @@
 ``SOAK_HOURS`` (simulated hours; 0 skips the soak), ``SOAK_SEED`` (fault schedule and EV jitter),
 ``SOAK_STEP`` (simulated seconds per lock step), ``SOAK_FAULT_RATE`` (faults of each kind per
 simulated hour, at least one of each), ``SOAK_REPORT`` (write the figures there as JSON),
-``SOAK_TRACE`` (below).
+``SOAK_TRACE`` (below), ``SOAK_CONNECTION`` (below).
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ FAULT_RATE = float(os.environ.get("SOAK_FAULT_RATE", "0.5"))
 REPORT = os.environ.get("SOAK_REPORT")
 TRACE = tuple(float(x) for x in (os.environ.get("SOAK_TRACE") or "-1--1").split("-", 1)) if os.environ.get("SOAK_TRACE") else (1.0, 0.0)
 """``SOAK_TRACE=from-to``: simulated seconds during which every step prints a line (debugging)."""
+CONNECTION = os.environ.get("SOAK_CONNECTION") or "tunnel"
+"""``SOAK_CONNECTION``: the hub's connection, ``tunnel`` (its own tunnel to knxd, the default) or
+``core_knx`` (Home Assistant's KNX integration tunnels to knxd and the hub uses its connection)."""
 TRACE_ENERGY = bool(os.environ.get("SOAK_TRACE_ENERGY"))
 """``SOAK_TRACE_ENERGY=1``: each connector's true and lifetime energy once a simulated minute."""
 

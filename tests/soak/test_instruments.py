@@ -16,7 +16,7 @@ from custom_components.knx_evse.knx.parameters import VOLTAGE
 
 from .attribution import LogLine, repeated_conditions, unexplained
 from .budget import BudgetAccount
-from .faults import DISOBEY_BOUND, FAULT_KINDS, KINDS, PLANNED, Fault, fault_schedule
+from .faults import DISOBEY_BOUND, FAULT_KINDS, KINDS, Fault, fault_kinds, fault_schedule
 from .report import Figures, check, summary_table
 
 _SPEC = importlib.util.spec_from_file_location("soak_script", Path(__file__).parents[2] / "scripts" / "soak.py")
@@ -154,7 +154,7 @@ def test_the_assertions(changes: dict[str, Any], expected: list[str]) -> None:
 
 def test_every_kind_is_scheduled_at_least_once_and_waits_only_when_it_must() -> None:
     faults = fault_schedule(random.Random(1), 2 * 3600.0, 0.5, ["Garage", "Carport"])
-    assert {f.kind for f in faults} == set(FAULT_KINDS)
+    assert {f.kind for f in faults} == set(FAULT_KINDS) - {"core_knx_reload"}
     assert all(600 <= f.at <= 2 * 3600 - 1500 for f in faults)
     assert all((f.target is not None) == KINDS[f.kind].on_charger for f in faults)
 
@@ -187,7 +187,14 @@ def test_a_bounded_fault_combined_with_another_counts_no_event() -> None:
     assert figures.over_bounded_s[0] == 30.0
 
 
-def test_a_planned_kind_is_not_injected_yet() -> None:
-    """``core_knx_reload`` waits for the core-KNX-shared connection; moving it to KINDS removes it here."""
-    assert "core_knx_reload" in PLANNED
-    assert not set(PLANNED) & set(FAULT_KINDS)
+def test_the_core_knx_reload_is_injected_only_on_core_knxs_connection() -> None:
+    """Reloading Home Assistant's KNX integration means something only when the hub uses its connection."""
+    assert "core_knx_reload" not in fault_kinds("tunnel")
+    assert set(fault_kinds("core_knx")) == set(FAULT_KINDS)
+    faults = fault_schedule(random.Random(1), 2 * 3600.0, 0.5, ["Garage", "Carport"], "core_knx")
+    assert [f.kind for f in faults].count("core_knx_reload") == 1
+    tunnel_only = dict.fromkeys(fault_kinds("tunnel"), 1)
+    assert check(_passing({"faults": tunnel_only})) == []
+    assert check(_passing({"connection": "core_knx", "faults": tunnel_only})) == [
+        "faults never injected: ['core_knx_reload']"
+    ]

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import random
+import tempfile
 from collections import Counter
 from collections.abc import Awaitable
 from datetime import UTC, timedelta
@@ -22,14 +23,18 @@ from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.knx import knx_module
+from homeassistant.components.knx.const import KNX_MODULE_KEY
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from xknx import XKNX
+from xknx.io import ConnectionConfig
 
 from custom_components.knx_evse.const import (
+    CONF_KNX_CORE,
     DOMAIN,
 )
 from custom_components.knx_evse.group.data import CONF_INVERT
@@ -44,11 +49,12 @@ from .attribution import LogWatch, repeated_conditions, unexplained
 from .budget import BudgetAccount
 from .bus import REAL, BusActivity, LockStep
 from .faults import DISOBEY_TOLERANCE, Fault, fault_schedule
-from .home import HomeAssistants, StoredStates, hub_entry
+from .home import HomeAssistants, StoredStates, core_knx_entry, hub_entry
 from .inject import Injector
 from .report import Figures, build_report, check
 from .resources import resources, timed_rounds
 from .settings import (
+    CONNECTION,
     FAULT_RATE,
     GROUP_ID,
     HOURS,
@@ -67,6 +73,12 @@ from .settings import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("bus_netns", "sockets_enabled")]
+
+
+def _unthreaded(**kwargs: Any) -> ConnectionConfig:
+    """Core knx's connection settings with its tunnel in Home Assistant's event loop, not a thread of its
+    own: the lock step moves a frozen clock that an event loop in another thread does not follow."""
+    return ConnectionConfig(**{**kwargs, "threaded": False})
 
 
 class Soak:
@@ -102,6 +114,12 @@ class Soak:
         self._types_hour1: Counter[str] = Counter()
         self._types_end: Counter[str] = Counter()
         self.entry: MockConfigEntry | None = None
+        self.core_entry: MockConfigEntry | None = None
+        """Home Assistant's KNX integration's entry in the running instance (``CONNECTION`` core_knx)."""
+        self._config_dir: Path | None = None
+        if CONNECTION == CONF_KNX_CORE:  # core knx reads configuration.yaml when set up
+            self._config_dir = Path(tempfile.mkdtemp(prefix="soak-config-"))
+            (self._config_dir / "configuration.yaml").write_text("", encoding="utf-8")
 
     @property
     def hass(self) -> HomeAssistant | None:
@@ -150,6 +168,8 @@ class Soak:
         self.publish_meter(starting=True)
         assert self.hass is not None
         self.hass.states.async_set(PRICE_ENTITY, *PRICE_STATE)  # the slider's initial state, as the demo has it
+        if CONNECTION == CONF_KNX_CORE:
+            await self._start_core_knx()
         self.entry = self._new_entry()
         assert self.hass is not None
         self.entry.add_to_hass(self.hass)
@@ -157,6 +177,20 @@ class Soak:
         self.runtimes.append(self.sim.elapsed)
         if stored is not None:
             self._check_modes()
+
+    async def _start_core_knx(self) -> None:
+        """Set Home Assistant's KNX integration up (tunnelling to knxd) before the hub, as on a start."""
+        hass = self.hass
+        assert hass is not None and self._config_dir is not None
+        hass.config.config_dir = str(self._config_dir)
+        self.core_entry = core_knx_entry(self.bus)
+        self.core_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(self.core_entry.entry_id)
+
+    def reload_core_knx(self) -> None:
+        """Reload Home Assistant's KNX integration under the hub (``core_knx_reload``)."""
+        assert self.hass is not None and self.core_entry is not None
+        self._home(self.hass.config_entries.async_reload(self.core_entry.entry_id))
 
     def _check_modes(self) -> None:
         group = self.group()
@@ -242,8 +276,10 @@ class Soak:
 
     def xknx_clients(self) -> list[XKNX]:
         clients = [host.xknx for host in (*self.hosts.values(), *self.faulty) if host is not None]
-        if (entry := self.loaded()) is not None:
-            clients.append(entry.runtime_data.hub.xknx)
+        if (entry := self.loaded()) is not None and (xknx := entry.runtime_data.hub.xknx) is not None:
+            clients.append(xknx)
+        if self.hass is not None and (core := self.hass.data.get(KNX_MODULE_KEY)) is not None:
+            clients.append(core.xknx)
         return clients
 
     async def step(self, physics: bool = True) -> None:
@@ -404,17 +440,24 @@ class Soak:
 
     async def run(self, hours: float) -> dict[str, Any]:
         total = hours * 3600.0
-        faults = fault_schedule(random.Random(SEED), total, FAULT_RATE, list(self.sim.chargers))
+        faults = fault_schedule(random.Random(SEED), total, FAULT_RATE, list(self.sim.chargers), CONNECTION)
         self.injector = Injector(self, faults, SEED, total - 1500.0)
         logging.getLogger().addHandler(self.log)
         ours = logging.getLogger("custom_components.knx_evse")
         level = ours.level
         if ours.getEffectiveLevel() > logging.INFO:
             ours.setLevel(logging.INFO)  # the start and end lines of the conditions
+        queries = logging.getLogger("sqlalchemy.engine")  # core knx's telegram history: every query at info
+        queries_level = queries.level
+        queries.setLevel(logging.WARNING)
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(lambda _loop, context: self.figures.exceptions.append(str(context.get("exception") or context["message"])[:300]))
         try:
-            with self.activity.installed(), patch.object(BalancingGroup, "async_run_round", timed_rounds(self.figures)):
+            with (
+                self.activity.installed(),
+                patch.object(BalancingGroup, "async_run_round", timed_rounds(self.figures)),
+                patch.object(knx_module, "ConnectionConfig", _unthreaded),
+            ):
                 await self.start()
                 real_start = REAL()
                 next_hour = 3600.0
@@ -450,6 +493,7 @@ class Soak:
         finally:
             loop.set_exception_handler(None)
             ours.setLevel(level)
+            queries.setLevel(queries_level)
             logging.getLogger().removeHandler(self.log)
         return self.report(total, real, baseline, end, lifetime)
 
@@ -476,7 +520,7 @@ class Soak:
             self.figures,
             budget=(self.budget.budget, self.budget.breaker, self.budget.first_round),
             run={"simulated_h": round(total / 3600, 2), "real_s": round(real, 1), "speed": round(total / real, 1),
-                 "step_s": STEP, "seed": SEED, "fault_rate": FAULT_RATE},
+                 "step_s": STEP, "seed": SEED, "fault_rate": FAULT_RATE, "connection": CONNECTION},
             true_wh=self.true_wh,
             lifetime=lifetime,
             resources=(baseline, end, dict((self._types_end - self._types_hour1).most_common(15))),
