@@ -173,10 +173,20 @@ class Soak:
         self.entry = self._new_entry()
         assert self.hass is not None
         self.entry.add_to_hass(self.hass)
-        assert await self.hass.config_entries.async_setup(self.entry.entry_id)
         self.runtimes.append(self.sim.elapsed)
+        await self.hass.config_entries.async_setup(self.entry.entry_id)
+        await self._until_loaded()
         if stored is not None:
             self._check_modes()
+
+    async def _until_loaded(self) -> None:
+        """Wait until the hub entry is loaded: a set-up during a knxd restart is not ready (the tunnel
+        cannot connect) and Home Assistant retries it; each try is a new runtime of the integration."""
+        assert self.entry is not None
+        while self.entry.state is not ConfigEntryState.LOADED:
+            await asyncio.sleep(1.0)
+            if self.entry.state is ConfigEntryState.SETUP_IN_PROGRESS:
+                self.runtimes.append(self.sim.elapsed)
 
     async def _start_core_knx(self) -> None:
         """Set Home Assistant's KNX integration up (tunnelling to knxd) before the hub, as on a start."""
@@ -216,8 +226,9 @@ class Soak:
 
     async def _reload(self) -> None:
         assert self.hass is not None and self.entry is not None
-        assert await self.hass.config_entries.async_reload(self.entry.entry_id)
         self.runtimes.append(self.sim.elapsed)
+        await self.hass.config_entries.async_reload(self.entry.entry_id)
+        await self._until_loaded()
         self._check_modes()
 
     def begin_restart(self) -> None:
@@ -255,8 +266,9 @@ class Soak:
 
     async def _after_update(self) -> None:
         assert self.hass is not None
-        await self.hass.async_block_till_done()
         self.runtimes.append(self.sim.elapsed)
+        await self.hass.async_block_till_done()
+        await self._until_loaded()
         self._check_modes()
 
     def charger_value(self, charger: str, number: int) -> Any:
