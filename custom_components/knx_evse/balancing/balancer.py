@@ -12,6 +12,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
+from . import metering
 from .allocation import EPS, Usage, round_down
 from .conduct import Conduct
 from .config import MODES, BalancingConfig, Mode, supply_phases
@@ -94,6 +95,8 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         self._max = [round_down(x, cfg.step, cfg.min_current) for x in self._max_raw]
         self._minc = [cfg.min_current] * self._n
         self._keepalive = [cfg.evse_keepalive(i) for i in range(self._n)]
+        self._spec = metering.MeterSpec(cfg.phases, "A" if cfg.current_control else "W", cfg.voltage,
+                                        cfg.meter_timeout, cfg.meter_power_bound)
 
     def reconfigure(self, config: BalancingConfig) -> None:
         """Replace the configuration at runtime.
@@ -353,65 +356,19 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         """
         cfg = self._config
         nph = cfg.phases
-        if meter is None or meter.value is None:
-            return "unavailable", [], 0.0
-        value = meter.value
-        bound_w = cfg.meter_power_bound
-        i_abs = bound_w / (cfg.voltage * nph)
-
-        def number(x: object) -> bool:
-            return (isinstance(x, (int, float)) and not isinstance(x, bool)
-                    and math.isfinite(x))
-
-        if isinstance(value, tuple):
-            if len(value) != nph or meter.unit == "W" or not all(number(x) for x in value):
-                return "invalid", [], 0.0
-            unit = "A"
-        elif number(value):
-            unit = meter.unit or ("A" if cfg.current_control else "W")
-            if unit not in ("A", "W"):
-                return "invalid", [], 0.0
-        else:
-            return "invalid", [], 0.0
-        ts = meter.timestamp
-        if not number(ts) or now - ts < -cfg.meter_timeout:
-            return "invalid", [], 0.0
-        if now - ts > cfg.meter_timeout:
-            return "stale", [], 0.0
-
-        net: float | None = None  # the export in phase-amperes where loads are not the total
+        state, unit = metering.check(meter, now, self._spec)
+        if state != "ok" or meter is None or meter.value is None:
+            return state, [], 0.0
+        value, ts = meter.value, meter.timestamp
+        self._shares(now, measured)
         ev = [0.0] * nph  # EVSE current per supply phase, as far as it is the EVSEs' to share
-        for i in range(self._n):
-            if self._draws_as_load(i, now):
-                continue  # paused, yet drawing: it stays in the meter as other load
-            st = self._state[i]
-            # Over its limit (and tolerance) since SETTLE_TIME: the excess is other load at once.
-            cap = st.limit if st.over_since is not None else math.inf
-            for p, v in zip(self._phase_map[i], measured[i], strict=True):
-                ev[p] += min(v, cap)
-
-        if isinstance(value, tuple):
-            if any(abs(x) > i_abs for x in value):
-                return "absurd", [], 0.0
-            loads = [float(x) - ev[p] for p, x in enumerate(value)]
-        elif unit == "A":
-            if abs(value) > i_abs:
-                return "absurd", [], 0.0
-            # A single current on a three-phase supply is taken as every phase's current; the
-            # EVSE share is the smallest per phase, so no phase is underestimated.
-            load = float(value) - min(ev)
-            loads = [load] * nph
-        else:
-            if abs(value) > bound_w:
-                return "absurd", [], 0.0
-            load = (float(value) - cfg.voltage * sum(ev)) / (cfg.voltage * nph)
-            loads = [load] * nph
-            if cfg.current_control and nph > 1 and not cfg.balanced_supply:
-                # One total for three phases: the other load may all sit on one phase, so each
-                # phase gets all of it, and an export on one phase makes no room on the others.
-                worst = [max(0.0, load * nph)] * nph
-                net = -sum(loads)
-                loads = worst
+        excess = [0.0] * nph  # reported currents above the EVSEs' limits (see _shares)
+        for i, phases in enumerate(self._phase_map):
+            for p, v, x in zip(phases, self._ev_of[i], self._excess_of[i], strict=True):
+                ev[p] += v
+                excess[p] += x
+        loads, net = metering.other_load(value, unit, ev, voltage=cfg.voltage,
+                                         worst=cfg.current_control and not cfg.balanced_supply)
 
         total, export = phase_amperes(value, unit, nph, cfg.voltage)  # docs/balancing.md, "Reversed meter"
         self._grid_export = -total
@@ -419,27 +376,9 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         if self._sign.update(now, ts, total, sum(map(sum, measured)), export=export, fuse=fuse):
             return "reversed", [], 0.0
 
-        # Reported currents above an EVSE's own limit: a car still slowing down after a lowering,
-        # or a report that is stale-high (send-on-change). Raises do not count on them.
-        excess = [0.0] * nph
-        for i in range(self._n):
-            st = self._state[i]
-            if now - st.limit_since < SETTLE_TIME or self._draws_as_load(i, now) or st.over_since is not None:
-                continue
-            lim = st.limit if st.on else 0.0
-            for p, v in zip(self._phase_map[i], measured[i], strict=True):
-                excess[p] += max(0.0, v - lim)
-        if cfg.current_control:
-            caps = [cfg.budget - x for x in loads]
-            self._over = [ev[p] > caps[p] + EPS for p in range(nph)]
-            if isinstance(value, tuple):
-                self._raise_caps = [c - excess[p] for p, c in enumerate(caps)]
-            else:
-                self._raise_caps = [c - max(excess) for c in caps]
-        else:
-            caps = [cfg.budget / cfg.voltage - sum(loads)]
-            self._over = [sum(ev) > caps[0] + EPS]
-            self._raise_caps = [caps[0] - sum(excess)]
+        budget = cfg.budget if cfg.current_control else cfg.budget / cfg.voltage
+        caps, self._raise_caps, self._over = metering.rooms(
+            budget, loads, ev, excess, power=not cfg.current_control, per_phase=isinstance(value, tuple))
         surplus = -sum(loads) if net is None else net  # the export is the total, wherever it is
         self._raise_surplus = surplus - sum(excess)
         if ts < self._raised_at:
@@ -450,6 +389,32 @@ class Balancer(Conduct, Planning, Output, SiteRules):
             self._raise_caps = [min(c, d) for c, d in zip(self._raise_caps, drawn, strict=True)]
             self._raise_surplus = min(self._raise_surplus, 0.0)
         return "ok", caps, surplus
+
+    def _shares(self, now: float, measured: list[tuple[float, ...]]) -> None:
+        """Per EVSE and own phase: the current that is the EVSEs' to share (``_ev_of``) and its excess over its limit (``_excess_of``).
+
+        A paused EVSE that draws anyway stays in the meter as other load (0 here); one over its limit
+        (and tolerance) since ``SETTLE_TIME`` has the excess counted as other load at once. The
+        excess is a reported current above an EVSE's own limit, ``SETTLE_TIME`` after it was set: a
+        car still slowing down after a lowering, or a report that is stale-high (send-on-change).
+        Raises do not count on it.
+        """
+        ev_of: list[tuple[float, ...]] = []
+        excess_of: list[tuple[float, ...]] = []
+        for i, st in enumerate(self._state):
+            own = measured[i]
+            if self._draws_as_load(i, now):
+                ev_of.append((0.0,) * len(own))
+                excess_of.append((0.0,) * len(own))
+                continue
+            cap = st.limit if st.over_since is not None else math.inf
+            ev_of.append(tuple(min(v, cap) for v in own))
+            if now - st.limit_since < SETTLE_TIME or st.over_since is not None:
+                excess_of.append((0.0,) * len(own))
+            else:
+                lim = st.limit if st.on else 0.0
+                excess_of.append(tuple(max(0.0, v - lim) for v in own))
+        self._ev_of, self._excess_of = ev_of, excess_of
 
 
 __all__ = ["ADOPT_CURRENT", "OVER_LIMIT_TOLERANCE", "SETTLE_TIME", "Balancer"]

@@ -36,6 +36,13 @@ IEC_MIN_CURRENT: Final = 6.0
 """The lowest current an EVSE may signal to a vehicle (IEC 61851-1); the manual's minimum, 6 A."""
 
 
+def power_bound(limit_w: float, max_meter_power: float | None) -> float:
+    """Return the W above which a meter reading is absurd: ``max_meter_power``, or the larger of 200 kW and 4 × ``limit_w``."""
+    if max_meter_power is not None:
+        return float(max_meter_power)
+    return max(ABSURD_POWER, 4.0 * limit_w)
+
+
 def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -286,10 +293,8 @@ class BalancingConfig:
     @property
     def meter_power_bound(self) -> float:
         """Magnitude in W above which a meter reading is absurd (see ``max_meter_power``)."""
-        if self.max_meter_power is not None:
-            return float(self.max_meter_power)
         supply_w = self.limit * self.voltage * self.phases if self.current_control else self.limit
-        return max(ABSURD_POWER, 4.0 * supply_w)
+        return power_bound(supply_w, self.max_meter_power)
 
     @property
     def fallback_current(self) -> float | None:

@@ -132,6 +132,8 @@ class BalancerBase:
     _last_t: float | None
     _first_t: float
     _over: list[bool]
+    _ev_of: list[tuple[float, ...]]  # per EVSE and own phase: the current that is the EVSEs' to share
+    _excess_of: list[tuple[float, ...]]  # ... and its excess over its limit (raises do not count on it)
     _raise_caps: list[float]
     _raise_surplus: float
     _disobedient: tuple[int, ...]
