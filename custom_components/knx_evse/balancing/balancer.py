@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from . import metering
 from .allocation import EPS, Usage, round_down
+from .circuit_round import CircuitRules, circuit_usage, layout
 from .conduct import Conduct
 from .config import MODES, BalancingConfig, Mode, supply_phases
 from .meter_sign import MeterSign, phase_amperes
@@ -33,7 +34,7 @@ from .state import (
 )
 
 
-class Balancer(Conduct, Planning, Output, SiteRules):
+class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
     """Assigns every EVSE of one balancing group its current limit, round by round.
 
     Create one per group and call :meth:`update` on every meter update and at least every few
@@ -66,6 +67,7 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         self._raised_at = -math.inf  # the last round that raised or started an EVSE
         self._disobedient: tuple[int, ...] = ()
         self._sign = MeterSign()  # latched for this Balancer, also across reconfigure() (not in the config)
+        self._circuit_signs = {}  # the same, per circuit id
         self._grid_export = 0.0
         self._read_site(SiteReading())
 
@@ -79,14 +81,14 @@ class Balancer(Conduct, Planning, Output, SiteRules):
     def _setup(self) -> None:
         cfg = self._config
         self._n = len(cfg.evses)
-        self._m = cfg.phases if cfg.current_control else 1
+        root = cfg.phases if cfg.current_control else 1
+        self._tree = layout(cfg, root)
+        self._m = root + self._tree.size
         self._phase_map = [supply_phases(e) for e in cfg.evses]  # 0-based supply phase of each own phase
         usages: list[Usage] = []
-        for evse, supply in zip(cfg.evses, self._phase_map, strict=True):
-            if not cfg.current_control:
-                usages.append(((0, float(evse.phases)),))
-            else:
-                usages.append(tuple((p, 1.0) for p in supply))
+        for i, (evse, supply) in enumerate(zip(cfg.evses, self._phase_map, strict=True)):
+            own = ((0, float(evse.phases)),) if not cfg.current_control else tuple((p, 1.0) for p in supply)
+            usages.append(own + circuit_usage(self._tree, i, supply, evse.phases) if self._tree.size else own)
         self._usage = usages
         self._solar_usage = [(*u, (self._m, float(e.phases))) for u, e in
                              zip(usages, cfg.evses, strict=True)]
@@ -97,6 +99,7 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         self._keepalive = [cfg.evse_keepalive(i) for i in range(self._n)]
         self._spec = metering.MeterSpec(cfg.phases, "A" if cfg.current_control else "W", cfg.voltage,
                                         cfg.meter_timeout, cfg.meter_power_bound)
+        self._circuit_setup()
 
     def reconfigure(self, config: BalancingConfig) -> None:
         """Replace the configuration at runtime.
@@ -210,7 +213,7 @@ class Balancer(Conduct, Planning, Output, SiteRules):
 
     def update(
         self, now: float, meter: MeterReading | None, evses: Sequence[EvseReading],
-        site: SiteReading | None = None,
+        site: SiteReading | None = None, circuits: Mapping[str, MeterReading | None] | None = None,
     ) -> Decision:
         """Run one balancing round.
 
@@ -221,12 +224,15 @@ class Balancer(Conduct, Planning, Output, SiteRules):
             evses: one reading per configured EVSE, EVSE1 first.
             site: the price and the home battery this round (smart cost, battery priority), or
                 None for neither.
+            circuits: the latest reading of each metered circuit by its id (a missing one is
+                unavailable: its members are in the fallback), or None without any.
 
         Returns:
             The :class:`Decision` for this round.
 
         Raises:
-            ValueError: when ``len(evses)`` differs from the configured number of EVSEs.
+            ValueError: when ``len(evses)`` differs from the configured number of EVSEs, or for
+                a reading of a circuit that is not a metered circuit of the group.
 
         """
         cfg = self._config
@@ -263,21 +269,26 @@ class Balancer(Conduct, Planning, Output, SiteRules):
                     st.reason = "over_limit_stop" if st.disobeyed else "off"
 
         before = [(st.on, st.limit) for st in self._state]
+        checked = self._circuit_readings(now, circuits)
         state, caps, surplus = self._budget(now, meter, measured)
         if state != "ok":
             self._fallback(t, state, group, upper)
             available: float | None = None
             surplus_out: float | None = None
         else:
-            surplus = self._site_surplus(surplus)
-            self._balance(t, caps, surplus, group, upper)
             available = (min(caps) if caps else 0.0) if cfg.current_control else caps[0] / cfg.phases
             available = round(available, 9)
+            if self._tree.size:
+                caps += self._circuit_rooms(now, circuits or {}, checked, measured)
+                self._circuit_fallback(t, group, upper)
+            surplus = self._site_surplus(surplus)
+            self._balance(t, caps, surplus, group, upper)
+            self._circuit_reasons()
             surplus_out = round(max(0.0, surplus) / cfg.phases, 9)
         self._price_reasons()
         if any(st.on and (not on or st.limit > limit + EPS) for st, (on, limit) in zip(self._state, before, strict=True)):
             self._raised_at = t
-        return self._finish(t, state, available, surplus_out)
+        return self._finish(t, state, available, surplus_out, self._circuit_status(state == "ok"))
 
     # ------------------------------------------------------------------ inputs
 
