@@ -412,19 +412,21 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
         """
         ev_of: list[tuple[float, ...]] = []
         excess_of: list[tuple[float, ...]] = []
+        zeros = {k: (0.0,) * k for k in (1, 2, 3)}
         for i, st in enumerate(self._state):
             own = measured[i]
+            none = zeros[len(own)]
             if self._draws_as_load(i, now):
-                ev_of.append((0.0,) * len(own))
-                excess_of.append((0.0,) * len(own))
-                continue
-            cap = st.limit if st.over_since is not None else math.inf
-            ev_of.append(tuple(min(v, cap) for v in own))
-            if now - st.limit_since < SETTLE_TIME or st.over_since is not None:
-                excess_of.append((0.0,) * len(own))
+                ev_of.append(none)
+                excess_of.append(none)
+            elif st.over_since is not None:
+                ev_of.append(tuple(min(v, st.limit) for v in own))
+                excess_of.append(none)
             else:
+                ev_of.append(own)
                 lim = st.limit if st.on else 0.0
-                excess_of.append(tuple(max(0.0, v - lim) for v in own))
+                excess_of.append(none if now - st.limit_since < SETTLE_TIME or max(own) <= lim
+                                 else tuple(max(0.0, v - lim) for v in own))
         self._ev_of, self._excess_of = ev_of, excess_of
 
 

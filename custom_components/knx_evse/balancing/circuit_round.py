@@ -163,13 +163,18 @@ class CircuitRules(BalancerBase):
         excess = [[0.0] * nph for _ in range(count)]
         other = [[0.0] * nph for _ in range(count)]  # without a meter: its members' draws as load, then its children's
         drawn = [0.0] * count
+        ev_of, excess_of, phase_map = self._ev_of, self._excess_of, self._phase_map
         for j in range(count):
+            ev_j, excess_j, other_j = ev[j], excess[j], other[j]
             for i in tree.own[j]:
-                for p, v, x, m in zip(self._phase_map[i], self._ev_of[i], self._excess_of[i], measured[i], strict=True):
-                    ev[j][p] += v
-                    excess[j][p] += x
-                    other[j][p] += m - v
-                drawn[j] += sum(measured[i])
+                own, share, extra = measured[i], ev_of[i], excess_of[i]
+                for k, p in enumerate(phase_map[i]):
+                    ev_j[p] += share[k]
+                    if share is not own:  # (the common case: all of its draw is its share)
+                        other_j[p] += own[k] - share[k]
+                    if extra[k]:
+                        excess_j[p] += extra[k]
+                drawn[j] += sum(own)
         for j in reversed(range(count)):  # children first: their sums are complete
             q = tree.parent[j]
             if q >= 0:
@@ -197,8 +202,8 @@ class CircuitRules(BalancerBase):
                         old[j] = reading.timestamp < self._raised_at
                         per_phase[j] = isinstance(value, tuple)
                 if self._circuit_states[j] != "ok":  # on the circuits above: its whole budget
-                    share = tree.budget[j] / nph if tree.power[j] else tree.budget[j]
-                    other[j] = [max(0.0, share - e) for e in ev[j]]
+                    whole = tree.budget[j] / nph if tree.power[j] else tree.budget[j]
+                    other[j] = [max(0.0, whole - e) for e in ev[j]]
             q = tree.parent[j]
             if q >= 0 and not tree.circuits[q].metered:
                 for p in range(nph):
