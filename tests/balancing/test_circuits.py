@@ -120,7 +120,9 @@ def test_a_power_limited_circuit_counts_each_members_phases() -> None:
     # 6,900 W at 230 V = 30 phase-amperes: one three-phase member takes 10 A per phase.
     s = site(evse(32.0, circuit="c", phases=3), circuits=(CircuitConfig("c", 6900.0, unit="W"),),
              phases=3, limit=100.0)
-    assert s.run(4).limits == (10.0,)
+    d = s.run(4)
+    assert d.limits == (10.0,)
+    assert d.circuits[0].available == 10.0  # 30 phase-amperes over three phases
     s = site(evse(32.0, circuit="c"), evse(32.0, circuit="c", phase=2), evse(32.0, circuit="c", phase=3),
              circuits=(CircuitConfig("c", 6900.0, unit="W"),), phases=3, limit=100.0)
     assert s.run(5).limits == (10.0, 10.0, 10.0)
@@ -281,3 +283,25 @@ def test_an_old_reading_below_also_holds_the_raises_of_a_parent_without_a_meter(
     assert s.step().limits == (15.0, 15.0)
     frozen = MeterReading((20.0,), s.t - 0.5)
     assert s.step(meters={"c": frozen}).limits == (15.0, 15.0)
+
+
+def test_a_circuit_meter_in_w_on_three_phases_counts_its_load_on_every_phase() -> None:
+    # 4,600 W of other load in a three-phase circuit: it may all sit on one phase (20 A).
+    s = site(evse(32.0, circuit="c", phase=2), circuits=(CircuitConfig("c", 32.0, metered=True),),
+             phases=3, limit=100.0)
+    d = s.run(4)
+    assert d.limits == (32.0,)
+    for _ in range(4):
+        draw = s.limits[0]
+        d = s.step(meters={"c": MeterReading(4600.0 + 230.0 * draw, s.t + 1.0, unit="W")})
+    assert d.limits == (12.0,)  # 32 − 20 on its phase too
+    assert d.circuits[0].available == 12.0
+
+
+def test_a_single_circuit_current_is_taken_as_every_phase() -> None:
+    s = site(evse(32.0, circuit="c", phases=3), circuits=(CircuitConfig("c", 32.0, metered=True),),
+             phases=3, limit=100.0)
+    for _ in range(4):
+        d = s.step(meters={"c": MeterReading(12.0 + s.limits[0], s.t + 1.0, unit="A")})
+    assert d.limits == (20.0,)
+    assert d.circuits[0].available == 20.0
