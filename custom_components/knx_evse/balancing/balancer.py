@@ -269,7 +269,7 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
                     st.reason = "over_limit_stop" if st.disobeyed else "off"
 
         before = [(st.on, st.limit) for st in self._state]
-        checked = self._circuit_readings(now, circuits)
+        checked = self._circuit_readings(now, circuits) if circuits or self._tree.size else []
         state, caps, surplus = self._budget(now, meter, measured)
         if state != "ok":
             self._fallback(t, state, group, upper)
@@ -283,12 +283,14 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
                 self._circuit_fallback(t, group, upper)
             surplus = self._site_surplus(surplus)
             self._balance(t, caps, surplus, group, upper)
-            self._circuit_reasons()
+            if self._fallback_reason:
+                self._circuit_reasons()
             surplus_out = round(max(0.0, surplus) / cfg.phases, 9)
         self._price_reasons()
         if any(st.on and (not on or st.limit > limit + EPS) for st, (on, limit) in zip(self._state, before, strict=True)):
             self._raised_at = t
-        return self._finish(t, state, available, surplus_out, self._circuit_status(state == "ok"))
+        return self._finish(t, state, available, surplus_out,
+                            self._circuit_status(state == "ok") if self._tree.size else ())
 
     # ------------------------------------------------------------------ inputs
 
@@ -371,13 +373,7 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
         if state != "ok" or meter is None or meter.value is None:
             return state, [], 0.0
         value, ts = meter.value, meter.timestamp
-        self._shares(now, measured)
-        ev = [0.0] * nph  # EVSE current per supply phase, as far as it is the EVSEs' to share
-        excess = [0.0] * nph  # reported currents above the EVSEs' limits (see _shares)
-        for i, phases in enumerate(self._phase_map):
-            for p, v, x in zip(phases, self._ev_of[i], self._excess_of[i], strict=True):
-                ev[p] += v
-                excess[p] += x
+        ev, excess = self._shares(now, measured)
         loads, net = metering.other_load(value, unit, ev, voltage=cfg.voltage,
                                          worst=cfg.current_control and not cfg.balanced_supply)
 
@@ -401,33 +397,43 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
             self._raise_surplus = min(self._raise_surplus, 0.0)
         return "ok", caps, surplus
 
-    def _shares(self, now: float, measured: list[tuple[float, ...]]) -> None:
-        """Per EVSE and own phase: the current that is the EVSEs' to share (``_ev_of``) and its excess over its limit (``_excess_of``).
+    def _shares(self, now: float, measured: list[tuple[float, ...]]) -> tuple[list[float], list[float]]:
+        """Return per supply phase the EVSEs' current that is theirs to share, and its excess over their limits.
 
         A paused EVSE that draws anyway stays in the meter as other load (0 here); one over its limit
         (and tolerance) since ``SETTLE_TIME`` has the excess counted as other load at once. The
         excess is a reported current above an EVSE's own limit, ``SETTLE_TIME`` after it was set: a
         car still slowing down after a lowering, or a report that is stale-high (send-on-change).
-        Raises do not count on it.
+        Raises do not count on it. With circuits, both are kept per EVSE and own phase too
+        (``_ev_of``, ``_excess_of``) for the circuits' sums.
         """
+        nph = self._config.phases
+        ev = [0.0] * nph
+        excess = [0.0] * nph
+        keep = self._tree.size > 0
         ev_of: list[tuple[float, ...]] = []
         excess_of: list[tuple[float, ...]] = []
         zeros = {k: (0.0,) * k for k in (1, 2, 3)}
         for i, st in enumerate(self._state):
             own = measured[i]
             none = zeros[len(own)]
+            extra = none
             if self._draws_as_load(i, now):
-                ev_of.append(none)
-                excess_of.append(none)
-            elif st.over_since is not None:
-                ev_of.append(tuple(min(v, st.limit) for v in own))
-                excess_of.append(none)
+                share = none
             else:
-                ev_of.append(own)
+                share = own if st.over_since is None else tuple(min(v, st.limit) for v in own)
                 lim = st.limit if st.on else 0.0
-                excess_of.append(none if now - st.limit_since < SETTLE_TIME or max(own) <= lim
-                                 else tuple(max(0.0, v - lim) for v in own))
+                if st.over_since is None and now - st.limit_since >= SETTLE_TIME and max(own) > lim:
+                    extra = tuple(max(0.0, v - lim) for v in own)
+                    for p, x in zip(self._phase_map[i], extra, strict=True):
+                        excess[p] += x
+                for p, v in zip(self._phase_map[i], share, strict=True):
+                    ev[p] += v
+            if keep:
+                ev_of.append(share)
+                excess_of.append(extra)
         self._ev_of, self._excess_of = ev_of, excess_of
+        return ev, excess
 
 
 __all__ = ["ADOPT_CURRENT", "OVER_LIMIT_TOLERANCE", "SETTLE_TIME", "Balancer"]
