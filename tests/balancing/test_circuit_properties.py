@@ -31,6 +31,7 @@ MODES = ("fast", "fast", "fast", "solar", "min_solar", "off")
 def random_site(rng: random.Random) -> Site:
     phases = rng.choice((1, 3, 3))
     limit = rng.choice((40.0, 63.0, 100.0))
+    current_control = rng.random() < 0.8
     circuits: list[CircuitConfig] = []
     amps: dict[str | None, float] = {None: limit}  # each circuit's limit in A per phase
     for k in range(rng.randint(1, 7)):
@@ -55,7 +56,7 @@ def random_site(rng: random.Random) -> Site:
                                 circuit=where))
     timing = rng.choice((0.0, 0.0, 5.0))
     cfg = BalancingConfig(
-        limit=limit, phases=phases, reserve_margin=rng.choice((0.0, 10.0)), evses=tuple(evses),
+        limit=limit if current_control else limit * 230.0 * phases, current_control=current_control, phases=phases, reserve_margin=rng.choice((0.0, 10.0)), evses=tuple(evses),
         circuits=tuple(circuits), raise_margin=rng.choice((0.0, 0.5, 1.0)), ramp_up_delay=timing,
         min_on_time=timing * 4, min_off_time=timing * 4, solar_stop_delay=timing * 6,
         fallback=rng.choice(("pause", 10.0)),
@@ -103,7 +104,7 @@ def check(s: Site, d: Decision, failed: set[str | None]) -> None:
             other = [0.0] * cfg.phases if d.fallback else list(s.load(None, [0.0] * len(cfg.evses)))
         else:
             other = known_other(cid)
-        if cid is not None and units[cid] == "W":
+        if (cid is None and not cfg.current_control) or (cid is not None and units[cid] == "W"):
             room = budget[cid] / cfg.voltage - sum(other)
             assert sum(lim) <= max(0.0, room) + TOL, (cid, lim, room)
         else:

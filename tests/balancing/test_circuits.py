@@ -305,3 +305,15 @@ def test_a_single_circuit_current_is_taken_as_every_phase() -> None:
         d = s.step(meters={"c": MeterReading(12.0 + s.limits[0], s.t + 1.0, unit="A")})
     assert d.limits == (20.0,)
     assert d.circuits[0].available == 20.0
+
+
+def test_reconfigure_adds_circuits_at_runtime() -> None:
+    s = site(evse(32.0), evse(32.0), circuits=())
+    assert s.run(4).limits == (31.0, 31.0)  # 63 A shared
+    cfg = config(evse(32.0, circuit="c"), evse(32.0), circuits=(CircuitConfig("c", 10.0),), margin=0.0)
+    s.b.reconfigure(cfg)
+    s.cfg = cfg
+    s.parent = {"c": None}
+    d = s.run(4)
+    assert d.limits == (10.0, 32.0)
+    assert [c.id for c in d.circuits] == ["c"]
