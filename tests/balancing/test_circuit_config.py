@@ -13,6 +13,7 @@ from custom_components.knx_evse.balancing import (
     tree_from_dict,
 )
 from custom_components.knx_evse.balancing.circuit_round import layout
+from custom_components.knx_evse.balancing.circuits import CircuitTreeError
 
 from .helpers import evse
 
@@ -92,6 +93,22 @@ def test_a_circuit_without_members_or_children_is_refused() -> None:
         group(CircuitConfig("a", 32.0), CircuitConfig("empty", 32.0), evses=(evse(16.0, circuit="a"),))
     # a circuit with only a child circuit is fine
     group(CircuitConfig("a", 32.0), CircuitConfig("b", 20.0, parent="a"), evses=(evse(16.0, circuit="b"),))
+
+
+@pytest.mark.parametrize(("circuits", "members", "problem", "circuit"), [
+    ((CircuitConfig("a", 32.0), CircuitConfig("a", 20.0)), ("a",), "duplicate", "a"),
+    ((CircuitConfig("a", 32.0, parent="x"),), ("a",), "parent", "a"),
+    ((CircuitConfig("a", 32.0, parent="b"), CircuitConfig("b", 32.0, parent="a")), ("a",), "loop", "a"),
+    ((CircuitConfig("a", 32.0),), ("a", "b"), "member", None),
+    ((CircuitConfig("a", 32.0), CircuitConfig("b", 40.0, parent="a")), ("b",), "limit", "b"),
+    ((CircuitConfig("a", 32.0), CircuitConfig("b", 20.0)), ("a",), "empty", "b"),
+])
+def test_each_refusal_names_its_problem_and_circuit(
+    circuits: tuple[CircuitConfig, ...], members: tuple[str, ...], problem: str, circuit: str | None
+) -> None:
+    with pytest.raises(CircuitTreeError) as caught:
+        group(*circuits, evses=tuple(evse(16.0, circuit=m) for m in members))
+    assert (caught.value.problem, caught.value.circuit) == (problem, circuit)
 
 
 def test_a_limit_above_the_parents_is_refused() -> None:

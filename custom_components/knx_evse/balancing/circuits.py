@@ -65,6 +65,23 @@ class CircuitConfig:
         return self.name or self.id
 
 
+CircuitProblem = Literal["type", "duplicate", "parent", "loop", "member", "limit", "empty"]
+
+
+class CircuitTreeError(ValueError):
+    """A circuit tree ``check_tree`` refuses: ``problem`` names the rule, ``circuit`` the circuit's id.
+
+    ``circuit`` is None for a circuit that is not a ``CircuitConfig`` and for a member in an unknown
+    circuit (the message names the EVSE). A ValueError, so callers of the core need not know it.
+    """
+
+    def __init__(self, problem: CircuitProblem, circuit: str | None, message: str) -> None:
+        """Keep the rule and the circuit next to the message."""
+        super().__init__(message)
+        self.problem: CircuitProblem = problem
+        self.circuit = circuit
+
+
 def amps_per_phase(limit: float, unit: str, *, voltage: float, phases: int) -> float:
     """Return a limit in A per phase: as given in A, or W / (voltage × phases)."""
     return float(limit) if unit == "A" else float(limit) / (voltage * phases)
@@ -74,36 +91,39 @@ def check_tree(
     circuits: Sequence[CircuitConfig], members: Sequence[str | None], *, root_limit: float,
     root_unit: str, voltage: float, phases: int,
 ) -> None:
-    """Raise ValueError unless ``circuits`` form a tree under the supply that ``members`` fit.
+    """Raise CircuitTreeError (a ValueError) unless ``circuits`` form a tree the ``members`` fit.
 
     ``members`` is each EVSE's circuit id (None: the supply), EVSE1 first; ``root_limit`` in
     ``root_unit`` is the supply's. Refused, with the circuit or EVSE named: a circuit that is not
     a ``CircuitConfig``, a duplicate id, an unknown parent, a loop, a member in an unknown circuit,
     a limit above its parent's (the supply's for a top circuit; A and W compared in A per phase
-    with ``voltage`` and ``phases``), and a circuit with neither members nor children.
+    with ``voltage`` and ``phases``), and a circuit with neither members nor children. The error's
+    ``problem`` says which (``CircuitProblem``), so a caller can translate it.
     """
     by_id: dict[str, CircuitConfig] = {}
     for c in circuits:
         if not isinstance(c, CircuitConfig):
-            raise ValueError(f"expected a CircuitConfig, got {c!r}")
+            raise CircuitTreeError("type", None, f"expected a CircuitConfig, got {c!r}")
         if c.id in by_id:
-            raise ValueError(f"circuit id {c.id!r} is used twice")
+            raise CircuitTreeError("duplicate", c.id, f"circuit id {c.id!r} is used twice")
         by_id[c.id] = c
     for c in circuits:
         if c.parent is not None and c.parent not in by_id:
-            raise ValueError(f"circuit {c.label!r}: its parent {c.parent!r} is not a circuit of the group")
+            raise CircuitTreeError("parent", c.id,
+                                   f"circuit {c.label!r}: its parent {c.parent!r} is not a circuit of the group")
     for c in circuits:
         seen = [c.id]
         up = c.parent
         while up is not None:
             if up in seen:
                 loop = " -> ".join([*seen[seen.index(up):], up])
-                raise ValueError(f"circuit {c.label!r}: the circuits form a loop ({loop})")
+                raise CircuitTreeError("loop", c.id, f"circuit {c.label!r}: the circuits form a loop ({loop})")
             seen.append(up)
             up = by_id[up].parent
     for number, circuit in enumerate(members, start=1):
         if circuit is not None and circuit not in by_id:
-            raise ValueError(f"EVSE{number}: its circuit {circuit!r} is not a circuit of the group")
+            raise CircuitTreeError("member", None,
+                                   f"EVSE{number}: its circuit {circuit!r} is not a circuit of the group")
 
     def amps(limit: float, unit: str) -> float:
         return amps_per_phase(limit, unit, voltage=voltage, phases=phases)
@@ -116,9 +136,9 @@ def check_tree(
             above, a_limit, a_unit = f"its parent {p.label!r}", p.limit, p.unit
         over = c.limit > a_limit if c.unit == a_unit else amps(c.limit, c.unit) > amps(a_limit, a_unit) + 1e-9
         if over:
-            raise ValueError(f"circuit {c.label!r}: its limit ({c.limit:g} {c.unit}) is above that of "
-                             f"{above} ({a_limit:g} {a_unit})")
+            raise CircuitTreeError("limit", c.id, f"circuit {c.label!r}: its limit ({c.limit:g} {c.unit}) is "
+                                   f"above that of {above} ({a_limit:g} {a_unit})")
     used = {m for m in members if m is not None} | {c.parent for c in circuits if c.parent is not None}
     for c in circuits:
         if c.id not in used:
-            raise ValueError(f"circuit {c.label!r} has neither members nor circuits in it")
+            raise CircuitTreeError("empty", c.id, f"circuit {c.label!r} has neither members nor circuits in it")
