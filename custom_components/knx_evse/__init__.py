@@ -148,6 +148,7 @@ def _setup_groups(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
             _LOGGER.error("Balancing group %s is not set up: %s", subentry.title, err)
             continue
         entry.runtime_data.groups[subentry.subentry_id] = group
+        group.circuits.register_devices(group.device_info)
         async_cleanup_registry(group)
 
 
