@@ -6,9 +6,11 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
-from custom_components.knx_evse import issues
+from custom_components.knx_evse import async_remove_config_entry_device, issues
 from custom_components.knx_evse.const import DOMAIN
 from custom_components.knx_evse.group.group import BalancingGroup
 from tests.group.harness import (
@@ -24,8 +26,9 @@ from tests.group.harness import (
     sent,
     set_meter,
     setup_group,
+    state,
 )
-from tests.knx_harness import KnxTestKit
+from tests.knx_harness import KnxTestKit, registered_device
 
 BOARD = "sensor.garage_board"
 
@@ -158,3 +161,42 @@ async def test_a_stale_members_held_limit_counts_in_its_circuits_meter(hass: Hom
     assert reading is not None and reading.value == 16.0  # 3 A measured + the 13 A held for it
     member.evse = type(member.evse)(max_current=16.0, circuit=None)
     assert group.circuits.read(group.members)["gb"].value == 3.0  # type: ignore[union-attr]
+
+
+async def test_each_circuit_is_a_device_under_the_group_with_its_sensors(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
+) -> None:
+    set_meter(hass, 0)
+    set_meter(hass, 5.0, "A", BOARD)
+    circuits = [board(16, meter=[BOARD]), {"id": "row", "name": "Row", "limit": 10, "parent": "gb"}]
+    entry, group = await setup_group(hass, knx, [{**CONN1, "circuit": "row"}], circuits=circuits, **FAST)
+    await plug(knx, 1, 1, 0.0)
+    assert state(hass, "sensor.garage_board_available_current") == "11.0"
+    assert state(hass, "sensor.row_available_current") == "10.0"
+    assert (state(hass, "sensor.garage_board_state"), state(hass, "sensor.row_state")) == ("ok", "ok")
+    set_meter(hass, "abc", "A", BOARD)
+    await knx.flush()
+    assert (state(hass, "sensor.garage_board_state"), state(hass, "sensor.row_state")) == ("meter_problem", "fallback")
+    assert state(hass, "sensor.row_available_current") == "unknown"
+    devices = dr.async_get(hass)
+    house = registered_device(hass, GROUP_ID)
+    row = registered_device(hass, f"{GROUP_ID}_circuit_row")
+    assert house is not None and row is not None
+    assert (row.name, row.via_device_id) == ("Row", house.id)
+    sensor = er.async_get(hass).async_get("sensor.row_state")
+    assert sensor is not None and (sensor.device_id, sensor.config_subentry_id) == (row.id, GROUP_ID)
+    assert not await async_remove_config_entry_device(hass, entry, row)
+    group.async_set_enabled(False)
+    await knx.flush()
+    assert state(hass, "sensor.row_state") == "unknown"
+    # the Row removed by reconfiguring: its device and entities go
+    subentry = entry.subentries[GROUP_ID]
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "circuits": [board(16)], "members": [{**CONN1, "circuit": "gb"}]}
+    )
+    await knx.flush()
+    assert devices.async_get(row.id) is None
+    assert hass.states.get("sensor.row_state") is None
+    assert er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{GROUP_ID}_circuit_row_state") is None
+    assert state(hass, "sensor.garage_board_state") in ("ok", "unknown")
+    await sent(knx)
