@@ -1,7 +1,7 @@
 """Snapshots of every platform's entities, as peblar has them: what a user's registry and states hold.
 
 A VE 742 with every object (built-in master included), a VE 222 with every optional object, and a
-balancing group over both. Each platform's entities are written as a version-independent record
+balancing group over both, the VE 742's connectors in a circuit. Each platform's entities are written as a version-independent record
 (entity id, unique id, device, subentry, category, enabled, translation key, device class, unit,
 state and attributes) to ``snapshots/test_platform_snapshots/*.json``. A refactor that changes
 any of it shows as a snapshot diff. Update with ``scripts/test tests/test_platform_snapshots.py
@@ -24,8 +24,8 @@ from tests.knx_harness import SINGLE_PHASE_FULL, THREE_PHASE_FULL, KnxTestKit, c
 
 PLATFORMS = ("binary_sensor", "button", "number", "select", "sensor", "switch", "text", "time")
 MEMBERS = [
-    {"charger": "CHG1", "connector": 1, "max_current": 16, "phase": 1},
-    {"charger": "CHG1", "connector": 2, "max_current": 16, "phase": 2},
+    {"charger": "CHG1", "connector": 1, "max_current": 16, "phase": 1, "circuit": "gb"},
+    {"charger": "CHG1", "connector": 2, "max_current": 16, "phase": 2, "circuit": "gb"},
     {"charger": "CHG2", "connector": 0, "max_current": 32},
 ]
 
@@ -67,7 +67,8 @@ async def test_platform_entities(
             [
                 charger_subentry("CHG1", "Garage", SINGLE_PHASE_FULL),
                 charger_subentry("CHG2", "Carport", THREE_PHASE_FULL, main=2, model="VE 222"),
-                group_subentry(MEMBERS, phases=3, limit=32, price_entity="sensor.price", price_limit=0.2, **FAST),
+                group_subentry(MEMBERS, phases=3, limit=32, price_entity="sensor.price", price_limit=0.2,
+                               circuits=[{"id": "gb", "name": "Garage board", "limit": 20}], **FAST),
             ]
         )
     )

@@ -28,6 +28,7 @@ from .charger.coordinator import ChargerCoordinator, InvalidChargerConfigError
 from .charger.repairs import async_check_shared_status_addresses, async_setup_charger_repairs
 from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, SUBENTRY_BALANCING, SUBENTRY_CHARGER
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
+from .group.circuits import circuit_identifier
 from .group.entities import async_cleanup_registry
 from .group.group import BalancingGroup, InvalidGroupConfigError
 from .knx.connection import authentication_failed
@@ -148,6 +149,7 @@ def _setup_groups(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
             _LOGGER.error("Balancing group %s is not set up: %s", subentry.title, err)
             continue
         entry.runtime_data.groups[subentry.subentry_id] = group
+        group.circuits.register_devices(group.device_info)
         async_cleanup_registry(group)
 
 
@@ -282,5 +284,9 @@ async def async_remove_config_entry_device(
             coordinator.device_identifier,
             *(coordinator.connector_identifier(c) for c in coordinator.connectors),
         )
-    } | {group.device_identifier for group in entry.runtime_data.groups.values()}
+    } | {group.device_identifier for group in entry.runtime_data.groups.values()} | {
+        circuit_identifier(group.subentry_id, circuit.id)
+        for group in entry.runtime_data.groups.values()
+        for circuit in group.circuits.items
+    }
     return not any(identifier in current for identifier in device.identifiers)

@@ -23,6 +23,11 @@ Issues (translation keys under ``issues`` in ``translations/en.json``; the issue
   group's plans (``group.planner``) as soon as a member's plan cannot be met, with the energy it
   reaches; deleted once it can (or the plan ends). A runtime that wants a fix flow for its issue
   registers a factory with ``repairs.register_fix_flow``.
+- ``circuit_config_invalid``: a group's stored circuits form no tree the pure core accepts (a loop,
+  a limit above its parent's, an empty circuit, ...; ``group.circuits``): the group does not balance
+  until the data is fixed (reconfigure the group). ``circuit_meter_problem``: a circuit's meter is
+  missing, stale, unavailable, invalid, absurd or reversed, so that circuit's members are in the
+  fallback; one issue per circuit, deleted when its meter is usable again.
 
 Every issue stores ``translation_key``, ``entry_id`` and ``subentry_id`` in its data; issues of
 subentries that no longer exist are deleted when the hub is set up (``async_cleanup_issues``) and all
@@ -49,6 +54,8 @@ ISSUE_METER_UNUSABLE: Final = "meter_unusable"
 ISSUE_METER_REVERSED: Final = "meter_reversed"
 ISSUE_CHARGER_IGNORES_LIMIT: Final = "charger_ignores_limit"
 ISSUE_PLAN_UNREACHABLE: Final = "plan_unreachable"
+ISSUE_CIRCUIT_CONFIG_INVALID: Final = "circuit_config_invalid"
+ISSUE_CIRCUIT_METER_PROBLEM: Final = "circuit_meter_problem"
 ISSUE_KEYS: Final = frozenset(
     {
         ISSUE_STATUS_UNANSWERED,
@@ -61,6 +68,8 @@ ISSUE_KEYS: Final = frozenset(
         ISSUE_METER_REVERSED,
         ISSUE_CHARGER_IGNORES_LIMIT,
         ISSUE_PLAN_UNREACHABLE,
+        ISSUE_CIRCUIT_CONFIG_INVALID,
+        ISSUE_CIRCUIT_METER_PROBLEM,
     }
 )
 """Every issue translation key this integration raises (each has an ``issues`` entry in en.json)."""
@@ -252,4 +261,38 @@ def async_create_plan_unreachable_issue(
         subentry_id=subentry_id,
         placeholders={"member": member, "target": target, "reachable": reachable, "alone": alone,
                       "departure": departure},
+    )
+
+
+@callback
+def async_create_circuit_config_invalid_issue(
+    hass: HomeAssistant, entry_id: str, group_subentry_id: str, *, group: str, problem: str
+) -> str:
+    """Raise ``circuit_config_invalid``: the circuits of ``group`` are refused (``problem``: the core's words)."""
+    return async_create_issue(
+        hass,
+        ISSUE_CIRCUIT_CONFIG_INVALID,
+        entry_id=entry_id,
+        subentry_id=group_subentry_id,
+        placeholders={"group": group, "problem": problem},
+        severity=ir.IssueSeverity.ERROR,
+    )
+
+
+@callback
+def async_create_circuit_meter_problem_issue(
+    hass: HomeAssistant, entry_id: str, circuit_key: str, *, group: str, circuit: str, entity_id: str, problem: str
+) -> str:
+    """Raise ``circuit_meter_problem``: the meter of ``circuit`` in ``group`` is not usable.
+
+    ``circuit_key``: ``<group subentry id>_<circuit id>``; ``problem``: missing, or the core's meter
+    state (stale, unavailable, invalid, absurd, reversed).
+    """
+    return async_create_issue(
+        hass,
+        ISSUE_CIRCUIT_METER_PROBLEM,
+        entry_id=entry_id,
+        subentry_id=circuit_key,
+        placeholders={"group": group, "circuit": circuit, "entity_id": entity_id, "problem": problem},
+        severity=ir.IssueSeverity.ERROR,
     )

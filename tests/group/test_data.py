@@ -9,9 +9,15 @@ import pytest
 from homeassistant.config_entries import ConfigSubentry
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.knx_evse.balancing import EvseConfig
+from custom_components.knx_evse.balancing import CircuitConfig, EvseConfig
 from custom_components.knx_evse.compat import vol
-from custom_components.knx_evse.group.data import GroupDataError, validate_group
+from custom_components.knx_evse.group.data import (
+    GroupDataError,
+    balancing_config,
+    circuit_configs,
+    circuit_problem,
+    validate_group,
+)
 from custom_components.knx_evse.group.members import (
     charger_parameters,
     evse_config,
@@ -52,6 +58,13 @@ def test_defaults_are_filled() -> None:
         ({"members": [{"charger": "A", "connector": 1}, {"charger": "A", "connector": 1}]}, "member_overlap", ["members", 1]),
         ({"members": [{"charger": "A", "connector": 0}, {"charger": "A", "connector": 2}]}, "member_overlap", ["members", 1]),
         ({"members": [{"charger": "A", "phase": 2}]}, "member_phase", ["members", 0]),
+        ({"circuits": [{"id": "c", "name": "C", "limit": 5}]}, "limit_out_of_range", ["circuits", 0, "limit"]),
+        ({"circuits": [{"id": "c", "name": "C", "limit": 32, "unit": "W"}]}, "limit_out_of_range",
+         ["circuits", 0, "limit"]),
+        ({"circuits": [{"id": "c", "name": "C", "limit": 32, "meter": ["a.b", "c.d"]}]}, "meter_count",
+         ["circuits", 0, "meter"]),
+        ({"circuits": [{"id": "c", "name": "C", "limit": 32, "meter": ["a.b", "c.d", "e.f"]}]},
+         "phase_meters_need_three_phases", ["circuits", 0, "meter"]),
     ],
 )
 def test_cross_field_errors_name_their_field(changes: dict[str, Any], key: str, path: list[Any]) -> None:
@@ -60,6 +73,47 @@ def test_cross_field_errors_name_their_field(changes: dict[str, Any], key: str, 
     error = raised.value.errors[0] if isinstance(raised.value, vol.MultipleInvalid) else raised.value
     assert isinstance(error, GroupDataError)
     assert error.key == key and error.path == path
+
+
+def test_data_without_circuits_loads_unchanged_and_circuits_get_their_defaults() -> None:
+    old = {**BASE, "members": [{"charger": "X", "connector": 1}]}
+    data = validate_group(old)
+    assert "circuits" not in data and "circuit" not in data["members"][0]
+    assert circuit_problem(data) is None
+    data = validate_group({**BASE, "circuits": [{"id": "c", "name": " Garage ", "limit": 16, "meter": "sensor.g"}],
+                           "members": [{"charger": "X", "circuit": "c"}]})
+    assert data["circuits"] == [
+        {"id": "c", "name": "Garage", "limit": 16.0, "unit": "A", "parent": None, "meter": ["sensor.g"], "invert": False}
+    ]
+    assert data["members"][0]["circuit"] == "c"
+    assert circuit_configs(data["circuits"]) == (CircuitConfig("c", 16.0, metered=True, name="Garage"),)
+
+
+@pytest.mark.parametrize(
+    ("circuits", "members", "problem", "circuit"),
+    [
+        ([{"id": "a", "name": "A", "limit": 16}], ["a"], None, None),
+        ([{"id": "a", "name": "A", "limit": 30}], ["a"], "limit", "a"),  # above the 25 A supply
+        ([{"id": "a", "name": "A", "limit": 5000, "unit": "W"}], ["a"], None, None),  # 21.7 A on 230 V
+        ([{"id": "a", "name": "A", "limit": 6000, "unit": "W"}], ["a"], "limit", "a"),  # 26.1 A
+        ([{"id": "a", "name": "A", "limit": 16, "parent": "b"}, {"id": "b", "name": "B", "limit": 16, "parent": "a"}],
+         ["a"], "loop", "a"),
+        ([{"id": "a", "name": "A", "limit": 16}, {"id": "b", "name": "B", "limit": 16}], ["a"], "empty", "b"),
+        ([], ["gone"], "member", None),
+    ],
+)
+def test_circuit_problem_is_the_cores_check(
+    circuits: list[dict[str, Any]], members: list[str], problem: str | None, circuit: str | None
+) -> None:
+    data = validate_group({**BASE, "circuits": circuits, "members": [{"charger": "X", "circuit": m} for m in members]})
+    found = circuit_problem(data)
+    assert (found and found.problem, found and found.circuit) == (problem, circuit)
+
+
+def test_balancing_config_takes_the_circuits() -> None:
+    data = validate_group({**BASE, "circuits": [{"id": "a", "name": "A", "limit": 16}]})
+    evse = EvseConfig(max_current=16.0, circuit="a")
+    assert balancing_config(data, (evse,), circuit_configs(data["circuits"])).circuits[0].limit == 16.0
 
 
 @pytest.mark.parametrize("connector", [3, "x", -1])
@@ -140,6 +194,8 @@ def test_evse_config_phases_and_first_phase(
     member = {"charger": "CHG1", "connector": connector, "max_current": 16, "phase": 3, "mode": "fast"}
     evse = evse_config(member, ChargerParameters.from_dict(parameters), supply, "m", None)
     assert evse == EvseConfig(max_current=16.0, phases=phases, phase=phase, mode="fast", name="m")
+    evse = evse_config({**member, "circuit": "row"}, ChargerParameters.from_dict(parameters), supply, "m", None)
+    assert evse.circuit == "row"
 
 
 def test_invalid_parameters_are_none() -> None:

@@ -6,7 +6,9 @@ benchmark, the simulator and anyone replaying meter history can script against i
 (design and rules: docs/balancing.md).
 
 Public API:
-    - :class:`BalancingConfig`, :class:`EvseConfig`: frozen, validated configuration.
+    - :class:`BalancingConfig`, :class:`EvseConfig`, :class:`CircuitConfig`: frozen, validated
+      configuration; circuits make the supply a tree of limits (``circuits.py``), and
+      :func:`tree_from_dict` builds one from a plain description (``tree.py``).
     - :class:`MeterReading`, :class:`EvseReading`, :class:`SiteReading`: the inputs of one round
       (the site: the energy price and the home battery, for smart cost and battery priority).
     - :class:`Balancer`: ``Balancer(config).update(now, meter, evses) -> Decision``, plus
@@ -16,19 +18,21 @@ Public API:
       :class:`PlanDriver`, :class:`VehicleCap`, :class:`BaseLoad` carry them into the rounds
       (``plan_round.py``).
     - :class:`Decision`: limits, paused, available, surplus, reason, fallback, meter_state,
-      writes, switches, disobedient, price, battery.
+      writes, switches, disobedient, price, battery, circuits (:class:`CircuitStatus`).
     - :func:`water_fill`: the stateless max-min fair allocator.
     - :func:`supply_phases`: the supply phases an ``EvseConfig`` loads (phase rotation).
 """
 
 from .allocation import water_fill
 from .balancer import Balancer
+from .circuits import CircuitConfig
 from .config import MODES, BalancingConfig, EvseConfig, FallbackMode, Mode, supply_phases
 from .plan_round import BaseLoad, PlanDriver, VehicleCap
 from .readings import (
     PAUSED_REASONS,
     RUNNING_REASONS,
     BatteryState,
+    CircuitStatus,
     Decision,
     EvseReading,
     MeterReading,
@@ -37,6 +41,7 @@ from .readings import (
     SiteReading,
 )
 from .schedule import MemberPlan, PlannedSlot, PlanRequest, Span, plan_charging
+from .tree import tree_from_dict
 
 __all__ = [
     "MODES",
@@ -46,6 +51,8 @@ __all__ = [
     "BalancingConfig",
     "BaseLoad",
     "BatteryState",
+    "CircuitConfig",
+    "CircuitStatus",
     "Decision",
     "EvseConfig",
     "EvseReading",
@@ -63,5 +70,6 @@ __all__ = [
     "VehicleCap",
     "plan_charging",
     "supply_phases",
+    "tree_from_dict",
     "water_fill",
 ]

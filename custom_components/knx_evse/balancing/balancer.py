@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from . import metering
 from .allocation import EPS, Usage, round_down
+from .circuit_round import CircuitRules, circuit_usage, layout
 from .conduct import Conduct
 from .config import MODES, BalancingConfig, Mode, supply_phases
 from .meter_sign import MeterSign, phase_amperes
@@ -32,7 +34,7 @@ from .state import (
 )
 
 
-class Balancer(Conduct, Planning, Output, SiteRules):
+class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
     """Assigns every EVSE of one balancing group its current limit, round by round.
 
     Create one per group and call :meth:`update` on every meter update and at least every few
@@ -66,6 +68,7 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         self._fresh = True  # the meter reading is not older than that round
         self._disobedient: tuple[int, ...] = ()
         self._sign = MeterSign()  # latched for this Balancer, also across reconfigure() (not in the config)
+        self._circuit_signs = {}  # the same, per circuit id
         self._grid_export = 0.0
         self._read_site(SiteReading())
 
@@ -79,14 +82,14 @@ class Balancer(Conduct, Planning, Output, SiteRules):
     def _setup(self) -> None:
         cfg = self._config
         self._n = len(cfg.evses)
-        self._m = cfg.phases if cfg.current_control else 1
+        root = cfg.phases if cfg.current_control else 1
+        self._tree = layout(cfg, root)
+        self._m = root + self._tree.size
         self._phase_map = [supply_phases(e) for e in cfg.evses]  # 0-based supply phase of each own phase
         usages: list[Usage] = []
-        for evse, supply in zip(cfg.evses, self._phase_map, strict=True):
-            if not cfg.current_control:
-                usages.append(((0, float(evse.phases)),))
-            else:
-                usages.append(tuple((p, 1.0) for p in supply))
+        for i, (evse, supply) in enumerate(zip(cfg.evses, self._phase_map, strict=True)):
+            own = ((0, float(evse.phases)),) if not cfg.current_control else tuple((p, 1.0) for p in supply)
+            usages.append(own + circuit_usage(self._tree, i, supply, evse.phases) if self._tree.size else own)
         self._usage = usages
         self._solar_usage = [(*u, (self._m, float(e.phases))) for u, e in
                              zip(usages, cfg.evses, strict=True)]
@@ -95,6 +98,9 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         self._max = [round_down(x, cfg.step, cfg.min_current) for x in self._max_raw]
         self._minc = [cfg.min_current] * self._n
         self._keepalive = [cfg.evse_keepalive(i) for i in range(self._n)]
+        self._spec = metering.MeterSpec(cfg.phases, "A" if cfg.current_control else "W", cfg.voltage,
+                                        cfg.meter_timeout, cfg.meter_power_bound)
+        self._circuit_setup()
 
     def reconfigure(self, config: BalancingConfig) -> None:
         """Replace the configuration at runtime.
@@ -208,7 +214,7 @@ class Balancer(Conduct, Planning, Output, SiteRules):
 
     def update(
         self, now: float, meter: MeterReading | None, evses: Sequence[EvseReading],
-        site: SiteReading | None = None,
+        site: SiteReading | None = None, circuits: Mapping[str, MeterReading | None] | None = None,
     ) -> Decision:
         """Run one balancing round.
 
@@ -219,12 +225,15 @@ class Balancer(Conduct, Planning, Output, SiteRules):
             evses: one reading per configured EVSE, EVSE1 first.
             site: the price and the home battery this round (smart cost, battery priority), or
                 None for neither.
+            circuits: the latest reading of each metered circuit by its id (a missing one is
+                unavailable: its members are in the fallback), or None without any.
 
         Returns:
             The :class:`Decision` for this round.
 
         Raises:
-            ValueError: when ``len(evses)`` differs from the configured number of EVSEs.
+            ValueError: when ``len(evses)`` differs from the configured number of EVSEs, or for
+                a reading of a circuit that is not a metered circuit of the group.
 
         """
         cfg = self._config
@@ -261,21 +270,28 @@ class Balancer(Conduct, Planning, Output, SiteRules):
                     st.reason = "over_limit_stop" if st.disobeyed else "off"
 
         before = [(st.on, st.limit) for st in self._state]
+        checked = self._circuit_readings(now, circuits) if circuits or self._tree.size else []
         state, caps, surplus = self._budget(now, meter, measured)
         if state != "ok":
             self._fallback(t, state, group, upper)
             available: float | None = None
             surplus_out: float | None = None
         else:
-            surplus = self._site_surplus(surplus)
-            self._balance(t, caps, surplus, group, upper)
             available = (min(caps) if caps else 0.0) if cfg.current_control else caps[0] / cfg.phases
             available = round(available, 9)
+            if self._tree.size:
+                caps += self._circuit_rooms(now, circuits or {}, checked, measured)
+                self._circuit_fallback(t, group, upper)
+            surplus = self._site_surplus(surplus)
+            self._balance(t, caps, surplus, group, upper)
+            if self._fallback_reason:
+                self._circuit_reasons()
             surplus_out = round(max(0.0, surplus) / cfg.phases, 9)
         self._price_reasons()
         if any(st.on and (not on or st.limit > limit + EPS) for st, (on, limit) in zip(self._state, before, strict=True)):
             self._raised_at = t
-        return self._finish(t, state, available, surplus_out)
+        return self._finish(t, state, available, surplus_out,
+                            self._circuit_status(state == "ok") if self._tree.size else ())
 
     # ------------------------------------------------------------------ inputs
 
@@ -354,65 +370,13 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         """
         cfg = self._config
         nph = cfg.phases
-        if meter is None or meter.value is None:
-            return "unavailable", [], 0.0
-        value = meter.value
-        bound_w = cfg.meter_power_bound
-        i_abs = bound_w / (cfg.voltage * nph)
-
-        def number(x: object) -> bool:
-            return (isinstance(x, (int, float)) and not isinstance(x, bool)
-                    and math.isfinite(x))
-
-        if isinstance(value, tuple):
-            if len(value) != nph or meter.unit == "W" or not all(number(x) for x in value):
-                return "invalid", [], 0.0
-            unit = "A"
-        elif number(value):
-            unit = meter.unit or ("A" if cfg.current_control else "W")
-            if unit not in ("A", "W"):
-                return "invalid", [], 0.0
-        else:
-            return "invalid", [], 0.0
-        ts = meter.timestamp
-        if not number(ts) or now - ts < -cfg.meter_timeout:
-            return "invalid", [], 0.0
-        if now - ts > cfg.meter_timeout:
-            return "stale", [], 0.0
-
-        net: float | None = None  # the export in phase-amperes where loads are not the total
-        ev = [0.0] * nph  # EVSE current per supply phase, as far as it is the EVSEs' to share
-        for i in range(self._n):
-            if self._draws_as_load(i, now):
-                continue  # paused, yet drawing: it stays in the meter as other load
-            st = self._state[i]
-            # Over its limit (and tolerance) since SETTLE_TIME: the excess is other load at once.
-            cap = st.limit if st.over_since is not None else math.inf
-            for p, v in zip(self._phase_map[i], measured[i], strict=True):
-                ev[p] += min(v, cap)
-
-        if isinstance(value, tuple):
-            if any(abs(x) > i_abs for x in value):
-                return "absurd", [], 0.0
-            loads = [float(x) - ev[p] for p, x in enumerate(value)]
-        elif unit == "A":
-            if abs(value) > i_abs:
-                return "absurd", [], 0.0
-            # A single current on a three-phase supply is taken as every phase's current; the
-            # EVSE share is the smallest per phase, so no phase is underestimated.
-            load = float(value) - min(ev)
-            loads = [load] * nph
-        else:
-            if abs(value) > bound_w:
-                return "absurd", [], 0.0
-            load = (float(value) - cfg.voltage * sum(ev)) / (cfg.voltage * nph)
-            loads = [load] * nph
-            if cfg.current_control and nph > 1 and not cfg.balanced_supply:
-                # One total for three phases: the other load may all sit on one phase, so each
-                # phase gets all of it, and an export on one phase makes no room on the others.
-                worst = [max(0.0, load * nph)] * nph
-                net = -sum(loads)
-                loads = worst
+        state, unit = metering.check(meter, now, self._spec)
+        if state != "ok" or meter is None or meter.value is None:
+            return state, [], 0.0
+        value, ts = meter.value, meter.timestamp
+        ev, excess = self._shares(now, measured)
+        loads, net = metering.other_load(value, unit, ev, voltage=cfg.voltage,
+                                         worst=cfg.current_control and not cfg.balanced_supply)
 
         total, export = phase_amperes(value, unit, nph, cfg.voltage)  # docs/balancing.md, "Reversed meter"
         self._grid_export = -total
@@ -420,27 +384,9 @@ class Balancer(Conduct, Planning, Output, SiteRules):
         if self._sign.update(now, ts, total, sum(map(sum, measured)), export=export, fuse=fuse):
             return "reversed", [], 0.0
 
-        # Reported currents above an EVSE's own limit: a car still slowing down after a lowering,
-        # or a report that is stale-high (send-on-change). Raises do not count on them.
-        excess = [0.0] * nph
-        for i in range(self._n):
-            st = self._state[i]
-            if now - st.limit_since < SETTLE_TIME or self._draws_as_load(i, now) or st.over_since is not None:
-                continue
-            lim = st.limit if st.on else 0.0
-            for p, v in zip(self._phase_map[i], measured[i], strict=True):
-                excess[p] += max(0.0, v - lim)
-        if cfg.current_control:
-            caps = [cfg.budget - x for x in loads]
-            self._over = [ev[p] > caps[p] + EPS for p in range(nph)]
-            if isinstance(value, tuple):
-                self._raise_caps = [c - excess[p] for p, c in enumerate(caps)]
-            else:
-                self._raise_caps = [c - max(excess) for c in caps]
-        else:
-            caps = [cfg.budget / cfg.voltage - sum(loads)]
-            self._over = [sum(ev) > caps[0] + EPS]
-            self._raise_caps = [caps[0] - sum(excess)]
+        budget = cfg.budget if cfg.current_control else cfg.budget / cfg.voltage
+        caps, self._raise_caps, self._over = metering.rooms(
+            budget, loads, ev, excess, power=not cfg.current_control, per_phase=isinstance(value, tuple))
         surplus = -sum(loads) if net is None else net  # the export is the total, wherever it is
         self._raise_surplus = surplus - sum(excess)
         self._fresh = ts >= self._raised_at
@@ -453,6 +399,44 @@ class Balancer(Conduct, Planning, Output, SiteRules):
             self._raise_caps = [min(c, d) for c, d in zip(self._raise_caps, drawn, strict=True)]
             self._raise_surplus = min(self._raise_surplus, 0.0)
         return "ok", caps, surplus
+
+    def _shares(self, now: float, measured: list[tuple[float, ...]]) -> tuple[list[float], list[float]]:
+        """Return per supply phase the EVSEs' current that is theirs to share, and its excess over their limits.
+
+        A paused EVSE that draws anyway stays in the meter as other load (0 here); one over its limit
+        (and tolerance) since ``SETTLE_TIME`` has the excess counted as other load at once. The
+        excess is a reported current above an EVSE's own limit, ``SETTLE_TIME`` after it was set: a
+        car still slowing down after a lowering, or a report that is stale-high (send-on-change).
+        Raises do not count on it. With circuits, both are kept per EVSE and own phase too
+        (``_ev_of``, ``_excess_of``) for the circuits' sums.
+        """
+        nph = self._config.phases
+        ev = [0.0] * nph
+        excess = [0.0] * nph
+        keep = self._tree.size > 0
+        ev_of: list[tuple[float, ...]] = []
+        excess_of: list[tuple[float, ...]] = []
+        zeros = {k: (0.0,) * k for k in (1, 2, 3)}
+        for i, st in enumerate(self._state):
+            own = measured[i]
+            none = zeros[len(own)]
+            extra = none
+            if self._draws_as_load(i, now):
+                share = none
+            else:
+                share = own if st.over_since is None else tuple(min(v, st.limit) for v in own)
+                lim = st.limit if st.on else 0.0
+                if st.over_since is None and now - st.limit_since >= SETTLE_TIME and max(own) > lim:
+                    extra = tuple(max(0.0, v - lim) for v in own)
+                    for p, x in zip(self._phase_map[i], extra, strict=True):
+                        excess[p] += x
+                for p, v in zip(self._phase_map[i], share, strict=True):
+                    ev[p] += v
+            if keep:
+                ev_of.append(share)
+                excess_of.append(extra)
+        self._ev_of, self._excess_of = ev_of, excess_of
+        return ev, excess
 
 
 __all__ = ["ADOPT_CURRENT", "OVER_LIMIT_TOLERANCE", "SETTLE_TIME", "Balancer"]

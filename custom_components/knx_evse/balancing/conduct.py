@@ -62,13 +62,13 @@ class Conduct(BalancerBase):
         uses = [self._use(i, r, measured[i]) for i, r in enumerate(evses)]
         wanting = [group[i] != _NONE and (not st.on or (st.limit < upper[i] - EPS and uses[i] > st.limit - CAP_GAP))
                    for i, st in enumerate(self._state)]
+        count = sum(wanting)
         for i, st in enumerate(self._state):
             self._check_obedience(i, t, measured[i])
             if st.disobeyed:
                 group[i], upper[i] = _NONE, 0.0  # paused until it obeys
             elif group[i] != _NONE:
-                others = any(w for j, w in enumerate(wanting) if j != i)
-                self._check_use(i, t, uses[i], others)
+                self._check_use(i, t, uses[i], count - wanting[i] > 0)
                 if st.cap is not None:
                     upper[i] = min(upper[i], st.cap)
 

@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
+from .circuits import CircuitConfig, check_tree
+
 Mode = Literal["off", "fast", "solar", "min_solar"]
 """Charge mode of one EVSE.
 
@@ -34,6 +36,13 @@ ABSURD_POWER: Final = 200_000.0
 
 IEC_MIN_CURRENT: Final = 6.0
 """The lowest current an EVSE may signal to a vehicle (IEC 61851-1); the manual's minimum, 6 A."""
+
+
+def power_bound(limit_w: float, max_meter_power: float | None) -> float:
+    """Return the W above which a meter reading is absurd: ``max_meter_power``, or the larger of 200 kW and 4 × ``limit_w``."""
+    if max_meter_power is not None:
+        return float(max_meter_power)
+    return max(ABSURD_POWER, 4.0 * limit_w)
 
 
 def _finite(value: object) -> bool:
@@ -68,11 +77,14 @@ class EvseConfig:
             for FailSafeTimeout seconds it applies its fail-safe current); choose it well below
             that timeout, e.g. half of it, so one lost telegram or a late round does not let the
             fail-safe fire. See :meth:`BalancingConfig.evse_keepalive`.
+        circuit: the id of the circuit (``BalancingConfig.circuits``) it hangs in, or None
+            (default) for directly under the supply.
 
     Raises:
         ValueError: when both or neither maximum is given, a maximum is not a positive finite
             number, ``phases`` is not 1, 2 or 3, ``phase`` is not 1–3, ``mode`` is unknown, or
-            ``keepalive`` is neither None nor a positive finite number of seconds.
+            ``keepalive`` is neither None nor a positive finite number of seconds, or ``circuit``
+            is neither None nor a non-empty string.
 
     """
 
@@ -83,9 +95,12 @@ class EvseConfig:
     mode: Mode = "fast"
     name: str = ""
     keepalive: float | None = None
+    circuit: str | None = None
 
     def __post_init__(self) -> None:
         label = f"EVSE {self.name!r}" if self.name else "EVSE"
+        if self.circuit is not None and (not isinstance(self.circuit, str) or not self.circuit):
+            raise ValueError(f"{label}: circuit must be None or a circuit id, got {self.circuit!r}")
         if self.keepalive is not None and not (_finite(self.keepalive) and self.keepalive > 0):
             raise ValueError(f"{label}: keepalive must be None or a positive number of seconds, "
                              f"got {self.keepalive!r}")
@@ -197,6 +212,10 @@ class BalancingConfig:
             of the budget (or export) stays unused, instead of ``step``. The start check on the
             export needs only ``min_current``, since a solar EVSE short of export is paused only
             after ``solar_stop_delay``.
+        circuits: the circuits under the supply (:class:`~.circuits.CircuitConfig`; a list is
+            converted to a tuple), each member in one of them by ``EvseConfig.circuit`` or under
+            the supply; empty (default): the supply alone. Checked by
+            :func:`~.circuits.check_tree` (docs/balancing.md, "Circuits").
 
     Raises:
         ValueError: with a message naming the offending field, for a non-positive or
@@ -205,8 +224,8 @@ class BalancingConfig:
             ``min_current`` below 6 A; negative timings; a supply with other than 1 or 3
             phases; an EVSE that does not fit the supply (a two- or three-phase EVSE on a single-phase
             supply, ``phase`` ≠ 1 on a single-phase supply); an EVSE maximum below
-            ``min_current``; or a fallback that is neither ``"pause"`` nor a current ≥
-            ``min_current``.
+            ``min_current``; a fallback that is neither ``"pause"`` nor a current ≥
+            ``min_current``; or circuits that are not a tree the members fit (see ``circuits``).
 
     """
 
@@ -228,9 +247,11 @@ class BalancingConfig:
     max_meter_power: float | None = None
     raise_margin: float = 0.5
     balanced_supply: bool = False
+    circuits: tuple[CircuitConfig, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "evses", tuple(self.evses))  # a list is accepted too
+        object.__setattr__(self, "circuits", tuple(self.circuits))
         if not (_finite(self.limit) and self.limit > 0):
             unit = "A" if self.current_control else "W"
             raise ValueError(f"limit must be a positive number of {unit}, got {self.limit!r}")
@@ -277,6 +298,9 @@ class BalancingConfig:
                     f"EVSE{number}: its maximum ({self.evse_max_current(number - 1):.2f} A) is "
                     f"below min_current ({self.min_current} A), so it could never charge"
                 )
+        if self.circuits or any(e.circuit is not None for e in self.evses):
+            check_tree(self.circuits, [e.circuit for e in self.evses], root_limit=self.limit,
+                       root_unit="A" if self.current_control else "W", voltage=self.voltage, phases=self.phases)
 
     @property
     def budget(self) -> float:
@@ -286,10 +310,8 @@ class BalancingConfig:
     @property
     def meter_power_bound(self) -> float:
         """Magnitude in W above which a meter reading is absurd (see ``max_meter_power``)."""
-        if self.max_meter_power is not None:
-            return float(self.max_meter_power)
         supply_w = self.limit * self.voltage * self.phases if self.current_control else self.limit
-        return max(ABSURD_POWER, 4.0 * supply_w)
+        return power_bound(supply_w, self.max_meter_power)
 
     @property
     def fallback_current(self) -> float | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .allocation import EPS, fits, reserve, round_down
-from .readings import Decision, MeterState
-from .state import _NONE, SETTLE_TIME, BalancerBase
+from .readings import CircuitStatus, Decision, MeterState
+from .state import _NONE, SETTLE_TIME, BalancerBase, fallback_reason
 
 
 class Output(BalancerBase):
@@ -19,13 +19,12 @@ class Output(BalancerBase):
         triggers the fallback"; so does a meter whose sign looks reversed. With a fixed current,
         ``fast``, override and planned EVSEs get it (capped by their maximum), ``min_solar`` gets
         ``min_current`` and ``solar`` pauses, as long as the sum fits ``limit × (1 − margin)`` with
-        no other load assumed; new starts respect ``min_off_time`` and happen one per round.
+        no other load assumed (and so every circuit's); new starts respect ``min_off_time`` and happen one per round.
         """
         cfg = self._config
-        reason = {"stale": "fallback_meter_stale", "reversed": "fallback_meter_reversed"}.get(
-            state, "fallback_meter_invalid")
+        reason = fallback_reason(state)
         fixed = cfg.fallback_current
-        caps = [cfg.budget] * self._m if cfg.current_control else [cfg.budget / cfg.voltage]
+        caps = list(self._fallback_caps)  # every circuit's budget too
         started = False
         for i in range(self._n):
             st = self._state[i]
@@ -62,7 +61,8 @@ class Output(BalancerBase):
     # ------------------------------------------------------------------ output
 
     def _finish(
-        self, t: float, state: MeterState, available: float | None, surplus: float | None
+        self, t: float, state: MeterState, available: float | None, surplus: float | None,
+        circuits: tuple[CircuitStatus, ...] = (),
     ) -> Decision:
         """Build the Decision and the telegram bookkeeping (docs/balancing.md, "Writes").
 
@@ -117,4 +117,5 @@ class Output(BalancerBase):
             disobedient=self._disobedient,
             price=self._price,
             battery=self._battery,
+            circuits=circuits,
         )

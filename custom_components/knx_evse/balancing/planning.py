@@ -27,8 +27,8 @@ class Planning(BalancerBase):
         if st.off_since is not None and t - st.off_since < cfg.min_off_time:
             st.reason = "paused_min_off"
             return False
-        if t - st.fit_since < cfg.ramp_up_delay or not self._fresh:
-            st.reason = "ramp_wait"  # (or the meter reading predates the last raise or start)
+        if t - st.fit_since < cfg.ramp_up_delay or not self._fresh or self._stale_path[i]:
+            st.reason = "ramp_wait"  # (or a meter reading it depends on predates the last raise or start)
             return False
         return True
 

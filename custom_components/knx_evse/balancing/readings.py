@@ -184,6 +184,27 @@ class SiteReading:
 
 
 @dataclass(frozen=True, slots=True)
+class CircuitStatus:
+    """One circuit after a round (``Decision.circuits``; docs/balancing.md, "Circuits").
+
+    Attributes:
+        id: the circuit's id.
+        meter_state: its meter's :data:`MeterState`, or None for a circuit without a meter.
+        fallback: True while its members (and those of the circuits below it) are in the
+            fallback: its meter, one above it, or the supply's is not usable.
+        available: A per phase left for its members after the margin and its other load (the
+            smallest phase; a limit in W averaged over the phases), as ``Decision.available``;
+            None in the fallback.
+
+    """
+
+    id: str
+    meter_state: MeterState | None
+    fallback: bool
+    available: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The result of ``Balancer.update``; every tuple has one entry per EVSE, EVSE1 first.
 
@@ -229,6 +250,10 @@ class Decision:
         price: the price against the smart-cost rule (:data:`PriceState`), None without one.
         battery: what the home battery meant for solar (:data:`BatteryState`), None without
             battery thresholds.
+        circuits: one :class:`CircuitStatus` per circuit, in the order of
+            ``BalancingConfig.circuits``; empty without circuits. Members in a circuit's fallback
+            have its fallback reason (``fallback_meter_stale`` ...); ``fallback`` above is the
+            supply's meter alone.
 
     Smart cost and the battery add reasons: ``"cheap_price"`` (a Solar or Min+Solar EVSE charging
     as in Fast while the price is cheap), ``"price_unavailable"`` (instead of ``"solar"``,
@@ -250,6 +275,12 @@ class Decision:
     disobedient: tuple[int, ...] = ()
     price: PriceState | None = None
     battery: BatteryState | None = None
+    circuits: tuple[CircuitStatus, ...] = ()
+
+    @property
+    def circuits_in_fallback(self) -> tuple[str, ...]:
+        """The ids of the circuits whose members are in the fallback (their own meter failed, or one above)."""
+        return tuple(c.id for c in self.circuits if c.fallback)
 
 
 RUNNING_REASONS: Final = frozenset({

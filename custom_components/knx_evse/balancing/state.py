@@ -13,7 +13,7 @@ from typing import Final
 
 from .allocation import Usage
 from .config import BalancingConfig, Mode
-from .readings import BatteryState, PriceState, SiteReading
+from .readings import BatteryState, MeterState, PriceState, SiteReading
 
 ADOPT_CURRENT: Final = 1.0
 """A at or above which an EVSE is taken to be charging already on the first round."""
@@ -40,6 +40,12 @@ CAP_HEADROOM: Final = 1.0
 the EVSE draws at its cap and the cap is lifted."""
 
 _GRID, _SOLAR, _NONE = 0, 1, 2  # demand groups
+
+
+def fallback_reason(state: MeterState | None) -> str:
+    """Return the reason of an EVSE in the fallback for a meter in ``state``."""
+    return {"stale": "fallback_meter_stale", "reversed": "fallback_meter_reversed"}.get(
+        state or "", "fallback_meter_invalid")
 
 
 def _clean(x: object, cap: float) -> float:
@@ -113,7 +119,8 @@ class _Evse:
 class BalancerBase:
     """The attributes the balancer's parts share, and the start/stop state changes.
 
-    ``_n`` EVSEs; ``_m`` constraints (phases, or 1 for a power limit); ``_usage[i]``: the
+    ``_n`` EVSEs; ``_m`` constraints (the supply's phases, or 1 for a power limit, then the
+    circuits', see ``circuit_round.py``); ``_usage[i]``: the
     constraints EVSE ``i`` loads and by how much per ampere; ``_state[i]``: its :class:`_Evse`.
     """
 
@@ -132,9 +139,14 @@ class BalancerBase:
     _last_t: float | None
     _first_t: float
     _over: list[bool]
+    _fallback_caps: list[float]  # per constraint: the budget with no other load (the fallback's)
+    _ev_of: list[tuple[float, ...]]  # per EVSE and own phase: the current that is the EVSEs' to share
+    _excess_of: list[tuple[float, ...]]  # ... and its excess over its limit (raises do not count on it)
     _raise_caps: list[float]
     _raise_surplus: float
-    _fresh: bool
+    _raised_at: float  # the last round that raised or started an EVSE
+    _fresh: bool  # the supply's meter reading is not older than that round
+    _stale_path: list[bool]  # per EVSE: a circuit reading it depends on is older than that round
     _disobedient: tuple[int, ...]
     _site: SiteReading
     _modes: list[Mode]  # each EVSE's mode this round: a cheap price makes Solar and Min+Solar Fast

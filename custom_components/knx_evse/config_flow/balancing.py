@@ -3,7 +3,8 @@
 Steps: ``user`` (name, balance or bridge) → ``meter`` (one sensor in W/kW/A or three per-phase
 sensors in A, invert) → balance: ``limits`` (current or power limit, supply phases, margin, fallback)
 → ``site`` (optional: the price and the home battery, ``balancing_site``) → ``members`` (chargers or connectors, picked from the hub's chargers) → ``member`` once per member
-(priority, maximum, supply phase, initial charge mode) → ``timing``; bridge: ``bridge`` (the
+(priority, maximum, supply phase, initial charge mode) → ``circuits`` (a menu to add, edit and remove
+circuits and put members in them, ``balancing_circuits``) → ``timing``; bridge: ``bridge`` (the
 built-in master charger, supply phases, period, meter timeout). The stored data is documented in
 ``group.data``; every step validates and shows translated errors on the field concerned (a
 charger's fail-safe timeout shorter than the keep-alive is one). The group's unique id is its name.
@@ -29,6 +30,7 @@ from ..group.data import (
     CONF_BRIDGE_CHARGER,
     CONF_BRIDGE_PERIOD,
     CONF_CHARGER,
+    CONF_CIRCUITS,
     CONF_CONNECTOR,
     CONF_FALLBACK_CURRENT,
     CONF_GROUP_MODE,
@@ -60,6 +62,7 @@ from ..group.members import (
     keepalive_conflict,
     linked_objects,
 )
+from .balancing_circuits import BalancingCircuitSteps
 from .balancing_members import CONF_PRIORITY, BalancingMemberSteps
 from .balancing_site import BalancingSiteStep
 from .selectors import BOOLEAN, TEXT, dropdown, number_box
@@ -77,7 +80,7 @@ TIMING_FIELDS: Final = (
 """Fields of the ``timing`` step, in order (all in s)."""
 
 
-class BalancingGroupSubentryFlow(BalancingMemberSteps, BalancingSiteStep):
+class BalancingGroupSubentryFlow(BalancingMemberSteps, BalancingCircuitSteps, BalancingSiteStep):
     """Add or reconfigure a balancing group (steps in the module docstring)."""
 
     def __init__(self) -> None:
@@ -87,6 +90,8 @@ class BalancingGroupSubentryFlow(BalancingMemberSteps, BalancingSiteStep):
         self._members: list[dict[str, Any]] = []
         self._position = 0
         self._previous: dict[tuple[str, int], dict[str, Any]] = {}
+        self._circuits: list[dict[str, Any]] = []
+        self._editing: str | None = None
 
     def _reconfiguring(self) -> ConfigSubentry | None:
         return self._get_reconfigure_subentry() if self.source == SOURCE_RECONFIGURE else None
@@ -105,6 +110,7 @@ class BalancingGroupSubentryFlow(BalancingMemberSteps, BalancingSiteStep):
         except vol.Invalid:
             self._data = {**subentry.data}
         entry = self._get_entry()
+        self._circuits = [dict(c) for c in self._data.get(CONF_CIRCUITS) or []]
         for member in self._data.get(CONF_MEMBERS) or []:
             charger = find_charger(entry, str(member.get(CONF_CHARGER, "")))
             if charger is not None:
@@ -204,6 +210,7 @@ class BalancingGroupSubentryFlow(BalancingMemberSteps, BalancingSiteStep):
                 CONF_BRIDGE_PERIOD: user_input[CONF_BRIDGE_PERIOD],
                 "meter_timeout": user_input["meter_timeout"],
                 CONF_MEMBERS: [],
+                CONF_CIRCUITS: [],
             }
             errors = self._check({**self._data, **updates}, {CONF_BRIDGE_PERIOD: CONF_BRIDGE_PERIOD})
             if not errors:
@@ -227,12 +234,16 @@ class BalancingGroupSubentryFlow(BalancingMemberSteps, BalancingSiteStep):
     # -- balance mode: limits -------------------------------------------------------------------
 
     def _check(self, data: dict[str, Any], fields: dict[str, str]) -> dict[str, str]:
-        """Validate ``data`` with the group schema; errors on the form field (``fields``: data → form)."""
+        """Validate ``data`` with the group schema; errors on the form field (``fields``: data → form).
+
+        The field is the last name in the error's path (``limit`` of ``circuits[0].limit``).
+        """
         try:
             validate_group({**data, CONF_MEMBERS: data.get(CONF_MEMBERS) or []})
         except vol.Invalid as err:
             error = err.errors[0] if isinstance(err, vol.MultipleInvalid) else err
-            field = str(error.path[0]) if error.path else "base"
+            names = [str(part) for part in error.path if isinstance(part, str)]
+            field = names[-1] if names else "base"
             key = error.key if isinstance(error, GroupDataError) else "value_out_of_range"
             return {fields.get(field, "base"): key}
         return {}

@@ -20,6 +20,7 @@ from ..balancing import MODES
 from ..compat import vol
 from ..group.data import (
     CONF_CHARGER,
+    CONF_CIRCUIT,
     CONF_CONNECTOR,
     CONF_MAX_CURRENT,
     CONF_MEMBERS,
@@ -63,14 +64,15 @@ class BalancingMemberSteps(ConfigSubentryFlow):
     _members: list[dict[str, Any]]
     _position: int
     _previous: dict[tuple[str, int], dict[str, Any]]
+    _circuits: list[dict[str, Any]]
 
     if TYPE_CHECKING:
 
         def _own_id(self) -> str | None:
             """Subentry id of the group being reconfigured (``BalancingGroupSubentryFlow``)."""
 
-        async def async_step_timing(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-            """Ask for the timing after the last member (``BalancingGroupSubentryFlow``)."""
+        async def async_step_circuits(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+            """Show the circuits after the last member (``BalancingCircuitSteps``)."""
 
     def _member_options(self) -> list[selector.SelectOptionDict]:
         options: list[selector.SelectOptionDict] = []
@@ -165,13 +167,16 @@ class BalancingMemberSteps(ConfigSubentryFlow):
                         CONF_PHASE: int(user_input.get(phase_field or CONF_PHASE, "1")),
                         CONF_MODE: user_input[CONF_MODE],
                         "name": self._label(key),
+                        CONF_CIRCUIT: next(
+                            (c for c in [previous.get(CONF_CIRCUIT)] if c in {x["id"] for x in self._circuits}), None
+                        ),
                         CONF_PRIORITY: (int(priority), self._position),
                     }
                 )
                 self._position += 1
                 if self._position < len(self._chosen):
                     return await self.async_step_member()
-                return await self.async_step_timing()
+                return await self.async_step_circuits()
         values = {
             CONF_PRIORITY: self._position + 1,
             CONF_MAX_CURRENT: float(min(previous.get(CONF_MAX_CURRENT, user_max), user_max)),

@@ -29,7 +29,16 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
                                         # member, of a three-phase charger's L1 (phase rotation), of
                                         # connector 1 of a whole two-phase charger (2 on the next)
          "mode": "fast",                # initial charge mode: off, fast, solar, min_solar
-         "name": "Garage connector 1"}  # optional: the member's name when added (for messages)
+         "name": "Garage connector 1",  # optional: the member's name when added (for messages)
+         "circuit": null}               # the id of its circuit; null: directly under the supply
+      ],
+      "circuits": [                     # optional: sub-distributions under the supply (a tree)
+        {"id": "01J...",                # stable key (members and children name it; entities' ids)
+         "name": "Garage board",        # unique in the group
+         "limit": 40.0, "unit": "A",    # "A": A per phase (6-4000); "W": W, all phases (1000-2000000)
+         "parent": null,                # the id of the circuit it hangs in; null: the supply
+         "meter": ["sensor.garage"],    # none, one total (W, kW, A) or three per-phase (A), as the
+         "invert": false}               # group's meter; invert: it counts export as positive
       ],
       "update_interval": 5.0,           # s between rounds without meter updates
       "ramp_up_delay": 10.0, "min_on_time": 60.0, "min_off_time": 60.0,
@@ -51,6 +60,11 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
       "buffer_soc": null                # % above which the battery bridges clouds for solar charging
     }
 
+``circuits`` and a member's ``circuit`` are optional: data without them (older data) loads
+unchanged and has no circuits. The circuits' shape is checked here; their tree (loops, limits above a parent's, empty circuits)
+by the pure core (``circuit_problem``), so stored data with a bad tree still loads: the group
+raises a repair issue instead of balancing (``group.circuits``).
+
 ``GroupDataError`` (a ``vol.Invalid``) carries a translation ``key`` and the offending field in
 ``path``, so the subentry flow shows a translated error on that field.
 """
@@ -61,7 +75,8 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, cast
 
-from ..balancing import MODES, BalancingConfig, EvseConfig
+from ..balancing import MODES, BalancingConfig, CircuitConfig, EvseConfig
+from ..balancing.circuits import CircuitTreeError, check_tree
 from ..compat import vol
 from ..knx.parameters import MAX_CURRENT, MIN_CURRENT, VOLTAGE
 
@@ -81,6 +96,15 @@ CONF_CONNECTOR: Final = "connector"
 CONF_MAX_CURRENT: Final = "max_current"
 CONF_PHASE: Final = "phase"
 CONF_MODE: Final = "mode"
+CONF_CIRCUIT: Final = "circuit"
+CONF_CIRCUITS: Final = "circuits"
+CONF_CIRCUIT_ID: Final = "id"
+CONF_UNIT: Final = "unit"
+CONF_PARENT: Final = "parent"
+CONF_METER: Final = "meter"
+CIRCUIT_UNITS: Final = ("A", "W")
+CIRCUIT_LIMIT_MODE: Final = {"A": "current", "W": "power"}
+"""A circuit's ``unit`` → the ``LIMIT_RANGE`` it must fit."""
 CONF_UPDATE_INTERVAL: Final = "update_interval"
 CONF_KEEPALIVE: Final = "keepalive"
 CONF_BRIDGE_CHARGER: Final = "bridge_charger"
@@ -163,18 +187,29 @@ MEMBER_SCHEMA: Final = vol.Schema(
         vol.Optional(CONF_PHASE, default=1): vol.All(vol.Coerce(int), vol.In((1, 2, 3))),
         vol.Optional(CONF_MODE, default="fast"): vol.In(MODES),
         vol.Optional("name"): str,
+        vol.Optional(CONF_CIRCUIT): vol.Any(None, vol.All(str, vol.Length(min=1))),
     }
 )
 """One member of a group (see the module docstring); ``name`` is the member's name when it was added."""
 
+_ENTITIES: Final = vol.All(lambda v: [v] if isinstance(v, str) else v, [vol.All(str, vol.Length(min=3))])
+CIRCUIT_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_CIRCUIT_ID): vol.All(str, vol.Length(min=1)),
+        vol.Required("name"): vol.All(str, vol.Strip, vol.Length(min=1)),
+        vol.Required(CONF_LIMIT): vol.All(vol.Coerce(float), vol.Range(min=0)),
+        vol.Optional(CONF_UNIT, default="A"): vol.In(CIRCUIT_UNITS),
+        vol.Optional(CONF_PARENT, default=None): vol.Any(None, vol.All(str, vol.Length(min=1))),
+        vol.Optional(CONF_METER, default=list): _ENTITIES,
+        vol.Optional(CONF_INVERT, default=False): bool,
+    }
+)
+"""One circuit of a group (see the module docstring)."""
+
 
 def _check_group(data: dict[str, Any]) -> dict[str, Any]:
     """Cross-field rules; raise ``GroupDataError`` naming the field."""
-    meters = data[CONF_METER_ENTITIES]
-    if len(meters) not in (1, 3) or len(set(meters)) != len(meters):
-        raise GroupDataError("meter_count", "give one meter entity or three per-phase entities", [CONF_METER_ENTITIES])
-    if len(meters) == 3 and data[CONF_PHASES] != 3:
-        raise GroupDataError("phase_meters_need_three_phases", "per-phase meters need a three-phase supply", [CONF_PHASES])
+    check_meter(data[CONF_METER_ENTITIES], data[CONF_PHASES], [CONF_METER_ENTITIES], [CONF_PHASES])
     if data[CONF_GROUP_MODE] == GROUP_MODE_BRIDGE:
         if not data.get(CONF_BRIDGE_CHARGER):
             raise GroupDataError("bridge_charger_missing", "bridge mode needs the master charger", [CONF_BRIDGE_CHARGER])
@@ -190,6 +225,13 @@ def _check_group(data: dict[str, Any]) -> dict[str, Any]:
     if 0 < data[CONF_KEEPALIVE] < MIN_KEEPALIVE:
         raise GroupDataError("keepalive_out_of_range", "keepalive must be 0 or at least 1 s", [CONF_KEEPALIVE])
     _check_site(data)
+    for index, circuit in enumerate(data.get(CONF_CIRCUITS) or []):
+        path: list[Any] = [CONF_CIRCUITS, index]
+        if circuit[CONF_METER]:
+            check_meter(circuit[CONF_METER], data[CONF_PHASES], [*path, CONF_METER], [*path, CONF_METER])
+        lo, hi = LIMIT_RANGE[CIRCUIT_LIMIT_MODE[circuit[CONF_UNIT]]]
+        if not lo <= circuit[CONF_LIMIT] <= hi:
+            raise GroupDataError("limit_out_of_range", f"a circuit's limit must be {lo:g}-{hi:g}", [*path, CONF_LIMIT])
     seen: dict[str, set[int]] = {}
     for index, member in enumerate(data[CONF_MEMBERS]):
         connectors = seen.setdefault(member[CONF_CHARGER], set())
@@ -202,6 +244,18 @@ def _check_group(data: dict[str, Any]) -> dict[str, Any]:
         if data[CONF_PHASES] == 1 and member[CONF_PHASE] != 1:
             raise GroupDataError("member_phase", "phase must be 1 on a single-phase supply", [CONF_MEMBERS, index])
     return data
+
+
+def check_meter(entities: list[str], phases: int, path: list[Any], phases_path: list[Any]) -> None:
+    """Rules of a meter's entities (the group's or a circuit's): one, or three per-phase on three phases.
+
+    Raises ``GroupDataError`` ``meter_count`` (on ``path``) or ``phase_meters_need_three_phases``
+    (on ``phases_path``).
+    """
+    if len(entities) not in (1, 3) or len(set(entities)) != len(entities):
+        raise GroupDataError("meter_count", "give one meter entity or three per-phase entities", path)
+    if len(entities) == 3 and phases != 3:
+        raise GroupDataError("phase_meters_need_three_phases", "per-phase meters need a three-phase supply", phases_path)
 
 
 def _check_site(data: dict[str, Any]) -> None:
@@ -227,9 +281,7 @@ def _optional_entity(value: Any) -> str | None:
 _GROUP_FIELDS: Final[dict[Any, Any]] = {
     vol.Required("name"): vol.All(str, vol.Strip, vol.Length(min=1)),
     vol.Optional(CONF_GROUP_MODE, default=GROUP_MODE_BALANCE): vol.In(GROUP_MODES),
-    vol.Required(CONF_METER_ENTITIES): vol.All(
-        lambda v: [v] if isinstance(v, str) else v, [vol.All(str, vol.Length(min=3))]
-    ),
+    vol.Required(CONF_METER_ENTITIES): _ENTITIES,
     vol.Optional(CONF_INVERT, default=False): bool,
     vol.Optional(CONF_BALANCED, default=False): bool,
     vol.Optional(CONF_LIMIT_MODE, default="current"): vol.In(LIMIT_MODES),
@@ -240,6 +292,7 @@ _GROUP_FIELDS: Final[dict[Any, Any]] = {
     ),
     vol.Optional(CONF_FALLBACK_CURRENT, default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
     vol.Optional(CONF_MEMBERS, default=list): [MEMBER_SCHEMA],
+    vol.Optional(CONF_CIRCUITS): [CIRCUIT_SCHEMA],
     vol.Optional(CONF_BRIDGE_CHARGER, default=None): vol.Any(None, vol.All(str, vol.Length(min=1))),
     **{vol.Optional(name, default=spec[0]): _seconds(name) for name, spec in TIMING.items()},
     vol.Optional(CONF_PRICE_ENTITY, default=None): _optional_entity,
@@ -262,8 +315,44 @@ def validate_group(data: Mapping[str, Any]) -> dict[str, Any]:
     return cast("dict[str, Any]", GROUP_SCHEMA(dict(data)))
 
 
-def balancing_config(data: Mapping[str, Any], evses: tuple[EvseConfig, ...]) -> BalancingConfig:
-    """Build the pure core's ``BalancingConfig`` for validated group ``data`` and resolved members.
+def circuit_configs(circuits: list[Mapping[str, Any]]) -> tuple[CircuitConfig, ...]:
+    """Return the core's ``CircuitConfig`` of each validated circuit (metered when it has a meter)."""
+    return tuple(
+        CircuitConfig(
+            id=c[CONF_CIRCUIT_ID], limit=float(c[CONF_LIMIT]), unit=c[CONF_UNIT], parent=c[CONF_PARENT],
+            metered=bool(c[CONF_METER]), name=c["name"],
+        )
+        for c in circuits
+    )
+
+
+def circuit_problem(data: Mapping[str, Any]) -> CircuitTreeError | None:
+    """Return what the pure core refuses in validated ``data``'s circuits and members' circuits, or None.
+
+    The core's own check (``balancing.circuits.check_tree``) with every stored member, so the flow
+    and the runtime refuse exactly what the core refuses: a duplicate id, an unknown parent or
+    circuit, a loop, a limit above its parent's (or the supply's), a circuit with neither members
+    nor children.
+    """
+    circuits = data.get(CONF_CIRCUITS) or []
+    members = [m.get(CONF_CIRCUIT) for m in data.get(CONF_MEMBERS) or []]
+    if not circuits and not any(members):
+        return None
+    try:
+        check_tree(
+            circuit_configs(circuits), members, root_limit=float(data[CONF_LIMIT]),
+            root_unit="A" if data[CONF_LIMIT_MODE] == "current" else "W", voltage=float(VOLTAGE),
+            phases=int(data[CONF_PHASES]),
+        )
+    except CircuitTreeError as err:
+        return err
+    return None
+
+
+def balancing_config(
+    data: Mapping[str, Any], evses: tuple[EvseConfig, ...], circuits: tuple[CircuitConfig, ...] = ()
+) -> BalancingConfig:
+    """Build the pure core's ``BalancingConfig`` for validated group ``data``, resolved members and circuits.
 
     Keep-alives are per member (``EvseConfig.keepalive``, see ``member_keepalive``). Raises
     ValueError (from ``BalancingConfig``) for data the core refuses.
@@ -283,6 +372,7 @@ def balancing_config(data: Mapping[str, Any], evses: tuple[EvseConfig, ...]) -> 
         meter_timeout=float(data["meter_timeout"]),
         fallback="pause" if fallback == 0 else float(fallback),
         balanced_supply=bool(data[CONF_BALANCED]),
+        circuits=circuits,
     )
 
 

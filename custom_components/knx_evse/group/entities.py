@@ -23,6 +23,8 @@ Per group (on the group's own device):
   missing, stale, unavailable, non-numeric, absurd or reversed in sign; attribute ``meter_state``.
 - ``switch`` *Balancing* (``group_enabled``): turns the group on and off; restored across restarts.
 
+Per circuit, on its own device: *Available current* and *State* (``circuit_entities.py``).
+
 Unique ids: ``<group subentry id>_<key>`` and ``<group subentry id>_<charger subentry
 id>_<connector>_<key>`` (``unique_id``). All are pushed after every round.
 """
@@ -50,6 +52,8 @@ from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
 from ..balancing import MODES, PAUSED_REASONS, RUNNING_REASONS, PriceState
 from ..compat import BinarySensorDeviceClass
+from .circuit_entities import circuit_sensors, circuit_unique_ids
+from .circuits import circuit_identifier
 from .entity_base import BalancingEntity, unique_id
 from .group import EXTRA_REASONS, GROUP_STATES, BalancingGroup, Member
 from .plan_entities import PLAN_ENTITY_KEYS, plan_entities
@@ -147,7 +151,7 @@ def _group_sensors(group: BalancingGroup) -> list[GroupSensorEntityDescription]:
 def expected_unique_ids(group: BalancingGroup) -> set[str]:
     """Return the unique ids of every entity ``group`` creates."""
     keys = [d.key for d in _group_sensors(group)]
-    ids = {unique_id(group, key) for key in (*keys, METER_PROBLEM.key, GROUP_ENABLED.key)}
+    ids = {unique_id(group, key) for key in (*keys, METER_PROBLEM.key, GROUP_ENABLED.key)} | circuit_unique_ids(group)
     if not group.bridge:
         for member in group.members:
             ids |= {unique_id(group, key, member) for key in MEMBER_ENTITY_KEYS}
@@ -164,9 +168,14 @@ def member_for_unique_id(group: BalancingGroup, entity_unique_id: str) -> Member
 
 @callback
 def async_cleanup_registry(group: BalancingGroup) -> None:
-    """Remove ``group``'s entities that it no longer creates (members gone, bridge mode)."""
+    """Remove ``group``'s entities that it no longer creates (members gone, bridge mode), and removed circuits' devices."""
     prefix = f"{group.subentry_id}_"
     group.hub.async_remove_stale_entities(expected_unique_ids(group), lambda uid: uid.startswith(prefix))
+    keep = {circuit_identifier(group.subentry_id, c.id) for c in group.circuits.items}
+    circuit_prefix = circuit_identifier(group.subentry_id, "")
+    group.hub.async_remove_stale_devices(
+        keep, lambda identifier: identifier[0] == circuit_prefix[0] and identifier[1].startswith(circuit_prefix[1])
+    )
 
 
 # -- entities --------------------------------------------------------------------------------------
@@ -297,7 +306,7 @@ class GroupEnabledSwitch(BalancingEntity, SwitchEntity, RestoreEntity):
 def _group_entities(group: BalancingGroup, platform: str) -> list[Entity]:
     """Return the group-wide entities of ``platform`` (on the group's own device)."""
     if platform == "sensor":
-        return [BalancingSensor(group, d) for d in _group_sensors(group)]
+        return [*(BalancingSensor(group, d) for d in _group_sensors(group)), *circuit_sensors(group)]
     if platform == "binary_sensor":
         return [MeterProblemBinarySensor(group)]
     if platform == "switch":

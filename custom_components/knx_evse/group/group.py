@@ -16,7 +16,9 @@ Modes, one-shot overrides and the group's on/off switch are set by the entities 
 restarts), the services and a member's own *Current limit* and *Charge* entities (``writes``); each
 change runs a round at once. The members' charging plans are ``planner.GroupPlanner``'s: it sets each
 round's planned slots. A member whose charger subentry was
-removed raises ``balancing_member_removed``; the group keeps balancing the other members.
+removed raises ``balancing_member_removed`` (``member_issues``); the group keeps balancing the other
+members. The circuits (``circuits.GroupCircuits``) add their meters to the round; circuits the core
+refuses keep the group from balancing (as when it is off) with a repair issue.
 """
 
 from __future__ import annotations
@@ -46,8 +48,7 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.util import dt as dt_util
 
-from .. import issues
-from ..balancing import MODES, Balancer, BalancingConfig, Decision, Mode
+from ..balancing import MODES, Balancer, BalancingConfig, Decision, EvseConfig, Mode
 from ..charger.interface import ChargerInterface
 from ..compat import vol
 from ..const import DOMAIN, MANUFACTURER
@@ -55,6 +56,7 @@ from ..listeners import Listeners
 from ..runtime import KnxEvseConfigEntry
 from .actuator import async_apply
 from .bridge import Bridge
+from .circuits import GroupCircuits
 from .data import (
     CONF_BRIDGE_CHARGER,
     CONF_BRIDGE_PERIOD,
@@ -69,6 +71,7 @@ from .data import (
     validate_group,
 )
 from .grace import Grace
+from .member_issues import MemberIssues
 from .members import Member, find_charger, reserve_stale, resolve_members
 from .meter import Meter
 from .planner import GroupPlanner
@@ -145,6 +148,10 @@ class BalancingGroup:
         else:
             others = [m for group in entry.runtime_data.groups.values() for m in group.members]
             self.members, self.missing = resolve_members(self.name, entry, self.data, others)
+        self.circuits = GroupCircuits(
+            hass, {} if self.bridge else self.data, self.members, group=self.name, entry_id=entry.entry_id,
+            subentry_id=self.subentry_id,
+        )
         self.bridging = Bridge(self.name, master, int(self.data[CONF_PHASES]), float(self.data[CONF_BRIDGE_PERIOD]))
         keepalives = [m.evse.keepalive for m in self.members if m.evse.keepalive is not None]
         self.keepalive: float | None = min(keepalives) if keepalives else None
@@ -158,7 +165,7 @@ class BalancingGroup:
             self.config: BalancingConfig = (
                 self.bridging.config(float(self.data["meter_timeout"]))
                 if self.bridge
-                else balancing_config(self.data, tuple(m.evse for m in self.members))
+                else balancing_config(self.data, self._evses(), self.circuits.configs)
             )
         except ValueError as err:
             raise InvalidGroupConfigError(f"balancing group {self.name!r}: {err}") from err
@@ -169,7 +176,7 @@ class BalancingGroup:
         self.state: str | None = None
         self.available: float | None = None
         self.decision: Decision | None = None
-        self._disobedient: set[str] = set()  # member keys with a charger_ignores_limit issue
+        self.member_issues = MemberIssues(hass, entry.entry_id, self.subentry_id, self.name)
         self.grace = Grace(min(float(self.data["meter_grace"]), self.config.meter_timeout))
         self.recent_decisions: deque[dict[str, Any]] = deque(maxlen=RECENT_DECISIONS)
         self._listeners: Listeners[()] = Listeners(_LOGGER, self.name)
@@ -178,6 +185,13 @@ class BalancingGroup:
         self._again = False
         self._started_at: float | None = None
         self._is_ready = False
+
+    def _evses(self) -> tuple[EvseConfig, ...]:
+        """Return the members' ``EvseConfig``; without circuits when the core refuses the tree (no rounds run)."""
+        evses = tuple(m.evse for m in self.members)
+        if self.circuits.problem is None:
+            return evses
+        return tuple(dataclasses.replace(e, circuit=None) for e in evses)
 
     def _resolve_master(self) -> ChargerInterface | None:
         """Return the bridge's master charger; a missing one goes to ``missing``."""
@@ -227,6 +241,9 @@ class BalancingGroup:
             async_track_state_report_event(self.hass, self.meter_entities, self._meter_reported)
         )
         self._unsubs.append(async_track_state_change_event(self.hass, self.site.entity_ids, self._meter_changed))
+        if circuit_meters := self.circuits.entity_ids:
+            self._unsubs.append(async_track_state_change_event(self.hass, circuit_meters, self._meter_changed))
+            self._unsubs.append(async_track_state_report_event(self.hass, circuit_meters, self._meter_reported))
         self._unsubs.append(
             async_track_time_interval(
                 self.hass,
@@ -239,7 +256,8 @@ class BalancingGroup:
         self._unsubs.append(self.hub.async_add_connection_listener(self._connection_changed))
         for member in self.members:
             self._unsubs.append(member.charger.async_add_listener(self.async_request_round))
-        self._update_member_issue()
+        self.member_issues.update_removed(self.missing)
+        self.circuits.update_issue()
         self.planner.async_start()
         self.async_request_round()
 
@@ -277,7 +295,7 @@ class BalancingGroup:
     @callback
     def _meter_reported(self, _event: Event[EventStateReportedData]) -> None:
         """Run a round on a re-reported unchanged value only when it may end a meter problem."""
-        if self.meter.state not in (None, "ok"):
+        if self.meter.state not in (None, "ok") or not self.circuits.meters_ok():
             self.async_request_round()
 
     @callback
@@ -375,7 +393,8 @@ class BalancingGroup:
         """
         if not self._is_ready and self._started_at is not None:
             self._is_ready = now - self._started_at >= STARTUP_GRACE or (
-                self.meter.known() and all(m.charger.currents() is not None for m in self.members)
+                self.meter.known() and self.circuits.known()
+                and all(m.charger.currents() is not None for m in self.members)
             )
         return self._is_ready
 
@@ -384,7 +403,7 @@ class BalancingGroup:
         now_dt = dt_util.utcnow()
         now = now_dt.timestamp()
         connected = self.hub.connected
-        if not self.enabled:
+        if not self.enabled or self.circuits.problem is not None:
             self._disabled()
         elif self.bridge:
             usable = await self.bridging.async_round(now, self.meter, self.balancer, connected)
@@ -400,7 +419,8 @@ class BalancingGroup:
                 return  # a blip: the limits stay in force, nothing is raised or stopped
             site = self.site.read(now, self.config.meter_timeout)
             self.planner.steer(now)
-            decision = self.balancer.update(now, meter if connected else None, readings, site)
+            circuits = self.circuits.read(self.members)
+            decision = self.balancer.update(now, meter if connected else None, readings, site, circuits)
             self._record(decision, now_dt, connected)
             self.planner.observe(now, decision)
             if connected:
@@ -412,6 +432,7 @@ class BalancingGroup:
     def _disabled(self) -> None:
         self.state = STATE_DISABLED
         self.available = None
+        self.circuits.clear()
         for member in self.members:
             member.reason = REASON_DISABLED
 
@@ -422,6 +443,7 @@ class BalancingGroup:
         self.decision = decision
         if connected:
             self.meter.update(decision.meter_state, now_dt.timestamp(), self.config.meter_timeout)
+        self.circuits.record(decision, now_dt.timestamp(), self.config.meter_timeout, connected)
         self.available = None if decision.available is None else round(decision.available, 2)
         self.state = STATE_FALLBACK if decision.fallback else STATE_BALANCING
         for member, limit, paused, reason in zip(
@@ -429,28 +451,7 @@ class BalancingGroup:
         ):
             member.limit, member.paused = limit, paused
             member.reason = REASON_CONNECTION if not connected else (REASON_STALE if member.stale else reason)
-        self._report_disobedient(decision.disobedient)
-
-    def _report_disobedient(self, indices: tuple[int, ...]) -> None:
-        """Raise a repair issue per member that draws on after its Stop; delete it once it obeys."""
-        entry_id = self.entry.entry_id
-        for index, member in enumerate(self.members):
-            if index in indices:
-                if member.key not in self._disobedient:
-                    _LOGGER.warning("%s: %s does not follow its current limit", self.name, member.name)
-                    self._disobedient.add(member.key)
-                issues.async_create_charger_ignores_limit_issue(
-                    self.hass, entry_id, self.subentry_id, group=self.name, member=member.name, member_key=member.key
-                )
-            elif member.key in self._disobedient:
-                _LOGGER.info("%s: %s follows its current limit again", self.name, member.name)
-                self._disobedient.discard(member.key)
-                issues.async_delete_issue(
-                    self.hass,
-                    issues.ISSUE_CHARGER_IGNORES_LIMIT,
-                    entry_id=entry_id,
-                    subentry_id=f"{self.subentry_id}_{member.key}",
-                )
+        self.member_issues.report_disobedient(self.members, decision.disobedient)
 
     # -- diagnostics -----------------------------------------------------------------------------
 
@@ -466,6 +467,7 @@ class BalancingGroup:
             "keepalive": self.keepalive,
             "interval": self.interval,
             "meter": self.meter.diagnostics(),
+            "circuits": self.circuits.diagnostics(),
             "site": self.site.diagnostics(),
             "plans": self.planner.diagnostics(),
             "members": [m.diagnostics(self.mode_of(m.index)) for m in self.members],
@@ -474,20 +476,5 @@ class BalancingGroup:
             "last_decision": None if self.decision is None else dataclasses.asdict(self.decision),
             "recent_decisions": list(self.recent_decisions),
         }
-
-    # -- repair issue of removed members ---------------------------------------------------------
-
-    def _update_member_issue(self) -> None:
-        entry_id = self.entry.entry_id
-        if not self.missing:
-            issues.async_delete_issue(
-                self.hass, issues.ISSUE_BALANCING_MEMBER_REMOVED, entry_id=entry_id, subentry_id=self.subentry_id
-            )
-            return
-        _LOGGER.warning("%s: member charger(s) %s no longer exist", self.name, ", ".join(self.missing))
-        issues.async_create_balancing_member_removed_issue(
-            self.hass, entry_id, self.subentry_id, self.name, ", ".join(self.missing)
-        )
-
 
 __all__ = ["EXTRA_REASONS", "GROUP_STATES", "BalancingGroup", "InvalidGroupConfigError", "Member"]

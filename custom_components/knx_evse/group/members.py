@@ -31,6 +31,7 @@ from ..knx.parameters import MIN_CURRENT, VOLTAGE, ChargerParameters, load_param
 from ..runtime import KnxEvseConfigEntry
 from .data import (
     CONF_CHARGER,
+    CONF_CIRCUIT,
     CONF_CONNECTOR,
     CONF_KEEPALIVE,
     CONF_MAX_CURRENT,
@@ -363,6 +364,7 @@ def evse_config(
         mode=cast("Mode", member[CONF_MODE]),
         name=name,
         keepalive=keepalive,
+        circuit=member.get(CONF_CIRCUIT),
     )
 
 

@@ -12,6 +12,9 @@ is deleted when valid readings return. A sign the core finds reversed raises ``m
 once (the verdict is latched, no glitch). The first usable verdict also deletes what a previous
 runtime of the group left (a reload after the sign was inverted). An unusable meter is logged once
 when it becomes unusable, whatever its problems meanwhile, and once when it is usable again.
+
+A circuit's meter (``CircuitMeter``) is read and judged the same way; its problems raise one issue,
+``circuit_meter_problem``, naming the circuit.
 """
 
 from __future__ import annotations
@@ -174,3 +177,37 @@ class Meter:
             "issue": self.issue,
         }
 
+
+
+class CircuitMeter(Meter):
+    """The meter of one circuit of a group: a ``Meter`` whose problems raise ``circuit_meter_problem``."""
+
+    def __init__(
+        self, hass: HomeAssistant, entity_ids: list[str], *, invert: bool, group: str, circuit: str,
+        circuit_key: str, entry_id: str, subentry_id: str,
+    ) -> None:
+        """Read ``entity_ids`` for circuit ``circuit`` of group ``group``; ``circuit_key`` names its issue."""
+        super().__init__(
+            hass, entity_ids, invert=invert, group=f"{group}, circuit {circuit}", entry_id=entry_id,
+            subentry_id=subentry_id,
+        )
+        self.group_name = group
+        self.circuit = circuit
+        self.circuit_key = circuit_key
+
+    def _set_issue(self, problem: str | None) -> None:
+        """Raise ``circuit_meter_problem`` for ``problem``, or delete it for None."""
+        if problem is not None and self.issue_problem == problem:
+            return
+        self.issue_problem = problem
+        if problem is None:
+            self.issue = None
+            issues.async_delete_issue(
+                self.hass, issues.ISSUE_CIRCUIT_METER_PROBLEM, entry_id=self.entry_id, subentry_id=self.circuit_key
+            )
+            return
+        self.issue = issues.ISSUE_CIRCUIT_METER_PROBLEM
+        issues.async_create_circuit_meter_problem_issue(
+            self.hass, self.entry_id, self.circuit_key, group=self.group_name, circuit=self.circuit,
+            entity_id=", ".join(self.entity_ids), problem=problem,
+        )
