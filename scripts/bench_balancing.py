@@ -83,6 +83,8 @@ with the home battery (``scripts/bench_battery.py``: a priority SoC, clear and w
 its own table and goal lines); ``--no-battery`` leaves it out. The plan night (charging plans on real
 day-ahead prices against charging at once, evcc-like plans and the hindsight optimum) is
 ``scripts/bench --plan``, in ``scripts/bench_plan.py``; a run without arguments prints it at the end.
+The car-park day (40 chargers in 6 circuits on emobpy's mobility statistics, against evcc-like
+circuits) is ``scripts/bench --carpark``, in ``scripts/bench_carpark.py``.
 """
 
 from __future__ import annotations
@@ -932,6 +934,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench_plan import main as plan  # noqa: PLC0415  (the plan bench imports this module)
 
         return plan(argv)
+    if "--carpark" in argv:
+        argv.remove("--carpark")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_carpark import main as carpark  # noqa: PLC0415  (the car-park day imports this module)
+
+        return carpark(argv)
     if "--faults" in argv:
         argv.remove("--faults")
         sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -943,6 +951,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="run the fault day instead: one goal line per fault (scripts/bench_faults.py)")
     parser.add_argument("--plan", action="store_true",
                         help="run the plan night instead: plan cost on real prices (scripts/bench_plan.py)")
+    parser.add_argument("--carpark", action="store_true",
+                        help="run the car-park day instead: 40 chargers in 6 circuits (scripts/bench_carpark.py)")
     parser.add_argument("--days", default="summer,winter", help="comma-separated: summer, winter")
     parser.add_argument("--start", default="00:00", help="window start, HH:MM[:SS] (default 00:00)")
     parser.add_argument("--duration", type=int, default=86400, help="window length in s (default a day)")
