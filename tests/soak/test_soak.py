@@ -10,6 +10,7 @@ whose they are), ``attribution`` (the log), ``resources`` (tasks and memory), ``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -31,6 +32,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from xknx import XKNX
+from xknx.exceptions import CommunicationError, XKNXException
 from xknx.io import ConnectionConfig
 
 from custom_components.knx_evse.const import (
@@ -72,6 +74,9 @@ from .settings import (
     TRACE_ENERGY,
 )
 
+RECONNECT = 5.0
+"""s between a simulated charger's tries to open its tunnel."""
+
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("bus_netns", "sockets_enabled")]
 
 
@@ -101,6 +106,7 @@ class Soak:
         self.homes = HomeAssistants()
         self.hosts: dict[str, KnxHost | None] = {}
         self.faulty: set[KnxHost] = set()
+        self._connecting: set[str] = set()
         self.true_wh: dict[str, float] = {}
         self._prev_wh: dict[str, float] = {}
         self._last_reading: Any = None
@@ -141,8 +147,31 @@ class Soak:
         return hub_entry(self.bus, self.installation.chargers, self.group_data, self.entry)
 
     async def connect(self, name: str) -> None:
+        """Open the charger's tunnel; one that cannot be established (knxd restarting, or still holding
+        the channel of the closed one) is tried again every ``RECONNECT`` s, as a device's KNX/IP stack
+        keeps trying (a charger whose first try failed stayed off the bus for the rest of the day)."""
+        if name in self._connecting:
+            return  # a kill that ended while the last one's tunnel was still being opened
+        self._connecting.add(name)
+        try:
+            await self._open_tunnel(name)
+        finally:
+            self._connecting.discard(name)
+
+    async def _open_tunnel(self, name: str) -> None:
         charger = self.sim.chargers[name]
-        self.hosts[name] = await charger.connect(self.bus.gateway_ip, self.bus.port, "127.0.0.1")
+        while True:
+            host = KnxHost.tunnel(self.bus.gateway_ip, self.bus.port, "127.0.0.1")
+            host.add(charger)
+            try:
+                await host.start()
+            except CommunicationError:
+                with contextlib.suppress(XKNXException):
+                    await host.stop()
+                await asyncio.sleep(RECONNECT)
+                continue
+            self.hosts[name] = host
+            return
 
     async def start(self) -> None:
         self.freezer.move_to(self.sim.now.replace(tzinfo=UTC))
