@@ -17,6 +17,10 @@ view:
   energy, departure, repeat, planned energy, next start, will it be met) and a list of its next
   slots.
 
+A group's circuits follow its tiles in its section (a subheading each, its available current and
+state). With ``compact`` (the car park's twelve chargers) the chargers share one section, a power tile
+each (its connectors' without a charger total).
+
 Every tile is named by its entity's English name from ``translations/en.json``, so the dashboard,
 the device page and the README's entity table say the same. Tiles come in rows: a row's tiles share
 the section's 12 columns, so a tile whose row partner is missing spans the width; long states
@@ -136,6 +140,9 @@ GROUP_ROWS: tuple[Row, ...] = (
 """Rows of a balancing group's device, in order (after the meters)."""
 
 GROUP_KEYS = frozenset(slot.key for row in GROUP_ROWS for slot in row)
+CIRCUIT_STATE = Slot("circuit_state", "sensor")
+CIRCUIT_ROWS: tuple[Row, ...] = ((AVAILABLE_CURRENT, CIRCUIT_STATE),)
+"""Rows of a circuit's device, under a subheading in its group's section."""
 
 
 @functools.cache
@@ -257,6 +264,7 @@ def build_dashboard(
     meters: Sequence[Meter] = (),
     title: str = TITLE,
     history_hours: float = HISTORY_HOURS,
+    compact: bool = False,
 ) -> dict[str, Any]:
     """Return a Lovelace config (one sections view) for the knx_evse entities among ``entities``.
 
@@ -264,7 +272,8 @@ def build_dashboard(
     ``translation_key``, ``disabled_by``, ``hidden_by``); ``devices``: device-registry entries
     (``id``, ``name``, ``name_by_user``, ``via_device_id``), in the registry's order, which is the
     order of the charger sections; ``meters``: the house's sensors, shown first in the house
-    section; ``history_hours``: what the history graph and the trend graph show.
+    section; ``history_hours``: what the history graph and the trend graph show; ``compact``: one
+    section of power tiles for all chargers.
     """
     ours = [e for e in entities if _usable(e)]
     by_device: dict[str, list[Mapping[str, Any]]] = {}
@@ -277,20 +286,26 @@ def build_dashboard(
     device_ids = [d["id"] for d in devices if d["id"] in by_device or d["id"] in parents]
     for device in device_ids:
         by_device.setdefault(device, [])
-    groups = [d for d in device_ids if any(e.get("translation_key") in GROUP_KEYS for e in by_device[d])]
-    chargers = [d for d in device_ids if d not in groups and not known[d].get("via_device_id")]
+    circuits = [d for d in device_ids if any(e.get("translation_key") == CIRCUIT_STATE.key for e in by_device[d])]
+    groups = [
+        d for d in device_ids
+        if d not in circuits and any(e.get("translation_key") in GROUP_KEYS for e in by_device[d])
+    ]
+    chargers = [d for d in device_ids if d not in groups and d not in circuits and not known[d].get("via_device_id")]
     children = {c: [d for d in device_ids if known[d].get("via_device_id") == c] for c in chargers}
 
     # The history: grid and solar, each charger's power (its connectors' without a charger total),
     # the first group's available current.
     lines = [(m.entity_id, m.label) for m in meters if m.history]
+    powers: list[tuple[str, str]] = []
     for charger in chargers:
         power = [e for e, _slot in _pick(by_device[charger], CHARGER_BADGES[:1])]
         if power:
-            lines.append((power[0], _device_name(known[charger])))
+            powers.append((power[0], _device_name(known[charger])))
         else:
             for child in children[charger]:
-                lines += [(e, _device_name(known[child])) for e, _slot in _pick(by_device[child], CONNECTOR_BADGES)]
+                powers += [(e, _device_name(known[child])) for e, _slot in _pick(by_device[child], CONNECTOR_BADGES)]
+    lines += powers
     if groups:
         lines += [(e, entity_name(s)) for e, s in _pick(by_device[groups[0]], (AVAILABLE_CURRENT,))]
     history = [_history(lines, history_hours)] if lines else []
@@ -301,13 +316,19 @@ def build_dashboard(
             cards = [_heading(_device_name(known[group]), icon="mdi:home-lightning-bolt")]
             cards += _meter_rows(meters, history_hours) if index == 0 else []
             cards += _rows(by_device[group], GROUP_ROWS)
+            for circuit in (c for c in circuits if known[c].get("via_device_id") == group):
+                cards.append(_heading(_device_name(known[circuit]), icon="mdi:electric-switch", style="subtitle"))
+                cards += _rows(by_device[circuit], CIRCUIT_ROWS)
             cards += history if index == 0 else []
             sections.append({"type": "grid", "cards": cards})
     elif meters or history:
         cards = [_heading("Grid", icon="mdi:transmission-tower"), *_meter_rows(meters, history_hours), *history]
         sections.append({"type": "grid", "cards": cards})
 
-    for charger in chargers:
+    if compact and powers:
+        tiles = [_tile(entity_id, name) for entity_id, name in powers]
+        sections.append({"type": "grid", "cards": [_heading("Chargers", icon="mdi:ev-station"), *tiles]})
+    for charger in [] if compact else chargers:
         name = _device_name(known[charger])
         model = known[charger].get("model")
         badges = [entity_id for entity_id, _slot in _pick(by_device[charger], CHARGER_BADGES)]

@@ -55,18 +55,20 @@ async def install_dashboard(
     meters: Sequence[Meter] = (),
     history_hours: float = HISTORY_HOURS,
     yaml_path: Path | None = None,
+    compact: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """Build the dashboard from the live registry, save it as ``/ev-charging``, make it the default panel.
 
     ``meters``: the house's sensors to show, by unique id; ``history_hours``: what the installed
     dashboard's history graph shows; ``yaml_path``: also write the dashboard there as YAML (with
-    the example's ``HISTORY_HOURS``). Return the dashboard's URL and the installed config.
+    the example's ``HISTORY_HOURS``); ``compact``: the chargers' power in one section (many chargers).
+    Return the dashboard's URL and the installed config.
     """
     ws = await Websocket.connect(session, base_url, token)
     try:
         entities, devices = await settled_registry(ws)
         shown = resolve_meters(entities, meters)
-        config = build_dashboard(entities, devices, meters=shown, history_hours=history_hours)
+        config = build_dashboard(entities, devices, meters=shown, history_hours=history_hours, compact=compact)
         dashboards = await ws.call("lovelace/dashboards/list")
         if not any(d.get("url_path") == URL_PATH for d in dashboards):
             await ws.call(
@@ -83,5 +85,5 @@ async def install_dashboard(
     finally:
         await ws.ws.close()
     if yaml_path is not None:
-        write_yaml(yaml_path, build_dashboard(entities, devices, meters=shown))
+        write_yaml(yaml_path, build_dashboard(entities, devices, meters=shown, compact=compact))
     return f"{base_url}/{URL_PATH}/{VIEW_PATH}", config

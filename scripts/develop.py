@@ -13,14 +13,19 @@ Started by ``scripts/develop`` (which runs set-up first). Steps:
    and made the default page. The Solar member gets a charging plan (``DEMO_PLAN``) through the action
    ``knx_evse.set_plan``, so the dashboard shows one.
 
-``--with-core-knx`` also sets up Home Assistant's own KNX integration on the same bus and puts the
+``--site carpark`` runs the car park instead of the house (simulator/installations/carpark.yaml: 12
+chargers behind two circuits, one metered; its meter's per-phase currents are ``command_line``
+sensors too); ``--installation FILE`` any installation file. ``--with-core-knx`` also sets up Home Assistant's own KNX integration on the same bus and puts the
 hub on its connection (no tunnel of the hub's own); ``--start`` sets the simulated start time (e.g.
 19:00, when cars are plugged in);
 ``--dashboard-yaml PATH`` also writes the dashboard as YAML; ``run(args, on_ready=...)`` lets another
 script (scripts/screenshot.py) act on the running stack instead of waiting.
 
 Ctrl-C (or ``--headless --duration N`` running out) stops everything and removes the namespace.
-With ``--headless`` the run ends with a check of the live state and exits 0 only if it passed.
+With ``--headless`` the run ends with a check of the live state and exits 0 only if it passed: the
+integration's entities have values, the dashboard's entities exist, and the Balancing limits each
+group gave were above zero at some point and stayed within every unmetered circuit's budget while
+it ran (scripts/demo_checks.py).
 """
 
 from __future__ import annotations
@@ -46,17 +51,31 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from demo_checks import BudgetWatch, deprecation_reports, entity_prefixes, live_summary  # noqa: E402
 from demo_dashboard import Meter, dashboard_entities  # noqa: E402
-from demo_homeassistant import DEMO_PASSWORD, DEMO_USER, keep_http_config, onboard_tokens, write_config  # noqa: E402
+from demo_homeassistant import (  # noqa: E402
+    DEMO_PASSWORD,
+    DEMO_USER,
+    Websocket,
+    keep_http_config,
+    onboard_tokens,
+    write_config,
+)
 from demo_lovelace import install_dashboard  # noqa: E402
-from homeassistant.config_entries import ConfigSubentryData  # noqa: E402
+from homeassistant.config_entries import ConfigSubentryDataWithId  # noqa: E402
 
 from knxbus.knxd import KnxdBus  # noqa: E402
 from knxbus.state import cleanup_stale  # noqa: E402
-from simulator.installation import load_installation  # noqa: E402
+from simulator.installation import INSTALLATIONS_DIR, Installation, load_installation  # noqa: E402
 
 PY = sys.executable
 HA_PORT = 8123
+BUDGET_SAMPLE_PERIOD = 5.0
+"""Real seconds between two readings of the Balancing limits by the headless budget check."""
+COMPACT_FROM = 4
+"""With more chargers than this the dashboard shows their power in one section (``compact``)."""
+SITES = ("demo", "carpark")
+"""The bundled installations ``--site`` runs (simulator/installations/<site>.yaml)."""
 DASHBOARD_METERS = (
     Meter("demo_grid_power", "Grid power", trend=True, history=True),
     Meter("demo_solar_power", "Solar power", history=True),
@@ -73,28 +92,54 @@ def _log(text: str) -> None:
     print(f"develop: {text}", flush=True)
 
 
-def _subentries(installation: Any) -> list[ConfigSubentryData]:
-    """Charger subentries from the installation file (each charger entry is the subentry's data)."""
-    subentries: list[ConfigSubentryData] = [
-        ConfigSubentryData(
+def charger_subentry_id(charger: dict[str, Any]) -> str:
+    """The demo's subentry id of a charger: fixed, so the headless check finds its members' entities.
+
+    No underscore: the integration reads a unique id's owner up to its first underscore, as a ULID has none.
+    """
+    return "demo-charger-" + charger["individual_address"].replace(".", "-")
+
+
+def group_subentry_id(index: int) -> str:
+    """The demo's subentry id of the installation's balancing group ``index``."""
+    return f"demo-group-{index}"
+
+
+def _subentries(installation: Installation) -> list[ConfigSubentryDataWithId]:
+    """Charger subentries from the installation file (each charger entry is the subentry's data), then the groups'."""
+    subentries: list[ConfigSubentryDataWithId] = [
+        ConfigSubentryDataWithId(
             data=charger,
+            subentry_id=charger_subentry_id(charger),
             subentry_type="charger",
             title=charger["name"],
             unique_id=charger["individual_address"],
         )
         for charger in installation.chargers
     ]
-    for group in installation.extra.get("balancing_groups", []):
+    for index, group in enumerate(installation.extra.get("balancing_groups", [])):
         subentries.append(
-            ConfigSubentryData(
-                data=group, subentry_type="balancing_group", title=group["name"], unique_id=group["name"]
+            ConfigSubentryDataWithId(
+                data=group, subentry_id=group_subentry_id(index), subentry_type="balancing_group",
+                title=group["name"], unique_id=group["name"],
             )
         )
     return subentries
 
 
-def meter_sensors(meter_file: Path) -> list[dict[str, Any]]:
-    """``command_line`` sensors of the simulator's meter file: grid power and currents, solar power."""
+def budget_watches(installation: Installation) -> list[BudgetWatch]:
+    """A `BudgetWatch` per balancing group in balance mode."""
+    chargers = {c["individual_address"]: (charger_subentry_id(c), c) for c in installation.chargers}
+    return [
+        BudgetWatch(group_subentry_id(index), group, chargers)
+        for index, group in enumerate(installation.extra.get("balancing_groups", []))
+        if group.get("mode", "balance") == "balance"
+    ]
+
+
+def meter_sensors(meter_file: Path, installation: Installation | None = None) -> list[dict[str, Any]]:
+    """``command_line`` sensors of the simulator's meter file: grid power and currents, solar power,
+    and each simulated circuit meter's phase currents (named so their ids are ``meter_entity``'s)."""
 
     def sensor(name: str, unique_id: str, field: str, unit: str, device_class: str) -> dict[str, Any]:
         return {
@@ -111,6 +156,12 @@ def meter_sensors(meter_file: Path) -> list[dict[str, Any]]:
         sensor("Grid current", "demo_grid_current", "current_a", "A", "current"),
         *(sensor(f"Grid L{n} current", f"demo_grid_l{n}_current", f"l{n}_a", "A", "current") for n in (1, 2, 3)),
         sensor("Solar power", "demo_solar_power", "pv_w", "W", "power"),
+        *(
+            sensor(f"{meter.name} L{n} current", f"demo_{meter.id}_l{n}_current", f"circuits.{meter.id}.l{n}_a", "A",
+                   "current")
+            for meter in (installation.circuit_meters if installation else ())
+            for n in (1, 2, 3)
+        ),
     ]
 
 
@@ -171,20 +222,14 @@ async def _states(base: str, token: str) -> list[dict[str, Any]]:
         return list(await resp.json())
 
 
-def _summary(states: list[dict[str, Any]]) -> dict[str, Any]:
-    ours = [s for s in states if s["entity_id"].split(".", 1)[1].startswith(("garage", "carport"))]
-    unavailable = [s["entity_id"] for s in ours if s["state"] == "unavailable"]
-    known = [s for s in ours if s["state"] not in ("unavailable", "unknown")]
-    meter = next((s for s in states if s["entity_id"] == "sensor.grid_power"), None)
-    core_knx = next((s for s in states if s["entity_id"].endswith("connection_established")), None)
-    return {
-        "entities": len(ours),
-        "with_value": len(known),
-        "unavailable": unavailable,
-        "grid_power": meter["state"] if meter else None,
-        "core_knx_connected_since": core_knx["state"] if core_knx else None,
-        "sample": {s["entity_id"]: s["state"] for s in known[:12]},
-    }
+async def _unique_ids(session: aiohttp.ClientSession, base: str, token: str) -> dict[str, str]:
+    """Unique id → entity id of every entity in Home Assistant's entity registry."""
+    ws = await Websocket.connect(session, base, token)
+    try:
+        entities = await ws.call("config/entity_registry/list")
+    finally:
+        await ws.ws.close()
+    return {e["unique_id"]: e["entity_id"] for e in entities if e.get("unique_id")}
 
 
 async def _demo_plan(session: aiohttp.ClientSession, base: str, token: str, entities: list[str]) -> None:
@@ -213,12 +258,6 @@ def _connection(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any
         "state_updater": True,
     }
     return {"connection_type": "core_knx"}, core_knx
-
-
-def _deprecation_reports(log: Path) -> list[str]:
-    """Lines of Home Assistant's log that report a deprecated use by this integration."""
-    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-    return [line for line in lines if "knx_evse" in line and ("Detected that" in line or "deprecated" in line)]
 
 
 class Stack:
@@ -285,7 +324,9 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
         shutil.rmtree(workdir, ignore_errors=True)
     logs.mkdir(parents=True, exist_ok=True)
     meter_file = workdir / "meter.json"
-    installation = load_installation(args.installation)
+    installation_file = installation_path(args)
+    installation = load_installation(installation_file)
+    watches = budget_watches(installation)
 
     for leftover in cleanup_stale():
         _log(f"removed a leftover bus: {leftover.get('ns')}")
@@ -306,7 +347,7 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
             port=HA_PORT,
             hub_data=hub_data,
             subentries=_subentries(installation),
-            meters=meter_sensors(meter_file),
+            meters=meter_sensors(meter_file, installation),
             templates=GRID_TEMPLATES,
             core_knx_data=core_knx_data,
         )
@@ -314,7 +355,7 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
             _log("the hub rides on Home Assistant's KNX integration, which tunnels to knxd")
         _link_integration(config_dir)
 
-        sim_argv = [PY, "-m", "simulator", "run", "--installation", str(args.installation)]
+        sim_argv = [PY, "-m", "simulator", "run", "--installation", str(installation_file)]
         sim_argv += ["--meter-file", str(meter_file), "--speed", str(args.speed), "--status-every", "30"]
         if args.start:
             sim_argv += ["--start", args.start]
@@ -346,32 +387,45 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
                 meters=DASHBOARD_METERS,
                 history_hours=args.history_hours,
                 yaml_path=args.dashboard_yaml,
+                compact=len(installation.chargers) > COMPACT_FROM,
             )
             await _demo_plan(session, base, token, dashboard_entities(dashboard_config))
+            entity_ids = await _unique_ids(session, base, token)
         _log(f"Home Assistant is up: {base}  user: {DEMO_USER}  password: {DEMO_PASSWORD}")
         _log(f"dashboard: {dashboard}" + (f" (YAML written to {args.dashboard_yaml})" if args.dashboard_yaml else ""))
         if on_ready is not None:
             return await on_ready(Running(base, tokens, dashboard, stop, stack))
 
         deadline = None if args.duration is None else time.monotonic() + args.duration
+        next_sample = time.monotonic()
         while not stop.is_set():
             stack.check()
             if deadline is not None and time.monotonic() >= deadline:
                 break
+            if args.headless and time.monotonic() >= next_sample:
+                next_sample += BUDGET_SAMPLE_PERIOD
+                sampled = await _states(base, token)
+                for watch in watches:
+                    watch.sample(sampled, entity_ids)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
 
         states = await _states(base, token)
-        summary = _summary(states)
+        for watch in watches:
+            watch.sample(states, entity_ids)
+        summary = live_summary(states, entity_prefixes(installation.chargers, installation.extra.get("balancing_groups", [])))
+        summary["budgets"] = {watch.name: watch.report() for watch in watches}
         missing = sorted(set(dashboard_entities(dashboard_config)) - {s["entity_id"] for s in states})
         summary["dashboard"] = {"tiles": len(dashboard_entities(dashboard_config)), "missing": missing}
-        summary["deprecation_reports"] = _deprecation_reports(logs / "homeassistant.log")
+        summary["deprecation_reports"] = deprecation_reports(logs / "homeassistant.log")
         _log("state: " + json.dumps(summary, indent=2))
         if args.headless:
             ok = summary["entities"] > 0 and summary["with_value"] > 0 and not summary["unavailable"]
             ok = ok and summary["grid_power"] not in (None, "unknown", "unavailable")
             ok = ok and summary["dashboard"]["tiles"] > 0 and not missing
             ok = ok and not summary["deprecation_reports"]
+            # every group gave limits (the check saw some) and none above an unmetered circuit's budget
+            ok = ok and all(not w.over() and w.samples > 1 and w.highest_total > 0 for w in watches)
             if args.with_core_knx:
                 ok = ok and summary["core_knx_connected_since"] not in (None, "unknown", "unavailable")
             _log("headless check " + ("passed" if ok else "FAILED"))
@@ -384,7 +438,13 @@ async def run(args: argparse.Namespace, on_ready: Callable[[Running], Awaitable[
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser (also used by scripts/screenshot.py)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--installation", type=Path, default=ROOT / "simulator" / "installations" / "demo.yaml")
+    parser.add_argument(
+        "--site",
+        choices=SITES,
+        default=None,
+        help="a bundled installation: demo (the house, the default) or carpark (12 chargers behind two circuits)",
+    )
+    parser.add_argument("--installation", type=Path, default=None, help="an installation file (instead of --site)")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--start", default=None, help="simulated start, ISO date-time (default: the file's)")
     parser.add_argument("--headless", action="store_true", help="no interaction; check the state at the end")
@@ -404,12 +464,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def installation_path(args: argparse.Namespace) -> Path:
+    """The installation file to run: ``--installation``, else ``--site``'s, else the house demo's."""
+    return Path(args.installation) if args.installation else INSTALLATIONS_DIR / f"{args.site or 'demo'}.yaml"
+
+
 def main() -> int:
     """Parse the command line and run."""
     parser = build_parser()
     args = parser.parse_args()
     if args.headless and args.duration is None:
         parser.error("--headless needs --duration N")
+    if args.site is not None and args.installation is not None:
+        parser.error("give --site or --installation, not both")
     return asyncio.run(run(args))
 
 

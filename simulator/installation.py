@@ -24,6 +24,7 @@ charger's ``simulation`` key and never reaches the subentry. Example::
       - {name: Zoe, capacity_kwh: 52, phases: 3, max_current: 32, charger: Garage, connector: 1,
          arrive: "17:30", depart: "07:30", soc: 0.35, target_soc: 0.9, jitter_minutes: 30}
     builtin_balancing: {master: Garage, evses: [Garage, Carport]}   # optional, single-phase only
+    balancing_groups: [...]    # the groups' subentry data; a `tree` is flattened (group_tree.py)
 
 Errors: `InstallationError` (a ValueError) whose message names the offending entry.
 """
@@ -57,6 +58,7 @@ from custom_components.knx_evse.knx.parameters import ChargerParameters
 
 from .charger import ChargingWindow
 from .ev import EvSpec
+from .group_tree import CircuitMeter, flatten_group
 from .house import HouseConfig
 from .master import (
     OBJ_CURRENT_MEASURED,
@@ -140,7 +142,9 @@ class Installation:
     """A loaded installation file.
 
     ``chargers`` are the charger subentries' data dicts, exactly as the integration stores them;
-    ``simulation`` holds each charger's simulator-only facts by name.
+    ``simulation`` holds each charger's simulator-only facts by name; ``circuit_meters`` the
+    circuits the simulator measures (``meter: simulated`` in a group's ``tree``); ``extra`` the
+    file's other keys, ``balancing_groups`` as the groups' subentry data.
     """
 
     chargers: tuple[dict[str, Any], ...]
@@ -152,6 +156,7 @@ class Installation:
     builtin_balancing: BuiltinBalancing | None = None
     source: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    circuit_meters: tuple[CircuitMeter, ...] = ()
 
     def charger(self, name: str) -> dict[str, Any]:
         """Return the subentry data of charger ``name``; raises KeyError when there is none."""
@@ -404,6 +409,18 @@ def parse_installation(data: Mapping[str, Any], source: Path | None = None) -> I
     except ValueError as err:
         raise InstallationError(f"start: {start_raw!r} is not an ISO date-time") from err
     known = {"chargers", "house", "meter", "evs", "builtin_balancing", "start"}
+    extra = {k: v for k, v in data.items() if k not in known and not str(k).startswith("x-")}  # x-: YAML anchors
+    circuit_meters: list[CircuitMeter] = []
+    if "balancing_groups" in extra:
+        groups = []
+        for index, raw_group in enumerate(extra["balancing_groups"] or []):
+            try:
+                group, meters = flatten_group(raw_group, tuple(chargers))
+            except ValueError as err:
+                raise InstallationError(f"balancing_groups[{index}]: {err}") from err
+            groups.append(group)
+            circuit_meters += meters
+        extra["balancing_groups"] = groups
     return Installation(
         chargers=tuple(chargers),
         simulation=simulation,
@@ -413,7 +430,8 @@ def parse_installation(data: Mapping[str, Any], source: Path | None = None) -> I
         start=start.replace(tzinfo=None),
         builtin_balancing=link,
         source=source,
-        extra={k: v for k, v in data.items() if k not in known},
+        extra=extra,
+        circuit_meters=tuple(circuit_meters),
     )
 
 

@@ -9,7 +9,8 @@ never sleeping inside the model. ``connect()`` puts every charger and the meter 
 The meter is published two ways (the HA side picks one):
 
 - **meter file** (``meter_file``): a small JSON object (`MeterReading.as_dict`: ``power_w``,
-  ``current_a``, ``l1_a``..``l3_a``, ``house_w``, ``pv_w``, ``chargers_w``, ``time``) replaced
+  ``current_a``, ``l1_a``..``l3_a``, ``house_w``, ``pv_w``, ``chargers_w``, ``time``, and with
+  circuit meters ``circuits``: ``{id: {l1_a, l2_a, l3_a, power_w}}``, see `circuit_readings`) replaced
   atomically (write to a temporary file, then ``os.replace``) at every meter update, at most once
   per ``meter_file_min_interval`` real seconds. A reader never sees a half-written file. Home
   Assistant reads it e.g. with a ``command_line`` sensor (``command: cat FILE``,
@@ -98,10 +99,11 @@ class SimulatedMeter:
             self._send_fn(Telegram(destination_address=address, payload=payload))
 
 
-def write_meter_file(path: Path, reading: MeterReading) -> None:
-    """Replace ``path`` atomically with ``reading`` as JSON (see the module docstring)."""
+def write_meter_file(path: Path, reading: MeterReading, circuits: dict[str, dict[str, float]] | None = None) -> None:
+    """Replace ``path`` atomically with ``reading`` (and the ``circuits`` readings) as JSON (see the module docstring)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(reading.as_dict()) + "\n", encoding="utf-8")
+    content = reading.as_dict() | ({"circuits": circuits} if circuits else {})
+    tmp.write_text(json.dumps(content) + "\n", encoding="utf-8")
     tmp.replace(path)
 
 
@@ -247,6 +249,21 @@ class Simulation:
                 total[k] += amps
         return (total[0], total[1], total[2])
 
+    def circuit_readings(self) -> dict[str, dict[str, float]]:
+        """Each simulated circuit meter now: ``{id: {l1_a, l2_a, l3_a, power_w}}`` (A per phase, W).
+
+        Its chargers' draw on each phase plus its ``other_load`` on every phase.
+        """
+        readings: dict[str, dict[str, float]] = {}
+        for meter in self.installation.circuit_meters:
+            phases = [meter.other_load] * 3
+            for name in meter.chargers:
+                for k, amps in enumerate(self.chargers[name].phase_currents()):
+                    phases[k] += amps
+            readings[meter.id] = {f"l{k + 1}_a": round(a, 2) for k, a in enumerate(phases)}
+            readings[meter.id]["power_w"] = round(sum(phases) * VOLTAGE, 1)
+        return readings
+
     def _feed_clamps(self) -> None:
         """Give every charger with a current clamp the supply line's power now (W, chargers included)."""
         clamped = [c for c in self.chargers.values() if c.clamp]
@@ -268,7 +285,7 @@ class Simulation:
             if real - self._meter_file_written >= self.meter_file_min_interval:
                 self._meter_file_written = real
                 try:
-                    write_meter_file(self.meter_file, self.reading)
+                    write_meter_file(self.meter_file, self.reading, self.circuit_readings())
                 except OSError as err:
                     _LOGGER.warning("cannot write meter file %s: %s", self.meter_file, err)
 
