@@ -219,3 +219,19 @@ def test_no_second_start_on_a_reading_older_than_the_first() -> None:
     drv.connected = [True, True]  # a second car plugs in
     limits = [drv.step(house=4.0, meter=stale, draw=[21.0, 0.0]).limits[1] for _ in range(15)]
     assert max(limits) == 0.0  # "meter − Σ EVSE" shows 21 A more room than there is: no start on it
+
+
+def test_no_second_start_on_the_reading_of_the_first_starts_round() -> None:
+    """The reading a car was started on was taken before its draw: if the meter stops there, a second
+    car waits for a later reading (the soak: a start 11 s later on that reading put 19.9 A on a 16 A
+    breaker until the meter timed out)."""
+    drv = Driver(config(evse(), evse(), limit=25.0, margin=0.0, ramp_up_delay=10.0))
+    drv.connected = [True, False]
+    for _ in range(30):  # fresh readings until the first car starts
+        if drv.step(house=4.0).limits[0] > 0.0:
+            break
+    assert drv.limits[0] == 21.0
+    last = MeterReading(4.0, drv.t)  # that round's reading: the house alone, the meter's last report
+    drv.connected = [True, True]  # a second car plugs in
+    limits = [drv.step(house=4.0, meter=last, draw=[21.0, 0.0]).limits[1] for _ in range(15)]
+    assert max(limits) == 0.0

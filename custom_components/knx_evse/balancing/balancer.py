@@ -389,10 +389,11 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
             budget, loads, ev, excess, power=not cfg.current_control, per_phase=isinstance(value, tuple))
         surplus = -sum(loads) if net is None else net  # the export is the total, wherever it is
         self._raise_surplus = surplus - sum(excess)
-        self._fresh = ts >= self._raised_at
+        self._fresh = ts > self._raised_at
         if not self._fresh:
-            # The reading is older than the last raise or start (a meter no longer reported, or
-            # late): it does not hold what that lets the cars draw now, so "meter − Σ EVSE" would
+            # The reading was not taken after the last raise or start (a meter no longer reported,
+            # or late; the round's own reading is from before its raise): it does not hold what
+            # that lets the cars draw now, so "meter − Σ EVSE" would
             # count their new draw as room. Nothing more is raised or started on it (starts:
             # ``Planning._pending``).
             drawn = ev if len(self._raise_caps) == nph else [sum(ev)]

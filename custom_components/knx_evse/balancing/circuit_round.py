@@ -200,7 +200,7 @@ class CircuitRules(BalancerBase):
                     else:
                         other[j], _ = metering.other_load(value, unit, ev[j], voltage=cfg.voltage,
                                                           worst=not tree.power[j] and not cfg.balanced_supply)
-                        old[j] = reading.timestamp < self._raised_at
+                        old[j] = reading.timestamp <= self._raised_at
                         per_phase[j] = isinstance(value, tuple)
                 if self._circuit_states[j] != "ok":  # on the circuits above: its whole budget
                     whole = tree.budget[j] / nph if tree.power[j] else tree.budget[j]
