@@ -28,6 +28,8 @@ reloading already.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import struct
 import subprocess
@@ -35,6 +37,7 @@ from collections import Counter
 from typing import Any, Protocol
 
 from xknx.dpt.payload import DPTArray, DPTBinary
+from xknx.exceptions import CommunicationError, XKNXException
 from xknx.telegram import IndividualAddress, Telegram
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueWrite
@@ -51,6 +54,8 @@ FAULTY_DEVICE = "1.1.250"
 BURST = 500
 BURST_CHECK_AFTER = 10.0
 """Simulated s after a burst when the charger's values are compared with the burst's."""
+RECONNECT = 5.0
+"""s between a simulated device's tries to open its tunnel."""
 HOME_KINDS = ("ha_reload", "ha_restart", "core_knx_reload")
 
 
@@ -234,12 +239,21 @@ class Injector:
         self._checks.append((fault.at + BURST_CHECK_AFTER, str(fault.target), sent))
 
     async def _send(self, telegrams: list[Telegram]) -> None:
-        """Open the faulty device's tunnel, send ``telegrams`` and close it."""
+        """Open the faulty device's tunnel, send ``telegrams`` and close it; a tunnel that cannot be
+        opened (knxd restarting) is tried again every ``RECONNECT`` s, as a device does."""
         bus = self.rig.bus
-        host = KnxHost.tunnel(bus.gateway_ip, bus.port, "127.0.0.1")
+        while True:
+            host = KnxHost.tunnel(bus.gateway_ip, bus.port, "127.0.0.1")
+            try:
+                await host.start()
+            except CommunicationError:
+                with contextlib.suppress(XKNXException):
+                    await host.stop()
+                await asyncio.sleep(RECONNECT)
+                continue
+            break
         self.rig.faulty.add(host)  # the lock step waits for its queue too
         try:
-            await host.start()
             for telegram in telegrams:
                 host.xknx.telegrams.put_nowait(telegram)
             await host.xknx.telegrams.join()

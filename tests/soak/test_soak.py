@@ -52,7 +52,7 @@ from .budget import BudgetAccount
 from .bus import REAL, BusActivity, LockStep
 from .faults import DISOBEY_TOLERANCE, Fault, fault_schedule
 from .home import HomeAssistants, StoredStates, core_knx_entry, hub_entry
-from .inject import Injector
+from .inject import RECONNECT, Injector
 from .report import Figures, build_report, check
 from .resources import resources, timed_rounds
 from .settings import (
@@ -73,9 +73,6 @@ from .settings import (
     TRACE,
     TRACE_ENERGY,
 )
-
-RECONNECT = 5.0
-"""s between a simulated charger's tries to open its tunnel."""
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("bus_netns", "sockets_enabled")]
 
