@@ -137,9 +137,13 @@ def check(report: dict[str, Any]) -> list[str]:
         if end["rss_mb"] > base["rss_mb"] + 32:
             failed.append(f"RSS grew: {base['rss_mb']} MB at hour 1, {end['rss_mb']} MB at the end")
     if report["log_unexplained"]:
-        failed.append(f"{len(report['log_unexplained'])} warnings/errors no injected fault explains")
+        lines = report["log_unexplained"]
+        failed.append(f"{len(lines)} warnings/errors no injected fault explains: " + " | ".join(lines[:5]))
     if report["log_repeated"]:
-        failed.append(f"{len(report['log_repeated'])} conditions logged again while they lasted (or ended twice)")
+        lines = report["log_repeated"]
+        failed.append(
+            f"{len(lines)} conditions logged again while they lasted (or ended twice): " + " | ".join(map(str, lines[:5]))
+        )
     for kind, row in report["bounded_events"].items():
         if row["longest_s"] > row["bound_s"]:
             failed.append(f"{kind}: an event {row['longest_s']:.0f} s over the budget (bound {row['bound_s']:.0f} s)")
