@@ -3,11 +3,11 @@
 Configured from a charger subentry's data ``{name, individual_address, model, parameters,
 group_addresses}``, the dict that sets up Home Assistant. `state`: connector states; `model`:
 `ChargerModel` (sessions, limits, physics, timers); `objects`: `SimulatedCharger` (objects and
-telegrams); `host`: `KnxHost`, `DeviceTunnel`. Source: ``charger-ets-manual.md``; the bus model,
+telegrams); `host`: `KnxHost`. Source: ``charger-ets-manual.md``; the bus model,
 time and the choices where the manual is silent: docs/simulator.md.
 """
 
-from .host import DeviceTunnel, KnxHost
+from .host import KnxHost
 from .model import ChargerModel, SendFn
 from .objects import MAX_SESSION_TIME_VALUE, OCPP_STATE, PILOT_STATE, SimulatedCharger, encode_value
 from .state import ChargingWindow, Connector, ConnectorState
@@ -20,7 +20,6 @@ __all__ = [
     "ChargingWindow",
     "Connector",
     "ConnectorState",
-    "DeviceTunnel",
     "KnxHost",
     "SendFn",
     "SimulatedCharger",

@@ -1,4 +1,4 @@
-"""The XKNX side of the simulator: `KnxHost` carries simulated devices on one tunnel, `DeviceTunnel`."""
+"""The XKNX side of the simulator: `KnxHost` carries simulated devices on one tunnel."""
 
 from __future__ import annotations
 
@@ -8,22 +8,9 @@ from typing import Any
 
 from xknx import XKNX
 from xknx.io import ConnectionConfig, ConnectionType
-from xknx.io.tunnel import UDPTunnel
 from xknx.telegram import Telegram, TelegramDirection
 
-
-class DeviceTunnel(UDPTunnel):
-    """xknx's UDP tunnel, except that a reconnect does not first disconnect the old channel.
-
-    After a knxd restart the old channel id may be another client's: disconnecting it would close
-    that client's tunnel (docs/simulator.md, "A device's tunnel after a knxd restart").
-    """
-
-    __slots__ = ()
-
-    async def _reconnect(self) -> None:
-        self.communication_channel = None  # nothing to disconnect: the id may be another client's now
-        await super()._reconnect()
+from custom_components.knx_evse.knx.xknx_link import use_channel_safe_tunnel
 
 
 class KnxHost:
@@ -64,14 +51,12 @@ class KnxHost:
     async def start(self) -> None:
         """Connect (if owned) and start receiving telegrams.
 
-        An owned UDP tunnel becomes a `DeviceTunnel` (it reconnects without closing its old channel
-        id, which knxd may have given to another client).
+        An owned UDP tunnel reconnects as the hub's does, without closing its old channel id, which
+        knxd may have given to another client (`ChannelSafeTunnel`).
         """
         if self.owned:
             await self.xknx.start()
-            tunnel = self.xknx.knxip_interface._interface  # built by xknx in start()
-            if type(tunnel) is UDPTunnel:
-                tunnel.__class__ = DeviceTunnel  # same slots: only _reconnect differs
+            use_channel_safe_tunnel(self.xknx)
         self._callback = self.xknx.telegram_queue.register_telegram_received_cb(self._received)
 
     async def stop(self) -> None:

@@ -50,6 +50,7 @@ from custom_components.knx_evse.const import (
     SUBENTRY_CHARGER,
 )
 from custom_components.knx_evse.knx.hub import KnxEvseHub
+from custom_components.knx_evse.knx.xknx_link import ChannelSafeTunnel
 from knxbus.knxd import KnxdBus
 from simulator.charger import Connector, KnxHost, SimulatedCharger
 from simulator.ev import ElectricVehicle, EvSpec
@@ -565,6 +566,8 @@ async def test_knxd_restart_entities_go_unavailable_and_recover(stack: Stack) ->
         assert noticed < 5.0, "a listening client must not wait for xknx's 70 s heartbeat"
         assert stack.hub.probes_sent >= 1
         assert stack.hub.connected
+        # it reconnected without a DISCONNECT_REQUEST for an id knxd may have given to the charger
+        assert isinstance(stack.hub.link.xknx.knxip_interface._interface, ChannelSafeTunnel)
         await wait_for(lambda: stack.coordinator.reads_sent == 2 * reads, 2, "start-up reads again")
         await wait_for(lambda: stack.number("number", "evse_current_limit") == 20.0, 2, "limit read again")
         assert stack.state("binary_sensor", "conn1_charging") == STATE_ON

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from xknx import XKNX
+from xknx.core.connection_state import XknxConnectionState
 from xknx.dpt.payload import DPTBinary
 from xknx.io import ConnectionConfig, ConnectionType
 from xknx.telegram import GroupAddress, IndividualAddress, Telegram
@@ -24,9 +25,10 @@ from xknx.telegram.apci import GroupValueRead, GroupValueResponse, GroupValueWri
 
 from custom_components.knx_evse.knx import dpt
 from custom_components.knx_evse.knx.objects import OBJECTS
+from custom_components.knx_evse.knx.xknx_link import ChannelSafeTunnel, use_channel_safe_tunnel
 from knxbus.knxd import KnxdBus
 from knxbus.netns import unavailable_reason
-from simulator.charger import DeviceTunnel, KnxHost
+from simulator.charger import KnxHost
 
 BUS_UNAVAILABLE = unavailable_reason()
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,7 +212,7 @@ async def test_device_tunnel_never_closes_the_tunnel_that_took_its_channel_id(
     heard: list[Telegram] = []
     try:
         await device.start()
-        assert isinstance(device.xknx.knxip_interface._interface, DeviceTunnel)
+        assert isinstance(device.xknx.knxip_interface._interface, ChannelSafeTunnel)
         await hub.start()
         assert (_channel(device.xknx), _channel(hub)) == (1, 2)
         hub.telegram_queue.register_telegram_received_cb(heard.append)
@@ -237,3 +239,58 @@ async def test_device_tunnel_never_closes_the_tunnel_that_took_its_channel_id(
     finally:
         await hub.stop()
         await device.stop()
+
+
+async def test_two_channel_safe_clients_never_close_each_others_tunnel(bus: KnxdBus, sockets: None) -> None:
+    """The hub's tunnel reconnects as a simulated device's does: after a knxd restart the device took
+    the hub's old channel id, and the hub's reconnect leaves the device's new tunnel open.
+
+    With plain xknx on the hub side, its DISCONNECT_REQUEST for that id closes the device's tunnel,
+    and the device's next send goes unacknowledged and makes it reconnect once more.
+    """
+    bus.restart()  # channel ids from 1
+    hub = XKNX(
+        connection_config=ConnectionConfig(
+            connection_type=ConnectionType.TUNNELING,
+            gateway_ip=bus.gateway_ip,
+            gateway_port=bus.port,
+            local_ip="127.0.0.1",
+        )
+    )
+    device = KnxHost.tunnel(bus.gateway_ip, bus.port, "127.0.0.1")
+    device_drops: list[object] = []
+    heard: list[Telegram] = []
+
+    def device_sends(address: str) -> None:
+        device.xknx.telegrams.put_nowait(
+            Telegram(
+                destination_address=GroupAddress(address),
+                payload=GroupValueWrite(DPTBinary(1)),
+                source_address=IndividualAddress("1.1.9"),
+            )
+        )
+
+    try:
+        await hub.start()
+        use_channel_safe_tunnel(hub)  # what the hub's link does after xknx starts
+        await device.start()
+        assert (_channel(hub), _channel(device.xknx)) == (1, 2)
+        device.xknx.connection_manager.register_connection_state_changed_cb(
+            lambda state: device_drops.append(state) if state is XknxConnectionState.DISCONNECTED else None
+        )
+        hub.telegram_queue.register_telegram_received_cb(heard.append)
+        bus.restart()
+        device_sends("1/2/5")  # unacknowledged: the device reconnects first and gets id 1, the hub's old id
+        await _until(lambda: device.xknx.connection_manager.connected.is_set() and _channel(device.xknx) == 1)
+        assert len(device_drops) == 1
+        hub.telegrams.put_nowait(
+            Telegram(destination_address=GroupAddress("1/2/6"), payload=GroupValueWrite(DPTBinary(1)))
+        )  # unacknowledged (knxd acknowledges id 1 to the device): the hub reconnects, to id 2
+        await _until(lambda: hub.connection_manager.connected.is_set() and _channel(hub) == 2)
+        device_sends("1/2/7")
+        await _until(lambda: [t for t in heard if t.destination_address == GroupAddress("1/2/7")])
+        assert _channel(device.xknx) == 1
+        assert len(device_drops) == 1, "the hub's reconnect closed the device's tunnel"
+    finally:
+        await device.stop()
+        await hub.stop()

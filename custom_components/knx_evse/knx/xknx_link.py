@@ -11,6 +11,7 @@ Built from ``connection.connection_config``; one tunnel slot however many charge
   GroupValueRead (to the first status object the hub ever read). On a dead tunnel the interface
   does not acknowledge it, xknx reconnects within about 2 s, entities go unavailable and come back,
   and the coordinators read their state again. A busy bus is never probed.
+- reconnects a UDP tunnel without a DISCONNECT_REQUEST for its old channel id (`ChannelSafeTunnel`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from homeassistant.helpers.event import async_call_later
 from xknx import XKNX
 from xknx.core.connection_state import XknxConnectionState
 from xknx.io import ConnectionConfig
+from xknx.io.tunnel import UDPTunnel
 from xknx.telegram import Telegram, TelegramDirection
 from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueRead
@@ -31,6 +33,30 @@ from xknx.telegram.apci import GroupValueRead
 from .link import LinkOwner
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class ChannelSafeTunnel(UDPTunnel):
+    """xknx's UDP tunnel, except that a reconnect does not first disconnect the old channel id.
+
+    After the KNX/IP interface restarts, the old id may have been given to another client (core
+    ``knx``, ETS, a visualisation): knxd, for one, acts on DISCONNECT_REQUEST by id alone, so
+    disconnecting it would close that client's new tunnel. The cost: when only our side lost the
+    tunnel, its slot stays taken until the interface's own timeout (docs/architecture.md,
+    "Reconnecting without closing another client's tunnel").
+    """
+
+    __slots__ = ()
+
+    async def _reconnect(self) -> None:
+        self.communication_channel = None  # nothing to disconnect: the id may be another client's now
+        await super()._reconnect()
+
+
+def use_channel_safe_tunnel(xknx: XKNX) -> None:
+    """Make a started ``xknx``'s plain UDP tunnel a `ChannelSafeTunnel`; other interfaces stay as they are."""
+    tunnel = xknx.knxip_interface._interface  # built by xknx in start()
+    if type(tunnel) is UDPTunnel:
+        tunnel.__class__ = ChannelSafeTunnel  # same slots: only _reconnect differs
 
 
 class XknxLink:
@@ -61,6 +87,7 @@ class XknxLink:
         """
         self._started = True
         await self.xknx.start()
+        use_channel_safe_tunnel(self.xknx)
         self._last_heard = time.monotonic()
         self._schedule_probe(self._owner.idle_probe_after)
 
