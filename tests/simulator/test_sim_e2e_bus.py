@@ -130,14 +130,7 @@ async def test_simulator_cli_on_knxd(bus: KnxdBus, sockets: None, tmp_path: Path
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    xknx = XKNX(
-        connection_config=ConnectionConfig(
-            connection_type=ConnectionType.TUNNELING,
-            gateway_ip=bus.gateway_ip,
-            gateway_port=bus.port,
-            local_ip="127.0.0.1",
-        )
-    )
+    xknx = _client(bus)
     queue: asyncio.Queue[Telegram] = asyncio.Queue()
     try:
         await xknx.start()
@@ -177,6 +170,18 @@ async def test_simulator_cli_on_knxd(bus: KnxdBus, sockets: None, tmp_path: Path
     assert meter_file.exists()
 
 
+def _client(bus: KnxdBus) -> XKNX:
+    """A plain xknx tunnelling client of ``bus`` (not started)."""
+    return XKNX(
+        connection_config=ConnectionConfig(
+            connection_type=ConnectionType.TUNNELING,
+            gateway_ip=bus.gateway_ip,
+            gateway_port=bus.port,
+            local_ip="127.0.0.1",
+        )
+    )
+
+
 def _channel(xknx: XKNX) -> int | None:
     interface = xknx.knxip_interface._interface
     return getattr(interface, "communication_channel", None)
@@ -201,14 +206,7 @@ async def test_device_tunnel_never_closes_the_tunnel_that_took_its_channel_id(
     """
     bus.restart()  # channel ids from 1
     device = KnxHost.tunnel(bus.gateway_ip, bus.port, "127.0.0.1")
-    hub = XKNX(
-        connection_config=ConnectionConfig(
-            connection_type=ConnectionType.TUNNELING,
-            gateway_ip=bus.gateway_ip,
-            gateway_port=bus.port,
-            local_ip="127.0.0.1",
-        )
-    )
+    hub = _client(bus)
     heard: list[Telegram] = []
     try:
         await device.start()
@@ -249,14 +247,7 @@ async def test_two_channel_safe_clients_never_close_each_others_tunnel(bus: Knxd
     and the device's next send goes unacknowledged and makes it reconnect once more.
     """
     bus.restart()  # channel ids from 1
-    hub = XKNX(
-        connection_config=ConnectionConfig(
-            connection_type=ConnectionType.TUNNELING,
-            gateway_ip=bus.gateway_ip,
-            gateway_port=bus.port,
-            local_ip="127.0.0.1",
-        )
-    )
+    hub = _client(bus)
     device = KnxHost.tunnel(bus.gateway_ip, bus.port, "127.0.0.1")
     device_drops: list[object] = []
     heard: list[Telegram] = []
