@@ -19,7 +19,8 @@ What each kind does (faults.KINDS holds what it may explain and for how long):
 - ``telegram_burst``: a faulty device (``FAULTY_DEVICE``, on a tunnel of its own for the burst: an
   idle tunnel would miss a knxd restart until knxd gave its channel id away and took it back) sends
   500 telegrams to the charger's sending addresses: session energies, currents and plug states no
-  charger has, and wrong-length ones. Ten seconds later the charger's values must show none of them.
+  charger has, and wrong-length ones. Ten seconds after the last, the charger's values must show none
+  of them.
 
 A fault that needs a charging car waits for one (at most ``WAIT_CHARGING`` s), and for the end of
 another of its kind; the reload and the restart wait while Home Assistant is starting, stopping or
@@ -235,12 +236,16 @@ class Injector:
             telegrams.append(
                 Telegram(destination_address=address(number), source_address=source, payload=GroupValueWrite(payload))
             )
-        self.rig.spawn(self._send(telegrams))
-        self._checks.append((fault.at + BURST_CHECK_AFTER, str(fault.target), sent))
+        self.rig.spawn(self._send(fault, telegrams, sent))
 
-    async def _send(self, telegrams: list[Telegram]) -> None:
+    async def _send(self, fault: Fault, telegrams: list[Telegram], sent: dict[int, set[Any]]) -> None:
         """Open the faulty device's tunnel, send ``telegrams`` and close it; a tunnel that cannot be
-        opened (knxd restarting) is tried again every ``RECONNECT`` s, as a device does."""
+        opened (knxd restarting) is tried again every ``RECONNECT`` s, as a device does.
+
+        The fault is in effect from its first telegram to its last: ``fault.at`` and ``duration`` are
+        set to those simulated seconds (opening a tunnel takes real time, in which the compressed
+        day runs on), and the charger's values are checked ``BURST_CHECK_AFTER`` s after the last.
+        """
         bus = self.rig.bus
         while True:
             host = KnxHost.tunnel(bus.gateway_ip, bus.port, "127.0.0.1")
@@ -253,11 +258,15 @@ class Injector:
                 continue
             break
         self.rig.faulty.add(host)  # the lock step waits for its queue too
+        fault.at = self.rig.sim.elapsed
         try:
             for telegram in telegrams:
                 host.xknx.telegrams.put_nowait(telegram)
             await host.xknx.telegrams.join()
         finally:
+            fault.duration = self.rig.sim.elapsed - fault.at
+            self._checks.append((self.rig.sim.elapsed + BURST_CHECK_AFTER, str(fault.target), sent))
+            self._checks.sort(key=lambda check: check[0])
             await host.stop()
             self.rig.faulty.discard(host)
 
