@@ -25,6 +25,7 @@ from xknx.exceptions import InvalidSecureConfiguration, XKNXException
 
 from . import issues
 from .charger.coordinator import ChargerCoordinator, InvalidChargerConfigError
+from .charger.heard import HeardAddresses, async_load_heard_addresses
 from .charger.repairs import async_check_shared_status_addresses, async_setup_charger_repairs
 from .const import CONF_KNX_KNXKEY_FILENAME, DOMAIN, SUBENTRY_BALANCING, SUBENTRY_CHARGER
 from .entity_descriptions import ENTITY_KEYS, expected_unique_ids
@@ -101,7 +102,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
     entry.runtime_data = KnxEvseRuntime(hub=hub)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, hub.async_stop))
     issues.async_cleanup_issues(hass, entry)
-    _setup_chargers(hass, entry)
+    _setup_chargers(hass, entry, await async_load_heard_addresses(hass))
     async_check_shared_status_addresses(hass, entry.entry_id, entry.runtime_data.chargers)
     entry.async_on_unload(async_setup_charger_repairs(hass, entry.runtime_data.chargers.values()))
     _setup_groups(hass, entry)
@@ -116,17 +117,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> b
     return True
 
 
-def _setup_chargers(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
+def _setup_chargers(hass: HomeAssistant, entry: KnxEvseConfigEntry, heard: HeardAddresses) -> None:
     """Create and start the ``ChargerCoordinator`` of every charger subentry.
 
     A charger whose stored data does not validate is logged and skipped (no entities); the other
-    chargers of the hub keep working.
+    chargers of the hub keep working. ``heard`` forgets the chargers that are gone.
     """
+    chargers = {s.subentry_id for s in entry.subentries.values() if s.subentry_type == SUBENTRY_CHARGER}
+    heard.retain(entry.entry_id, chargers)
     for subentry in entry.subentries.values():
         if subentry.subentry_type != SUBENTRY_CHARGER:
             continue
         try:
-            coordinator = ChargerCoordinator(hass, entry.runtime_data.hub, entry, subentry)
+            coordinator = ChargerCoordinator(hass, entry.runtime_data.hub, entry, subentry, heard)
         except InvalidChargerConfigError as err:
             _LOGGER.error("Charger %s is not set up: %s", subentry.title, err)
             continue
@@ -199,8 +202,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: KnxEvseConfigEntry) -> None:
-    """Delete the repair issues of a removed hub and its stored keyring (a secret) if it has one."""
+    """Delete the repair issues of a removed hub, what it heard, and its stored keyring (a secret) if any."""
     issues.async_delete_entry_issues(hass, entry.entry_id)
+    (await async_load_heard_addresses(hass)).retain(entry.entry_id, set())
     if (keyring := knxkeys_path(hass, entry.data.get(CONF_KNX_KNXKEY_FILENAME))) is not None:
         await hass.async_add_executor_job(Path(keyring).unlink, True)
 

@@ -57,6 +57,7 @@ from ..knx.objects import (
 from ..knx.parameters import load_parameters
 from ..listeners import Listeners
 from .commands import ChargerCommands
+from .heard import HeardAddresses
 from .liveness import ChargerLiveness
 from .reset import RESET_OBJECT, reset_values
 
@@ -109,9 +110,14 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
     """
 
     def __init__(
-        self, hass: HomeAssistant, hub: KnxEvseHub, entry: ConfigEntry, subentry: ConfigSubentry
+        self,
+        hass: HomeAssistant,
+        hub: KnxEvseHub,
+        entry: ConfigEntry,
+        subentry: ConfigSubentry,
+        heard: HeardAddresses,
     ) -> None:
-        """Build from a charger subentry's data.
+        """Build from a charger subentry's data; ``heard``: whether its individual address was heard before.
 
         Raises InvalidChargerConfigError when the ETS parameters or the group-address map do not
         validate (see ``load_parameters`` and ``validate_group_addresses``).
@@ -154,7 +160,10 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         """Object number (None: availability) → its listeners."""
         self._warned_gas: set[int] = set()
         self._address = _individual_address(self.individual_address)
-        self._address_heard = False
+        self._heard_addresses = heard
+        self._address_heard = self._address is not None and heard.was_heard(
+            entry.entry_id, self.subentry_id, str(self._address)
+        )
         self._warned_sources: set[str] = set()
         self._unsubs: list[CALLBACK_TYPE] = []
         self.telegrams_received = 0
@@ -294,13 +303,16 @@ class ChargerCoordinator(ChargerLiveness, ChargerCommands):
         The charger sends its status objects on their first addresses, with its individual address
         as the source. Once a telegram from that address has been heard, another source there is a
         faulty or misprogrammed device: its values are not the charger's and do not prove it alive,
-        so it is ignored, and each such source is logged once. Before that (an individual address
+        so it is ignored, and each such source is logged once. Having been heard is remembered
+        across reloads and restarts (``heard.HeardAddresses``). Before that (an individual address
         typed wrong, say) every source is taken, as the charger's own could not be told apart.
         """
         if self._address is None:
             return True
         if telegram.source_address == self._address:
-            self._address_heard = True
+            if not self._address_heard:
+                self._address_heard = True
+                self._heard_addresses.heard(self.entry.entry_id, self.subentry_id, str(self._address))
             return True
         if not self._address_heard:
             return True
