@@ -60,6 +60,23 @@ RECONNECT = 5.0
 HOME_KINDS = ("ha_reload", "ha_restart", "core_knx_reload")
 
 
+async def open_tunnel(bus: KnxdBus, devices: tuple[Any, ...] = ()) -> KnxHost:
+    """Return a started tunnel of ``bus`` carrying ``devices``; tried again every ``RECONNECT`` s while
+    knxd cannot open it (restarting), as a device does."""
+    while True:
+        host = KnxHost.tunnel(bus.gateway_ip, bus.port, "127.0.0.1")
+        for device in devices:
+            host.add(device)
+        try:
+            await host.start()
+        except CommunicationError:
+            with contextlib.suppress(XKNXException):
+                await host.stop()
+            await asyncio.sleep(RECONNECT)
+            continue
+        return host
+
+
 class Rig(Protocol):
     """What the injector needs of the soak (``test_soak.Soak``)."""
 
@@ -246,17 +263,7 @@ class Injector:
         set to those simulated seconds (opening a tunnel takes real time, in which the compressed
         day runs on), and the charger's values are checked ``BURST_CHECK_AFTER`` s after the last.
         """
-        bus = self.rig.bus
-        while True:
-            host = KnxHost.tunnel(bus.gateway_ip, bus.port, "127.0.0.1")
-            try:
-                await host.start()
-            except CommunicationError:
-                with contextlib.suppress(XKNXException):
-                    await host.stop()
-                await asyncio.sleep(RECONNECT)
-                continue
-            break
+        host = await open_tunnel(self.rig.bus)
         self.rig.faulty.add(host)  # the lock step waits for its queue too
         fault.at = self.rig.sim.elapsed
         try:

@@ -10,7 +10,6 @@ whose they are), ``attribution`` (the log), ``resources`` (tasks and memory), ``
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -32,7 +31,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from xknx import XKNX
-from xknx.exceptions import CommunicationError, XKNXException
 from xknx.io import ConnectionConfig
 
 from custom_components.knx_evse.const import (
@@ -52,7 +50,7 @@ from .budget import BudgetAccount
 from .bus import REAL, BusActivity, LockStep
 from .faults import DISOBEY_TOLERANCE, Fault, fault_schedule
 from .home import HomeAssistants, StoredStates, core_knx_entry, hub_entry
-from .inject import RECONNECT, Injector
+from .inject import Injector, open_tunnel
 from .report import Figures, build_report, check
 from .resources import resources, timed_rounds
 from .settings import (
@@ -151,24 +149,9 @@ class Soak:
             return  # a kill that ended while the last one's tunnel was still being opened
         self._connecting.add(name)
         try:
-            await self._open_tunnel(name)
+            self.hosts[name] = await open_tunnel(self.bus, (self.sim.chargers[name],))
         finally:
             self._connecting.discard(name)
-
-    async def _open_tunnel(self, name: str) -> None:
-        charger = self.sim.chargers[name]
-        while True:
-            host = KnxHost.tunnel(self.bus.gateway_ip, self.bus.port, "127.0.0.1")
-            host.add(charger)
-            try:
-                await host.start()
-            except CommunicationError:
-                with contextlib.suppress(XKNXException):
-                    await host.stop()
-                await asyncio.sleep(RECONNECT)
-                continue
-            self.hosts[name] = host
-            return
 
     async def start(self) -> None:
         self.freezer.move_to(self.sim.now.replace(tzinfo=UTC))
