@@ -21,6 +21,8 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from xknx.dpt import DPTArray
+from xknx.telegram.apci import GroupValueResponse
 
 from custom_components.knx_evse import issues, repairs
 from custom_components.knx_evse.charger import repairs as charger_repairs
@@ -70,6 +72,8 @@ async def judge_twice(hass: HomeAssistant, knx: KnxTestKit) -> list[str]:
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
     again = await knx.drain_reads()
+    if again[-1:] == ["1/0/3"]:  # the closing read of one that answers: the charger is listening
+        await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
     return again
@@ -87,7 +91,8 @@ async def test_unanswered_status_reads_raise_an_issue_after_the_timeout(
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
     assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None  # a read may have been lost
-    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]  # read again, led by one that answered
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]  # read again, led by one that answered
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))  # and closed by it
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
     found = issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
@@ -127,7 +132,7 @@ async def test_a_charger_that_answers_nothing_raises_no_link_issue(hass: HomeAss
 async def test_unanswered_fix_flow_retry_reads_again(hass: HomeAssistant, knx: KnxTestKit) -> None:
     entry = await setup_three_status(hass, knx)
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
-    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/13", "1/0/46"]
+    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]
     issue_id = issues.issue_id(issues.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
 
     result = await start_fix_flow(hass, issue_id)
@@ -136,11 +141,11 @@ async def test_unanswered_fix_flow_retry_reads_again(hass: HomeAssistant, knx: K
     assert "1/0/46" in result["description_placeholders"]["objects"]
     result = await configure(hass, result["flow_id"], {"next_step_id": "retry"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]  # led by one that answers
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]  # led by one that answers
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
     # still no answer: the issue comes back once they were read again and are still silent
-    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/13", "1/0/46"]
+    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
 
 
@@ -148,7 +153,7 @@ async def test_unanswered_fix_flow_unlink_removes_the_objects(hass: HomeAssistan
     entry = await setup_three_status(hass, knx)
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     await knx.receive_response("1/0/13", (0x45, 0x3B, 0x80, 0x00))
-    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/46"]
+    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/46", "1/0/3"]
     issue_id = issues.issue_id(issues.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
 
     result = await start_fix_flow(hass, issue_id)
@@ -166,7 +171,7 @@ async def test_unanswered_fix_flow_aborts_when_the_hub_is_not_loaded(
 ) -> None:
     entry = await setup_three_status(hass, knx)
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
-    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/13", "1/0/46"]
+    assert await judge_twice(hass, knx) == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]
     issue_id = issues.issue_id(issues.ISSUE_STATUS_UNANSWERED, entry.entry_id, "CHG1")
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
     knx.set_connected(False)
@@ -218,7 +223,7 @@ async def test_reads_unanswered_while_the_charger_was_silent_are_read_again(
     assert not coordinator.is_stale
     await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT - 15 + 1)
     assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
-    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]  # read again, the charger being up
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]  # read again, the charger being up
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT + 1)  # still no answer
     assert not coordinator.is_stale
@@ -242,7 +247,7 @@ async def test_reads_answered_after_the_retry_raise_nothing(
     await advance(hass, freezer, knx, 15)
     await knx.receive_write("1/0/3", (0x41, 0x80, 0x00, 0x00))
     await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT - 15 + 1)
-    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     await knx.receive_response("1/0/13", (0x45, 0x3B, 0x80, 0x00))
     await knx.receive_response("1/0/46", (0x00, 0x00, 0x00, 0x10))
@@ -262,7 +267,7 @@ async def test_reads_lost_on_the_way_are_read_again_before_any_issue(
     async_fire_time_changed(hass, dt_util.utcnow() + LATER)
     await knx.flush()
     assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
-    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     await knx.receive_response("1/0/13", (0x45, 0x3B, 0x80, 0x00))
     await knx.receive_response("1/0/46", (0x00, 0x00, 0x00, 0x10))
@@ -271,6 +276,45 @@ async def test_reads_lost_on_the_way_are_read_again_before_any_issue(
     assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
     assert await knx.drain_reads() == []
     assert unanswered_lines(caplog) == []
+
+
+async def test_reads_again_unanswered_after_the_charger_fell_silent_mid_batch_are_not_judged(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The charger answered the first read of a read-again batch, then fell silent before the rest
+    were sent (too recently to be stale): the batch says nothing about the objects, which are read
+    again; only a batch the charger was heard after is judged."""
+    entry = await setup_three_status(hass, knx)
+    coordinator = entry.runtime_data.chargers["CHG1"]
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
+    send = coordinator.hub.async_read
+    batch: list[str] = []
+
+    async def read(address: str) -> float:
+        batch.append(str(address))
+        if len(batch) == 2:  # the lead's answer is in; then the charger falls silent
+            await knx.receive("1/0/3", GroupValueResponse(DPTArray((0x41, 0x80, 0x00, 0x00))), settle=False)
+            assert knx.xknx is not None
+            await knx.xknx.telegrams.join()
+            freezer.tick(timedelta(seconds=2))
+        return await send(address)
+
+    monkeypatch.setattr(coordinator.hub, "async_read", read)
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)  # silent once: read again
+    await knx.flush()
+    assert await knx.drain_reads() == batch == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]
+    monkeypatch.undo()
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    assert not coordinator.is_stale
+    assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]  # not judged: read again
+
+    await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))  # heard after the last read
+    async_fire_time_changed(hass, dt_util.utcnow() + LATER)
+    await knx.flush()
+    found = issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1")
+    assert found is not None and found.data is not None and found.data["objects"] == "13,46"
 
 
 async def test_reads_unanswered_while_disconnected_wait_for_the_connection(
@@ -288,7 +332,7 @@ async def test_reads_unanswered_while_disconnected_wait_for_the_connection(
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT + 1)  # a clean window now
     assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
-    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46"]  # silent once: read again
+    assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]  # silent once: read again
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT + 1)
     found = issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1")

@@ -93,7 +93,8 @@ class ChargerLiveness:
     """Liveness and reads of a ``ChargerCoordinator`` (a base class of it; see the module docstring).
 
     ``is_stale``, ``reachable_since``, ``silence_limit``, ``last_heard``, ``read_plan``,
-    ``startup_reads_done``, ``last_read_plan``, ``last_read_plan_started``, ``async_request_reads``,
+    ``startup_reads_done``, ``last_read_plan``, ``last_read_plan_started``, ``last_read_plan_ended``,
+    ``async_request_reads``,
     ``async_add_reads_done_listener``.
     """
 
@@ -128,6 +129,8 @@ class ChargerLiveness:
         """The objects of the last read plan whose reads were all sent (empty before)."""
         self.last_read_plan_started = 0.0
         """``time.monotonic()`` when the first read of ``last_read_plan`` was sent."""
+        self.last_read_plan_ended = 0.0
+        """``time.monotonic()`` when the last read of ``last_read_plan`` was sent."""
         self._read_task: asyncio.Task[None] | None = None
 
     _notify: Callable[[int | None], None]
@@ -272,13 +275,14 @@ class ChargerLiveness:
     def async_request_reads(self, numbers: Iterable[int]) -> None:
         """Send GroupValueRead to the readable, linked objects among ``numbers`` (in the background).
 
-        The reads are led by one of an object of the read plan that has answered before, if any: the
-        batch's first read decides whether the charger is stale, and objects read again may be ones
-        that never answer (not linked in ETS), which says nothing about the charger.
+        The reads are led and closed by a read of an object of the read plan that has answered before,
+        if any: objects read again may be ones that never answer (not linked in ETS), which says
+        nothing about the charger. The first read decides whether the charger is stale; the answer to
+        the last one shows it was listening until every read of the batch was sent.
         """
         plan = [n for n in numbers if n in self.group_addresses and OBJECTS[n].readable]
         lead = next((n for n in self.read_plan() if n not in plan and self._answered(n)), None)
-        self._start_reads(plan if lead is None or not plan else [lead, *plan])
+        self._start_reads(plan if lead is None or not plan else [lead, *plan, lead])
 
     def _start_reads(self, plan: list[int] | None = None) -> None:
         if self._read_task is not None and not self._read_task.done():
@@ -301,6 +305,7 @@ class ChargerLiveness:
             if not self.hub.connected or not await self._async_read_object(number, index == 0):
                 return
         self.last_read_plan, self.last_read_plan_started = plan, started
+        self.last_read_plan_ended = self._last_read_at
         self._reads_done_listeners.notify(plan)
 
     async def _cancel_reads(self) -> None:

@@ -63,13 +63,14 @@ class ChargerRepairs:
     - After the coordinator's start-up reads (``ChargerCoordinator.async_add_reads_done_listener``)
       it waits ``READ_ANSWER_TIMEOUT`` s for the objects still without a value. A read is judged
       only if it could have been answered: the connection up and the charger not stale from the
-      first read of its batch to the check (``reachable_since``); otherwise it is read again once
-      both are back. A read lost on the way (the charger's own line or tunnel down for a few
-      seconds, too short to make it stale) looks like an object that is not linked, so a silent
-      object is read once more (``retry``) before ``status_address_unanswered`` is raised for it:
-      only objects silent twice with the bus and the charger up are in the issue. A value arriving
-      later removes the object from the issue, silently; the issue is logged once when raised and
-      once when every object has answered.
+      first read of its batch to the check (``reachable_since``), and the charger heard after the
+      last read of the batch was sent (a read again is closed by one that answers); otherwise it is
+      read again once the charger is reachable. A read lost on the way (the charger's own line or
+      tunnel down for a few seconds, too short to make it stale) looks like an object that is not
+      linked, so a silent object is read once more (``retry``) before ``status_address_unanswered``
+      is raised for it: only objects silent twice with the bus and the charger up are in the issue.
+      A value arriving later removes the object from the issue, silently; the issue is logged once
+      when raised and once when every object has answered.
     - On every value of objects 19/20 it raises or clears ``charger_error`` (``charger_error_reset``
       when object 5 is linked).
     """
@@ -88,6 +89,7 @@ class ChargerRepairs:
         self._again: set[int] = set()
         """Objects of the pending batch that are read for the second time."""
         self._window_start = 0.0
+        self._window_end = 0.0
         self._unanswered_logged = LoggedCondition(_LOGGER)
         self._timer: CALLBACK_TYPE | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -122,6 +124,7 @@ class ChargerRepairs:
         self._again, self._requested = self.pending & self._requested, set()
         self.retry -= self.pending
         self._window_start = self.coordinator.last_read_plan_started
+        self._window_end = self.coordinator.last_read_plan_ended
         self._timer = async_call_later(self.hass, READ_ANSWER_TIMEOUT, self._check_answers)
 
     @callback
@@ -142,11 +145,11 @@ class ChargerRepairs:
             _LOGGER.debug("%s: nothing heard from the charger; is it on the bus?", coordinator.name)
             silent = set()
         since = coordinator.reachable_since
-        if since is None or since > self._window_start:
+        if since is None or since > self._window_start or coordinator.last_heard < self._window_end:
             if silent:
                 _LOGGER.debug(
-                    "%s: objects %s unanswered while the charger or the connection was down; read again "
-                    "when both are up",
+                    "%s: objects %s unanswered while the charger or the connection may have been down; "
+                    "read again when both are up",
                     coordinator.name,
                     sorted(silent),
                 )
