@@ -37,7 +37,10 @@ Metrics (A, kWh, s):
   circuit's non-EV load (the flats and the ventilation for the main, the ventilation for the
   garage, none for the others) rose over the last 10 s: excess beyond that rise is the controller's.
 - ``lim s``: seconds the written limits of a circuit without a meter add up to more than its budget
-  on some phase (with no other load in it, the most its members may be given).
+  on some phase, every charger's limit counted on all three phases: what the circuit would carry if
+  every car drew on all of them. Both controllers count a single-phase car on its phase only (the
+  core: docs/balancing.md, "Phases a vehicle draws"), so this is not an overload, only the room
+  they rely on the cars' phases for.
 - ``EV kWh``; ``hi kWh``: energy to the high-priority members.
 - ``left``: sessions that leave within the window (the residents home for the night have not left
   at its end, nor has any session at the end of a shorter window). ``unserved``: those of them

@@ -86,14 +86,11 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
         self._tree = layout(cfg, root)
         self._m = root + self._tree.size
         self._phase_map = [supply_phases(e) for e in cfg.evses]  # 0-based supply phase of each own phase
-        usages: list[Usage] = []
-        for i, (evse, supply) in enumerate(zip(cfg.evses, self._phase_map, strict=True)):
-            own = ((0, float(evse.phases)),) if not cfg.current_control else tuple((p, 1.0) for p in supply)
-            usages.append(own + circuit_usage(self._tree, i, supply, evse.phases) if self._tree.size else own)
-        self._usage = usages
-        self._solar_usage = [(*u, (self._m, float(e.phases))) for u, e in
-                             zip(usages, cfg.evses, strict=True)]
-        self._k = [float(e.phases) for e in cfg.evses]
+        n = self._n
+        self._usage, self._solar_usage, self._k, self._drawn = [()] * n, [()] * n, [0.0] * n, [()] * n
+        for i, e in enumerate(cfg.evses):
+            self._use_phases(i, tuple(range(e.phases)))
+        self._usage_all = list(self._usage)
         self._max_raw = [cfg.evse_max_current(i) for i in range(self._n)]
         self._max = [round_down(x, cfg.step, cfg.min_current) for x in self._max_raw]
         self._minc = [cfg.min_current] * self._n
@@ -101,6 +98,16 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
         self._spec = metering.MeterSpec(cfg.phases, "A" if cfg.current_control else "W", cfg.voltage,
                                         cfg.meter_timeout, cfg.meter_power_bound)
         self._circuit_setup()
+
+    def _use_phases(self, i: int, own: tuple[int, ...]) -> None:
+        """Count EVSE ``i`` on its own phases ``own`` (0-based; all of them but for a vehicle that draws on fewer)."""
+        cfg = self._config
+        supply = tuple(self._phase_map[i][k] for k in own)
+        usage: Usage = ((0, float(len(own))),) if not cfg.current_control else tuple((p, 1.0) for p in supply)
+        if self._tree.size:
+            usage += circuit_usage(self._tree, i, supply, len(own))
+        self._usage[i], self._solar_usage[i] = usage, (*usage, (self._m, float(len(own))))
+        self._k[i], self._drawn[i] = float(len(own)), own
 
     def reconfigure(self, config: BalancingConfig) -> None:
         """Replace the configuration at runtime.
@@ -248,6 +255,10 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
 
         self._read_site(site or SiteReading())
         measured = [self._measured(i, r) for i, r in enumerate(evses)]
+        for i, r in enumerate(evses):
+            own = self._vehicle_phases(i, t, r, measured[i])
+            if own != self._drawn[i]:
+                self._use_phases(i, own)
         self._minc = [self._minimum(i, r) for i, r in enumerate(evses)]
         group, upper = self._demands(evses)
         if first:

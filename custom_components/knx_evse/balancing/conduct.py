@@ -143,6 +143,32 @@ class Conduct(BalancerBase):
         if cap < st.limit - EPS:
             st.cap = round(cap, 9)
 
+    def _vehicle_phases(self, i: int, t: float, reading: EvseReading, measured: tuple[float, ...]) -> tuple[int, ...]:
+        """Return the own phases (0-based) EVSE ``i`` is counted on: all, or the fewer its vehicle draws from.
+
+        A three-phase EVSE whose vehicle, charging, has drawn on fewer phases (``ADOPT_CURRENT`` or more
+        on them, less on the others) for ``SETTLE_TIME`` is counted on those only, so a single-phase car
+        leaves its other two phases' room to the others. A draw on another phase counts it on all of
+        them again in the same round, as do a reading without a current per phase, a second connector
+        and the vehicle leaving (docs/balancing.md, "Phases a vehicle draws").
+        """
+        st = self._state[i]
+        every = tuple(range(len(measured)))
+        drawing = tuple(k for k, v in enumerate(measured) if v >= ADOPT_CURRENT)
+        cur = reading.current
+        if (len(every) < 3 or not reading.connected or reading.connectors != 1 or not isinstance(cur, tuple)
+                or len(cur) < len(every) or (st.phases is not None and not set(drawing) <= set(st.phases))):
+            st.phases = st.phases_seen = None
+            return every
+        if st.phases is None:
+            if not st.on or not drawing or len(drawing) == len(every):
+                st.phases_seen = None
+            elif st.phases_seen is None or st.phases_seen[1] != drawing:
+                st.phases_seen = (t, drawing)
+            elif t - st.phases_seen[0] >= SETTLE_TIME:
+                st.phases = drawing
+        return every if st.phases is None else st.phases
+
     def _draws_as_load(self, i: int, now: float) -> bool:
         """Return True for an EVSE whose draw is load: paused ``SETTLE_TIME`` ago, or for disobeying.
 

@@ -43,7 +43,7 @@ class Output(BalancerBase):
                     self._stop(i, t)
                 continue
             amps = floor if mode == "min_solar" else min(upper[i], round_down(fixed, cfg.step, floor))
-            ok = fits(caps, self._usage[i], amps)
+            ok = fits(caps, self._usage_all[i], amps)
             if st.on and not ok:
                 self._stop(i, t)
             elif not st.on and ok and not started and (
@@ -52,7 +52,7 @@ class Output(BalancerBase):
                 self._start(i, t)
                 started = True
             if st.on:
-                reserve(caps, self._usage[i], amps)
+                reserve(caps, self._usage_all[i], amps)
                 if st.limit != amps:
                     st.limit_since = t
                 st.limit = amps

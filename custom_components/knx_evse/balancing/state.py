@@ -82,6 +82,8 @@ class _Evse:
         "over_draw",
         "over_since",
         "override",
+        "phases",
+        "phases_seen",
         "plan",
         "plan_more",
         "reason",
@@ -111,6 +113,8 @@ class _Evse:
         self.last_write = -math.inf
         self.force = False
         self.override: float | None = None
+        self.phases: tuple[int, ...] | None = None  # own phases its vehicle draws from, None: all (or unknown)
+        self.phases_seen: tuple[float, tuple[int, ...]] | None = None  # (since, own phases) drawn from fewer
         self.plan: float | None = None  # A: in a planned slot, charged as in Fast up to this (Solar, Min+Solar)
         self.plan_more = False  # ... and may share what the supply has left above it
         self.reason = ""
@@ -129,6 +133,8 @@ class BalancerBase:
     _n: int
     _m: int
     _usage: list[Usage]
+    _usage_all: list[Usage]  # ... on every phase of the EVSE (the fallback's, with no meter)
+    _drawn: list[tuple[int, ...]]  # per EVSE: the own phases (0-based) ``_usage`` counts it on
     _solar_usage: list[Usage]
     _k: list[float]
     _max_raw: list[float]
