@@ -31,7 +31,7 @@ def evse(max_current: float = 32.0, **kw: Any) -> EvseConfig:
 # The exact-number tests (budget arithmetic, sharing, rounding, solar, timing) are written for
 # plain rounding; the raise hysteresis (``raise_margin``, default 0.5 A) has its own tests
 # (test_hysteresis.py) and runs with its default and other values in the property tests.
-EXACT: dict[str, float] = {"raise_margin": 0.0}
+EXACT: dict[str, float] = {"raise_margin": 0.0, "min_raise": 0.0}
 
 
 def config(*evses: EvseConfig, limit: float = 63.0, margin: float = 10.0, timing: bool = False,

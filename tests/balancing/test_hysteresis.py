@@ -99,7 +99,8 @@ def test_margin_is_per_phase_in_power_mode_for_a_three_phase_evse() -> None:
     # 3 × 25 A supply in W, a three-phase EVSE: the margin is 0.5 A on each of its phases.
     cfg = BalancingConfig(limit=3 * 25.0 * 230.0, current_control=False, reserve_margin=10.0,
                           phases=3, evses=(EvseConfig(max_current=32.0, phases=3),),
-                          ramp_up_delay=0.0, min_on_time=0.0, min_off_time=0.0, raise_margin=0.5)
+                          ramp_up_delay=0.0, min_on_time=0.0, min_off_time=0.0, raise_margin=0.5,
+                          min_raise=0.0)
     b = Balancer(cfg)
     lim = 0.0
 
@@ -190,6 +191,7 @@ class Site:
 
 def site_config(**kw: float) -> BalancingConfig:
     evses = (EvseConfig(max_current=32.0), EvseConfig(max_current=32.0))
+    kw = {"min_raise": 0.0, **kw}  # the raise margin alone
     return BalancingConfig(limit=25.0, reserve_margin=10.0, evses=evses, **kw)  # default timing
 
 
@@ -217,3 +219,26 @@ def test_default_margin_stops_the_hunting_without_starving_the_cars() -> None:
     seconds = 3000
     assert (site.room_sum - site.limit_sum) / seconds < 2 * 1.5
     assert site.limit_sum / seconds > hunting.limit_sum / seconds - 1.0
+
+
+# --------------------------------------------------------------------------- min_raise
+
+
+def test_min_raise_default_and_bad_values() -> None:
+    assert BalancingConfig(limit=25.0).min_raise == 3.0
+    for bad in (-1.0, math.nan, math.inf):
+        with pytest.raises(ValueError, match="min_raise"):
+            BalancingConfig(limit=25.0, min_raise=bad)
+
+
+def test_a_raise_below_min_raise_waits_a_lower_does_not() -> None:
+    drv = Driver(config(evse(), evse(max_current=14.0), limit=50.0, margin=0.0, min_raise=3.0))
+    assert drv.run(2, house=50.0 - 20.0).limits == (10.0, 10.0)
+    d = drv.step(house=50.0 - 24.0)  # 2 A more each: not worth a telegram
+    assert (d.limits, d.writes) == ((10.0, 10.0), ())
+    assert drv.step(house=50.0 - 26.0).limits == (13.0, 13.0)  # 3 A more each
+    assert drv.step(house=50.0 - 25.0).limits == (12.0, 12.0)  # lowered at once, by a step
+    assert drv.step(house=50.0 - 28.0).limits == (12.0, 14.0)  # 2 A more: only the second, to its most
+    drv = Driver(config(evse(), evse(max_current=14.0), limit=50.0, margin=0.0, min_raise=0.0))
+    drv.run(2, house=50.0 - 20.0)
+    assert drv.step(house=50.0 - 24.0).limits == (12.0, 12.0)  # 0: every step

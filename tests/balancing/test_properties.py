@@ -165,7 +165,8 @@ def configs(draw: st.DrawFn, *, timing: bool = True, max_evses: int = 8,
             evses.append(EvseConfig(max_power=watts, phases=ev_phases, phase=phase,
                                     mode=mode, keepalive=keepalive))  # type: ignore[arg-type]
     limit = draw(st.floats(10.0, 100.0)) if cc else draw(st.floats(2000.0, 60000.0))
-    kw: dict[str, Any] = {"raise_margin": draw(st.sampled_from([0.0, 0.5, 0.5, 1.0]))}
+    kw: dict[str, Any] = {"raise_margin": draw(st.sampled_from([0.0, 0.5, 0.5, 1.0])),
+                          "min_raise": draw(st.sampled_from([0.0, 3.0]))}
     if timing:
         kw |= {
             "ramp_up_delay": draw(st.sampled_from([0.0, 2.0, 10.0])),
@@ -553,8 +554,8 @@ def check_prefix_and_waste(cfg: BalancingConfig, d: Decision, caps: list[float],
         assert room < (running + 1) * cfg.min_current + margin + TOL
         assert slack < cfg.min_current + margin + TOL
     if any(d.limits[i] < grid_max(cfg, i) - TOL for i in wanting if d.limits[i] > 0):
-        # At most one step + raise_margin wasted per EVSE.
-        assert slack < running * (cfg.step + margin) + TOL
+        # At most one step + raise_margin wasted per EVSE, and a raise held below min_raise.
+        assert slack < running * (cfg.step + margin + cfg.min_raise) + TOL
 
 
 @settings(max_examples=EXAMPLES, **SETTINGS)
@@ -591,7 +592,7 @@ def test_ramp_lower_at_once_raise_only_on_sustained_room_and_never_stuck(
     delay: float, margin: float, steps: list[tuple[float, float]]
 ) -> None:
     cfg = BalancingConfig(limit=60.0, evses=(EvseConfig(max_current=32.0),), ramp_up_delay=delay,
-                          min_on_time=0.0, min_off_time=0.0, raise_margin=margin)
+                          min_on_time=0.0, min_off_time=0.0, raise_margin=margin, min_raise=0.0)
     b = Balancer(cfg)
     t = 0.0
     lim = 0.0

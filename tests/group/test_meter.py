@@ -57,9 +57,9 @@ async def test_units_are_converted_also_when_they_change(hass: HomeAssistant, kn
     assert await sent(knx) == []
     set_meter(hass, 6.0, "kW")  # 26.09 A: 10.09 A of other load leaves 9.9 A
     assert await sent(knx) == [("1/0/31", 9.0)]
-    set_meter(hass, 25.2, "A")  # a current meter: 9.2 A of other load leaves 10.8 A
-    assert await sent(knx) == [("1/0/31", 10.0)]
-    set_meter(hass, 25200, "mA")
+    set_meter(hass, 23.5, "A")  # a current meter: 7.5 A of other load leaves 12.5 A
+    assert await sent(knx) == [("1/0/31", 12.0)]
+    set_meter(hass, 23500, "mA")
     assert await sent(knx) == []
     set_meter(hass, 0.00468, "MW")
     assert await sent(knx) == [("1/0/31", 15.0)]

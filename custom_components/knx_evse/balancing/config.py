@@ -212,6 +212,13 @@ class BalancingConfig:
             of the budget (or export) stays unused, instead of ``step``. The start check on the
             export needs only ``min_current``, since a solar EVSE short of export is paused only
             after ``solar_stop_delay``.
+        min_raise: A, ≥ 0 (default 3 A): a charging Fast or override member's limit is raised by
+            at least this much, or to the most it may have, or not at all: each re-share of the
+            room among many members (a car arriving or leaving, the other load moving) is a telegram
+            to each, and a raise of a step or two is rarely worth one. Lowering is never held. The
+            price: up to ``min_raise`` less one step per member of the room stays unused until it
+            grows. ``scripts/bench --carpark``: 28.5 instead of 33 telegrams an hour for 0.2 % less
+            energy. 0 raises by every step.
         circuits: the circuits under the supply (:class:`~.circuits.CircuitConfig`; a list is
             converted to a tuple), each member in one of them by ``EvseConfig.circuit`` or under
             the supply; empty (default): the supply alone. Checked by
@@ -219,7 +226,7 @@ class BalancingConfig:
 
     Raises:
         ValueError: with a message naming the offending field, for a non-positive or
-            non-finite limit, voltage or step; a negative or non-finite raise_margin; a keepalive that is neither None nor a positive
+            non-finite limit, voltage or step; a negative or non-finite raise_margin or min_raise; a keepalive that is neither None nor a positive
             finite number; a margin outside [0, 100); a
             ``min_current`` below 6 A; negative timings; a supply with other than 1 or 3
             phases; an EVSE that does not fit the supply (a two- or three-phase EVSE on a single-phase
@@ -246,6 +253,7 @@ class BalancingConfig:
     fallback: FallbackMode = "pause"
     max_meter_power: float | None = None
     raise_margin: float = 0.5
+    min_raise: float = 3.0
     balanced_supply: bool = False
     circuits: tuple[CircuitConfig, ...] = field(default_factory=tuple)
 
@@ -271,8 +279,9 @@ class BalancingConfig:
                 continue
             if not (_finite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if not (_finite(self.raise_margin) and self.raise_margin >= 0):
-            raise ValueError(f"raise_margin must be a current >= 0 A, got {self.raise_margin!r}")
+        for name in ("raise_margin", "min_raise"):
+            if not (_finite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be a current >= 0 A, got {getattr(self, name)!r}")
         for name in (
             "ramp_up_delay", "min_on_time", "min_off_time", "solar_stop_delay", "meter_timeout"
         ):

@@ -276,7 +276,8 @@ class Planning(BalancerBase):
         The recorded targets are shared out with ``raise_margin`` set aside per charging EVSE;
         the limits themselves on the full room, each capped by ``max(its limit, window
         minimum)``. So a limit rises only with the margin to spare, stays while it fits without
-        it, and is lowered in the round it no longer fits.
+        it, and is lowered in the round it no longer fits. A Fast or override EVSE's raise smaller
+        than ``min_raise`` that does not reach the most it may have waits.
 
         ``waiting`` (off EVSEs that fit the plan, their start timers running) are shared out with
         the charging ones in the targets, and their targets are recorded too: a start then begins
@@ -320,6 +321,9 @@ class Planning(BalancerBase):
                 # The supply is over budget now: cut to where a raise would have put the limit,
                 # raise_margin below the room, so the car's lag does not hold it over the budget.
                 limit = round_down(min(final[i], target[i]), cfg.step, mins[i])
+            elif (st.limit < limit < st.limit + cfg.min_raise - EPS and limit < upper[i] - EPS
+                  and st.limit >= mins[i] - EPS and (st.override is not None or self._modes[i] == "fast")):
+                limit = st.limit  # a small raise below its most: not worth a telegram
             if limit != st.limit:
                 st.limit_since = t
             st.limit = limit
