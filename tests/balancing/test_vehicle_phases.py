@@ -1,12 +1,20 @@
-"""Phases a vehicle draws (docs/balancing.md): a three-phase EVSE whose car draws on fewer phases is
-counted on those only, and on all of them again as soon as it draws on another one."""
+"""Phases a vehicle draws (docs/balancing.md): with ``drawn_phases``, a three-phase EVSE whose car draws
+on fewer phases is counted on those only, and on all of them again as soon as it draws on another one;
+without (the default), on all of them always."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from custom_components.knx_evse.balancing import Balancer, CircuitConfig, Decision, EvseReading, MeterReading
+from custom_components.knx_evse.balancing import (
+    Balancer,
+    BalancingConfig,
+    CircuitConfig,
+    Decision,
+    EvseReading,
+    MeterReading,
+)
 
 from .helpers import config, evse
 
@@ -15,10 +23,11 @@ class Row:
     """Two three-phase 32 A EVSEs in a 32 A circuit without a meter, EVSE1's L1 on L1, EVSE2's on L2.
 
     ``phases[i]``: the own phases (0-based) EVSE i's car draws its limit on; ``per_phase``: the
-    chargers report a current per phase (else one float).
+    chargers report a current per phase (else one float); ``drawn_phases`` on unless given.
     """
 
     def __init__(self, phases: Sequence[Sequence[int]], per_phase: bool = True, **kw: Any) -> None:
+        kw = {"drawn_phases": True, **kw}
         cfg = config(evse(32.0, phases=3, phase=1, circuit="row"), evse(32.0, phases=3, phase=2, circuit="row"),
                      limit=100.0, margin=0.0, phases=3, circuits=(CircuitConfig("row", 32.0),), **kw)
         self.b = Balancer(cfg)
@@ -84,3 +93,12 @@ def test_the_fallback_counts_every_phase() -> None:
     assert row.run(20).limits == (32.0, 32.0)
     row.meter = False  # no meter: the fixed current within the row's 32 A on every phase
     assert row.step().limits == (20.0, 0.0)
+
+
+def test_by_default_every_phase_counts() -> None:
+    assert BalancingConfig(limit=25.0).drawn_phases is False
+    row = Row([[0], [0]], drawn_phases=False)  # single-phase cars on supply L1 and L2
+    for _ in range(30):
+        d = row.step()
+        assert d.limits[0] + d.limits[1] <= 32.0  # each limit reserved on all three phases of the row
+    assert d.limits == (16.0, 16.0)

@@ -150,14 +150,16 @@ class Conduct(BalancerBase):
         on them, less on the others) for ``SETTLE_TIME`` is counted on those only, so a single-phase car
         leaves its other two phases' room to the others. A draw on another phase counts it on all of
         them again in the same round, as do a reading without a current per phase, a second connector
-        and the vehicle leaving (docs/balancing.md, "Phases a vehicle draws").
+        and the vehicle leaving (docs/balancing.md, "Phases a vehicle draws"). Only with
+        ``BalancingConfig.drawn_phases``; without, always all of them.
         """
         st = self._state[i]
         every = tuple(range(len(measured)))
         drawing = tuple(k for k, v in enumerate(measured) if v >= ADOPT_CURRENT)
         cur = reading.current
-        if (len(every) < 3 or not reading.connected or reading.connectors != 1 or not isinstance(cur, tuple)
-                or len(cur) < len(every) or (st.phases is not None and not set(drawing) <= set(st.phases))):
+        if (not self._config.drawn_phases or len(every) < 3 or not reading.connected or reading.connectors != 1
+                or not isinstance(cur, tuple) or len(cur) < len(every)
+                or (st.phases is not None and not set(drawing) <= set(st.phases))):
             st.phases = st.phases_seen = None
             return every
         if st.phases is None:

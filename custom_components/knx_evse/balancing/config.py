@@ -151,6 +151,15 @@ class BalancingConfig:
             ``current_control``, spread the other load evenly over the phases. False (default):
             the other load may all sit on one phase, so it is counted on every phase; only an
             installation known to be balanced may set True. Per-phase meters ignore it.
+        drawn_phases: count a three-phase EVSE whose vehicle has drawn on fewer phases for
+            ``SETTLE_TIME`` (a single-phase car) on those only, at the supply and in every circuit,
+            and on all again in the round it draws on another (docs/balancing.md, "Phases a
+            vehicle draws"); it needs chargers that report a current per phase. False (default):
+            every three-phase EVSE is counted on all its phases, so the limits written never add up
+            to more than a budget on any phase. True lets more single-phase cars charge, but the
+            limits may then add up to more on a phase no car draws on, and a car that starts
+            drawing on another phase can overload a circuit without its own meter until the next
+            round: only for a user who accepts that.
         min_current: the lowest non-zero limit in A, at least 6 A (IEC 61851-1).
         voltage: phase-to-neutral voltage in V, used to convert W to A.
         step: resolution in A. Every limit is rounded down to ``min_current + k × step``, so
@@ -255,6 +264,7 @@ class BalancingConfig:
     raise_margin: float = 0.5
     min_raise: float = 3.0
     balanced_supply: bool = False
+    drawn_phases: bool = False
     circuits: tuple[CircuitConfig, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
