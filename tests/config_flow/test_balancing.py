@@ -102,6 +102,22 @@ async def test_balanced_supply_is_off_by_default_and_stored_when_chosen(
     assert result["data"]["balanced_supply"] is True
 
 
+async def test_drawn_phases_is_off_by_default_and_stored_when_chosen(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    result = await _start(hass, entry)
+    result = await _next(hass, result, name="House", mode="balance")
+    result = await _next(hass, result, meter_entities=["sensor.grid"], invert=False)
+    assert _default(result, "drawn_phases") is False
+    result = await _next(hass, result, limit=25, phases="3", drawn_phases=True)
+    result = await _next(hass, result)
+    result = await _next(hass, result, members=["CHG3:0"])  # Barn, three-phase
+    result = await _next(hass, result, priority=1, max_current=16, mode="fast")
+    result = await _next(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["drawn_phases"] is True
+
+
 def test_the_flow_is_registered() -> None:
     assert SUBENTRY_FLOWS[SUBENTRY_BALANCING] is BalancingGroupSubentryFlow
 
@@ -135,6 +151,7 @@ async def test_balance_group_from_start_to_end(hass: HomeAssistant, entry: MockC
     assert (data["phases"], data["limit"], data["reserve_margin"], data["fallback_current"]) == (3, 25.0, 10.0, 6.0)
     assert data["ramp_up_delay"] == 5 and data["mode"] == "balance" and data["bridge_charger"] is None
     assert data["balanced_supply"] is False  # a single total meter counts all other load on every phase
+    assert data["drawn_phases"] is False  # every three-phase charger on all its phases
 
 
 async def test_name_and_meter_errors(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -290,6 +307,7 @@ async def test_reconfigure_is_prefilled_and_updates(hass: HomeAssistant, entry: 
             "name": "House",
             "meter_entities": ["sensor.grid"],
             "limit": 40,
+            "drawn_phases": True,
             "members": [
                 {"charger": "CHG1", "connector": 2, "max_current": 10, "mode": "min_solar"},
                 {"charger": "1.1.2", "connector": 0, "max_current": 20},  # by individual address
@@ -305,6 +323,7 @@ async def test_reconfigure_is_prefilled_and_updates(hass: HomeAssistant, entry: 
     assert _default(result, "meter_entities") == ["sensor.grid"]
     result = await _next(hass, result)
     assert _default(result, "limit") == 40
+    assert _default(result, "drawn_phases") is True
     result = await _next(hass, result)
     assert result["step_id"] == "site"
     result = await _next(hass, result)
@@ -320,6 +339,7 @@ async def test_reconfigure_is_prefilled_and_updates(hass: HomeAssistant, entry: 
     updated = entry.subentries["GRP"]
     assert updated.title == "Home" and updated.unique_id == "Home"
     assert [m["charger"] for m in updated.data["members"]] == ["CHG1", "CHG2"]
+    assert updated.data["drawn_phases"] is True
 
 
 async def test_reconfigure_of_unvalidated_data(hass: HomeAssistant, entry: MockConfigEntry) -> None:

@@ -116,6 +116,13 @@ def test_balancing_config_takes_the_circuits() -> None:
     assert balancing_config(data, (evse,), circuit_configs(data["circuits"])).circuits[0].limit == 16.0
 
 
+@pytest.mark.parametrize(("stored", "drawn"), [({}, False), ({"drawn_phases": True}, True)])
+def test_drawn_phases_reaches_the_core_and_older_data_loads_as_off(stored: dict[str, Any], drawn: bool) -> None:
+    data = validate_group({**BASE, **stored})
+    assert data["drawn_phases"] is drawn
+    assert balancing_config(data, (EvseConfig(max_current=16.0),)).drawn_phases is drawn
+
+
 @pytest.mark.parametrize("connector", [3, "x", -1])
 def test_bad_connector(connector: Any) -> None:
     with pytest.raises(vol.Invalid):

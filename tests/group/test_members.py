@@ -103,6 +103,32 @@ async def test_three_phase_member_with_one_phase_unknown(hass: HomeAssistant, kn
 
 
 
+@pytest.mark.parametrize(("drawn", "limit"), [(False, 10.0), (True, 16.0)])
+async def test_a_single_phase_car_on_a_three_phase_member_is_counted_on_its_phase_only_when_chosen(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, drawn: bool, limit: float
+) -> None:
+    # 3 x 25 A, the house 2, 14 and 2 A; Barn (three-phase, 16 A, its L1 on L1) charges a car on L1
+    # alone. Off: its limit is counted on L2 too, where 11 A are left (less the raise margin).
+    # drawn_phases: seen on L1 alone for 10 s, it is counted there: its 16 A.
+    house = {"sensor.l1": 2.0, "sensor.l2": 14.0, "sensor.l3": 2.0}
+    member = {"charger": "CHG3", "connector": 1, "max_current": 16}
+    group_data = group_subentry([member], meter_entities=list(house), phases=3, limit=25, drawn_phases=drawn, **FAST)
+    with no_idle_probe(), no_caps():
+        entry = await knx.setup(hub_entry([charger_subentry("CHG3", "Barn", BARN, main=3), group_data]))
+        group = entry.runtime_data.groups[GROUP_ID]
+        assert group.balancer.config.drawn_phases is drawn
+        await knx.receive_write(ga(36, 3), 1)
+        for k in range(30):
+            await advance(hass, freezer, 1)
+            car = group.members[0].limit  # the car draws its limit on L1
+            for n, amps in enumerate((car, 0.0, 0.0)):
+                await knx.receive_write(ga(49 + n, 3), f4(amps))
+            for n, (entity_id, amps) in enumerate(house.items()):
+                set_meter(hass, amps + (car if n == 0 else 0.0) + 0.01 * (k % 2), "A", entity_id)  # a new state every second
+            await sent(knx)
+    assert group.members[0].limit == limit
+
+
 async def test_stale_member_is_reserved_on_per_phase_and_current_meters(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -32,6 +32,7 @@ from ..group.data import (
     CONF_CHARGER,
     CONF_CIRCUITS,
     CONF_CONNECTOR,
+    CONF_DRAWN_PHASES,
     CONF_FALLBACK_CURRENT,
     CONF_GROUP_MODE,
     CONF_INVERT,
@@ -259,6 +260,7 @@ class BalancingGroupSubentryFlow(BalancingMemberSteps, BalancingCircuitSteps, Ba
                 CONF_RESERVE_MARGIN: user_input[CONF_RESERVE_MARGIN],
                 CONF_FALLBACK_CURRENT: user_input[CONF_FALLBACK_CURRENT],
                 CONF_BALANCED: bool(user_input.get(CONF_BALANCED, False)),
+                CONF_DRAWN_PHASES: bool(user_input.get(CONF_DRAWN_PHASES, False)),
             }
             fields = {name: name for name in updates} | {CONF_METER_ENTITIES: CONF_PHASES}
             errors = self._check({**self._data, **updates, CONF_MEMBERS: []}, fields)
@@ -276,6 +278,7 @@ class BalancingGroupSubentryFlow(BalancingMemberSteps, BalancingCircuitSteps, Ba
                 vol.Required(CONF_RESERVE_MARGIN, default=values.get(CONF_RESERVE_MARGIN, 10.0)): number_box("%", 0.1),
                 vol.Required(CONF_FALLBACK_CURRENT, default=values.get(CONF_FALLBACK_CURRENT, 0.0)): number_box("A", 0.1),
                 vol.Required(CONF_BALANCED, default=bool(values.get(CONF_BALANCED, False))): BOOLEAN,
+                vol.Required(CONF_DRAWN_PHASES, default=bool(values.get(CONF_DRAWN_PHASES, False))): BOOLEAN,
             }
         )
         return self.async_show_form(

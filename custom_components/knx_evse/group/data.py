@@ -15,6 +15,8 @@ A group's ``subentry.data`` is this JSON-serialisable dict (``GROUP_SCHEMA`` fil
       "invert": false,                  # true: the meter counts export as positive
       "balanced_supply": false,         # one total meter on 3 phases: true spreads the other load
                                         # evenly; false counts all of it on every phase
+      "drawn_phases": false,            # true: a car seen drawing on fewer phases of a three-phase
+                                        # charger is counted on those only; false (absent): on all
       "limit_mode": "current",          # "current": limit in A per phase; "power": limit in W
       "limit": 25.0,                    # the breaker (A per phase) or contracted power (W)
       "phases": 3,                      # phases of the supply, 1 or 3
@@ -85,6 +87,8 @@ CONF_METER_ENTITIES: Final = "meter_entities"
 CONF_INVERT: Final = "invert"
 CONF_BALANCED: Final = "balanced_supply"
 """True: a single total meter on a three-phase supply is spread evenly over the phases."""
+CONF_DRAWN_PHASES: Final = "drawn_phases"
+"""True: a three-phase member is counted on the phases its car draws (``BalancingConfig.drawn_phases``)."""
 CONF_LIMIT_MODE: Final = "limit_mode"
 CONF_LIMIT: Final = "limit"
 CONF_PHASES: Final = "phases"
@@ -284,6 +288,7 @@ _GROUP_FIELDS: Final[dict[Any, Any]] = {
     vol.Required(CONF_METER_ENTITIES): _ENTITIES,
     vol.Optional(CONF_INVERT, default=False): bool,
     vol.Optional(CONF_BALANCED, default=False): bool,
+    vol.Optional(CONF_DRAWN_PHASES, default=False): bool,
     vol.Optional(CONF_LIMIT_MODE, default="current"): vol.In(LIMIT_MODES),
     vol.Optional(CONF_LIMIT, default=25.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
     vol.Optional(CONF_PHASES, default=1): vol.All(vol.Coerce(int), vol.In((1, 3))),
@@ -372,6 +377,7 @@ def balancing_config(
         meter_timeout=float(data["meter_timeout"]),
         fallback="pause" if fallback == 0 else float(fallback),
         balanced_supply=bool(data[CONF_BALANCED]),
+        drawn_phases=bool(data[CONF_DRAWN_PHASES]),
         circuits=circuits,
     )
 
