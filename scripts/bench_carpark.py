@@ -22,7 +22,11 @@ a change of 0.5 A or every 30 s; every written limit and start/stop is a telegra
 Controllers:
 
 - ``HA circuits``: this integration's core (``Balancer``, default timing, no keep-alive) with the
-  circuits, every member in Fast, a round on every meter update (1 s).
+  circuits, every member in Fast, a round on every meter update (1 s), and ``drawn_phases`` as the
+  site's YAML sets it (on: a single-phase car is counted on its phase only, docs/balancing.md,
+  "Phases a vehicle draws").
+- ``HA strict`` (information, no goal): the same core with ``drawn_phases`` off, the default: every
+  charger counted on all three phases, so its ``lim s`` is 0.
 - ``evcc-like``: evcc's circuits as its Load Management docs describe them, every 30 s: each
   charging loadpoint may have what it draws plus the least headroom of its circuits up to the main
   (a circuit's limit less its highest phase: metered ones from their meter, the others from their
@@ -38,9 +42,9 @@ Metrics (A, kWh, s):
   garage, none for the others) rose over the last 10 s: excess beyond that rise is the controller's.
 - ``lim s``: seconds the written limits of a circuit without a meter add up to more than its budget
   on some phase, every charger's limit counted on all three phases: what the circuit would carry if
-  every car drew on all of them. Both controllers count a single-phase car on its phase only (the
-  core: docs/balancing.md, "Phases a vehicle draws"), so this is not an overload, only the room
-  they rely on the cars' phases for.
+  every car drew on all of them. ``HA circuits`` with ``drawn_phases`` and evcc-like count a
+  single-phase car on its phase only, so this is not an overload while the cars keep their phases,
+  only the room they rely on the cars' phases for; a car that adds a phase mid-session could take it.
 - ``EV kWh``; ``hi kWh``: energy to the high-priority members.
 - ``left``: sessions that leave within the window (the residents home for the night have not left
   at its end, nor has any session at the end of a shorter window). ``unserved``: those of them
@@ -63,7 +67,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -141,7 +145,7 @@ def load_site(path: Path = SITE) -> Site:
     circuits, evses = tree_from_dict(data["tree"])
     supply = data["supply"]
     config = BalancingConfig(limit=float(supply["limit"]), reserve_margin=float(supply["reserve_margin"]),
-                             phases=3, evses=tuple(e.__class__(**{**_fields(e), "phase": 1 + i % 3})
+                             drawn_phases=bool(supply.get("drawn_phases", False)), phases=3, evses=tuple(e.__class__(**{**_fields(e), "phase": 1 + i % 3})
                                                    for i, e in enumerate(evses)),
                              circuits=circuits, keepalive=None)
     keep = 1.0 - config.reserve_margin / 100.0
@@ -231,13 +235,16 @@ class Obs:
 
 
 class HaCircuits:
-    """This integration's core with the site's circuits, every member in Fast, a round every meter update."""
+    """This integration's core with the site's circuits, every member in Fast, a round every meter update.
+
+    ``strict``: with ``drawn_phases`` off whatever the site says (every charger on all its phases).
+    """
 
     name = "HA circuits"
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, strict: bool = False) -> None:
         self.site = site
-        self.balancer = Balancer(site.config)
+        self.balancer = Balancer(replace(site.config, drawn_phases=False) if strict else site.config)
 
     def act(self, k: int, obs: Obs, ch: Chargers) -> None:
         """Run a round on the meters and write what it asks."""
@@ -298,7 +305,8 @@ class EvccCircuits:
 
 
 Controller = HaCircuits | EvccCircuits
-CONTROLLERS: dict[str, Callable[[Site], Controller]] = {"HA circuits": HaCircuits, "evcc-like": EvccCircuits}
+CONTROLLERS: dict[str, Callable[[Site], Controller]] = {
+    "HA circuits": HaCircuits, "HA strict": lambda site: HaCircuits(site, strict=True), "evcc-like": EvccCircuits}
 
 
 # ---------------------------------------------------------------------------- the physical loop

@@ -2,9 +2,11 @@
 
 Not a timing test: it checks that the site's description builds the core's circuits, that the
 sessions come from emobpy's files, that a short evening window (residents coming home to the
-garage rows) reports both rows and every goal line, and what a broken controller would violate:
-this core never writes more than a circuit without a meter may carry, in any second of the trace
-(without its circuits the core gives garage row A 1.2 A too much in this window).
+garage rows) reports every row and every goal line, and what a broken controller would violate:
+this core never writes more than a circuit without a meter may carry, in any second of the trace,
+counting every car on the phases it draws (the site turns ``drawn_phases`` on) and, in the strict
+row (the option off), every charger on all three phases (without its circuits the core gives garage
+row A 1.2 A too much in this window).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ def test_sessions_come_from_emobpys_statistics(bench: ModuleType) -> None:
 
 def test_an_evening_window_reports_both_rows_and_every_goal(bench: ModuleType) -> None:
     text, goals, traces, site = bench.run_carpark(start=bench.hm("19:00"), duration=1800)
-    for name in ("HA circuits", "evcc-like"):
+    assert site.config.drawn_phases  # the site's YAML turns the option on
+    for name in ("HA circuits", "HA strict", "evcc-like"):
         assert re.search(rf"^{name} +\d+ +\d+ ", text, re.M), text
     assert [t for t, _ok, _why in goals] == [
         "car park: HA circuits: 0 s over any circuit's budget caused by the controller",
@@ -80,3 +83,5 @@ def test_an_evening_window_reports_both_rows_and_every_goal(bench: ModuleType) -
     limits = np.einsum("ke,kep,ec->kcp", ha.offered, drawn, member)
     assert (limits[:, unmetered, :] <= budget[unmetered, None] + 1e-9).all()
     assert (ha.circuits.max(axis=2) <= budget + 1e-9)[:, unmetered].all()
+    strict = traces["HA strict"].offered @ member  # every charger's limit on all three phases
+    assert (strict[:, unmetered] <= budget[unmetered] + 1e-9).all()
