@@ -54,8 +54,8 @@ Metrics (A, kWh, s):
 - ``tg/h``: telegrams written per hour.
 
 Goals (PASS/FAIL): ``HA circuits`` has 0 ``ctl s``, more ``hi kWh``, fewer unserved sessions, and
-no more telegrams per hour than ``evcc-like``. Runtime: a whole day at 1 s takes about a minute on
-the 2-core development machine (docs/development.md).
+no more telegrams per hour than ``evcc-like``. Runtime: a whole day at 1 s takes about 85 s on the
+2-core development machine (docs/development.md).
 
 Usage: scripts/bench --carpark [--seed N] [--start HH:MM] [--duration S]
 """
