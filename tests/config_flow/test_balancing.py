@@ -86,36 +86,23 @@ def _default(result: dict[str, Any], name: str) -> Any:
     return key.default()
 
 
-async def test_balanced_supply_is_off_by_default_and_stored_when_chosen(
-    hass: HomeAssistant, entry: MockConfigEntry
+@pytest.mark.parametrize("option", ["balanced_supply", "drawn_phases"])
+async def test_supply_options_are_off_by_default_and_stored_when_chosen(
+    hass: HomeAssistant, entry: MockConfigEntry, option: str
 ) -> None:
     result = await _start(hass, entry)
     result = await _next(hass, result, name="House", mode="balance")
     result = await _next(hass, result, meter_entities=["sensor.grid"], invert=False)
     assert _default(result, "balanced_supply") is False
-    result = await _next(hass, result, limit=25, phases="3", balanced_supply=True)
+    assert _default(result, "drawn_phases") is False
+    result = await _next(hass, result, limit=25, phases="3", **{option: True})
     result = await _next(hass, result)
     result = await _next(hass, result, members=["CHG1:1"])
     result = await _next(hass, result, priority=1, max_current=16, phase="1", mode="fast")
     result = await _next(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"]["balanced_supply"] is True
-
-
-async def test_drawn_phases_is_off_by_default_and_stored_when_chosen(
-    hass: HomeAssistant, entry: MockConfigEntry
-) -> None:
-    result = await _start(hass, entry)
-    result = await _next(hass, result, name="House", mode="balance")
-    result = await _next(hass, result, meter_entities=["sensor.grid"], invert=False)
-    assert _default(result, "drawn_phases") is False
-    result = await _next(hass, result, limit=25, phases="3", drawn_phases=True)
-    result = await _next(hass, result)
-    result = await _next(hass, result, members=["CHG3:0"])  # Barn, three-phase
-    result = await _next(hass, result, priority=1, max_current=16, mode="fast")
-    result = await _next(hass, result)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"]["drawn_phases"] is True
+    assert {name: result["data"][name] for name in ("balanced_supply", "drawn_phases")} == {
+        "balanced_supply": option == "balanced_supply", "drawn_phases": option == "drawn_phases"}
 
 
 def test_the_flow_is_registered() -> None:
