@@ -15,7 +15,8 @@ view:
   state, session and lifetime energy, charge mode and start/stop switch, current limit next to the
   group's balancing limit, and the group's reason; then a member's charging plan (on, state,
   energy, departure, repeat, planned energy, next start, will it be met) and a list of its next
-  slots.
+  slots; what only a plan that is on has (will it be met, planned energy, next start, the slots)
+  is shown only while its switch is on.
 
 A group's circuits follow its tiles in its section (a subheading each, its available current and
 state). With ``compact`` (the car park's twelve chargers) the chargers share one section, a power tile
@@ -129,6 +130,8 @@ PLAN_SLOTS_LIST = (
     "{{ s.price if s.price is not none else '-' }} |\n{% endfor %}{% else %}No slot planned.{% endif %}"
 )
 """A markdown card listing the plan's next slots (the plan-state sensor's ``slots`` attribute)."""
+PLAN_RESULTS: frozenset[str] = frozenset({"plan_feasible", "planned_energy", "plan_next_start"})
+"""Plan sensors that are unknown while the plan is off: shown only while its switch is on, as the slot list."""
 
 AVAILABLE_CURRENT = Slot("available_current", "sensor")
 GROUP_ROWS: tuple[Row, ...] = (
@@ -361,11 +364,16 @@ def _plan_cards(entities: Sequence[Mapping[str, Any]]) -> list[Card]:
     if not picked:
         return []
     state = next(entity_id for entity_id, slot in picked if slot.key == "plan_state")
-    return [
-        _heading("Charging plan", icon="mdi:calendar-clock", style="subtitle"),
+    switch = next((entity_id for entity_id, slot in picked if slot.key == "plan_enabled"), None)
+    results = {entity_id for entity_id, slot in picked if slot.key in PLAN_RESULTS}
+    cards = [
         *_rows(entities, PLAN_ROWS),
         {"type": "markdown", "content": PLAN_SLOTS_LIST.replace("ENTITY", state), "grid_options": {"columns": 12}},
     ]
+    if switch is not None:
+        on = [{"condition": "state", "entity": switch, "state": "on"}]
+        cards = [c | {"visibility": on} if c.get("entity") in results or c["type"] == "markdown" else c for c in cards]
+    return [_heading("Charging plan", icon="mdi:calendar-clock", style="subtitle"), *cards]
 
 
 def dashboard_entities(config: Mapping[str, Any]) -> list[str]:

@@ -359,5 +359,9 @@ def test_a_member_with_a_plan_shows_its_plan_and_its_next_slots() -> None:
     (markdown,) = [c for c in section["cards"] if c["type"] == "markdown"]
     assert "state_attr('sensor.garage_connector_1_plan_state', 'slots')" in markdown["content"]
     assert section["cards"].index(markdown) == section["cards"].index(found[start + 8]) + 1
+    on = [{"condition": "state", "entity": by_key["plan_enabled"], "state": "on"}]
+    hidden = [c.get("entity") or c["type"] for c in section["cards"] if c.get("visibility") == on]
+    # what is unknown while the plan is off shows only while it is on; its settings always
+    assert hidden == [by_key["plan_feasible"], by_key["planned_energy"], by_key["plan_next_start"], "markdown"]
     assert not any(c["type"] == "markdown" for s in build_dashboard(ENTITIES, DEVICES)["views"][0]["sections"]
                    for c in s["cards"])  # no plan entities, no plan cards
