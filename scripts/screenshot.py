@@ -31,7 +31,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from demo_dashboard import dashboard_entities  # noqa: E402
+from demo_dashboard import dashboard_entities, hidden_entities  # noqa: E402
 from demo_homeassistant import CLIENT_ID, Websocket  # noqa: E402
 from demo_lovelace import URL_PATH  # noqa: E402
 from develop import Running, build_parser, run  # noqa: E402
@@ -104,11 +104,13 @@ async def _states(base_url: str, token: str) -> dict[str, str]:
         return {s["entity_id"]: s["state"] for s in await resp.json()}
 
 
-async def wait_for_values(running: Running, entity_ids: list[str], *, settle: float, limit: float) -> bool:
-    """Wait at least ``settle`` s, and until the sensors have values and a car charges (at most ``limit`` s).
+async def wait_for_values(running: Running, config: dict[str, Any], *, settle: float, limit: float) -> bool:
+    """Wait at least ``settle`` s, and until the dashboard's sensors have values and a car charges (at
+    most ``limit`` s); a card its visibility conditions hide (a plan's results while it is off) needs none.
 
     Return False when the run is stopped (Ctrl-C) meanwhile.
     """
+    entity_ids = dashboard_entities(config)
     token = str(running.tokens["access_token"])
     start = time.monotonic()
     charging_ids = [e for e in entity_ids if e.startswith("binary_sensor.") and e.endswith("_charging")]
@@ -118,7 +120,8 @@ async def wait_for_values(running: Running, entity_ids: list[str], *, settle: fl
     while not running.stop.is_set():
         running.stack.check()
         states = await _states(running.base_url, token)
-        empty = [e for e in reported if states.get(e) in (None, "unknown", "unavailable")]
+        hidden = hidden_entities(config, states)
+        empty = [e for e in reported if e not in hidden and states.get(e) in (None, "unknown", "unavailable")]
         charging = [e for e in charging_ids if states.get(e) == "on"]
         waited = time.monotonic() - start
         if waited >= settle and not empty and charging:
@@ -218,8 +221,8 @@ def main() -> int:
     )
 
     async def on_ready(running: Running) -> int:
-        entity_ids = await _dashboard_entity_ids(running)
-        if not await wait_for_values(running, entity_ids, settle=args.settle, limit=args.limit):
+        config = await _dashboard_config(running)
+        if not await wait_for_values(running, config, settle=args.settle, limit=args.limit):
             _log("stopped before the picture")
             return 130
         cut = await take(running, args.output, width=args.width, height=args.height)
@@ -232,15 +235,15 @@ def main() -> int:
     return asyncio.run(run(develop_args, on_ready=on_ready))
 
 
-async def _dashboard_entity_ids(running: Running) -> list[str]:
-    """Entity ids on the installed dashboard (read back through the websocket API)."""
+async def _dashboard_config(running: Running) -> dict[str, Any]:
+    """The installed dashboard's configuration (read back through the websocket API)."""
     async with aiohttp.ClientSession() as session:
         ws = await Websocket.connect(session, running.base_url, str(running.tokens["access_token"]))
         try:
             config = await ws.call("lovelace/config", url_path=URL_PATH)
         finally:
             await ws.ws.close()
-    return dashboard_entities(config)
+    return dict(config)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from homeassistant.helpers.template import Template
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from demo_dashboard import Meter, build_dashboard, dashboard_entities, to_yaml
+from demo_dashboard import Meter, build_dashboard, dashboard_entities, hidden_entities, to_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -363,5 +363,8 @@ def test_a_member_with_a_plan_shows_its_plan_and_its_next_slots() -> None:
     hidden = [c.get("entity") or c["type"] for c in section["cards"] if c.get("visibility") == on]
     # what is unknown while the plan is off shows only while it is on; its settings always
     assert hidden == [by_key["plan_feasible"], by_key["planned_energy"], by_key["plan_next_start"], "markdown"]
+    results = {by_key["plan_feasible"], by_key["planned_energy"], by_key["plan_next_start"]}
+    assert hidden_entities(config, {by_key["plan_enabled"]: "off"}) == results  # no value needed (screenshot)
+    assert hidden_entities(config, {by_key["plan_enabled"]: "on"}) == set()
     assert not any(c["type"] == "markdown" for s in build_dashboard(ENTITIES, DEVICES)["views"][0]["sections"]
                    for c in s["cards"])  # no plan entities, no plan cards
