@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -388,26 +388,28 @@ def dashboard_entities(config: Mapping[str, Any]) -> list[str]:
         if "card" in card:
             visit(card["card"])
 
+    for card in _section_cards(config):
+        visit(card)
+    return found
+
+
+def _section_cards(config: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The cards of every section of every view, in order (not the cards nested in them)."""
     for view in config.get("views", []):
         for section in view.get("sections", []):
-            for card in section.get("cards", []):
-                visit(card)
-    return found
+            yield from section.get("cards", [])
 
 
 def hidden_entities(config: Mapping[str, Any], states: Mapping[str, str]) -> set[str]:
     """Entity ids of the cards that ``states`` (entity id → state) hide: a ``visibility`` state
     condition that does not hold (a plan's results while the plan is off)."""
-    hidden: set[str] = set()
-    for view in config.get("views", []):
-        for section in view.get("sections", []):
-            for card in section.get("cards", []):
-                conditions = card.get("visibility", [])
-                if "entity" in card and any(
-                    c.get("condition") == "state" and states.get(c["entity"]) != c["state"] for c in conditions
-                ):
-                    hidden.add(card["entity"])
-    return hidden
+    return {
+        card["entity"]
+        for card in _section_cards(config)
+        if "entity" in card and any(
+            c.get("condition") == "state" and states.get(c["entity"]) != c["state"] for c in card.get("visibility", [])
+        )
+    }
 
 
 YAML_HEADER = """\
