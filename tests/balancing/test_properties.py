@@ -327,12 +327,10 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
     over_since: list[float | None] = [None] * n  # charging over limit + tolerance since
     disobeyed = [False] * n  # paused for drawing over its limit, until it obeys
     first = True
-    t_first = None
+    fit_since: list[float | None] = [None] * n
     ev_last, ev_moved = 0.0, 0.0  # the EVSEs' summed measured current, and how far it has moved in all
     for r in script:
         t += r.dt
-        if t_first is None:
-            t_first = t
         if r.action is not None and n:
             kind, idx, arg = r.action
             if kind == "mode":
@@ -415,11 +413,16 @@ def test_random_scenarios_keep_every_invariant(data: st.DataObject) -> None:
         # that have one (their own keepalive, else the group's; none when both are None).
         keepalives = [cfg.evses[i].keepalive if cfg.evses[i].keepalive is not None
                       else cfg.keepalive for i in range(n)]
-        # The first Stop of an idle EVSE about to start is held for ramp_up_delay + SETTLE_TIME
-        # after the first round (its start timers run: ramp_wait / start_queue / wait_preempt).
-        held = [written[i] is None and d.limits[i] == 0.0 and not resend[i]
-                and t - t_first < cfg.ramp_up_delay + SETTLE_TIME
-                and d.reason[i] in ("ramp_wait", "start_queue", "wait_preempt") for i in range(n)]
+        # The first Stop of a charger without a keep-alive is held while no vehicle is plugged in,
+        # and for ramp_up_delay + SETTLE_TIME from when it fits while it is about to start (its
+        # start timers run: ramp_wait / start_queue / wait_preempt).
+        for i in range(n):
+            timing = d.reason[i] in ("ramp_wait", "start_queue", "wait_preempt")
+            fit_since[i] = (fit_since[i] if fit_since[i] is not None else t) if timing else None
+        held = [written[i] is None and d.limits[i] == 0.0 and not resend[i] and keepalives[i] is None
+                and (d.reason[i] == "not_connected"
+                     or (fit_since[i] is not None and t - fit_since[i] < cfg.ramp_up_delay + SETTLE_TIME))
+                for i in range(n)]
         expected = tuple(
             i for i in range(n)
             if not held[i] and (

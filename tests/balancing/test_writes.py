@@ -9,18 +9,49 @@ import pytest
 from .helpers import Driver, config, evse
 
 
-def test_first_round_writes_every_charger_but_one_about_to_start() -> None:
+def test_first_round_writes_every_charger_with_a_vehicle_but_one_about_to_start() -> None:
     drv = Driver(config(evse(), evse(), evse(), limit=100.0))
     drv.connected = [True, False, True]
     d = drv.step()
-    # EVSE1 starts, EVSE2 (no vehicle) gets its Stop; EVSE3 waits for the next round's start,
+    # EVSE1 starts; EVSE2 (no vehicle) is left alone; EVSE3 waits for the next round's start,
     # so a Stop now would be undone by a Start one round later.
-    assert d.writes == (0, 1)
-    assert d.switches == (0, 1)
+    assert d.writes == (0,)
+    assert d.switches == (0,)
+    assert d.paused[1] and d.reason[1] == "not_connected"
     assert d.paused[2] and d.reason[2] == "start_queue"
     d = drv.step()
     assert (d.writes, d.switches) == ((2,), (2,))
     assert not d.paused[2]
+
+
+def test_a_charger_without_a_vehicle_is_not_written_until_one_is_plugged_in() -> None:
+    # A Stop would not outlast a plug-in (the manual's "Auto charging init after connect" starts a
+    # session whatever was written before): the first telegram is the session's start.
+    drv = Driver(config(evse(), limit=100.0))
+    drv.connected = [False]
+    assert [drv.step().writes for _ in range(30)] == [()] * 30
+    drv.connected = [True]
+    d = drv.step()
+    assert (d.writes, d.switches, d.limits) == ((0,), (0,), (32.0,))
+
+
+def test_a_charger_without_a_vehicle_but_with_a_keepalive_gets_its_stop() -> None:
+    # Fail-safe: silence would put the charger on its fail-safe current, so it is written at once.
+    drv = Driver(config(evse(keepalive=60.0), limit=100.0))
+    drv.connected = [False]
+    d = drv.step()
+    assert (d.writes, d.switches, d.paused) == ((0,), (0,), (True,))
+
+
+def test_a_vehicle_plugged_in_later_starts_without_a_stop_before() -> None:
+    # Its first Stop is held while its start timers run (ramp_up_delay 10 s), as after a restart.
+    drv = Driver(config(evse(), limit=100.0, ramp_up_delay=10.0))
+    drv.connected = [False]
+    drv.run(100)
+    drv.connected = [True]
+    seen = [drv.step() for _ in range(12)]
+    assert [(k, d.writes, d.switches) for k, d in enumerate(seen) if d.writes] == [(10, (0,), (0,))]
+    assert not seen[10].paused[0]
 
 
 def test_the_first_stop_is_not_held_for_an_evse_that_does_not_fit() -> None:
@@ -62,7 +93,7 @@ def test_by_default_an_unchanged_limit_is_never_written_again() -> None:
     # the first round's.
     drv = Driver(config(evse(), evse(), limit=100.0))
     drv.connected = [True, False]
-    assert drv.step().writes == (0, 1)
+    assert drv.step().writes == (0,)
     assert [drv.step(dt=7.0).writes for _ in range(520)] == [()] * 520
 
 

@@ -72,7 +72,8 @@ async def test_pause_by_object_18_or_by_a_zero_limit(hass: HomeAssistant, knx: K
     entry = await knx.setup(hub_entry([carport_charger(without), group_data]))
     group = entry.runtime_data.groups[GROUP_ID]
     assert group.members[0].charger.stop_objects == ()
-    await plug(knx, 2, 1, 0.0, connected=False)
+    set_meter(hass, 5000)  # 21.7 A of other load on the 20 A supply: no room for the car
+    await plug(knx, 2, 1, 0.0)
     assert await sent(knx) == [("2/0/1", 0.0)]  # paused with a 0 A limit
 
 

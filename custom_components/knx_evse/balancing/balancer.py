@@ -60,7 +60,6 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
         self._setup()
         self._state = [_Evse() for _ in config.evses]
         self._last_t: float | None = None
-        self._first_t = 0.0
         self._over: list[bool] = []
         self._raise_caps: list[float] = []
         self._raise_surplus = 0.0
@@ -250,8 +249,6 @@ class Balancer(Conduct, Planning, Output, SiteRules, CircuitRules):
         t = now if self._last_t is None else max(now, self._last_t)
         first = self._last_t is None
         self._last_t = t
-        if first:
-            self._first_t = t
 
         self._read_site(site or SiteReading())
         measured = [self._measured(i, r) for i, r in enumerate(evses)]

@@ -70,12 +70,13 @@ class Output(BalancerBase):
         when it has a keep-alive (``BalancingConfig.evse_keepalive``), once that many seconds
         have passed since its last write.
 
-        The first Stop of an EVSE that is idle and about to start (its start timers running) is
-        held for up to ``ramp_up_delay + SETTLE_TIME`` after the first round: when it starts in
-        that time, a Stop and a Start 10 s later would be two telegrams for nothing (a Home
-        Assistant restart while cars wait). Meanwhile a draw is other load and gets its Stop at
-        once (see :meth:`update`); an EVSE that does not fit, is off or not connected gets its
-        Stop in the first round, as before.
+        The first Stop of an EVSE without a keep-alive is held while no vehicle is plugged in (it
+        would not outlast a plug-in: the manual's "Auto charging init after connect" starts a
+        session whatever was written), and for up to ``ramp_up_delay + SETTLE_TIME`` from when it
+        fits while it is about to start (its start timers run): a Stop and a Start 10 s later
+        would be two telegrams for nothing. Meanwhile a draw is other load and gets its Stop at
+        once (see :meth:`update`); an EVSE with a vehicle that does not fit or is off gets its
+        Stop at once.
         """
         limits: list[float] = []
         paused: list[bool] = []
@@ -83,18 +84,19 @@ class Output(BalancerBase):
         reasons: list[str] = []
         writes: list[int] = []
         switches: list[int] = []
-        hold_first_stop = t - self._first_t < self._config.ramp_up_delay + SETTLE_TIME
+        hold = self._config.ramp_up_delay + SETTLE_TIME
         for i, st in enumerate(self._state):
             lim = st.limit if st.on else 0.0
             p = lim == 0.0
             limits.append(lim)
             paused.append(p)
             reasons.append(st.reason)
-            if (st.last_paused is None and p and hold_first_stop and not st.force
-                    and st.fit_since is not None):
+            keepalive = self._keepalive[i]
+            if (st.last_paused is None and p and not st.force and keepalive is None
+                    and (st.reason == "not_connected"
+                         or (st.fit_since is not None and t - st.fit_since < hold))):
                 continue
             switch = st.last_paused is None or p != st.last_paused
-            keepalive = self._keepalive[i]
             if (switch or st.force or st.last_written is None or abs(lim - st.last_written) > EPS
                     or (keepalive is not None and t - st.last_write >= keepalive)):
                 writes.append(i)

@@ -143,7 +143,6 @@ class BalancerBase:
     _phase_map: list[tuple[int, ...]]
     _minc: list[float]
     _last_t: float | None
-    _first_t: float
     _over: list[bool]
     _fallback_caps: list[float]  # per constraint: the budget with no other load (the fallback's)
     _ev_of: list[tuple[float, ...]]  # per EVSE and own phase: the current that is the EVSEs' to share
