@@ -26,6 +26,7 @@ from xknx.telegram.apci import GroupValueResponse
 
 from custom_components.knx_evse import issues, repairs
 from custom_components.knx_evse.charger import repairs as charger_repairs
+from custom_components.knx_evse.charger.liveness import DEFAULT_ANSWER_TIMEOUT, STALE_READS
 from custom_components.knx_evse.const import (
     CONF_GROUP_ADDRESSES,
     DOMAIN,
@@ -201,6 +202,10 @@ async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, knx: KnxT
         left -= step
 
 
+STALE_AFTER = STALE_READS * DEFAULT_ANSWER_TIMEOUT
+"""s after unanswered start-up reads until the charger is stale (the read once more unanswered too)."""
+
+
 def unanswered_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
     return [
         (r.levelno, r.getMessage().split(": ", 1)[1][:20])
@@ -217,11 +222,12 @@ async def test_reads_unanswered_while_the_charger_was_silent_are_read_again(
     caplog.set_level(logging.INFO, logger="custom_components.knx_evse.charger.repairs")
     entry = await setup_three_status(hass, knx)
     coordinator = entry.runtime_data.chargers["CHG1"]
-    await advance(hass, freezer, knx, 15)  # no answer: stale (its tunnel reconnects, say)
+    await advance(hass, freezer, knx, STALE_AFTER)  # no answer: stale (its tunnel reconnects, say)
     assert coordinator.is_stale
+    assert await knx.drain_reads() == ["1/0/3"]  # the read once more before it was stale
     await knx.receive_write("1/0/3", (0x41, 0x80, 0x00, 0x00))  # back
     assert not coordinator.is_stale
-    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT - 15 + 1)
+    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT - STALE_AFTER + 1)
     assert issue(hass, issues.ISSUE_STATUS_UNANSWERED, entry, "CHG1") is None
     assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]  # read again, the charger being up
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
@@ -244,9 +250,11 @@ async def test_reads_answered_after_the_retry_raise_nothing(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
     entry = await setup_three_status(hass, knx)
-    await advance(hass, freezer, knx, 15)
+    await advance(hass, freezer, knx, STALE_AFTER)
+    assert entry.runtime_data.chargers["CHG1"].is_stale
+    assert await knx.drain_reads() == ["1/0/3"]
     await knx.receive_write("1/0/3", (0x41, 0x80, 0x00, 0x00))
-    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT - 15 + 1)
+    await advance(hass, freezer, knx, charger_repairs.READ_ANSWER_TIMEOUT - STALE_AFTER + 1)
     assert await knx.drain_reads() == ["1/0/3", "1/0/13", "1/0/46", "1/0/3"]
     await knx.receive_response("1/0/3", (0x41, 0x80, 0x00, 0x00))
     await knx.receive_response("1/0/13", (0x45, 0x3B, 0x80, 0x00))

@@ -42,6 +42,7 @@ from xknx.telegram.address import GroupAddress
 from xknx.telegram.apci import GroupValueWrite, MemoryRead
 
 from custom_components.knx_evse.charger.coordinator import ChargerCoordinator
+from custom_components.knx_evse.charger.liveness import STALE_READS
 from custom_components.knx_evse.const import (
     CONF_HOST,
     CONF_KNX_CONNECTION_TYPE,
@@ -70,8 +71,9 @@ ANSWER_TIMEOUT = 1.0
 """s for the charger to answer (product: 10 s)."""
 CHECK = 0.2
 """s between liveness checks (product: 5 s)."""
-STALE_BOUND = LIVENESS_AFTER + ANSWER_TIMEOUT + 3 * CHECK
-"""The longest a silent charger may look alive: read after LIVENESS_AFTER, no answer ANSWER_TIMEOUT."""
+STALE_BOUND = LIVENESS_AFTER + STALE_READS * ANSWER_TIMEOUT + (STALE_READS + 2) * CHECK
+"""The longest a silent charger may look alive: read after LIVENESS_AFTER, no answer ANSWER_TIMEOUT, read
+once more, no answer ANSWER_TIMEOUT; each step up to a CHECK late, and one CHECK of slack."""
 SENDER = Path(__file__).with_name("burst_sender.py")
 _GA_IN_LOG = re.compile(r"group address (\d+/\d+/\d+)\b")
 

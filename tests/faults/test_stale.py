@@ -1,10 +1,11 @@
 """A charger that stops answering becomes stale: its entities go unavailable within a bounded time.
 
-The rule (coordinator.py, "Staleness"): after ``silence_limit`` seconds without a telegram from the
+The rule (liveness.py, "Staleness"): after ``silence_limit`` seconds without a telegram from the
 charger (twice the shortest cyclic sending period + 10 s, or 120 s without cyclic sending) the
 coordinator sends one GroupValueRead; a batch of reads (start-up, reconnect, liveness) that gets no
-telegram at all within ``answer_timeout`` makes the charger stale. Any telegram from the charger on
-a status address ends it. Time is moved with the freezer; the hub's own idle probe is switched off
+telegram at all within ``answer_timeout`` is followed by one more read of the first object of the read
+plan, and when that too gets nothing within ``answer_timeout`` the charger is stale (``STALE_READS``
+reads in a row unanswered). Any telegram from the charger on a status address ends it. Time is moved with the freezer; the hub's own idle probe is switched off
 so only the coordinator's reads are on the bus.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -31,6 +33,7 @@ from custom_components.knx_evse.charger.liveness import (
     DEFAULT_ANSWER_TIMEOUT,
     DEFAULT_LIVENESS_AFTER,
     STALE_GRACE,
+    STALE_READS,
 )
 from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import (
@@ -48,6 +51,9 @@ pytestmark = pytest.mark.usefixtures("no_unanswered_reads_check")
 BASIC: dict[str, Any] = {"phases": 1, "connectors": 1}
 CHECK = 5.0
 """s: the coordinator's check interval (DEFAULT_STALE_CHECK_INTERVAL)."""
+VERDICT = STALE_READS * (DEFAULT_ANSWER_TIMEOUT + CHECK)
+"""s from the first unanswered read until the charger is stale at the latest: each unanswered read
+waits ``answer_timeout``, and up to a check interval more."""
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +93,7 @@ async def setup(knx: KnxTestKit, parameters: dict[str, Any], **kwargs: Any) -> C
 
 def test_defaults_are_bounded() -> None:
     """A silent charger is found within a few minutes at most, and a slow answer is not a fault."""
-    assert DEFAULT_LIVENESS_AFTER + DEFAULT_ANSWER_TIMEOUT + CHECK <= 180
+    assert DEFAULT_LIVENESS_AFTER + VERDICT <= 180
     assert DEFAULT_ANSWER_TIMEOUT >= 5
 
 
@@ -122,15 +128,17 @@ async def test_silence_limit_follows_the_cyclic_sending_parameters(hass: HomeAss
 async def test_unanswered_startup_reads_make_the_charger_stale_until_it_sends(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """No answer to any start-up read: unavailable after answer_timeout; the next telegram revives it."""
+    """No answer to any start-up read nor to the read once more: unavailable after twice answer_timeout;
+    the next telegram revives it."""
     coordinator = await setup(knx, SINGLE_PHASE_FULL)
     power = entity_id(hass, "sensor", "CHG1_evse_active_power")
     changes: list[int | None] = []
     coordinator.async_add_listener(changes.append, [13])
     await knx.receive_write(ga(13), (0x45, 0x1C, 0x40, 0x00))  # 2500 W, then the charger dies
     # the first telegram came after the reads: the reads are answered as far as staleness goes
-    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT + CHECK)
+    await advance(hass, freezer, knx, VERDICT)
     assert not coordinator.is_stale
+    assert await reads(knx) == []
 
     await hass.config_entries.async_reload(coordinator.entry.entry_id)
     await knx.flush()
@@ -138,6 +146,10 @@ async def test_unanswered_startup_reads_make_the_charger_stale_until_it_sends(
     coordinator = coordinator.entry.runtime_data.chargers["CHG1"]
     changes = []
     coordinator.async_add_listener(changes.append, [13])
+    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT - CHECK)
+    assert await reads(knx) == []
+    await advance(hass, freezer, knx, CHECK)
+    assert await reads(knx) == [ga(3)]  # unanswered: the first object of the read plan, once more
     await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT - CHECK)
     assert not coordinator.is_stale and hass.states.get(power).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
     caplog.clear()
@@ -156,6 +168,65 @@ async def test_unanswered_startup_reads_make_the_charger_stale_until_it_sends(
     assert not coordinator.is_stale and coordinator.available
     assert hass.states.get(power).state == "2500.0"  # type: ignore[union-attr]
     assert changes[-2:] == [None, 13]
+
+
+def our_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The integration's warnings (and worse) captured so far."""
+    return [
+        r.getMessage() for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("custom_components.knx_evse")
+    ]
+
+
+async def test_a_charger_that_answers_the_read_once_more_is_never_stale(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read lost on the way (a lossy tunnel): the start-up reads, and later a liveness read, go
+    unanswered but the read once more is answered. Never stale, nothing logged as a warning."""
+    coordinator = await setup(knx, SINGLE_PHASE_FULL)  # the start-up reads are never answered
+    changes: list[int | None] = []
+    coordinator.async_add_listener(changes.append, [3])
+    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT)
+    assert await reads(knx) == [ga(3)]  # read once more
+    assert not coordinator.is_stale and coordinator.available
+    await knx.receive_response(ga(3), amps(16))
+    await advance(hass, freezer, knx, VERDICT)
+    assert not coordinator.is_stale and await reads(knx) == []
+
+    # later a liveness read is lost as well: the count of unanswered reads began afresh
+    await advance(hass, freezer, knx, DEFAULT_LIVENESS_AFTER - VERDICT)
+    assert await reads(knx) == [ga(3)]
+    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT)
+    assert await reads(knx) == [ga(3)]
+    assert not coordinator.is_stale
+    await knx.receive_response(ga(3), amps(16))
+    await advance(hass, freezer, knx, VERDICT)
+    assert not coordinator.is_stale and coordinator.available and await reads(knx) == []
+    assert changes == [3, 3]  # the two answers; availability never changed
+    assert our_warnings(caplog) == []
+
+
+async def test_a_silent_charger_is_stale_only_after_the_second_unanswered_read(
+    hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Change-only sending, then silence: the liveness read at 120 s and the read once more 10 s later
+    go unanswered; stale 10 s after that, logged once as "did not answer 2 reads"."""
+    coordinator = await setup(knx, SINGLE_PHASE_FULL)
+    await knx.receive_response(ga(3), amps(16))  # answers the start-up reads, then falls silent
+    await advance(hass, freezer, knx, DEFAULT_LIVENESS_AFTER)
+    assert await reads(knx) == [ga(3)]  # the liveness read
+    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT)
+    assert await reads(knx) == [ga(3)]  # unanswered: read once more
+    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT - CHECK)
+    assert not coordinator.is_stale and coordinator.available
+    assert our_warnings(caplog) == []
+    await advance(hass, freezer, knx, CHECK)
+    assert coordinator.is_stale and not coordinator.available
+    warnings = our_warnings(caplog)
+    assert len(warnings) == 1 and "Garage sent nothing for 140 s and did not answer 2 reads" in warnings[0]
+    await advance(hass, freezer, knx, DEFAULT_LIVENESS_AFTER)
+    assert await reads(knx) == [ga(3)]  # read every silence_limit while stale, not once more each time
+    assert len(our_warnings(caplog)) == 1
 
 
 async def test_a_quiet_charger_is_read_and_kept_when_it_answers(
@@ -179,7 +250,8 @@ async def test_a_quiet_charger_is_read_and_kept_when_it_answers(
 async def test_a_muted_charger_is_stale_within_the_bound_and_read_again(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
-    """Cyclic sending every 10 s: silent 30 s → read; no answer 10 s → stale; read again while stale."""
+    """Cyclic sending every 10 s: silent 30 s → read; no answer 10 s → read again; no answer 10 s →
+    stale; read every silence_limit while stale."""
     parameters = {**SINGLE_PHASE_FULL, "power_sending": "cyclic", "power_period": 10}
     coordinator = await setup(knx, parameters)
     assert coordinator.silence_limit == 30
@@ -188,9 +260,9 @@ async def test_a_muted_charger_is_stale_within_the_bound_and_read_again(
     while not coordinator.is_stale:  # the charger is muted from now on
         await advance(hass, freezer, knx, CHECK)
         elapsed += CHECK
-        assert elapsed <= 30 + DEFAULT_ANSWER_TIMEOUT + CHECK, "not stale within the bound"
-    assert elapsed >= 30 + DEFAULT_ANSWER_TIMEOUT - CHECK, "stale too early"
-    assert await reads(knx) == [ga(3)]
+        assert elapsed <= 30 + CHECK + VERDICT, "not stale within the bound"
+    assert elapsed >= 30 + STALE_READS * DEFAULT_ANSWER_TIMEOUT, "stale too early"
+    assert await reads(knx) == [ga(3)] * STALE_READS
     await advance(hass, freezer, knx, 30)
     assert await reads(knx) == [ga(3)]  # while stale it is read every silence_limit
     assert coordinator.is_stale
@@ -218,9 +290,12 @@ async def test_commands_from_other_devices_are_not_the_charger(
     await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT / 2)
     await knx.receive_write(ga(1), amps(10))  # object 1: the charger's current-limit input
     await knx.receive_write(ga(33), 1)  # a start command
-    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT / 2 + CHECK)
+    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT / 2)
+    assert await reads(knx) == [ga(3)]  # unanswered: read once more
+    await knx.receive_write(ga(1), amps(12))
+    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT)
     assert coordinator.is_stale
-    assert coordinator.value(1) == 10.0  # the values are still recorded
+    assert coordinator.value(1) == 12.0  # the values are still recorded
 
 
 async def test_partial_answers_are_not_staleness(
@@ -254,8 +329,9 @@ async def test_reconnect_keeps_a_silent_charger_stale_until_it_sends(
     sends; the silence is logged once when it starts and once when it ends."""
     caplog.set_level(logging.INFO, logger="custom_components.knx_evse.charger.liveness")
     coordinator = await setup(knx, SINGLE_PHASE_FULL)
-    await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT + CHECK)
+    await advance(hass, freezer, knx, VERDICT)
     assert coordinator.is_stale and coordinator.reachable_since is None
+    assert await reads(knx) == [ga(3)]  # the read once more
     for _ in range(2):
         knx.set_connected(False)
         await advance(hass, freezer, knx, 600)  # no reads and no verdict while disconnected
@@ -264,7 +340,7 @@ async def test_reconnect_keeps_a_silent_charger_stale_until_it_sends(
         await knx.flush()
         assert coordinator.is_stale and not coordinator.available
         assert await reads(knx)  # the reconnect reads
-        await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT + CHECK + DEFAULT_LIVENESS_AFTER)
+        await advance(hass, freezer, knx, VERDICT + DEFAULT_LIVENESS_AFTER)
         await reads(knx)  # liveness reads while stale
         assert coordinator.is_stale and coordinator.reachable_since is None
     await knx.receive_response(ga(3), amps(16))
@@ -277,22 +353,31 @@ async def test_reconnect_keeps_a_silent_charger_stale_until_it_sends(
 async def test_stop_cancels_a_pending_liveness_read(
     hass: HomeAssistant, knx: KnxTestKit, freezer: FrozenDateTimeFactory
 ) -> None:
-    """Unloading while a liveness read waits for the hub (read pacing) leaves no task behind."""
+    """Unloading while a liveness read waits for the hub (read pacing) leaves no task behind; an
+    unanswered read meanwhile does not start a second one (the pending read is the read once more)."""
     coordinator = await setup(knx, BASIC)
     await knx.receive_response(ga(3), amps(16))
     gate = asyncio.Event()
 
-    async def slow_read(_address: object) -> None:
+    async def slow_read(_address: object) -> float:
         await gate.wait()
+        return time.monotonic()
 
     with patch.object(coordinator.hub, "async_read", side_effect=slow_read):
-        freezer.tick(timedelta(seconds=DEFAULT_LIVENESS_AFTER))
-        coordinator._async_check_alive()
-        await asyncio.sleep(0)
-        task = coordinator._liveness_task
-        assert task is not None and not task.done()
-        coordinator._async_check_alive()  # one liveness read at a time
-        assert coordinator._liveness_task is task
-        await coordinator.async_stop()
+        try:
+            freezer.tick(timedelta(seconds=DEFAULT_LIVENESS_AFTER))
+            coordinator._async_check_alive()
+            await asyncio.sleep(0)
+            task = coordinator._liveness_task
+            assert task is not None and not task.done()
+            coordinator._async_check_alive()  # one liveness read at a time
+            assert coordinator._liveness_task is task
+            coordinator._read_sent(time.monotonic(), True, coordinator._heard_count)  # a batch's read, unanswered
+            freezer.tick(timedelta(seconds=DEFAULT_ANSWER_TIMEOUT))
+            coordinator._async_check_alive()
+            assert coordinator._liveness_task is task and not coordinator.is_stale
+            await coordinator.async_stop()
+        finally:
+            gate.set()  # a read left behind (when this test fails) ends instead of holding the teardown
     assert task.cancelled()
     assert await hass.config_entries.async_unload(coordinator.entry.entry_id)

@@ -157,8 +157,10 @@ async def keep_alive_while(
     """Let ``seconds`` pass in 5 s steps while the meters and the given currents keep reporting.
 
     ``currents``: (main, connector, A) reported every step; ``meters``: entity id → (value, unit)
-    reported every step. Chargers not listed stay silent (the coordinator's liveness rule makes them
-    stale after ``DEFAULT_LIVENESS_AFTER`` + ``DEFAULT_ANSWER_TIMEOUT`` s). Returns what was sent.
+    reported every step. Chargers not listed stay silent (the coordinator's liveness rule reads them
+    after ``DEFAULT_LIVENESS_AFTER`` s and once more ``DEFAULT_ANSWER_TIMEOUT`` s later, and makes them
+    stale after ``DEFAULT_LIVENESS_AFTER`` + ``STALE_READS`` × ``DEFAULT_ANSWER_TIMEOUT`` s). Returns what
+    was sent.
     """
     telegrams: list[tuple[str, Any]] = []
     for _ in range(int(seconds // 5)):

@@ -11,7 +11,11 @@ from homeassistant.helpers import entity_registry as er
 
 from custom_components.knx_evse import issues
 from custom_components.knx_evse.balancing import EvseConfig, MeterReading
-from custom_components.knx_evse.charger.liveness import DEFAULT_ANSWER_TIMEOUT, DEFAULT_LIVENESS_AFTER
+from custom_components.knx_evse.charger.liveness import (
+    DEFAULT_ANSWER_TIMEOUT,
+    DEFAULT_LIVENESS_AFTER,
+    STALE_READS,
+)
 from custom_components.knx_evse.const import DOMAIN
 from custom_components.knx_evse.group.members import Member, reserve_stale
 from tests.group.harness import (
@@ -152,7 +156,7 @@ async def test_stale_member_is_reserved_on_per_phase_and_current_meters(
         held = group.members[0].limit
         # the Carport goes silent, the Garage (in the other group) keeps reporting
         await keep_alive_while(
-            hass, freezer, knx, DEFAULT_LIVENESS_AFTER + DEFAULT_ANSWER_TIMEOUT + 5,
+            hass, freezer, knx, DEFAULT_LIVENESS_AFTER + STALE_READS * DEFAULT_ANSWER_TIMEOUT + 5,
             currents=[(1, 1, 8.0)], meters={**phases, "sensor.total": (10.0, "A")},
         )
         assert group.members[0].stale and not flat.members[0].stale
@@ -205,12 +209,13 @@ async def test_silent_charger_keeps_its_budget_and_gets_nothing_until_it_answers
         held = carport.limit
         assert garage.limit >= 6 and held >= 6
         # the Carport stops sending anything (its car keeps charging); the Garage and the meter go on
-        quiet = DEFAULT_LIVENESS_AFTER + DEFAULT_ANSWER_TIMEOUT
+        quiet = DEFAULT_LIVENESS_AFTER + STALE_READS * DEFAULT_ANSWER_TIMEOUT
         telegrams = await keep_alive_while(
             hass, freezer, knx, quiet - 5, currents=[(1, 1, 12.0)], meters={METER: (meter, "W")}
         )
         assert not carport.stale
-        assert [t[1] for t in telegrams if t[0].startswith("2/")] == ["read"]  # the coordinator's liveness read
+        # the coordinator's liveness read, unanswered, then read once more
+        assert [t[1] for t in telegrams if t[0].startswith("2/")] == ["read"] * STALE_READS
         telegrams = await keep_alive_while(
             hass, freezer, knx, 10, currents=[(1, 1, 12.0)], meters={METER: (meter, "W")}
         )

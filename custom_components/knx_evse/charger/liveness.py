@@ -11,9 +11,11 @@ be heard (any telegram on the sending address of one of its status objects) at l
 (parameters "Status Sending", only groups with a linked object) plus ``STALE_GRACE``, or
 ``DEFAULT_LIVENESS_AFTER`` when nothing is sent cyclically. After that much silence ONE
 GroupValueRead goes to its first readable status object (a liveness read). When a batch of reads
-(start-up, reconnect or liveness) gets no telegram at all within ``answer_timeout``, the charger is
-stale: ``is_stale`` is True and its entities are unavailable. While stale, the read is repeated
-every ``silence_limit`` seconds. Any telegram from the charger ends it; a reconnect does not (the
+(start-up, reconnect or liveness) gets no telegram at all within ``answer_timeout``, that object is
+read once more (a tunnel may lose one telegram: core knx's logs "L_DATA_CON confirmation timed
+out"); when that read too gets nothing within ``answer_timeout``, the charger is stale: ``is_stale``
+is True and its entities are unavailable. While stale, the read is repeated every ``silence_limit``
+seconds. Any telegram from the charger ends it; a reconnect does not (the
 charger is still known silent until it sends). A busy charger is never read; an idle one costs one
 read (and its answer) every ``silence_limit`` seconds. The silence is logged once when it starts and
 once when it ends (``condition.LoggedCondition``).
@@ -52,9 +54,11 @@ STALE_GRACE: Final = 10.0
 DEFAULT_LIVENESS_AFTER: Final = 120.0
 """s of silence before a liveness read when the charger sends nothing cyclically."""
 DEFAULT_ANSWER_TIMEOUT: Final = 10.0
-"""s within which a charger must send something after a batch of reads, else it is stale."""
+"""s within which a charger must send something after a batch of reads (or a read once more)."""
 DEFAULT_STALE_CHECK_INTERVAL: Final = 5.0
 """s between two checks of the charger's silence."""
+STALE_READS: Final = 2
+"""Reads in a row a charger leaves unanswered before it is stale (the batch's first, then one more)."""
 # Manual, "Status Sending": the connector-1 objects each sending group covers (connector 2: +49).
 _CYCLIC_GROUPS: Final[dict[str, tuple[int, ...]]] = {
     "current": (48, 49, 50, 51),
@@ -118,6 +122,7 @@ class ChargerLiveness:
         self.last_heard: float = time.monotonic()
         """``time.monotonic()`` of the last telegram from the charger (or of the last (re)connect)."""
         self._unanswered_since: float | None = None
+        self._unanswered_reads = 0
         self._heard_count = 0
         self._last_read_at = 0.0
         self._stale = False
@@ -178,6 +183,7 @@ class ChargerLiveness:
         self.last_heard = now
         self._heard_count += 1
         self._unanswered_since = None
+        self._unanswered_reads = 0
         self._silence.end("%s answers again", self.name)
         if self._stale:
             self._stale = False
@@ -191,6 +197,7 @@ class ChargerLiveness:
         """
         self.last_heard = time.monotonic()
         self._unanswered_since = None
+        self._unanswered_reads = 0
 
     def _read_sent(self, sent_at: float, first: bool, heard_before: int) -> None:
         """Record a read sent at ``sent_at``; the first of a batch waits for an answer.
@@ -204,7 +211,7 @@ class ChargerLiveness:
 
     @callback
     def _async_check_alive(self, _now: datetime | None = None) -> None:
-        """Timer: mark the charger stale when a read went unanswered; read it when silent too long."""
+        """Timer: read again or mark the charger stale when a read went unanswered; read it when silent too long."""
         if not self.hub.connected:
             return
         now = time.monotonic()
@@ -213,13 +220,20 @@ class ChargerLiveness:
             and self._unanswered_since is not None
             and now - self._unanswered_since >= self.answer_timeout
         ):
+            self._unanswered_reads += 1
+            if self._unanswered_reads < STALE_READS and (plan := self.read_plan()):
+                self._unanswered_since = None  # the next read sent starts the wait again
+                if self._liveness_task is None or self._liveness_task.done():
+                    self._start_liveness_read(plan[0])
+                return
             self._stale = True
             self._update_reachable()
             self._silence.start(
-                "%s sent nothing for %.0f s and did not answer a read: its entities are unavailable "
+                "%s sent nothing for %.0f s and did not answer %d reads: its entities are unavailable "
                 "until it sends again",
                 self.name,
                 now - self.last_heard,
+                self._unanswered_reads,
             )
             self._notify(None)
         if (
@@ -228,9 +242,13 @@ class ChargerLiveness:
             and (self._liveness_task is None or self._liveness_task.done())
             and (plan := self.read_plan())
         ):
-            self._liveness_task = self.entry.async_create_background_task(
-                self.hass, self._async_liveness_read(plan[0]), f"{DOMAIN} liveness read of {self.name}"
-            )
+            self._start_liveness_read(plan[0])
+
+    def _start_liveness_read(self, number: int) -> None:
+        """Send one liveness read of ``number`` in the background."""
+        self._liveness_task = self.entry.async_create_background_task(
+            self.hass, self._async_liveness_read(number), f"{DOMAIN} liveness read of {self.name}"
+        )
 
     async def _async_liveness_read(self, number: int) -> None:
         await self._async_read_object(number, True)
@@ -277,8 +295,9 @@ class ChargerLiveness:
 
         The reads are led and closed by a read of an object of the read plan that has answered before,
         if any: objects read again may be ones that never answer (not linked in ETS), which says
-        nothing about the charger. The first read decides whether the charger is stale; the answer to
-        the last one shows it was listening until every read of the batch was sent.
+        nothing about the charger. The first read decides whether the charger is read once more (and
+        stale when that goes unanswered too); the answer to the last one shows it was listening until
+        every read of the batch was sent.
         """
         plan = [n for n in numbers if n in self.group_addresses and OBJECTS[n].readable]
         lead = next((n for n in self.read_plan() if n not in plan and self._answered(n)), None)
