@@ -23,6 +23,7 @@ from custom_components.knx_evse.charger.liveness import (
     DEFAULT_LIVENESS_AFTER,
     DEFAULT_STALE_CHECK_INTERVAL,
     STALE_GRACE,
+    STALE_READS,
 )
 from custom_components.knx_evse.group.group import STARTUP_GRACE
 from custom_components.knx_evse.knx.hub import DEFAULT_IDLE_PROBE_AFTER
@@ -31,14 +32,17 @@ DEMO_CYCLE: Final = 30.0
 """s: the demo chargers' shortest cyclic sending period (current and power, demo.yaml)."""
 SILENCE_LIMIT: Final = min(2 * DEMO_CYCLE + STALE_GRACE, DEFAULT_LIVENESS_AFTER)
 """s of silence after which the coordinator reads a demo charger (liveness.py)."""
-STALE_BOUND: Final = SILENCE_LIMIT + DEFAULT_ANSWER_TIMEOUT + DEFAULT_STALE_CHECK_INTERVAL
+UNANSWERED: Final = STALE_READS * (DEFAULT_ANSWER_TIMEOUT + DEFAULT_STALE_CHECK_INTERVAL)
+"""s from a charger's first unanswered read until it is stale (and logged) at the latest: each of the
+``STALE_READS`` reads waits ``answer_timeout``, and up to a check interval more."""
+STALE_BOUND: Final = SILENCE_LIMIT + UNANSWERED
 """s from a charger's last telegram until it is stale (and logged) at the latest."""
 XKNX_TRIES: Final = 2.0
 """s: xknx sends a tunnelling request twice, 1 s apart, before it drops the tunnel."""
-LAST_READ: Final = DEFAULT_ANSWER_TIMEOUT + DEFAULT_STALE_CHECK_INTERVAL
+LAST_READ: Final = UNANSWERED
 """s after a charger is back within which a read sent just before, unanswered while it was deaf, still
-makes it stale (a killed charger's new tunnel takes a moment, and it then sends only on change or its
-next cycle)."""
+makes it stale (a killed charger's new tunnel takes a moment, so the read once more may be lost too,
+and it then sends only on change or its next cycle)."""
 HUB_NOTICE: Final = DEFAULT_IDLE_PROBE_AFTER + XKNX_TRIES
 """s within which the hub notices a dead tunnel: its idle probe and xknx's two tries."""
 ROUND: Final = 5.0

@@ -43,7 +43,7 @@ def started(kind: str, at: float, duration: float = 0.0) -> Fault:
 def test_a_warning_is_explained_only_within_its_faults_window() -> None:
     mute = started("charger_mute", 1000, 100)
     after = KINDS["charger_mute"].after
-    silent = "Garage sent nothing for 80 s and did not answer a read"
+    silent = "Garage sent nothing for 80 s and did not answer 2 reads"
     lines = [warn(999, LIVENESS, silent), warn(1100 + after, LIVENESS, silent), warn(1101 + after, LIVENESS, silent)]
     assert unexplained(lines, [mute]) == [lines[2].text()]
     assert unexplained(lines[:1], []) == [lines[0].text()]
@@ -68,8 +68,8 @@ def test_overlapping_faults_each_explain_their_own_warnings() -> None:
 
 def test_a_condition_logged_again_while_it_lasts_is_a_repeat() -> None:
     lines = [
-        warn(10, LIVENESS, "Garage sent nothing for 80 s and did not answer a read: ..."),
-        warn(20, LIVENESS, "Garage sent nothing for 90 s and did not answer a read: ..."),
+        warn(10, LIVENESS, "Garage sent nothing for 80 s and did not answer 2 reads: ..."),
+        warn(20, LIVENESS, "Garage sent nothing for 90 s and did not answer 2 reads: ..."),
         info(30, LIVENESS, "Garage answers again"),
         info(31, LIVENESS, "Garage answers again"),
         warn(40, MEMBERS, "House: Garage connector 1 does not answer; its limit of 6 A stays reserved"),
@@ -81,7 +81,7 @@ def test_a_condition_logged_again_while_it_lasts_is_a_repeat() -> None:
 
 
 def test_a_new_runtime_may_log_a_condition_that_lasts_again() -> None:
-    silent = "Garage sent nothing for 80 s and did not answer a read"
+    silent = "Garage sent nothing for 80 s and did not answer 2 reads"
     lines = [warn(10, LIVENESS, silent), warn(200, LIVENESS, silent)]
     assert repeated_conditions(lines, runtimes=[0, 150]) == []
     assert len(repeated_conditions(lines, runtimes=[0])) == 1
