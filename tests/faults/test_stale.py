@@ -5,8 +5,9 @@ charger (twice the shortest cyclic sending period + 10 s, or 120 s without cycli
 coordinator sends one GroupValueRead; a batch of reads (start-up, reconnect, liveness) that gets no
 telegram at all within ``answer_timeout`` is followed by one more read of the first object of the read
 plan, and when that too gets nothing within ``answer_timeout`` the charger is stale (``STALE_READS``
-reads in a row unanswered). Any telegram from the charger on a status address ends it. Time is moved with the freezer; the hub's own idle probe is switched off
-so only the coordinator's reads are on the bus.
+reads in a row unanswered). Any telegram from the charger on a status address ends it. Time is moved
+with the freezer; the hub's own idle probe is switched off so only the coordinator's reads are on the
+bus.
 """
 
 from __future__ import annotations
