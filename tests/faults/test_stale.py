@@ -35,6 +35,7 @@ from custom_components.knx_evse.charger.liveness import (
     DEFAULT_LIVENESS_AFTER,
     STALE_GRACE,
     STALE_READS,
+    STALE_WITHIN,
 )
 from custom_components.knx_evse.knx.hub import KnxEvseHub
 from tests.knx_harness import (
@@ -52,9 +53,6 @@ pytestmark = pytest.mark.usefixtures("no_unanswered_reads_check")
 BASIC: dict[str, Any] = {"phases": 1, "connectors": 1}
 CHECK = 5.0
 """s: the coordinator's check interval (DEFAULT_STALE_CHECK_INTERVAL)."""
-VERDICT = STALE_READS * (DEFAULT_ANSWER_TIMEOUT + CHECK)
-"""s from the first unanswered read until the charger is stale at the latest: each unanswered read
-waits ``answer_timeout``, and up to a check interval more."""
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +92,7 @@ async def setup(knx: KnxTestKit, parameters: dict[str, Any], **kwargs: Any) -> C
 
 def test_defaults_are_bounded() -> None:
     """A silent charger is found within a few minutes at most, and a slow answer is not a fault."""
-    assert DEFAULT_LIVENESS_AFTER + VERDICT <= 180
+    assert DEFAULT_LIVENESS_AFTER + STALE_WITHIN <= 180
     assert DEFAULT_ANSWER_TIMEOUT >= 5
 
 
@@ -137,7 +135,7 @@ async def test_unanswered_startup_reads_make_the_charger_stale_until_it_sends(
     coordinator.async_add_listener(changes.append, [13])
     await knx.receive_write(ga(13), (0x45, 0x1C, 0x40, 0x00))  # 2500 W, then the charger dies
     # the first telegram came after the reads: the reads are answered as far as staleness goes
-    await advance(hass, freezer, knx, VERDICT)
+    await advance(hass, freezer, knx, STALE_WITHIN)
     assert not coordinator.is_stale
     assert await reads(knx) == []
 
@@ -191,17 +189,17 @@ async def test_a_charger_that_answers_the_read_once_more_is_never_stale(
     assert await reads(knx) == [ga(3)]  # read once more
     assert not coordinator.is_stale and coordinator.available
     await knx.receive_response(ga(3), amps(16))
-    await advance(hass, freezer, knx, VERDICT)
+    await advance(hass, freezer, knx, STALE_WITHIN)
     assert not coordinator.is_stale and await reads(knx) == []
 
     # later a liveness read is lost as well: the count of unanswered reads began afresh
-    await advance(hass, freezer, knx, DEFAULT_LIVENESS_AFTER - VERDICT)
+    await advance(hass, freezer, knx, DEFAULT_LIVENESS_AFTER - STALE_WITHIN)
     assert await reads(knx) == [ga(3)]
     await advance(hass, freezer, knx, DEFAULT_ANSWER_TIMEOUT)
     assert await reads(knx) == [ga(3)]
     assert not coordinator.is_stale
     await knx.receive_response(ga(3), amps(16))
-    await advance(hass, freezer, knx, VERDICT)
+    await advance(hass, freezer, knx, STALE_WITHIN)
     assert not coordinator.is_stale and coordinator.available and await reads(knx) == []
     assert changes == [3, 3]  # the two answers; availability never changed
     assert our_warnings(caplog) == []
@@ -261,7 +259,7 @@ async def test_a_muted_charger_is_stale_within_the_bound_and_read_again(
     while not coordinator.is_stale:  # the charger is muted from now on
         await advance(hass, freezer, knx, CHECK)
         elapsed += CHECK
-        assert elapsed <= 30 + CHECK + VERDICT, "not stale within the bound"
+        assert elapsed <= 30 + CHECK + STALE_WITHIN, "not stale within the bound"
     assert elapsed >= 30 + STALE_READS * DEFAULT_ANSWER_TIMEOUT, "stale too early"
     assert await reads(knx) == [ga(3)] * STALE_READS
     await advance(hass, freezer, knx, 30)
@@ -330,7 +328,7 @@ async def test_reconnect_keeps_a_silent_charger_stale_until_it_sends(
     sends; the silence is logged once when it starts and once when it ends."""
     caplog.set_level(logging.INFO, logger="custom_components.knx_evse.charger.liveness")
     coordinator = await setup(knx, SINGLE_PHASE_FULL)
-    await advance(hass, freezer, knx, VERDICT)
+    await advance(hass, freezer, knx, STALE_WITHIN)
     assert coordinator.is_stale and coordinator.reachable_since is None
     assert await reads(knx) == [ga(3)]  # the read once more
     for _ in range(2):
@@ -341,7 +339,7 @@ async def test_reconnect_keeps_a_silent_charger_stale_until_it_sends(
         await knx.flush()
         assert coordinator.is_stale and not coordinator.available
         assert await reads(knx)  # the reconnect reads
-        await advance(hass, freezer, knx, VERDICT + DEFAULT_LIVENESS_AFTER)
+        await advance(hass, freezer, knx, STALE_WITHIN + DEFAULT_LIVENESS_AFTER)
         await reads(knx)  # liveness reads while stale
         assert coordinator.is_stale and coordinator.reachable_since is None
     await knx.receive_response(ga(3), amps(16))

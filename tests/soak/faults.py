@@ -19,11 +19,9 @@ from typing import Final
 
 from custom_components.knx_evse.balancing.state import FOLLOW_TIME, OVER_LIMIT_TOLERANCE, SETTLE_TIME
 from custom_components.knx_evse.charger.liveness import (
-    DEFAULT_ANSWER_TIMEOUT,
     DEFAULT_LIVENESS_AFTER,
-    DEFAULT_STALE_CHECK_INTERVAL,
     STALE_GRACE,
-    STALE_READS,
+    STALE_WITHIN,
 )
 from custom_components.knx_evse.group.group import STARTUP_GRACE
 from custom_components.knx_evse.knx.hub import DEFAULT_IDLE_PROBE_AFTER
@@ -32,14 +30,11 @@ DEMO_CYCLE: Final = 30.0
 """s: the demo chargers' shortest cyclic sending period (current and power, demo.yaml)."""
 SILENCE_LIMIT: Final = min(2 * DEMO_CYCLE + STALE_GRACE, DEFAULT_LIVENESS_AFTER)
 """s of silence after which the coordinator reads a demo charger (liveness.py)."""
-UNANSWERED: Final = STALE_READS * (DEFAULT_ANSWER_TIMEOUT + DEFAULT_STALE_CHECK_INTERVAL)
-"""s from a charger's first unanswered read until it is stale (and logged) at the latest: each of the
-``STALE_READS`` reads waits ``answer_timeout``, and up to a check interval more."""
-STALE_BOUND: Final = SILENCE_LIMIT + UNANSWERED
+STALE_BOUND: Final = SILENCE_LIMIT + STALE_WITHIN
 """s from a charger's last telegram until it is stale (and logged) at the latest."""
 XKNX_TRIES: Final = 2.0
 """s: xknx sends a tunnelling request twice, 1 s apart, before it drops the tunnel."""
-LAST_READ: Final = UNANSWERED
+LAST_READ: Final = STALE_WITHIN
 """s after a charger is back within which a read sent just before, unanswered while it was deaf, still
 makes it stale (a killed charger's new tunnel takes a moment, so the read once more may be lost too,
 and it then sends only on change or its next cycle)."""

@@ -59,6 +59,9 @@ DEFAULT_STALE_CHECK_INTERVAL: Final = 5.0
 """s between two checks of the charger's silence."""
 STALE_READS: Final = 2
 """Reads in a row a charger leaves unanswered before it is stale (the batch's first, then one more)."""
+STALE_WITHIN: Final = STALE_READS * (DEFAULT_ANSWER_TIMEOUT + DEFAULT_STALE_CHECK_INTERVAL)
+"""s from a batch's first unanswered read until the charger is stale at the latest (with the defaults):
+each of the ``STALE_READS`` reads waits ``answer_timeout``, and up to a check interval more."""
 # Manual, "Status Sending": the connector-1 objects each sending group covers (connector 2: +49).
 _CYCLIC_GROUPS: Final[dict[str, tuple[int, ...]]] = {
     "current": (48, 49, 50, 51),
